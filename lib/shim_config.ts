@@ -1,0 +1,33 @@
+/**
+ * The run configuration handed to the Python shim in the `TRACER_CONFIG` environment variable.
+ * Mirrors `py/_tracer/config.py`; see docs/internals.md.
+ * @module
+ */
+
+/** Name of the environment variable that enables the shim and carries its config. */
+export const CONFIG_ENV = "TRACER_CONFIG";
+
+/** What every traced process reads at start-up. */
+export interface ShimConfig {
+  version: 1;
+  /** Absolute, existing directory; every process writes `result_<pid>.json` here. */
+  output_dir: string;
+  /** Absolute path of the directory holding `sitecustomize.py` and `_tracer/`. */
+  shim_dir: string;
+  ignore_c_function: boolean;
+  /** -1 for no limit. */
+  max_stack_depth: number;
+  /** Absolute path prefixes. */
+  include_files: string[];
+  /** Absolute path prefixes. */
+  exclude_files: string[];
+  /** 0 keeps every call. */
+  min_duration_us: number;
+  /** Per-process cap on recorded events. */
+  tracer_entries: number;
+  /** False: the root process does not pass the shim on to its children. */
+  trace_children: boolean;
+}
+
+/** Default per-process event cap (`--tracer_entries`). */
+export const DEFAULT_TRACER_ENTRIES = 5_000_000;
