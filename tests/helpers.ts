@@ -1,0 +1,91 @@
+/**
+ * Shared helpers for end-to-end tests: run the CLI from source, find the Python matrix, temp dirs.
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Absolute path of the repository root. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** Absolute path of `tests/fixtures`. */
+export const FIXTURES: string = join(ROOT, "tests", "fixtures");
+
+/** What a finished process left behind. */
+export interface RunOutput {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@linkcode runCli} and {@linkcode runCommand}. */
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+/** Runs `deno run -A main.ts ...args` exactly as the compiled binary would run. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<RunOutput> {
+  return runCommand([Deno.execPath(), "run", "-A", join(ROOT, "main.ts"), ...args], options);
+}
+
+/** Runs a command (no shell) and collects its exit status and output. */
+export async function runCommand(argv: string[], options: RunOptions = {}): Promise<RunOutput> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const result = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    signal: result.signal,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
+}
+
+/** A private temp dir removed when the returned handle is disposed (`await using`). */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "tracer_test_" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+const PYENV_ROOT = Deno.env.get("PYENV_ROOT") ?? join(Deno.env.get("HOME") ?? "/root", ".pyenv");
+
+/** The Python interpreters of the test matrix that exist here, keyed by "3.8" ... "3.13". */
+export function pythonMatrix(versions = ["3.8", "3.11", "3.12", "3.13"]): Map<string, string> {
+  const found = new Map<string, string>();
+  let installed: string[] = [];
+  try {
+    installed = [...Deno.readDirSync(join(PYENV_ROOT, "versions"))].map((entry) => entry.name);
+  } catch { /* no pyenv: only the python3 on PATH */ }
+  for (const version of versions) {
+    const dir = installed.filter((name) => name === version || name.startsWith(version + "."))
+      .sort().pop();
+    if (dir) found.set(version, join(PYENV_ROOT, "versions", dir, "bin", "python3"));
+  }
+  if (found.size === 0) found.set("python3", "python3");
+  return found;
+}
+
+/** Reads a JSON file. */
+export async function readJson(path: string): Promise<unknown> {
+  return JSON.parse(await Deno.readTextFile(path));
+}
