@@ -3,7 +3,7 @@
  * renamed over the target only when complete, so a failed write never destroys an earlier file.
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { TracerError } from "./errors.ts";
 
 /** An output file being written; `commit` makes it visible under its final name. */
@@ -74,5 +74,42 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Resolves an output path against `outputDir` (created if missing) and checks, before any work,
+ * that its directory exists and takes new files. Returns the absolute path.
+ */
+export async function prepareOutputPath(path: string, outputDir: string | null): Promise<string> {
+  const dir = outputDir === null ? Deno.cwd() : resolve(outputDir);
+  if (outputDir !== null) await ensureDir(dir);
+  const target = resolve(dir, path);
+  await checkWritableDir(dirname(target), `cannot write output file ${target}`);
+  return target;
+}
+
+/** Creates `dir` (and parents) if missing; throws a `TracerError` naming it if it cannot. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new TracerError(`cannot create output directory ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function checkWritableDir(dir: string, what: string): Promise<void> {
+  try {
+    const probe = await Deno.makeTempFile({ dir, prefix: ".tracer_probe_" });
+    await Deno.remove(probe);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? `directory ${dir} does not exist`
+      : (error as Error).message;
+    throw new TracerError(`${what}: ${reason}; choose another path with -o or --output_dir`, {
+      cause: error,
+    });
   }
 }

@@ -10,6 +10,8 @@ export const CONFIG_ENV = "TRACER_CONFIG";
 /** What every traced process reads at start-up. */
 export interface ShimConfig {
   version: 1;
+  /** Unique per run; lets the CLI find the run's processes still alive after the root exits. */
+  run_id: string;
   /** Absolute, existing directory; every process writes `result_<pid>.json` here. */
   output_dir: string;
   /** Absolute path of the directory holding `sitecustomize.py` and `_tracer/`. */

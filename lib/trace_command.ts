@@ -1,0 +1,135 @@
+/**
+ * `tracer [options] script.py args`: run the program under the shim, then combine the
+ * per-process files into the requested output (or leave them, with `--pid_suffix`).
+ * @module
+ */
+import { join, resolve } from "node:path";
+import type { RunCommand } from "./args.ts";
+import { combineFiles } from "./combine.ts";
+import { UsageError } from "./errors.ts";
+import { ensureDir, prepareOutputPath } from "./output_file.ts";
+import { findPython } from "./python.ts";
+import { tracedEnv } from "./python_env.ts";
+import { runProgram } from "./run.ts";
+import { writeShim } from "./shim.ts";
+import type { ShimConfig } from "./shim_config.ts";
+import { summaryLine, warningLine } from "./summary.ts";
+import type { TraceWarning } from "./trace_event.ts";
+import { writeOutput } from "./write_output.ts";
+
+/** Where tracer's own lines go (stderr in the CLI). */
+export type Reporter = (line: string) => void;
+
+/** Runs and traces the program; returns the exit status tracer should end with. */
+export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
+  const env = Deno.env.toObject();
+  const python = findPython(command.python, env);
+  await checkTarget(command);
+  const outputPath = command.output === null
+    ? null
+    : await prepareOutputPath(command.output.path, command.outputDir);
+  const pidSuffixDir = command.output === null ? resolve(command.outputDir ?? ".") : null;
+  if (pidSuffixDir !== null) await ensureDir(pidSuffixDir);
+
+  const tempDir = await Deno.makeTempDir({ prefix: "tracer_" });
+  try {
+    const shimDir = await writeShim(join(tempDir, "shim"));
+    const dataDir = pidSuffixDir ?? join(tempDir, "data");
+    if (pidSuffixDir === null) await Deno.mkdir(dataDir, { mode: 0o700 });
+    const before = new Set(await traceFiles(dataDir));
+    const config: ShimConfig = {
+      version: 1,
+      run_id: crypto.randomUUID(),
+      output_dir: dataDir,
+      shim_dir: shimDir,
+      ignore_c_function: command.trace.ignoreCFunction,
+      max_stack_depth: command.trace.maxStackDepth,
+      include_files: command.trace.includeFiles.map((path) => resolve(path)),
+      exclude_files: command.trace.excludeFiles.map((path) => resolve(path)),
+      min_duration_us: command.trace.minDurationUs,
+      tracer_entries: command.trace.tracerEntries,
+      trace_children: command.trace.traceChildren,
+    };
+    const outcome = await runProgram({
+      python,
+      target: command.target,
+      env: tracedEnv(env, config),
+      marker: `"run_id":"${config.run_id}"`,
+      dataDir,
+      waitTimeoutS: command.waitTimeoutS,
+      report: (line) => report(`tracer: ${line}`),
+    });
+    const files = (await traceFiles(dataDir)).filter((name) => !before.has(name));
+    const warnings: TraceWarning[] = [...outcome.warnings];
+    if (files.length === 0) {
+      report(
+        "tracer: warning: no traced process wrote any data (was the program run by a Python the shim cannot load, e.g. with -I or -E?)",
+      );
+      return outcome.exitCode;
+    }
+    try {
+      await deliver(files.map((name) => join(dataDir, name)), {
+        outputPath,
+        pidSuffixDir,
+        command,
+        warnings,
+        report,
+      });
+    } catch (error) {
+      if (outcome.exitCode !== 0) {
+        report(`tracer: ${(error as Error).message}`);
+        return outcome.exitCode;
+      }
+      throw error;
+    }
+    return outcome.exitCode;
+  } finally {
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+interface DeliverOptions {
+  outputPath: string | null;
+  pidSuffixDir: string | null;
+  command: RunCommand;
+  warnings: TraceWarning[];
+  report: Reporter;
+}
+
+async function deliver(paths: string[], options: DeliverOptions): Promise<void> {
+  const trace = await combineFiles(paths, { warnings: options.warnings });
+  let written;
+  if (options.outputPath !== null && options.command.output !== null) {
+    written = {
+      path: options.outputPath,
+      ...await writeOutput(trace, options.outputPath, options.command.output),
+    };
+  } else {
+    // --pid_suffix: the files are the result; read them once for the counts.
+    for await (const _ of trace.events) { /* counting only */ }
+    let bytes = 0;
+    for (const path of paths) bytes += (await Deno.stat(path)).size;
+    const name = paths.length === 1 ? paths[0] : join(options.pidSuffixDir!, "result_<pid>.json");
+    written = { path: `${name} (${paths.length} files)`, bytes, replaced: false };
+  }
+  for (const warning of trace.warnings) options.report(warningLine(warning));
+  if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
+}
+
+async function checkTarget(command: RunCommand): Promise<void> {
+  if (command.target.kind !== "script") return;
+  const path = command.target.path;
+  try {
+    await Deno.stat(path);
+  } catch (error) {
+    throw new UsageError(`cannot open script ${path}: no such file`, { cause: error });
+  }
+}
+
+async function traceFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && /^result_\d+(?:_\d+)?\.json$/.test(entry.name)) names.push(entry.name);
+  }
+  return names.sort();
+}

@@ -1,0 +1,36 @@
+/**
+ * tracer: run a Python program under a tracing shim and show what every thread of every Python
+ * process did, on one timeline. The only module that exits the process.
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { HELP, parseArgs } from "./lib/args.ts";
+import { combineCommand } from "./lib/combine_command.ts";
+import { exitCodeFor, formatError } from "./lib/errors.ts";
+import { traceProgram } from "./lib/trace_command.ts";
+
+/** Runs tracer with `argv`; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const report = (line: string) => console.error(line);
+  try {
+    const command = parseArgs(argv);
+    switch (command.kind) {
+      case "help":
+        console.log(HELP);
+        return 0;
+      case "version":
+        console.log(`tracer ${denoJson.version}`);
+        return 0;
+      case "run":
+        return await traceProgram(command, report);
+      case "combine":
+        return await combineCommand(command, report);
+    }
+  } catch (error) {
+    report(formatError(error));
+    if (Deno.env.get("TRACER_DEBUG")) console.error(error);
+    return exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
