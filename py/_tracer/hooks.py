@@ -1,0 +1,409 @@
+"""Process life-cycle hooks: every Python process the program starts writes its whole trace.
+
+`install(session)` is called once per process, after recording started. It makes every way a
+process ends write the session's file (atexit, `os._exit`, a fatal signal's default action,
+`exec`), gives fork children their own file, passes the shim on to children started with a custom
+environment, and names processes (multiprocessing names, fork children).
+
+Nothing heavy is imported here: `subprocess` and the multiprocessing modules are patched when the
+program imports them (a meta path finder that costs one dict lookup per import).
+"""
+
+import atexit
+import os
+import signal
+import sys
+
+# Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
+_real_exit = os._exit
+_real_kill = os.kill
+_real_getpid = os.getpid
+_real_execv = os.execv
+_real_execve = os.execve
+_real_signal = signal.signal
+_real_getsignal = signal.getsignal
+_real_posix_spawn = getattr(os, "posix_spawn", None)
+_real_posix_spawnp = getattr(os, "posix_spawnp", None)
+_SIG_DFL = signal.SIG_DFL
+
+EXEC_OF_ENV = "TRACER_EXEC_OF"
+_CONFIG_ENV = "TRACER_CONFIG"
+# Signals whose default action ends the process without running atexit; the hooks write the trace
+# first, then let the default action happen. SIGINT only counts once the program set SIG_DFL for it
+# (Python's own SIGINT handler raises KeyboardInterrupt, which atexit covers).
+_ALWAYS_GUARDED = (signal.SIGTERM, signal.SIGHUP)
+_GUARDED_WHEN_SET = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+_session = None
+_process_name = None  # last name given by these hooks; None: the session's default (command line)
+_finishing = False  # a finish started by these hooks is running
+_pending_signal = 0  # a fatal signal that arrived during that finish, re-raised once it is done
+_shim_dir = ""
+_config_text = ""
+_trace_children = False
+
+
+def install(session):
+    """Hooks the current process so that every way it ends writes `session`'s trace file."""
+    global _session, _shim_dir, _config_text, _trace_children
+    if _session is not None:
+        return
+    _session = session
+    config = session.config
+    _shim_dir = config.shim_dir
+    _trace_children = bool(config.trace_children)
+    _config_text = os.environ.get(_CONFIG_ENV, "")
+    # The pre-exec file name is for this process only, never for its own children.
+    os.environ.pop(EXEC_OF_ENV, None)
+
+    atexit.register(_at_exit)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os._exit = _exit
+    os.execv = _execv
+    os.execve = _execve
+    signal.signal = _signal
+    signal.getsignal = _getsignal
+    for signum in _ALWAYS_GUARDED:
+        if _real_getsignal(signum) == _SIG_DFL:
+            _real_signal(signum, _on_fatal_signal)
+    if _trace_children:
+        if _real_posix_spawn is not None:
+            os.posix_spawn = _posix_spawn
+        if _real_posix_spawnp is not None:
+            os.posix_spawnp = _posix_spawnp
+        _patch_on_import("subprocess", _patch_subprocess)
+    _patch_on_import("multiprocessing.process", _patch_multiprocessing_process)
+    _patch_on_import("multiprocessing.forkserver", _name_main("multiprocessing.forkserver"))
+    _patch_on_import(
+        "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
+    )
+
+
+# --- ending: finish the session once, whatever path the process takes out ---------------------
+
+
+def _finish(reason):
+    """Writes the trace (once); a fatal signal that arrived meanwhile is re-raised afterwards."""
+    global _finishing, _pending_signal
+    if _finishing:
+        return
+    _finishing = True
+    try:
+        _session.finish(reason)
+    except Exception:  # noqa: BLE001 - a tracer failure must never change how the program ends
+        pass
+    finally:
+        _finishing = False
+    if _pending_signal:
+        _die_by(_pending_signal)
+
+
+def _at_exit():
+    error = getattr(sys, "last_value", None)  # set by the interpreter for an uncaught exception
+    if isinstance(error, KeyboardInterrupt):
+        _finish("signal:SIGINT")
+    elif error is not None:
+        _finish("exception")
+    else:
+        _finish("exit")
+
+
+def _exit(status):
+    _finish("os._exit")
+    _real_exit(status)
+
+
+def _on_fatal_signal(signum, frame):
+    global _pending_signal
+    if _finishing or getattr(_session, "finishing", False):
+        # Dying now would cut the file mid-line: let the running finish end, then die.
+        _pending_signal = signum
+        return
+    _finish("signal:" + _signal_name(signum))
+    _die_by(signum)
+
+
+def _die_by(signum):
+    """Ends the process by the signal's default action, so its exit status stays what it was."""
+    try:
+        _real_signal(signum, _SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signum,))
+        _real_kill(_real_getpid(), signum)
+    finally:
+        _real_exit(128 + signum)
+
+
+def _signal_name(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
+def _signal(signalnum, handler):
+    """`signal.signal`: the program's handlers win; SIG_DFL for a fatal signal still writes data."""
+    if signalnum in _GUARDED_WHEN_SET and handler == _SIG_DFL:
+        handler = _on_fatal_signal
+    return _visible(_real_signal(signalnum, handler))
+
+
+def _getsignal(signalnum):
+    """`signal.getsignal`: reports SIG_DFL where the hooks' handler stands in for it."""
+    return _visible(_real_getsignal(signalnum))
+
+
+def _visible(handler):
+    return _SIG_DFL if handler == _on_fatal_signal else handler
+
+
+# --- fork --------------------------------------------------------------------------------------
+
+
+def _after_fork_in_child():
+    global _finishing, _pending_signal
+    _finishing = False
+    _pending_signal = 0
+    try:
+        _session.restart_after_fork()
+        parent = _process_name or _default_process_name()
+        _set_process_name(parent + " (fork)")
+    except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
+        pass
+
+
+def _default_process_name():
+    name = getattr(_session, "process_name", None)
+    if name:
+        return name
+    return " ".join([os.path.basename(sys.executable or "python")] + sys.argv)
+
+
+def _set_process_name(name):
+    global _process_name
+    _process_name = name
+    _session.set_process_name(name)
+
+
+# --- exec --------------------------------------------------------------------------------------
+
+
+def _execv(path, argv):
+    """`os.execv` (and execl, execlp, execvp): writes the trace, then replaces the process."""
+    return _exec(path, argv, None)
+
+
+def _execve(path, argv, env):
+    """`os.execve` (and execle, execlpe, execvpe, spawn*e): the same, with the shim in `env`."""
+    return _exec(path, argv, env)
+
+
+def _exec(path, argv, env):
+    if not _can_exec(path):
+        # It fails without replacing anything (execvp tries each PATH entry): keep tracing.
+        return _real_execv(path, argv) if env is None else _real_execve(path, argv, env)
+    file_name = _session.file_name
+    if env is None:
+        new_env = _child_env(None)
+        if new_env is None:
+            previous = os.environ.get(EXEC_OF_ENV)
+            os.environ[EXEC_OF_ENV] = file_name
+        else:
+            new_env[EXEC_OF_ENV] = file_name
+    else:
+        new_env = _child_env(env)
+        new_env[EXEC_OF_ENV] = file_name
+    _finish("exec")
+    try:
+        if new_env is None:
+            _real_execv(path, argv)
+        else:
+            _real_execve(path, argv, new_env)
+    except BaseException:
+        if env is None and new_env is None:
+            if previous is None:
+                os.environ.pop(EXEC_OF_ENV, None)
+            else:
+                os.environ[EXEC_OF_ENV] = previous
+        _resume_after_failed_exec()
+        raise
+
+
+def _can_exec(path):
+    if isinstance(path, int):
+        return True  # fexecve: a file descriptor
+    try:
+        return os.access(path, os.X_OK) and not os.path.isdir(path)
+    except (TypeError, ValueError):
+        return False
+
+
+def _resume_after_failed_exec():
+    """The file was finished for an exec that did not happen: record on into a new file."""
+    try:
+        resume = getattr(_session, "resume_after_exec_failure", None)
+        if resume is not None:
+            resume()
+        else:
+            _session.restart_after_fork()
+            if _process_name:
+                _session.set_process_name(_process_name)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# --- children with a custom environment ---------------------------------------------------------
+
+
+def _child_env(env):
+    """A copy of `env` with the shim's variables re-added.
+
+    `env` None means "inherit os.environ": returns None when os.environ still carries the shim,
+    else a fixed copy of os.environ. Only called when children are traced.
+    """
+    if env is None:
+        if _shim_present(os.environ):
+            return None
+        env = os.environ
+    env = dict(env)
+    if any(isinstance(key, bytes) for key in env):
+        encode = os.fsencode
+        path_key, config_key, separator = b"PYTHONPATH", b"TRACER_CONFIG", os.fsencode(os.pathsep)
+    else:
+        encode = str
+        path_key, config_key, separator = "PYTHONPATH", _CONFIG_ENV, os.pathsep
+    shim_dir = encode(_shim_dir)
+    entries = [entry for entry in env.get(path_key, encode("")).split(separator) if entry]
+    env[path_key] = separator.join([shim_dir] + [entry for entry in entries if entry != shim_dir])
+    env[config_key] = encode(_config_text)
+    return env
+
+
+def _shim_present(environ):
+    if environ.get(_CONFIG_ENV) != _config_text:
+        return False
+    return _shim_dir in environ.get("PYTHONPATH", "").split(os.pathsep)
+
+
+def _posix_spawn(path, argv, env, **kwargs):
+    """`os.posix_spawn` with the shim in the child's environment."""
+    return _real_posix_spawn(path, argv, _spawn_env(env), **kwargs)
+
+
+def _posix_spawnp(path, argv, env, **kwargs):
+    """`os.posix_spawnp` with the shim in the child's environment."""
+    return _real_posix_spawnp(path, argv, _spawn_env(env), **kwargs)
+
+
+def _spawn_env(env):
+    fixed = _child_env(env)
+    return env if fixed is None else fixed
+
+
+def _patch_subprocess(module):
+    popen = module.Popen
+    original = popen.__init__
+
+    def __init__(self, args, *rest, **kwargs):
+        # env is Popen's 11th parameter (args included) on every supported Python.
+        if len(rest) >= 10:
+            rest = rest[:9] + (_spawn_env(rest[9]),) + rest[10:]
+        else:
+            kwargs["env"] = _spawn_env(kwargs.get("env"))
+        original(self, args, *rest, **kwargs)
+
+    _copy_identity(__init__, original)
+    popen.__init__ = __init__
+
+
+# --- process names ------------------------------------------------------------------------------
+
+
+def _patch_multiprocessing_process(module):
+    original = module.BaseProcess._bootstrap
+
+    def _bootstrap(self, *args, **kwargs):
+        try:
+            _set_process_name(self.name)
+        except Exception:  # noqa: BLE001
+            pass
+        return original(self, *args, **kwargs)
+
+    _copy_identity(_bootstrap, original)
+    module.BaseProcess._bootstrap = _bootstrap
+
+
+def _name_main(name):
+    """A patcher naming the process `name` when the module's `main()` (a helper process) runs."""
+
+    def patch(module):
+        original = module.main
+
+        def main(*args, **kwargs):
+            try:
+                _set_process_name(name)
+            except Exception:  # noqa: BLE001
+                pass
+            return original(*args, **kwargs)
+
+        _copy_identity(main, original)
+        module.main = main
+
+    return patch
+
+
+def _copy_identity(wrapper, wrapped):
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(wrapper, attribute, getattr(wrapped, attribute, None))
+    wrapper.__wrapped__ = wrapped
+
+
+# --- patching modules when the program imports them ---------------------------------------------
+
+_pending_patches = {}
+
+
+def _patch_on_import(name, patch):
+    module = sys.modules.get(name)
+    if module is not None:
+        patch(module)
+        return
+    _pending_patches[name] = patch
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+
+
+class _PatchingFinder:
+    """Meta path finder: patches a watched module right after it executed; invisible otherwise."""
+
+    def find_spec(self, name, path=None, target=None):
+        patch = _pending_patches.get(name)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
+            return spec  # a frozen or builtin module: cannot wrap per instance, leave it alone
+        exec_module = loader.exec_module
+
+        def exec_and_patch(module):
+            exec_module(module)
+            if _pending_patches.pop(name, None) is not None:
+                try:
+                    patch(module)
+                except Exception:  # noqa: BLE001 - the module itself loaded fine
+                    pass
+            if not _pending_patches and self in sys.meta_path:
+                sys.meta_path.remove(self)
+
+        loader.exec_module = exec_and_patch
+        return spec
+
+
+_finder = _PatchingFinder()
