@@ -1,0 +1,66 @@
+/**
+ * Bundles the viewer (lib/viewer/main.ts and its imports) into lib/viewer/dist/viewer.js with
+ * `deno bundle`, stamped with a hash of the sources so a test can tell when the bundle is stale.
+ * Run with `deno task build:viewer`.
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const VIEWER_DIR = dirname(fileURLToPath(import.meta.url));
+/** Where the committed bundle lives. */
+export const BUNDLE_PATH: string = join(VIEWER_DIR, "dist", "viewer.js");
+
+/** A hash of every viewer source (and the shared trace types) the bundle is built from. */
+export async function sourceHash(): Promise<string> {
+  const files = [...Deno.readDirSync(VIEWER_DIR)]
+    .filter((entry) =>
+      entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts") &&
+      entry.name !== "build.ts"
+    )
+    .map((entry) => join(VIEWER_DIR, entry.name))
+    .concat(join(VIEWER_DIR, "..", "trace_event.ts"))
+    .sort();
+  const hash = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(
+      files.map((file) => `${file.slice(VIEWER_DIR.length)}\n${Deno.readTextFileSync(file)}`)
+        .join("\n"),
+    ),
+  );
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The hash recorded in a bundle's first line, if any. */
+export function bundleHash(bundle: string): string | undefined {
+  return /^\/\/ tracer viewer sources: ([0-9a-f]{64})/.exec(bundle)?.[1];
+}
+
+async function build() {
+  const out = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform=browser",
+        "--minify",
+        "-o",
+        out,
+        join(VIEWER_DIR, "main.ts"),
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!result.success) throw new Error("deno bundle failed");
+    const js = await Deno.readTextFile(out);
+    if (/<\/script|<!--/i.test(js)) console.warn("note: the bundle holds </script or <!--");
+    await Deno.mkdir(dirname(BUNDLE_PATH), { recursive: true });
+    await Deno.writeTextFile(BUNDLE_PATH, `// tracer viewer sources: ${await sourceHash()}\n${js}`);
+    console.log(`wrote ${BUNDLE_PATH} (${js.length} bytes)`);
+  } finally {
+    await Deno.remove(out).catch(() => {});
+  }
+}
+
+if (import.meta.main) await build();

@@ -1,0 +1,208 @@
+/**
+ * The viewer's in-memory model: decoded from the report bytes into typed arrays per track, with
+ * per-depth indexes (for drawing by binary search) and self times. Pure: no DOM.
+ * @module
+ */
+import {
+  FLAG_ARGS,
+  MAGIC,
+  type ProcessInfo,
+  type ReportHeader,
+  type TrackInfo,
+  VarintReader,
+} from "./format.ts";
+
+/** One thread's slices, sorted by start; times in ticks from the trace origin. */
+export interface Track {
+  info: TrackInfo;
+  index: number;
+  process: ProcessInfo;
+  start: Float64Array;
+  dur: Float64Array;
+  self: Float64Array;
+  depth: Uint16Array;
+  name: Uint32Array;
+  cat: Uint32Array;
+  flags: Uint8Array;
+  /** Slice index -> string id of its args JSON. */
+  args: Map<number, number>;
+  /** Per depth: slice indexes in start order (slices of one depth never overlap). */
+  levels: Uint32Array[];
+  /** Index of the parent slice, -1 at depth 0. */
+  parent: Int32Array;
+}
+
+/** A process with its tracks in display order. */
+export interface ProcessModel {
+  info: ProcessInfo;
+  tracks: Track[];
+  unfinished: number;
+}
+
+/** The whole decoded report. */
+export interface Model {
+  header: ReportHeader;
+  strings: string[];
+  /** In display order. */
+  processes: ProcessModel[];
+  /** In header order (instants and flows refer to these indexes). */
+  tracks: Track[];
+  /** Duration of the trace in ticks (origin is 0). */
+  duration: number;
+  slices: number;
+}
+
+/** Decodes the uncompressed report bytes (lib/viewer/format.ts) into a model. */
+export function decodeModel(bytes: Uint8Array): Model {
+  const reader = new VarintReader(bytes);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (reader.read() !== MAGIC.charCodeAt(i)) throw new Error("not tracer report data");
+  }
+  const headerLength = reader.read();
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(reader.offset, reader.offset + headerLength)),
+  ) as ReportHeader;
+  reader.offset += headerLength;
+  const processByPid = new Map<string, ProcessModel>();
+  for (const info of header.processes) {
+    processByPid.set(String(info.pid), { info, tracks: [], unfinished: 0 });
+  }
+  const tracks: Track[] = header.tracks.map((info, index) => {
+    const n = info.count;
+    const model = processByPid.get(String(info.pid))!;
+    return {
+      info,
+      index,
+      process: model.info,
+      start: new Float64Array(n),
+      dur: new Float64Array(n),
+      self: new Float64Array(n),
+      depth: new Uint16Array(n),
+      name: new Uint32Array(n),
+      cat: new Uint32Array(n),
+      flags: new Uint8Array(n),
+      args: new Map(),
+      levels: [],
+      parent: new Int32Array(n),
+    };
+  });
+  for (const track of tracks) {
+    let previous = 0;
+    const start = track.start;
+    for (let k = 0; k < start.length; k++) start[k] = previous += reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.dur.length; k++) track.dur[k] = reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.depth.length; k++) track.depth[k] = reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.name.length; k++) track.name[k] = reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.cat.length; k++) track.cat[k] = reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.flags.length; k++) track.flags[k] = reader.read();
+  }
+  for (const track of tracks) {
+    for (let k = 0; k < track.flags.length; k++) {
+      if (track.flags[k] & FLAG_ARGS) track.args.set(k, reader.read());
+    }
+  }
+  let slices = 0;
+  for (const track of tracks) {
+    indexTrack(track);
+    slices += track.info.count;
+    const process = processByPid.get(String(track.info.pid))!;
+    process.tracks.push(track);
+    for (let k = 0; k < track.flags.length; k++) if (track.flags[k] & 1) process.unfinished++;
+  }
+  const origin = header.origin;
+  for (const instant of header.instants) instant[1] -= origin;
+  for (const series of header.counters) {
+    for (let i = 0; i < series.points.length; i += 2) series.points[i] -= origin;
+  }
+  for (const flow of header.flows) for (const step of flow.steps) step[1] -= origin;
+  const processes = [...processByPid.values()];
+  for (const process of processes) {
+    process.tracks.sort((a, b) =>
+      a.info.sortIndex - b.info.sortIndex || compareIds(a.info.tid, b.info.tid)
+    );
+  }
+  processes.sort((a, b) =>
+    a.info.sortIndex - b.info.sortIndex || compareIds(a.info.pid, b.info.pid)
+  );
+  return {
+    header,
+    strings: header.strings,
+    processes,
+    tracks,
+    duration: Math.max(0, header.end - header.origin),
+    slices,
+  };
+}
+
+function compareIds(a: number | string, b: number | string): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+/** Builds the per-depth indexes, parents and self times of a track. */
+export function indexTrack(track: Track): void {
+  const { depth, dur, self, parent } = track;
+  const n = depth.length;
+  const counts: number[] = [];
+  const last: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const d = depth[k];
+    counts[d] = (counts[d] ?? 0) + 1;
+    self[k] = dur[k];
+    const p = d > 0 ? last[d - 1] ?? -1 : -1;
+    parent[k] = p;
+    if (p >= 0) self[p] -= dur[k];
+    last[d] = k;
+  }
+  const levels = counts.map((count) => new Uint32Array(count ?? 0));
+  const fill = new Array<number>(levels.length).fill(0);
+  for (let k = 0; k < n; k++) levels[depth[k]][fill[depth[k]]++] = k;
+  for (let k = 0; k < n; k++) if (self[k] < 0) self[k] = 0;
+  track.levels = levels;
+}
+
+/** Decompresses base64 chunks of gzip data into one byte array. */
+export async function inflateBase64(chunks: Iterable<string>): Promise<Uint8Array> {
+  const stream = new DecompressionStream("gzip");
+  const writer = stream.writable.getWriter();
+  const writing = (async () => {
+    for (const chunk of chunks) await writer.write(decodeBase64(chunk) as Uint8Array<ArrayBuffer>);
+    await writer.close();
+  })();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.readable.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    length += value.length;
+  }
+  await writing;
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const from = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+  if (from) return from(text.trim());
+  const binary = atob(text.trim());
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
