@@ -1,0 +1,422 @@
+/**
+ * End-to-end tests of issue 3: every Python process the program starts is traced and none of its
+ * data is lost, whatever way the child is started and however it ends. Each run leaves one file per
+ * process (`--pid_suffix`); the tests read them back and check pids, functions, names and ends.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FIXTURES, pythonMatrix, readJson, runCli, tempDir } from "./helpers.ts";
+import type { RunOutput } from "./helpers.ts";
+import type { TraceEvent } from "../lib/trace_event.ts";
+
+const DIR = join(FIXTURES, "multiprocess");
+const MATRIX = pythonMatrix(["3.11", "3.13"]);
+const PYTHON3 = pythonMatrix(["3.11"]).values().next().value ?? "python3";
+const START_METHODS = ["fork", "spawn", "forkserver"] as const;
+
+/** One per-process file, read back (salvaged line by line when it has no end record). */
+interface ProcessFile {
+  file: string;
+  pid: number;
+  ppid: number;
+  argv: string[];
+  execOf: string | null;
+  /** `tracerEnd.exit`, or null when the process died before writing its end record. */
+  exit: string | null;
+  name: string;
+  /** Complete calls by function (qualname, without the source location). */
+  calls: Map<string, number>;
+  unfinished: Set<string>;
+}
+
+interface TracedRun {
+  result: RunOutput;
+  files: ProcessFile[];
+}
+
+async function traceRun(python: string, args: string[], dir: string): Promise<TracedRun> {
+  const result = await runCli([
+    "--quiet",
+    "--python",
+    python,
+    "--pid_suffix",
+    "--output_dir",
+    dir,
+    ...args,
+  ]);
+  return { result, files: await readProcessFiles(dir) };
+}
+
+async function readProcessFiles(dir: string): Promise<ProcessFile[]> {
+  const files: ProcessFile[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (/^result_\d+(_\d+)?\.json$/.test(entry.name)) {
+      files.push(parseProcessFile(entry.name, await Deno.readTextFile(join(dir, entry.name))));
+    }
+  }
+  return files.sort((a, b) => a.file.localeCompare(b.file, "en", { numeric: true }));
+}
+
+function parseProcessFile(file: string, text: string): ProcessFile {
+  const header = "," + '"traceEvents":[';
+  const lines = text.split("\n");
+  assert.ok(lines[0].endsWith(header), `${file}: first line is not the otherData header`);
+  const other = JSON.parse(lines[0].slice(0, -header.length) + "}").otherData;
+  let end: Record<string, unknown> | null = null;
+  const events: TraceEvent[] = [];
+  for (const line of lines.slice(1)) {
+    if (line.startsWith("]")) {
+      end = JSON.parse("{" + line.slice(line.indexOf('"tracerEnd"'))).tracerEnd;
+      break;
+    }
+    try {
+      events.push(JSON.parse(line.endsWith(",") ? line.slice(0, -1) : line));
+    } catch {
+      break; // the cut-off last line of a killed process
+    }
+  }
+  if (end !== null) JSON.parse(text); // a file with an end record must be valid JSON as a whole
+  const calls = new Map<string, number>();
+  const unfinished = new Set<string>();
+  let name = "";
+  for (const event of events) {
+    if (event.ph === "M" && event.name === "process_name") name = String(event.args?.name);
+    if (event.ph !== "X" || typeof event.name !== "string") continue;
+    const fn = functionOf(event.name);
+    calls.set(fn, (calls.get(fn) ?? 0) + 1);
+    if (event.args?.unfinished) unfinished.add(fn);
+  }
+  return {
+    file,
+    pid: other.pid,
+    ppid: other.ppid,
+    argv: other.argv,
+    execOf: other.exec_of ?? null,
+    exit: end === null ? null : String(end.exit),
+    name,
+    calls,
+    unfinished,
+  };
+}
+
+function functionOf(eventName: string): string {
+  const at = eventName.indexOf(" (");
+  return at === -1 ? eventName : eventName.slice(0, at);
+}
+
+function withCall(files: ProcessFile[], fn: string): ProcessFile[] {
+  return files.filter((file) => file.calls.has(fn));
+}
+
+function totalCalls(files: ProcessFile[], fn: string): number {
+  return files.reduce((sum, file) => sum + (file.calls.get(fn) ?? 0), 0);
+}
+
+function pids(files: ProcessFile[]): Set<number> {
+  return new Set(files.map((file) => file.pid));
+}
+
+function byTag(files: ProcessFile[], tag: string): ProcessFile {
+  const found = files.filter((file) => file.argv.at(-1) === tag);
+  assert.equal(found.length, 1, `one process with argv tag ${tag}, found ${found.length}`);
+  return found[0];
+}
+
+function assertAllEnded(files: ProcessFile[]) {
+  for (const file of files) assert.notEqual(file.exit, null, `${file.file} has no end record`);
+}
+
+/** The root process of a run: the one whose parent is not traced. */
+function rootOf(files: ProcessFile[]): ProcessFile {
+  const all = pids(files);
+  const roots = files.filter((file) => !all.has(file.ppid) && file.execOf === null);
+  assert.equal(roots.length, 1, `one root process, found ${roots.map((f) => f.file)}`);
+  return roots[0];
+}
+
+const CHILD_TAGS = [
+  "popen_python3",
+  "run_python",
+  "call_executable",
+  "check_output",
+  "shell_cd",
+  "os_system",
+  "os_popen",
+  "asyncio_exec",
+  "asyncio_shell",
+  "custom_env",
+  "custom_env_pythonpath",
+  "posix_spawn_env",
+  "spawnve_env",
+];
+
+for (const [version, python] of MATRIX) {
+  Deno.test(`${version}: every way of starting a child traces it under its own pid`, async (t) => {
+    await using dir = await tempDir();
+    const { result, files } = await traceRun(python, [join(DIR, "children.py")], dir.path);
+    assert.equal(result.code, 0, result.stderr);
+    const root = rootOf(files);
+    assertAllEnded(files);
+    await t.step("one process per child, plus the root", () => {
+      assert.equal(pids(files).size, CHILD_TAGS.length + 1);
+    });
+    for (const tag of CHILD_TAGS) {
+      await t.step(`${tag}: the child's own function under the child's pid`, () => {
+        const child = byTag(files, tag);
+        assert.notEqual(child.pid, root.pid);
+        assert.equal(child.calls.get("child_work"), 1);
+        assert.equal(child.exit, "exit");
+      });
+    }
+    await t.step("the parent's calls appear once, in the parent", () => {
+      assert.deepEqual(withCall(files, "parent_only").map((f) => f.pid), [root.pid]);
+      assert.equal(totalCalls(files, "child_work"), CHILD_TAGS.length);
+    });
+    await t.step("a custom env= gets the shim first and keeps the user's PYTHONPATH", () => {
+      const seen = new Map(
+        result.stdout.trim().split("\n").map((line) =>
+          line.split(" PYTHONPATH=") as [string, string]
+        ),
+      );
+      const shim = seen.get("custom_env")!;
+      assert.ok(shim && !shim.includes(":"), `custom_env PYTHONPATH=${shim}`);
+      assert.equal(seen.get("custom_env_pythonpath"), `${shim}:${DIR}`);
+    });
+  });
+
+  Deno.test(`${version}: os.execl and os.execv keep the events before the exec and trace the new program`, async () => {
+    await using dir = await tempDir();
+    const { result, files } = await traceRun(python, [join(DIR, "exec_chain.py")], dir.path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(files.length, 3, files.map((f) => f.file).join(" "));
+    const [first, second, third] = files;
+    assert.deepEqual(pids(files), new Set([first.pid]));
+    assert.deepEqual(files.map((f) => f.exit), ["exec", "exec", "exit"]);
+    assert.deepEqual(files.map((f) => f.execOf), [null, first.file, second.file]);
+    assert.equal(first.calls.get("before_exec"), 1);
+    assert.equal(second.calls.get("before_exec"), 1);
+    assert.equal(second.argv.at(-1), "stage2");
+    assert.equal(third.calls.get("child_work"), 1);
+    assert.equal(third.argv.at(-1), "exec_v");
+  });
+
+  Deno.test(`${version}: bare os.fork() children get their own files, names and ends`, async () => {
+    await using dir = await tempDir();
+    const { result, files } = await traceRun(python, [join(DIR, "forks.py")], dir.path);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllEnded(files);
+    const root = rootOf(files);
+    assert.equal(pids(files).size, 4);
+    assert.deepEqual(withCall(files, "parent_only").map((f) => f.pid), [root.pid]);
+    const ends: Record<string, string> = {
+      child_sys_exit: "exit",
+      child_os_exit: "os._exit",
+      child_return: "exit",
+    };
+    for (const [fn, exit] of Object.entries(ends)) {
+      const [child] = withCall(files, fn);
+      assert.ok(child, `no process called ${fn}`);
+      assert.equal(withCall(files, fn).length, 1);
+      assert.notEqual(child.pid, root.pid);
+      assert.equal(child.ppid, root.pid);
+      assert.equal(child.exit, exit, fn);
+      assert.equal(child.name, `${root.name} (fork)`);
+    }
+  });
+
+  for (const method of START_METHODS) {
+    Deno.test(`${version}: multiprocessing with ${method}: Process, Pool, terminate, executor, nested`, async (t) => {
+      await using dir = await tempDir();
+      const { result, files } = await traceRun(python, [join(DIR, "mp_all.py"), method], dir.path);
+      assert.equal(result.code, 0, result.stderr);
+      const root = rootOf(files);
+      const prefix = { fork: "Fork", spawn: "Spawn", forkserver: "ForkServer" }[method];
+      const named = (pattern: RegExp) => files.filter((file) => pattern.test(file.name));
+      await t.step("every process wrote its end record", () => assertAllEnded(files));
+      await t.step("nothing of the parent is repeated in a child", () => {
+        assert.deepEqual(withCall(files, "parent_only").map((f) => f.pid), [root.pid]);
+      });
+      await t.step("Process(name='Worker-A') runs its target under its own pid and name", () => {
+        const [worker] = named(/^Worker-A$/);
+        assert.ok(worker, files.map((f) => f.name).join(", "));
+        assert.equal(worker.calls.get("process_target"), 1);
+        assert.equal(withCall(files, "process_target").length, 1);
+      });
+      await t.step("Pool(2).map: all 8 tasks recorded, in pool workers", () => {
+        const workers = named(new RegExp(`^${prefix}PoolWorker-\\d+$`));
+        assert.equal(workers.length, 4, files.map((f) => f.name).join(", "));
+        assert.equal(totalCalls(workers, "pool_task"), 8);
+        assert.equal(totalCalls(files, "pool_task"), 8);
+      });
+      await t.step("Pool.terminate(): the busy worker's data is written, ended by SIGTERM", () => {
+        const [worker] = withCall(files, "blocked_task");
+        assert.ok(worker);
+        assert.equal(worker.exit, "signal:SIGTERM");
+        assert.ok(worker.unfinished.has("blocked_task"));
+        assert.match(worker.name, new RegExp(`^${prefix}PoolWorker-\\d+$`));
+      });
+      await t.step("ProcessPoolExecutor: all 4 tasks recorded, in executor processes", () => {
+        const workers = named(new RegExp(`^${prefix}Process-\\d+$`));
+        assert.ok(workers.length >= 1 && workers.length <= 2, `${workers.length} workers`);
+        assert.equal(totalCalls(workers, "executor_task"), 4);
+      });
+      await t.step("a pool worker's subprocess is traced, child of that worker", () => {
+        const [worker] = withCall(files, "nested_task");
+        const child = byTag(files, "nested");
+        assert.equal(child.calls.get("child_work"), 1);
+        assert.equal(child.ppid, worker.pid);
+      });
+      await t.step("helper processes are named and nothing else appears", () => {
+        const helpers = method === "fork"
+          ? []
+          : method === "spawn"
+          ? ["multiprocessing.resource_tracker"]
+          : ["multiprocessing.forkserver", "multiprocessing.resource_tracker"];
+        assert.deepEqual(named(/^multiprocessing\./).map((f) => f.name).sort(), helpers);
+        const executors = named(new RegExp(`^${prefix}Process-\\d+$`)).length;
+        // root, Worker-A, 4 pool workers, executor processes, the nested child, helpers
+        assert.equal(pids(files).size, 1 + 1 + 4 + executors + 1 + helpers.length);
+      });
+    });
+  }
+
+  Deno.test(`${version}: every way a process ends writes its file with the right end reason`, async () => {
+    await using dir = await tempDir();
+    const { result, files } = await traceRun(python, [join(DIR, "exits.py")], dir.path);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllEnded(files);
+    assert.deepEqual(JSON.parse(result.stdout), {
+      normal: 0,
+      sys_exit: 3,
+      exception: 1,
+      os_exit: 4,
+      sigterm: -15,
+      sigint: -2,
+      user_sigterm: 5,
+    });
+    const reasons: Record<string, string> = {
+      normal: "exit",
+      sys_exit: "exit",
+      exception: "exception",
+      os_exit: "os._exit",
+      sigterm: "signal:SIGTERM",
+      sigint: "signal:SIGINT",
+      user_sigterm: "exit",
+    };
+    for (const [way, reason] of Object.entries(reasons)) {
+      const child = byTag(files, way);
+      assert.equal(child.exit, reason, way);
+      assert.equal(child.calls.get("work_before_end"), 1, way);
+    }
+  });
+}
+
+Deno.test("a SIGTERMed root keeps exit status 143 and writes its file", async () => {
+  await using dir = await tempDir();
+  const { result, files } = await traceRun(PYTHON3, [join(DIR, "exits.py"), "sigterm"], dir.path);
+  assert.equal(result.code, 143, result.stderr);
+  assert.equal(files.length, 1);
+  assert.equal(files[0].exit, "signal:SIGTERM");
+  assert.equal(files[0].calls.get("work_before_end"), 1);
+});
+
+Deno.test("a Ctrl-C'd root (KeyboardInterrupt) keeps exit status 130 and writes its file", async () => {
+  await using dir = await tempDir();
+  const { result, files } = await traceRun(PYTHON3, [join(DIR, "exits.py"), "sigint"], dir.path);
+  assert.equal(result.code, 130, result.stderr);
+  assert.equal(files.length, 1);
+  assert.equal(files[0].exit, "signal:SIGINT");
+});
+
+Deno.test("a SIGTERM during the final write does not cut the file", async () => {
+  await using dir = await tempDir();
+  const run = await traceRun(PYTHON3, [join(DIR, "term_during_dump.py")], dir.path);
+  assert.equal(run.result.code, 0, run.result.stderr);
+  assert.match(run.result.stdout, /^(-15|0)\n$/);
+  const [child] = withCall(run.files, "busy");
+  assert.ok(child);
+  assert.ok(child.exit === "os._exit" || child.exit === "signal:SIGTERM", String(child.exit));
+  assert.equal(child.calls.get("busy"), 400000);
+});
+
+Deno.test("a child that outlives its parent by 1 s is waited for", async () => {
+  await using dir = await tempDir();
+  const { result, files } = await traceRun(PYTHON3, [join(DIR, "outlive.py")], dir.path);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(files.length, 2);
+  const [late] = withCall(files, "late_work");
+  assert.ok(late);
+  assert.equal(late.exit, "exit");
+});
+
+Deno.test("a SIGKILLed child's data written so far is salvaged into the combined trace", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out.json");
+  const result = await runCli([
+    "--quiet",
+    "--python",
+    PYTHON3,
+    "-o",
+    out,
+    join(DIR, "killed_child.py"),
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const events = (await readJson(out) as { traceEvents: TraceEvent[] }).traceEvents;
+  const busy = events.filter((e) => e.ph === "X" && functionOf(String(e.name)) === "busy");
+  assert.ok(busy.length > 0, "no busy() calls of the killed child");
+  assert.equal(new Set(events.filter((e) => e.ph === "X").map((e) => e.pid)).size, 2);
+});
+
+Deno.test("12 processes started at once are all traced", async () => {
+  await using dir = await tempDir();
+  const { result, files } = await traceRun(PYTHON3, [join(DIR, "many.py")], dir.path);
+  assert.equal(result.code, 0, result.stderr);
+  assertAllEnded(files);
+  assert.equal(pids(files).size, 13);
+  for (let i = 0; i < 12; i++) assert.equal(byTag(files, `many_${i}`).calls.get("child_work"), 1);
+});
+
+for (const [version, python] of MATRIX) {
+  Deno.test(`${version}: python -m test -j2 test_bisect test_json: its worker processes are traced`, async () => {
+    await using dir = await tempDir();
+    const { result, files } = await traceRun(
+      python,
+      ["-m", "test", "-j2", "test_bisect", "test_json"],
+      dir.path,
+    );
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assertAllEnded(files);
+    const root = rootOf(files);
+    const workers = files.filter((file) => file.ppid === root.pid);
+    assert.equal(workers.length, 2, files.map((f) => `${f.pid}:${f.argv.join(" ")}`).join("\n"));
+    for (const test of ["test_bisect", "test_json"]) {
+      const ran = files.filter((file) =>
+        [...file.calls.keys()].some((fn) => fn.startsWith("Test") || fn.includes(".test_")) &&
+          file.argv.join(" ").includes("worker") || file.calls.has(`${test}`)
+      );
+      assert.ok(ran.length >= 1, test);
+    }
+  });
+}
+
+Deno.test("python -m compileall -j 2: its worker processes are traced", async () => {
+  await using dir = await tempDir();
+  const sources = join(dir.path, "src");
+  await Deno.mkdir(sources);
+  for (let i = 0; i < 8; i++) {
+    await Deno.writeTextFile(join(sources, `module_${i}.py`), `def f_${i}():\n    return ${i}\n`);
+  }
+  const traces = join(dir.path, "traces");
+  await Deno.mkdir(traces);
+  const { result, files } = await traceRun(
+    PYTHON3,
+    ["-m", "compileall", "-q", "-j", "2", sources],
+    traces,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assertAllEnded(files);
+  const compilers = withCall(files, "compile_file");
+  const root = rootOf(files);
+  assert.ok(compilers.length >= 1 && compilers.every((f) => f.pid !== root.pid));
+  assert.equal(totalCalls(files, "compile_file"), 8);
+});
