@@ -1,0 +1,449 @@
+/**
+ * Merging many Chrome trace files into one stream of events on one timeline, in bounded memory.
+ *
+ * Timeline rule: every `ts` becomes microseconds from the earliest event of all inputs. With
+ * `align`, each file is shifted so its own first event starts at 0. Otherwise files are placed by
+ * their clock metadata: tracer's per-process files carry `otherData.clock` (`epoch_ns`, `mono_ns`)
+ * with `host` and `boot_id`; files from one host and boot share the monotonic clock and keep their
+ * `ts` as is; when files come from several hosts (or boots), each host's monotonic times are moved
+ * to wall-clock time (epoch minus monotonic offset, read at process start). Files without clock
+ * metadata (VizTracer, Chrome, Perfetto exports, earlier combines) are used as they are.
+ *
+ * Process ids: two files that use the same pid but are not the same process (another run, another
+ * host, a reused pid) are kept apart: the later file's pid becomes a fresh number above any real
+ * pid, and a `process_labels` metadata event names the original pid and file. A tracer file whose
+ * `otherData.exec_of` names an earlier file of the same pid is that process after `exec`, and
+ * keeps its pid.
+ *
+ * Each file is read twice: a first pass finds its earliest `ts`, its pids and threads and its
+ * metadata without parsing events; the second pass streams the events, file by file.
+ * @module
+ */
+import { basename, join, resolve } from "node:path";
+import { TracerError, UsageError } from "./errors.ts";
+import { asciiText, emptyFields, EventParser, FileScan, locateFields } from "./event_reader.ts";
+import type { TraceFileInfo } from "./event_reader.ts";
+import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "./trace_event.ts";
+import { rawEventChunks } from "./combine_raw.ts";
+
+/** How to combine. */
+export interface CombineOptions {
+  /** --align_combine: shift each file so its first event starts at 0. */
+  align?: boolean;
+  /** --strict: any damage is fatal (TracerError). */
+  strict?: boolean;
+  /** Extra warnings from the run stage, carried into the output and the report. */
+  warnings?: TraceWarning[];
+}
+
+/** A combined trace that can also hand its events over as JSON text, skipping parse/stringify. */
+export interface CombinedTraceText extends CombinedTrace {
+  /** The events as UTF-8 JSON text, one per line, separated by `,\n`; use this or `events`. */
+  eventText(): AsyncIterable<Uint8Array>;
+}
+
+/** How one input file's events are moved onto the common timeline. */
+export interface FilePlan {
+  path: string;
+  /** Added to every non-metadata `ts`. */
+  shift: number;
+  /** Original pid (as its JSON text) -> new pid, for pids that collided with another file's. */
+  pidMap: Map<string, number>;
+  /** `process_labels` events announcing the remapped pids. */
+  labels: TraceEvent[];
+}
+
+/** Largest pid Linux hands out; remapped pids start above it. */
+const PID_MAX = 4_194_304;
+
+/** Expands directories (their *.json / *.json.gz files) and globs the shell did not expand; throws UsageError naming a missing input. */
+export async function expandInputs(args: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const arg of args) {
+    const stat = await Deno.stat(arg).catch(() => null);
+    if (stat?.isDirectory) {
+      const names = await listDir(arg, "");
+      const traces = names.filter(isTraceFileName);
+      if (traces.length === 0) {
+        throw new UsageError(`directory ${arg} holds no .json or .json.gz files; name the files`);
+      }
+      found.push(...traces.map((name) => join(arg, name)));
+    } else if (stat !== null) {
+      found.push(arg);
+    } else if (/[*?]/.test(basename(arg))) {
+      const dir = arg.slice(0, arg.length - basename(arg).length) || ".";
+      const pattern = globPattern(basename(arg));
+      const names = (await listDir(dir, arg)).filter((name) => pattern.test(name));
+      if (names.length === 0) throw new UsageError(`no file matches ${arg}; check the pattern`);
+      found.push(...names.map((name) => join(dir, name)));
+    } else {
+      throw new UsageError(`input file ${arg} does not exist; check the path`);
+    }
+  }
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const path of found) {
+    const real = await Deno.realPath(path).catch(() => resolve(path));
+    if (seen.has(real)) continue;
+    seen.add(real);
+    unique.push(path);
+  }
+  return unique;
+}
+
+function isTraceFileName(name: string): boolean {
+  return (name.endsWith(".json") || name.endsWith(".json.gz")) && !name.startsWith(".");
+}
+
+function globPattern(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(
+    /\?/g,
+    "[^/]",
+  );
+  return new RegExp(`^${body}$`);
+}
+
+async function listDir(dir: string, forArg: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile || entry.isSymlink) names.push(entry.name);
+    }
+  } catch (error) {
+    const what = forArg === "" ? `directory ${dir}` : `${forArg}: directory ${dir}`;
+    throw new UsageError(`cannot list ${what} (${(error as Error).message}); check the path`, {
+      cause: error,
+    });
+  }
+  return names.sort(naturalOrder);
+}
+
+function naturalOrder(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
+/** What the first pass learnt about one file. */
+interface FileProbe {
+  path: string;
+  info: TraceFileInfo;
+  /** Earliest `ts` of a non-metadata event, Infinity if none. */
+  minTs: number;
+  /** Pids used by the events, as their JSON text. */
+  pids: Set<string>;
+  /** `pid` JSON text + " " + `tid` JSON text. */
+  threads: Set<string>;
+}
+
+async function probeFile(path: string): Promise<FileProbe> {
+  const fields = emptyFields();
+  const pids = new Set<string>();
+  const threads = new Set<string>();
+  let minTs = Infinity;
+  let events = 0;
+  let skipped = 0;
+  let lastPid = "";
+  let lastThread = "";
+  const scan = new FileScan(path, (bytes, spans) => {
+    for (let k = 0; k < spans.length; k += 2) {
+      if (!locateFields(bytes, spans[k], spans[k + 1], fields)) {
+        skipped++;
+        continue;
+      }
+      events++;
+      const pid = fields.pidStart < 0 ? "" : asciiText(bytes, fields.pidStart, fields.pidEnd);
+      const tid = fields.tidStart < 0 ? "" : asciiText(bytes, fields.tidStart, fields.tidEnd);
+      if (pid !== lastPid) {
+        lastPid = pid;
+        if (pid !== "") pids.add(pid);
+      }
+      const thread = `${pid} ${tid}`;
+      if (thread !== lastThread && tid !== "") {
+        lastThread = thread;
+        threads.add(thread);
+      }
+      if (fields.phase !== 0x4d && fields.tsStart >= 0) {
+        const ts = Number(asciiText(bytes, fields.tsStart, fields.tsEnd));
+        if (ts < minTs) minTs = ts;
+      }
+    }
+  });
+  for await (const _ of scan.chunks()) { /* the sink does the work */ }
+  return { path, info: scan.finish({ events, skipped }), minTs, pids, threads };
+}
+
+/** Opens the files lazily and returns the merged stream; nothing is read into memory whole. */
+export async function combineFiles(
+  paths: string[],
+  options: CombineOptions = {},
+): Promise<CombinedTraceText> {
+  const warnings: TraceWarning[] = [...(options.warnings ?? [])];
+  const probes: FileProbe[] = [];
+  for (const path of paths) {
+    const probe = await probeFile(path);
+    const damage = probe.info.damage;
+    if (damage !== undefined) {
+      if (options.strict) {
+        throw new TracerError(`${path}: ${damage} (--strict refuses damaged input)`);
+      }
+      warnings.push({ source: path, message: damage });
+    }
+    probes.push(probe);
+  }
+  const usable = probes.filter((probe) => probe.info.events > 0);
+  if (usable.length === 0) {
+    const reasons = probes.map((probe) =>
+      `${probe.path}: ${probe.info.damage ?? "no trace events in it"}`
+    );
+    throw new TracerError(
+      `no events could be read from the ${paths.length} input files: ${reasons.join("; ")}`,
+    );
+  }
+  const plans = planFiles(usable, options.align ?? false);
+  const metadata = mergeMetadata(usable, plans);
+  if (warnings.length > 0) metadata.warnings = warnings;
+
+  const remapped = new Map(plans.map((plan) => [plan.path, plan.pidMap]));
+  const processes = new Set<string>();
+  const threads = new Set<string>();
+  for (const probe of usable) {
+    const pidMap = remapped.get(probe.path)!;
+    for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
+    for (const thread of probe.threads) {
+      const space = thread.indexOf(" ");
+      const pid = thread.slice(0, space);
+      threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
+    }
+  }
+  const stats: CombineStats = {
+    files: paths.length,
+    processes: processes.size,
+    threads: threads.size,
+    events: 0,
+    droppedEvents: droppedEvents(usable),
+    salvagedFiles: probes.filter((probe) => probe.info.truncated).length,
+  };
+  let consumed = false;
+  const claim = () => {
+    if (consumed) throw new Error("a combined trace can be consumed only once");
+    consumed = true;
+  };
+  return {
+    metadata,
+    warnings,
+    stats,
+    events: {
+      [Symbol.asyncIterator]() {
+        claim();
+        return flatten(eventBatches(plans, stats))[Symbol.asyncIterator]();
+      },
+    },
+    eventText() {
+      claim();
+      return rawEventChunks(plans, stats);
+    },
+  };
+}
+
+/** Moves one parsed event onto the timeline of its plan. */
+export function placeEvent(event: TraceEvent, plan: FilePlan): void {
+  if (event.ph !== "M" && typeof event.ts === "number" && plan.shift !== 0) {
+    event.ts = roundTs(event.ts + plan.shift);
+  }
+  if (plan.pidMap.size > 0 && event.pid !== undefined) {
+    const mapped = plan.pidMap.get(JSON.stringify(event.pid));
+    if (mapped !== undefined) event.pid = mapped;
+  }
+}
+
+/** Rounds a timestamp to the nanosecond, so shifted values print short. */
+export function roundTs(ts: number): number {
+  return Math.round(ts * 1000) / 1000;
+}
+
+async function* eventBatches(plans: FilePlan[], stats: CombineStats): AsyncGenerator<TraceEvent[]> {
+  for (const plan of plans) {
+    if (plan.labels.length > 0) {
+      stats.events += plan.labels.length;
+      yield plan.labels;
+    }
+    const parser = new EventParser();
+    let batch: TraceEvent[] = [];
+    const scan = new FileScan(plan.path, (bytes, spans) => parser.parse(bytes, spans, batch));
+    for await (const _ of scan.chunks()) {
+      if (batch.length === 0) continue;
+      for (const event of batch) placeEvent(event, plan);
+      stats.events += batch.length;
+      yield batch;
+      batch = [];
+    }
+  }
+}
+
+function flatten<T>(batches: AsyncIterable<T[]>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const source = batches[Symbol.asyncIterator]();
+      let current: T[] = [];
+      let index = 0;
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          while (index >= current.length) {
+            const step = await source.next();
+            if (step.done) return { done: true, value: undefined };
+            current = step.value;
+            index = 0;
+          }
+          return { done: false, value: current[index++] };
+        },
+        async return(): Promise<IteratorResult<T>> {
+          await source.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+interface ClockInfo {
+  host: string;
+  boot: string;
+  /** Wall clock minus monotonic clock, in microseconds. */
+  wallOffset: number;
+}
+
+function clockOf(probe: FileProbe): ClockInfo | undefined {
+  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+  const clock = other?.clock as { epoch_ns?: unknown; mono_ns?: unknown } | undefined;
+  if (typeof clock?.epoch_ns !== "number" || typeof clock.mono_ns !== "number") return undefined;
+  return {
+    host: String(other?.host ?? ""),
+    boot: String(other?.boot_id ?? ""),
+    wallOffset: (clock.epoch_ns - clock.mono_ns) / 1000,
+  };
+}
+
+/** Decides each file's shift and pid remapping (see the module comment for the rule). */
+export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
+  const offsets = probes.map(() => 0);
+  if (align) {
+    probes.forEach((probe, index) => offsets[index] = -probe.minTs);
+  } else {
+    const groups = new Map<string, number>();
+    const clocks = probes.map(clockOf);
+    for (const clock of clocks) {
+      const key = clock && `${clock.host}\n${clock.boot}`;
+      if (clock && key !== undefined && !groups.has(key)) groups.set(key, clock.wallOffset);
+    }
+    if (groups.size > 1) {
+      const base = Math.min(...groups.values());
+      clocks.forEach((clock, index) => {
+        if (clock) offsets[index] = groups.get(`${clock.host}\n${clock.boot}`)! - base;
+      });
+    }
+  }
+  let origin = Infinity;
+  probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
+  if (!Number.isFinite(origin)) origin = 0;
+  const pidMaps = remapPids(probes);
+  return probes.map((probe, index) => {
+    const pidMap = pidMaps[index];
+    const labels: TraceEvent[] = [];
+    for (const [original, pid] of pidMap) {
+      labels.push({
+        ph: "M",
+        pid,
+        name: "process_labels",
+        args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
+      });
+    }
+    return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
+  });
+}
+
+function sourceLabel(probe: FileProbe): string {
+  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+  const host = typeof other?.host === "string" && other.host !== "" ? ` on ${other.host}` : "";
+  return `${basename(probe.path)}${host}`;
+}
+
+function remapPids(probes: FileProbe[]): Map<string, number>[] {
+  let next = PID_MAX;
+  for (const probe of probes) {
+    for (const pid of probe.pids) {
+      const value = Number(pid);
+      if (Number.isInteger(value) && value > next) next = value;
+    }
+  }
+  /** pid text -> the file names (basenames) of the process holding it. */
+  const owners = new Map<string, Set<string>>();
+  return probes.map((probe) => {
+    const pidMap = new Map<string, number>();
+    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+    const execOf = typeof other?.exec_of === "string" ? basename(other.exec_of) : undefined;
+    for (const pid of probe.pids) {
+      const owner = owners.get(pid);
+      if (owner === undefined) {
+        owners.set(pid, new Set([basename(probe.path)]));
+      } else if (execOf !== undefined && owner.has(execOf)) {
+        owner.add(basename(probe.path));
+      } else {
+        pidMap.set(pid, ++next);
+      }
+    }
+    return pidMap;
+  });
+}
+
+function droppedEvents(probes: FileProbe[]): number {
+  let dropped = 0;
+  for (const probe of probes) {
+    for (const source of sourcesOf(probe)) {
+      const end = source.tracerEnd as { dropped_events?: unknown } | undefined;
+      if (typeof end?.dropped_events === "number") dropped += end.dropped_events;
+    }
+  }
+  return dropped;
+}
+
+/** The per-source records of a file: its own top-level metadata, or those an earlier combine kept. */
+function sourcesOf(probe: FileProbe): Record<string, unknown>[] {
+  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+  if (other?.tracer_combine === 1 && Array.isArray(other.sources)) {
+    return other.sources as Record<string, unknown>[];
+  }
+  const { file_info: _fileInfo, ...rest } = probe.info.metadata;
+  return [{ file: probe.path, ...rest }];
+}
+
+/**
+ * The output's `otherData`: `tracer_combine` (format version), `sources` (one record per original
+ * file: `file`, its top-level metadata such as tracer's `otherData`/`tracerEnd` or VizTracer's
+ * `viztracer_metadata`, and `pid_map` when pids were remapped), `file_info` (VizTracer's source
+ * map, merged) and `warnings`. Combining a combined file carries its sources over unchanged.
+ */
+function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, unknown> {
+  const sources: Record<string, unknown>[] = [];
+  const files: Record<string, unknown> = {};
+  const functions: Record<string, unknown> = {};
+  let hasFileInfo = false;
+  probes.forEach((probe, index) => {
+    const pidMap = plans[index].pidMap;
+    for (const source of sourcesOf(probe)) {
+      sources.push(
+        pidMap.size === 0 ? source : { ...source, pid_map: Object.fromEntries(pidMap) },
+      );
+    }
+    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+    const info = (other?.tracer_combine === 1 ? other.file_info : probe.info.metadata.file_info) as
+      | { files?: Record<string, unknown>; functions?: Record<string, unknown> }
+      | undefined;
+    if (info && typeof info === "object") {
+      hasFileInfo = true;
+      Object.assign(files, info.files ?? {});
+      Object.assign(functions, info.functions ?? {});
+    }
+  });
+  const metadata: Record<string, unknown> = { tracer_combine: 1, sources };
+  if (hasFileInfo) metadata.file_info = { files, functions };
+  return metadata;
+}

@@ -1,0 +1,142 @@
+/**
+ * The JSON writer's fast path: copies each event's bytes to the output and patches only its `ts`
+ * and `pid` in place, instead of parsing and re-serialising it. Events the patcher cannot handle
+ * as bytes (spread over several lines, a `ts` that is not a plain number) go through
+ * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
+ * @module
+ */
+import type { FilePlan } from "./combine.ts";
+import { placeEvent, roundTs } from "./combine.ts";
+import { asciiText, emptyFields, FileScan, locateFields } from "./event_reader.ts";
+import type { CombineStats, TraceEvent } from "./trace_event.ts";
+import { isTraceEvent } from "./trace_event.ts";
+
+const NEWLINE = 0x0a;
+const PHASE_M = 0x4d;
+
+/** Growable output bytes for one chunk of events. */
+class ByteBuffer {
+  bytes: Uint8Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  reserve(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  copy(source: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.bytes.set(source.subarray(start, end), this.length);
+    this.length += end - start;
+  }
+
+  ascii(text: string): void {
+    this.reserve(text.length);
+    for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
+  }
+
+  take(): Uint8Array {
+    const out = this.bytes.subarray(0, this.length);
+    this.bytes = new Uint8Array(this.bytes.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+/** The events of every planned file as JSON text: one event per line, separated by `,\n`. */
+export async function* rawEventChunks(
+  plans: FilePlan[],
+  stats: CombineStats,
+): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const out = new ByteBuffer(1 << 20);
+  const fields = emptyFields();
+  let first = true;
+  const separator = () => {
+    if (first) first = false;
+    else out.ascii(",\n");
+  };
+  const appendParsed = (event: TraceEvent, plan: FilePlan) => {
+    placeEvent(event, plan);
+    separator();
+    const text = encoder.encode(JSON.stringify(event));
+    out.copy(text, 0, text.length);
+    stats.events++;
+  };
+  for (const plan of plans) {
+    for (const label of plan.labels) appendParsed(structuredClone(label), plan);
+    const shifting = plan.shift !== 0;
+    const remapping = plan.pidMap.size > 0;
+    const sink = (bytes: Uint8Array, spans: number[]) => {
+      out.reserve(spans.length === 0 ? 0 : spans[spans.length - 1] - spans[0] + spans.length * 8);
+      let nextNewline = -1;
+      for (let k = 0; k < spans.length; k += 2) {
+        const start = spans[k];
+        const end = spans[k + 1];
+        if (!locateFields(bytes, start, end, fields)) continue;
+        if (nextNewline < start) {
+          nextNewline = bytes.indexOf(NEWLINE, start);
+          if (nextNewline < 0) nextNewline = bytes.length;
+        }
+        let tsText: string | undefined;
+        let pidText: string | undefined;
+        let simple = nextNewline >= end;
+        if (simple && shifting && fields.phase !== PHASE_M && fields.tsStart >= 0) {
+          const ts = Number(asciiText(bytes, fields.tsStart, fields.tsEnd));
+          if (Number.isFinite(ts)) tsText = String(roundTs(ts + plan.shift));
+          else simple = false;
+        }
+        if (simple && remapping && fields.pidStart >= 0) {
+          const mapped = plan.pidMap.get(asciiText(bytes, fields.pidStart, fields.pidEnd));
+          if (mapped !== undefined) pidText = String(mapped);
+        }
+        if (!simple) {
+          const event = parseEvent(decoder.decode(bytes.subarray(start, end)));
+          if (event !== undefined) appendParsed(event, plan);
+          continue;
+        }
+        separator();
+        stats.events++;
+        if (tsText === undefined && pidText === undefined) {
+          out.copy(bytes, start, end);
+          continue;
+        }
+        // Patch up to two fields, in the order they appear.
+        let at = start;
+        const tsFirst = pidText === undefined ||
+          (tsText !== undefined && fields.tsStart < fields.pidStart);
+        for (const which of tsFirst ? [0, 1] : [1, 0]) {
+          const text = which === 0 ? tsText : pidText;
+          if (text === undefined) continue;
+          const from = which === 0 ? fields.tsStart : fields.pidStart;
+          const to = which === 0 ? fields.tsEnd : fields.pidEnd;
+          out.copy(bytes, at, from);
+          out.ascii(text);
+          at = to;
+        }
+        out.copy(bytes, at, end);
+      }
+    };
+    const scan = new FileScan(plan.path, sink);
+    for await (const _ of scan.chunks()) {
+      if (out.length >= 1 << 16) yield out.take();
+    }
+  }
+  if (out.length > 0) yield out.take();
+}
+
+function parseEvent(text: string): TraceEvent | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isTraceEvent(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
