@@ -1,0 +1,69 @@
+"""The run configuration read from the TRACER_CONFIG environment variable.
+
+Mirrors lib/shim_config.ts; the keys are documented in docs/internals.md, section 1.
+"""
+
+import json
+
+CONFIG_ENV = "TRACER_CONFIG"
+SUPPORTED_VERSION = 1
+
+# key -> (accepted types, default)
+_FIELDS = {
+    "version": ((int,), SUPPORTED_VERSION),
+    "output_dir": ((str,), None),
+    "shim_dir": ((str,), ""),
+    "ignore_c_function": ((bool,), False),
+    "max_stack_depth": ((int,), -1),
+    "include_files": ((list,), []),
+    "exclude_files": ((list,), []),
+    "min_duration_us": ((int, float), 0),
+    "tracer_entries": ((int,), 5000000),
+    "trace_children": ((bool,), True),
+}
+
+
+class ConfigError(ValueError):
+    """TRACER_CONFIG is not a configuration this shim understands."""
+
+
+class Config:
+    """Parsed TRACER_CONFIG; attributes are named as the JSON keys."""
+
+    __slots__ = tuple(_FIELDS)
+
+    def __init__(self, values):
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def __repr__(self):
+        return "Config(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in _FIELDS)
+
+
+def parse_config(text):
+    """Parses the JSON text of TRACER_CONFIG into a Config; raises ConfigError naming the problem."""
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        raise ConfigError("%s is not valid JSON (%s)" % (CONFIG_ENV, error)) from error
+    if not isinstance(raw, dict):
+        raise ConfigError("%s must be a JSON object" % CONFIG_ENV)
+    values = {}
+    for key, (types, default) in _FIELDS.items():
+        value = raw.get(key, default)
+        if value is None or not isinstance(value, types) or (
+            isinstance(value, bool) and bool not in types
+        ):
+            raise ConfigError("%s: %r must be %s" % (CONFIG_ENV, key, " or ".join(t.__name__ for t in types)))
+        values[key] = value
+    if values["version"] != SUPPORTED_VERSION:
+        raise ConfigError(
+            "%s version %r is not supported by this shim (expected %d)"
+            % (CONFIG_ENV, values["version"], SUPPORTED_VERSION)
+        )
+    for key in ("include_files", "exclude_files"):
+        if not all(isinstance(item, str) for item in values[key]):
+            raise ConfigError("%s: %r must be a list of path strings" % (CONFIG_ENV, key))
+    if not values["output_dir"].startswith("/"):
+        raise ConfigError("%s: output_dir must be an absolute path" % CONFIG_ENV)
+    return Config(values)

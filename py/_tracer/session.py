@@ -1,0 +1,243 @@
+"""One traced process: its output file, its recording core, and how it ends or forks.
+
+hooks.py drives the ends (atexit, os._exit, exec, signals, fork) through finish(),
+restart_after_fork() and set_process_name(); nothing here registers any hook itself.
+"""
+
+import os
+import sys
+import threading
+from _thread import get_ident, get_native_id
+from time import perf_counter_ns, time_ns
+
+from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
+
+EXEC_OF_ENV = "TRACER_EXEC_OF"
+_clock = perf_counter_ns
+_getpid = os.getpid
+_active = threading._active  # ident -> Thread; current_thread() would create dummies mid-callback
+_THREADING_FILE = threading.__file__
+_SHIM_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
+
+
+class Session:
+    """The tracer in one process: owns the file, the per-thread buffers and the core."""
+
+    def __init__(self, config):
+        self.config = config
+        self._start_cwd = _safe_cwd()
+        self._argv = list(getattr(sys, "orig_argv", None) or [sys.executable] + sys.argv)
+        self._process_name = None
+        self._exec_of = os.environ.pop(EXEC_OF_ENV, None)
+        self._finishing = True  # until start(): nothing to finish
+        self._code_filter = _make_code_filter(config, self._start_cwd)
+        self.threads = ThreadRegistry()
+        self._writer = TraceWriter(config, _getpid(), self._code_filter)
+        self.threads.writer = self._writer
+        self.file_name = self._writer.file_name
+        if sys.version_info >= (3, 12):
+            from .core_monitoring import MonitoringCore as Core
+        else:
+            from .core_profile import ProfileCore as Core
+        self._core = Core(self.threads, config, self._code_filter)
+
+    def start(self):
+        """Writes the file header and starts recording in every thread."""
+        self._writer.write_header(self._other_data(None))
+        self._finishing = False
+        self._core.start()
+
+    def finish(self, reason):
+        """Stops recording, writes every buffered event, the M events and tracerEnd; idempotent."""
+        if self._finishing:  # already done, or a signal arrived while finishing: touch nothing
+            return
+        self._finishing = True
+        self._core.stop()
+        end_ns = _clock()
+        threads = self.threads.all_threads()
+        writer = self._writer
+        for thread in threads:
+            writer.drain(thread)
+        writer.close(end_ns, threads, self._current_process_name(), {"exit": reason})
+
+    def restart_after_fork(self):
+        """In a forked child: forgets the parent's events and file, records on into a new file."""
+        fork_ns = _clock()
+        parent = self._writer
+        parent.abandon()
+        writer = TraceWriter(self.config, _getpid(), self._code_filter)
+        self._writer = writer
+        self.file_name = writer.file_name
+        survivor = self.threads.after_fork(writer)
+        if survivor is not None:
+            writer.replay(survivor, fork_ns)
+        writer.write_header(self._other_data(parent.file_name))
+        if self._finishing:  # finished for an exec that failed: the same process records on
+            self._finishing = False
+            self._core.start()
+        else:
+            self._core.after_fork()
+
+    def set_process_name(self, name):
+        """Replaces the process_name M event (multiprocessing names its processes)."""
+        self._process_name = str(name)
+
+    def _current_process_name(self):
+        if self._process_name:
+            return self._process_name
+        argv = list(self._argv)
+        if argv:
+            argv[0] = os.path.basename(argv[0])
+        if len(argv) > 2 and argv[1] == "-m" and not hasattr(sys, "orig_argv"):
+            main = sys.modules.get("__main__")
+            spec = getattr(main, "__spec__", None)
+            if spec is not None:  # 3.8/3.9: at start-up sys.argv holds only "-m"
+                argv[2:3] = [spec.name]
+        return " ".join(argv)
+
+    def _other_data(self, parent_file):
+        data = {
+            "tracer_version": FORMAT_VERSION,
+            "pid": _getpid(),
+            "ppid": os.getppid(),
+            "argv": self._argv,
+            "cwd": self._start_cwd,
+            "python": sys.version.split()[0],
+            "executable": sys.executable,
+            "host": os.uname().nodename,
+            "boot_id": _boot_id(),
+            "clock": {"epoch_ns": time_ns(), "mono_ns": _clock()},
+        }
+        if self._exec_of:
+            data["exec_of"] = self._exec_of
+        if parent_file:
+            data["parent_file"] = parent_file
+        return data
+
+
+class ThreadRegistry:
+    """Every thread's buffer: created on a thread's first event, drained when it ends or fills."""
+
+    def __init__(self):
+        self.local = threading.local()  # .buf and .thread of the current thread
+        self.writer = None
+        self._live = {}  # id(ThreadBuffer) -> ThreadBuffer
+        self._ended = []
+
+    def new_thread(self):
+        """Creates the calling thread's buffer; called from a recording callback."""
+        ident = get_ident()
+        thread = _active.get(ident) or _thread_being_started()
+        buffer = ThreadBuffer(ident, get_native_id(), thread, None)
+        buffer.current_name()
+        self._live[id(buffer)] = buffer
+        local = self.local
+        local.buf = buffer.buf
+        local.thread = buffer
+        local.end = _ThreadEnd(self, buffer)  # dropped with the thread's locals when it ends
+        if self._ended:
+            self.drain_ended()
+        return buffer
+
+    def thread_ended(self, buffer):
+        """Queues an ended thread's buffer for writing; no I/O here (runs in thread teardown)."""
+        if self._live.pop(id(buffer), None) is not None:
+            buffer.current_name()
+            buffer.thread = None
+            self._ended.append(buffer)
+
+    def flush_current(self):
+        """Writes the calling thread's buffer (it passed the chunk size) and any ended threads'."""
+        buffer = getattr(self.local, "thread", None)
+        if buffer is not None:
+            self.writer.drain(buffer)
+        if self._ended:
+            self.drain_ended()
+
+    def drain_ended(self):
+        """Writes the buffers of threads that have ended and forgets them."""
+        ended = self._ended
+        while ended:
+            self.writer.drain(ended.pop(0))
+
+    def all_threads(self):
+        """Live and ended threads, the main thread first."""
+        threads = list(self._live.values()) + self._ended
+        threads.sort(key=lambda buffer: buffer.tid != _getpid())
+        return threads
+
+    def after_fork(self, writer):
+        """Keeps only the calling thread (the only one a forked child has); returns its buffer."""
+        self.writer = writer
+        self._ended = []
+        survivor = getattr(self.local, "thread", None)
+        self._live = {}
+        if survivor is not None:
+            survivor.tid = get_native_id()
+            survivor.ident = get_ident()
+            survivor.prefix = ""
+            self._live[id(survivor)] = survivor
+        return survivor
+
+
+class _ThreadEnd:
+    """Lives in a thread's threading.local: its deletion means the thread has ended."""
+
+    __slots__ = ("registry", "buffer")
+
+    def __init__(self, registry, buffer):
+        self.registry = registry
+        self.buffer = buffer
+
+    def __del__(self):
+        self.registry.thread_ended(self.buffer)
+
+
+def _thread_being_started():
+    """The Thread whose _bootstrap is on the stack (a thread's first events precede _active)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == _THREADING_FILE and code.co_name.startswith("_bootstrap"):
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, threading.Thread):
+                return candidate
+        frame = frame.f_back
+    return None
+
+
+def _make_code_filter(config, start_cwd):
+    """Returns code -> bool: record this code object? (never the shim's own code)."""
+    include = tuple(config.include_files)
+    exclude = tuple(config.exclude_files)
+    join = os.path.join
+
+    def is_recorded(code):
+        path = code.co_filename
+        if path.startswith(_SHIM_PACKAGE) or path == _SHIM_ENTRY:
+            return False
+        if not include and not exclude:
+            return True
+        if not path.startswith("/") and not path.startswith("<"):
+            path = join(start_cwd, path)
+        if include and not path.startswith(include):
+            return False
+        return not (exclude and path.startswith(exclude))
+
+    return is_recorded
+
+
+def _safe_cwd():
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
+
+
+def _boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as file:
+            return file.read().strip()
+    except OSError:
+        return ""

@@ -1,0 +1,47 @@
+"""tracer's entry point: Python imports this at start-up because the shim dir is first on PYTHONPATH.
+
+It starts the tracer only when TRACER_CONFIG is set, then always runs the sitecustomize the user's
+Python would have run without us (the next one on sys.path), under the same module name.
+"""
+
+
+def _tracer_start():
+    import os
+
+    if os.environ.get("TRACER_CONFIG"):
+        from _tracer import bootstrap
+
+        bootstrap.start()
+
+
+def _tracer_chain_load():
+    import os
+    import sys
+    from importlib.machinery import PathFinder
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    later = []
+    seen_here = False
+    for entry in sys.path:
+        if seen_here:
+            later.append(entry)
+        elif os.path.abspath(entry or os.curdir) == here:
+            seen_here = True
+    spec = PathFinder.find_spec("sitecustomize", later)
+    if spec is None or spec.loader is None:
+        return
+    from importlib.util import module_from_spec
+
+    module = module_from_spec(spec)
+    sys.modules["sitecustomize"] = module
+    # Errors propagate to site.py, which reports them exactly as it would without us.
+    spec.loader.exec_module(module)
+
+
+try:
+    _tracer_start()
+finally:
+    try:
+        _tracer_chain_load()
+    finally:
+        del _tracer_start, _tracer_chain_load
