@@ -29,7 +29,7 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
 
 /** Writes the shim into `dir` (which must exist and be private); returns `dir`. */
 export async function writeShim(dir: string): Promise<string> {
-  await Deno.mkdir(join(dir, "_tracer"), { mode: 0o700 });
+  await Deno.mkdir(join(dir, "_tracer"), { mode: 0o700, recursive: true });
   await Promise.all(
     Object.entries(SHIM_FILES).map(([name, text]) =>
       Deno.writeTextFile(join(dir, name), text, { mode: 0o600 })
