@@ -101,7 +101,9 @@ class Viewer {
     this.state.height = height;
     scale.width = width - GUTTER;
     this.clampScroll();
-    this.invalidate();
+    // Resizing clears the canvas: paint now rather than show a blank frame until the next one.
+    if (this.#ready) this.paint();
+    else this.invalidate();
   }
 
   invalidate() {
@@ -120,16 +122,20 @@ class Viewer {
     } else {
       this.#lastMotion = 0;
     }
-    const began = performance.now();
-    drawFrame(this.ctx, this.state, this.cache);
-    this.frameTimes.push(performance.now() - began);
-    if (this.frameTimes.length > 10000) this.frameTimes.splice(0, 5000);
-    this.frames++;
+    this.paint();
     if (!this.#ready) {
       this.#ready = true;
       document.documentElement.dataset.ready = String(this.model.slices);
       setTimeout(() => this.showSummary(), 0);
     }
+  }
+
+  paint() {
+    const began = performance.now();
+    drawFrame(this.ctx, this.state, this.cache);
+    this.frameTimes.push(performance.now() - began);
+    if (this.frameTimes.length > 10000) this.frameTimes.splice(0, 5000);
+    this.frames++;
   }
 
   applyMotion(dt: number) {

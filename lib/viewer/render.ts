@@ -5,6 +5,7 @@
  * @module
  */
 import { nameColor } from "./colors.ts";
+import { splitName } from "./details.ts";
 import { FLAG_UNFINISHED } from "./format.ts";
 import {
   firstEndingAfter,
@@ -28,6 +29,8 @@ export const AXIS_HEIGHT = 22;
 /** Where the track area starts. */
 export const TRACKS_TOP = MINIMAP_HEIGHT + AXIS_HEIGHT;
 
+const DENSE_COLOR = "#aeb8c6";
+const MATCH_COLOR = "#c2410c";
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const BOLD_FONT = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 
@@ -53,6 +56,7 @@ export class RenderCache {
   #colors: (string | undefined)[] = [];
   #dimmed: (string | undefined)[] = [];
   #widths: Float32Array;
+  #labels: (string | undefined)[] = [];
 
   /** Creates caches for a model's string table. */
   constructor(readonly strings: readonly string[]) {
@@ -65,10 +69,15 @@ export class RenderCache {
     return cache[id] ??= nameColor(this.strings[id], dimmed);
   }
 
-  /** The width of a name in the slice font (measured once). */
+  /** The text drawn on a slice: the function without its location. */
+  label(id: number): string {
+    return this.#labels[id] ??= splitName(this.strings[id]).func;
+  }
+
+  /** The width of a label in the slice font (measured once). */
   width(ctx: CanvasRenderingContext2D, id: number): number {
     let width = this.#widths[id];
-    if (width < 0) width = this.#widths[id] = ctx.measureText(this.strings[id]).width;
+    if (width < 0) width = this.#widths[id] = ctx.measureText(this.label(id)).width;
     return width;
   }
 }
@@ -293,6 +302,16 @@ function drawLevel(
   const t0 = scale.start;
   const h = LEVEL_HEIGHT - 1;
   const mask = search?.nameMask;
+  // Runs of sub-pixel slices are merged into one grey rectangle per contiguous pixel span.
+  let runStart = 0;
+  let runEnd = -1;
+  const flushRun = () => {
+    if (runEnd > runStart) {
+      ctx.fillStyle = DENSE_COLOR;
+      ctx.fillRect(GUTTER + runStart, y, runEnd - runStart, h);
+    }
+    runEnd = -1;
+  };
   let i = firstEndingAfter(track, level, t0);
   while (i < level.length) {
     const k = level[i];
@@ -307,11 +326,20 @@ function drawLevel(
       let j = firstStartingAfterIndex(track, level, i + 1, t0 + (px + 1) / pxPerTick);
       const last = level[j - 1];
       if (j - 1 > i && (dur[last] * pxPerTick) >= 1) j--;
-      ctx.fillStyle = cache.color(id, dim);
-      ctx.fillRect(GUTTER + px, y, 1, h);
+      if (mask !== undefined && !dim) {
+        flushRun();
+        ctx.fillStyle = MATCH_COLOR;
+        ctx.fillRect(GUTTER + px, y, 1, h);
+      } else if (px <= runEnd) runEnd = Math.max(runEnd, px + 1);
+      else {
+        flushRun();
+        runStart = px;
+        runEnd = px + 1;
+      }
       i = j;
       continue;
     }
+    flushRun();
     const left = Math.max(x0, -2);
     const right = Math.min(x1, scale.width + 2);
     const w = right - left;
@@ -322,7 +350,7 @@ function drawLevel(
       ctx.fillRect(GUTTER + left, y + h - 3, w, 3);
     }
     if (mask !== undefined && !dim) {
-      ctx.strokeStyle = "#92400e";
+      ctx.strokeStyle = MATCH_COLOR;
       ctx.lineWidth = 1;
       ctx.strokeRect(GUTTER + left + 0.5, y + 0.5, w - 1, h - 1);
     }
@@ -338,6 +366,7 @@ function drawLevel(
     }
     i++;
   }
+  flushRun();
 }
 
 function firstStartingAfterIndex(track: Track, level: Uint32Array, from: number, t: number) {
@@ -353,7 +382,7 @@ function firstStartingAfterIndex(track: Track, level: Uint32Array, from: number,
 }
 
 function fitText(ctx: CanvasRenderingContext2D, cache: RenderCache, id: number, room: number) {
-  const text = cache.strings[id];
+  const text = cache.label(id);
   const full = cache.width(ctx, id);
   if (full <= room) return text;
   const chars = Math.floor(room / (full / text.length)) - 1;
