@@ -19,7 +19,7 @@
  * metadata without parsing events; the second pass streams the events, file by file.
  * @module
  */
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { TracerError, UsageError } from "./errors.ts";
 import { asciiText, emptyFields, EventParser, FileScan, locateFields } from "./event_reader.ts";
 import type { TraceFileInfo } from "./event_reader.ts";
@@ -115,11 +115,13 @@ async function listDir(dir: string, forArg: string): Promise<string[]> {
       cause: error,
     });
   }
-  return names.sort(naturalOrder);
+  return names.sort(fileOrder);
 }
 
-function naturalOrder(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+/** `result_9.json` < `result_10.json` < `result_10_1.json` (an exec successor after its parent). */
+function fileOrder(a: string, b: string): number {
+  const stem = (name: string) => name.replace(/\.json(\.gz)?$/, "");
+  return stem(a).localeCompare(stem(b), "en", { numeric: true }) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** What the first pass learnt about one file. */
@@ -374,23 +376,39 @@ function remapPids(probes: FileProbe[]): Map<string, number>[] {
       if (Number.isInteger(value) && value > next) next = value;
     }
   }
-  /** pid text -> the file names (basenames) of the process holding it. */
-  const owners = new Map<string, Set<string>>();
-  return probes.map((probe) => {
+  const processes = processKeys(probes);
+  /** pid text -> the process (key) that claimed it first. */
+  const owners = new Map<string, string>();
+  return probes.map((probe, index) => {
     const pidMap = new Map<string, number>();
-    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-    const execOf = typeof other?.exec_of === "string" ? basename(other.exec_of) : undefined;
     for (const pid of probe.pids) {
+      const key = `${processes[index]}\n${pid}`;
       const owner = owners.get(pid);
-      if (owner === undefined) {
-        owners.set(pid, new Set([basename(probe.path)]));
-      } else if (execOf !== undefined && owner.has(execOf)) {
-        owner.add(basename(probe.path));
-      } else {
-        pidMap.set(pid, ++next);
-      }
+      if (owner === undefined) owners.set(pid, key);
+      else if (owner !== key) pidMap.set(pid, ++next);
     }
     return pidMap;
+  });
+}
+
+/**
+ * Which process each file belongs to: a tracer file whose `exec_of` names another input of the
+ * same pid and directory continues that file's process; every other file is its own.
+ */
+function processKeys(probes: FileProbe[]): string[] {
+  const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
+  const execOf = probes.map((probe) => {
+    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+    if (typeof other?.exec_of !== "string") return -1;
+    const earlier = byFile.get(resolve(dirname(probe.path), basename(other.exec_of)));
+    if (earlier === undefined) return -1;
+    const samePid = [...probes[earlier].pids].some((pid) => probe.pids.has(pid));
+    return samePid ? earlier : -1;
+  });
+  return probes.map((_, index) => {
+    let root = index;
+    for (let hops = 0; execOf[root] >= 0 && hops < probes.length; hops++) root = execOf[root];
+    return resolve(probes[root].path);
   });
 }
 

@@ -157,6 +157,8 @@ export class TraceScanner {
           continue;
         }
         if (byte === CLOSE_BRACKET) {
+          this.#inString = false;
+          this.#carryEscape = false;
           this.#goodEnd = base + i + 1;
           this.#phase = this.#arrayIsRoot ? Phase.End : Phase.ObjectKey;
           return i + 1;
