@@ -176,9 +176,19 @@ export async function inflateBase64(chunks: Iterable<string>): Promise<Uint8Arra
   const stream = new DecompressionStream("gzip");
   const writer = stream.writable.getWriter();
   const writing = (async () => {
-    for (const chunk of chunks) await writer.write(decodeBase64(chunk) as Uint8Array<ArrayBuffer>);
-    await writer.close();
+    try {
+      for (const chunk of chunks) {
+        await writer.write(decodeBase64(chunk) as Uint8Array<ArrayBuffer>);
+      }
+      await writer.close();
+    } catch (error) {
+      // Error the readable side too, so the read loop below fails instead of waiting forever.
+      await writer.abort(error).catch(() => {});
+      throw error;
+    }
   })();
+  // The read loop reports the same failure; without this it is also an unhandled rejection.
+  writing.catch(() => {});
   const parts: Uint8Array[] = [];
   let length = 0;
   const reader = stream.readable.getReader();
