@@ -342,13 +342,22 @@ export class Page {
     });
   }
 
-  /** JS heap in use after a full garbage collection, in bytes. */
-  async heapUsedBytes(): Promise<number> {
+  /**
+   * Memory in use after a full garbage collection, in bytes: the JS heap, ArrayBuffer backing
+   * stores (typed arrays live there, outside the JS heap) and Blink's own objects.
+   */
+  async memory(): Promise<{ jsHeap: number; arrayBuffers: number; embedder: number }> {
     await this.send("HeapProfiler.collectGarbage");
-    const { metrics } = await this.send<{ metrics: { name: string; value: number }[] }>(
-      "Performance.getMetrics",
-    );
-    return metrics.find((metric) => metric.name === "JSHeapUsedSize")?.value ?? NaN;
+    const usage = await this.send<{
+      usedSize: number;
+      backingStorageSize?: number;
+      embedderHeapUsedSize?: number;
+    }>("Runtime.getHeapUsage");
+    return {
+      jsHeap: usage.usedSize,
+      arrayBuffers: usage.backingStorageSize ?? 0,
+      embedder: usage.embedderHeapUsedSize ?? 0,
+    };
   }
 
   /** Everything unexpected the page did: requests, console errors, page errors, dialogs. */
@@ -367,7 +376,6 @@ export class Page {
       this.send("Runtime.enable"),
       this.send("Log.enable"),
       this.send("Network.enable"),
-      this.send("Performance.enable"),
       this.send("Fetch.enable", { patterns: [{ urlPattern: "*" }] }),
       this.send("Page.addScriptToEvaluateOnNewDocument", { source: READY_PROBE }),
       this.send("Emulation.setDeviceMetricsOverride", {

@@ -1,15 +1,23 @@
 /**
  * End-to-end tests of the HTML report in headless Chromium: a real multi-process run and
  * hand-written per-process files open without errors or network requests, show every process and
- * thread, search and selection work, hostile names stay text, and corrupt data shows an error.
+ * thread, search and selection work as a user drives them, hostile names stay text, and corrupt
+ * data shows an error. Set TRACER_TEST_SCREENSHOTS=<dir> to keep screenshots of the reports.
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES } from "./helpers.ts";
-import { findChromium, launchBrowser } from "./browser.ts";
+import { FIXTURES, runCli, tempDir } from "./helpers.ts";
+import { type Browser, findChromium, launchBrowser, type Page } from "./browser.ts";
 
 const REPORT_FIXTURES = join(FIXTURES, "report");
+const COMBINE_FILES = ["result_2000.json", "result_2010.json"].map((name) =>
+  join(REPORT_FIXTURES, "combine", name)
+);
+const HOSTILE = "</script><script>alert(1)</script>";
+const HOSTILE_DIR = "<img src=x onerror=alert(1)>";
+const HOSTILE_ARG = "<img src=x onerror=alert(2)>";
+const SCREENSHOTS = Deno.env.get("TRACER_TEST_SCREENSHOTS");
 const CHROMIUM = findChromium();
 const ignore = CHROMIUM === undefined;
 if (ignore) {
@@ -41,6 +49,306 @@ Deno.test({
     assert(page.pageErrors[0].includes("undefinedFunctionCall"), page.pageErrors[0]);
   },
 });
+
+Deno.test({
+  name: "report of a real run: processes, threads, search, click details, hostile names inert",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const moduleDir = join(dir.path, HOSTILE_DIR);
+    await Deno.mkdir(moduleDir);
+    await Deno.writeTextFile(
+      join(moduleDir, "hostile_module.py"),
+      "def run():\n    return sum(range(100))\n",
+    );
+    const report = join(dir.path, "report.html");
+    const run = await runCli(
+      ["--quiet", "-o", report, join(REPORT_FIXTURES, "multiprocess.py"), moduleDir],
+      { cwd: dir.path },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    await using browser = await launchBrowser();
+    const page = await openReport(browser, report);
+    const state = await hookState(page);
+    assert.ok(state.processes >= 3, `main, multiprocessing child, subprocess: ${state.processes}`);
+    assert.ok(state.tracks >= 5, `3 threads in the main process + 2 children: ${state.tracks}`);
+    const processes = await processOptions(page);
+    assert.equal(processes.length, state.processes);
+    assert.ok(
+      processes.some((label) => label.includes(HOSTILE_ARG)),
+      `the subprocess's hostile argv as text: ${processes.join(" | ")}`,
+    );
+
+    // 5 rounds in each of 2 threads + the multiprocessing child + the hostile function.
+    assert.equal(await searchAsUser(page, "needle_search_target"), "12 matches");
+    const matches = await stepThroughMatches(page, 12);
+    assert.ok(matches.every((row) => row.Function === "needle_search_target"));
+    const threads = new Set(matches.map((row) => row.Thread.replace(/ \(tid \d+\)$/, "")));
+    assert.deepEqual([...threads].sort(), ["MainThread", HOSTILE, "worker-alpha"].sort());
+    const pids = new Set(matches.map((row) => row.Process));
+    assert.equal(pids.size, 2, `main process and multiprocessing child: ${[...pids]}`);
+
+    assert.equal(await searchAsUser(page, "alert(1)"), "2 matches");
+    const hostile = await stepThroughMatches(page, 2);
+    const functions = hostile.map((row) => `${row.Function} ${row.Location ?? ""}`);
+    assert.ok(functions.some((text) => text.startsWith(`${HOSTILE} `)), functions.join(" | "));
+    assert.ok(
+      functions.some((text) => text.includes(`/${HOSTILE_DIR}/hostile_module.py:`)),
+      functions.join(" | "),
+    );
+
+    await pressEscapeAndReset(page);
+    const clicked = await clickSliceNamed(page, "needle_search_target");
+    assert.equal(clicked.details.Function, "needle_search_target");
+    assert.equal(clicked.details.Thread, clicked.tooltipThread);
+    assert.ok(clicked.tooltip.includes(clicked.details.Duration), JSON.stringify(clicked));
+    assert.match(clicked.details.Duration, /^[\d.]+ (ns|µs|ms|s)$/);
+    await screenshot(page, "real_run.png");
+    await assertInert(page);
+  },
+});
+
+Deno.test({
+  name: "report of hand-written per-process files: every process and thread, literal names",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const report = join(dir.path, "combined.html");
+    const run = await runCli(["--combine", ...COMBINE_FILES, "-o", report]);
+    assert.equal(run.code, 0, run.stderr);
+    await using browser = await launchBrowser();
+    const page = await openReport(browser, report);
+    assert.equal(await readyCount(page), 13);
+    assert.deepEqual(await processOptions(page), [
+      `python3 /home/dev/app/main.py ${HOSTILE_ARG} (pid 2000)`,
+      "python3 /home/dev/app/main.py (pid 2010)",
+    ]);
+    const threads: string[] = [];
+    for (const [pid, tid] of [[2000, 2000], [2000, 2001], [2000, 2002], [2010, 2010]]) {
+      const rows = await page.evaluate<[string, string][] | null>(
+        `__tracer.select(${pid}, ${tid}, 0)`,
+      );
+      assert.ok(rows, `thread ${pid}/${tid} is in the report`);
+      threads.push(Object.fromEntries(rows).Thread);
+      assert.equal((await detailsRows(page)).Thread, Object.fromEntries(rows).Thread);
+    }
+    assert.deepEqual(threads, [
+      "MainThread (tid 2000)",
+      "worker-alpha (tid 2001)",
+      `${HOSTILE} (tid 2002)`,
+      "MainThread (tid 2010)",
+    ]);
+    assert.equal((await hookState(page)).tracks, 4);
+
+    assert.equal(await searchAsUser(page, "needle_search"), "5 matches");
+    const first = (await stepThroughMatches(page, 1))[0];
+    assert.equal(first.Function, "needle_search_target");
+    assert.equal(first.Duration, "400 µs");
+    assert.equal(first.Thread, "MainThread (tid 2000)");
+    assert.equal(await text(page, "#search-count"), "1 / 5");
+
+    const summary = await text(page, "#panel-body");
+    await page.click(...await center(page, "#tab-summary"));
+    const table = await text(page, "#panel-body table.stats");
+    assert.ok(table.includes(`${HOSTILE} (/home/dev/app/main.py:30)`), table);
+    assert.ok(table.includes(`run (/home/dev/${HOSTILE_DIR}/hostile_module.py:1)`), table);
+    assert.notEqual(summary, table);
+
+    await pressEscapeAndReset(page);
+    const clicked = await clickSliceNamed(page, "mp_child");
+    assert.deepEqual(
+      [clicked.details.Function, clicked.details.Duration, clicked.details.Thread],
+      ["mp_child", "6.00 ms", "MainThread (tid 2010)"],
+    );
+    assert.equal(clicked.details.Process, "python3 /home/dev/app/main.py (pid 2010)");
+    await screenshot(page, "combined.png");
+    await assertInert(page);
+  },
+});
+
+Deno.test({
+  name: "report with a corrupt or truncated data block shows the error instead of a timeline",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const report = join(dir.path, "good.html");
+    const run = await runCli(["--combine", ...COMBINE_FILES, "-o", report]);
+    assert.equal(run.code, 0, run.stderr);
+    const html = await Deno.readTextFile(report);
+    const open = html.indexOf('class="tracer-data">');
+    assert.ok(open > 0, "the report embeds its data in script.tracer-data elements");
+    const start = open + 'class="tracer-data">'.length;
+    const end = html.indexOf("</script>", start);
+    const damaged = {
+      "not gzip": html.slice(0, start) + btoa("this is not gzip data") + html.slice(end),
+      "truncated": html.slice(0, start) + html.slice(start, start + (end - start) / 2) +
+        html.slice(end),
+      "not base64": html.slice(0, start) + "@@not base64@@" + html.slice(end),
+    };
+    await using browser = await launchBrowser();
+    for (const [kind, text] of Object.entries(damaged)) {
+      const path = join(dir.path, `${kind.replaceAll(" ", "_")}.html`);
+      await Deno.writeTextFile(path, text);
+      const page = await browser.newPage();
+      await page.goto(path);
+      const state = await page.waitForReady({ timeoutMs: 15_000 });
+      assert.equal(state.ready, undefined, `${kind}: no data-ready`);
+      assert.ok(state.error && state.error.length > 0, `${kind}: data-error is set`);
+      const shown = await page.evaluate<{ hidden: boolean; text: string }>(
+        `({ hidden: document.getElementById("error").hidden,
+            text: document.getElementById("error").textContent })`,
+      );
+      assert.equal(shown.hidden, false, `${kind}: the error box is visible`);
+      assert.ok(shown.text.includes(state.error), `${kind}: ${shown.text}`);
+      assert.deepEqual([page.requests, page.dialogs, page.pageErrors], [[], [], []], kind);
+      if (kind === "not gzip") await screenshot(page, "corrupt.png");
+      await page.close();
+    }
+  },
+});
+
+/** Opens a report and waits for its first frame; fails on `data-error`. */
+async function openReport(browser: Browser, path: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(path);
+  const state = await page.waitForReady({ timeoutMs: 30_000 });
+  assert.equal(state.error, undefined, `the report opened: ${state.error}`);
+  assert.ok(state.ready! > 0, "data-ready counts the loaded events");
+  return page;
+}
+
+async function readyCount(page: Page): Promise<number> {
+  return Number(await page.evaluate("document.documentElement.dataset.ready"));
+}
+
+interface HookState {
+  slices: number;
+  processes: number;
+  tracks: number;
+  frames: number;
+}
+
+function hookState(page: Page): Promise<HookState> {
+  return page.evaluate<HookState>("__tracer.state()");
+}
+
+/** Process labels of the summary's process filter, as the user reads them. */
+async function processOptions(page: Page): Promise<string[]> {
+  await waitFor(
+    () => page.evaluate<boolean>(`!!document.getElementById("summary-process")`),
+    "the summary panel",
+  );
+  const options = await page.evaluate<string[]>(
+    `[...document.querySelectorAll("#summary-process option")].map((o) => o.textContent)`,
+  );
+  return options.slice(1);
+}
+
+function text(page: Page, selector: string): Promise<string> {
+  return page.evaluate<string>(`document.querySelector(${JSON.stringify(selector)}).textContent`);
+}
+
+async function center(page: Page, selector: string): Promise<[number, number]> {
+  const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+    `document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect().toJSON()`,
+  );
+  return [box.x + box.width / 2, box.y + box.height / 2];
+}
+
+/** Clicks the search box, replaces its text by typing, and returns the count line it shows. */
+async function searchAsUser(page: Page, query: string): Promise<string> {
+  await page.click(...await center(page, "#search"));
+  const CTRL = 2;
+  await page.press("a", { modifiers: CTRL });
+  await page.press("Backspace");
+  await page.type(query);
+  let count = "";
+  await waitFor(async () => {
+    count = await text(page, "#search-count");
+    const state = await page.evaluate<{ query: string } | null>("__tracer.state().search");
+    return state?.query === query && count !== "";
+  }, `search results for ${query}`);
+  return count;
+}
+
+/** Presses Enter in the search box `count` times; returns the details shown for each match. */
+async function stepThroughMatches(page: Page, count: number): Promise<Record<string, string>[]> {
+  const seen: Record<string, string>[] = [];
+  for (let i = 1; i <= count; i++) {
+    await page.press("Enter");
+    await waitFor(
+      async () => (await text(page, "#search-count")).startsWith(`${i} / `),
+      `match ${i}`,
+    );
+    seen.push(await detailsRows(page));
+  }
+  return seen;
+}
+
+/** The details panel as label -> value, read from the DOM. */
+function detailsRows(page: Page): Promise<Record<string, string>> {
+  return page.evaluate<Record<string, string>>(`Object.fromEntries(
+    [...document.querySelectorAll("#panel-body table.details tr")]
+      .map((row) => [row.querySelector("th")?.textContent, row.querySelector("td")?.textContent]))`);
+}
+
+/** Leaves the search box, clears the selection and shows the whole trace, as a user would. */
+async function pressEscapeAndReset(page: Page): Promise<void> {
+  await page.press("Escape");
+  await page.press("Escape");
+  await page.click(...await center(page, "#reset"));
+}
+
+/**
+ * Hovers over the timeline until the tooltip names a slice starting with `name`, clicks there,
+ * and returns the tooltip and the details panel.
+ */
+async function clickSliceNamed(
+  page: Page,
+  name: string,
+): Promise<{ tooltip: string; tooltipThread: string; details: Record<string, string> }> {
+  const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+    `document.getElementById("timeline").getBoundingClientRect().toJSON()`,
+  );
+  for (const fraction of [0.5, 0.3, 0.7, 0.4, 0.6, 0.2, 0.8]) {
+    const x = Math.round(box.x + box.width * fraction);
+    for (let y = box.y + 4; y < box.y + box.height; y += 6) {
+      await page.mouseMove(x, y);
+      const tip = await page.evaluate<{ hidden: boolean; name: string; line: string }>(
+        `(() => { const tip = document.getElementById("tooltip");
+          return { hidden: tip.hidden, name: tip.querySelector("b")?.textContent ?? "",
+                   line: tip.querySelector("span")?.textContent ?? "" }; })()`,
+      );
+      if (tip.hidden || !tip.name.startsWith(`${name} `)) continue;
+      await page.click(x, y);
+      await waitFor(
+        async () => (await detailsRows(page)).Function === name,
+        `details of the clicked ${name}`,
+      );
+      const parts = tip.line.split(" · ");
+      return {
+        tooltip: `${tip.name} ${tip.line}`,
+        tooltipThread: parts[parts.length - 1],
+        details: await detailsRows(page),
+      };
+    }
+  }
+  throw new Error(`no slice named ${name} found under the mouse`);
+}
+
+/** No markup from the trace became elements, and the page stayed offline and quiet. */
+async function assertInert(page: Page): Promise<void> {
+  const dom = await page.evaluate<{ images: number; scripts: number }>(`({
+    images: document.querySelectorAll("img").length,
+    scripts: [...document.scripts].filter((s) => s.type !== "application/octet-stream").length,
+  })`);
+  assert.deepEqual(dom, { images: 0, scripts: 1 });
+  assert.deepEqual(page.problems(), []);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS) await page.screenshot(join(SCREENSHOTS, name));
+}
 
 /** Polls `condition` every 20 ms for up to 5 s. */
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
