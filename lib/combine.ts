@@ -347,10 +347,13 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
   probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
   if (!Number.isFinite(origin)) origin = 0;
   const pidMaps = remapPids(probes);
+  const labelled = new Set<number>();
   return probes.map((probe, index) => {
     const pidMap = pidMaps[index];
     const labels: TraceEvent[] = [];
     for (const [original, pid] of pidMap) {
+      if (labelled.has(pid)) continue;
+      labelled.add(pid);
       labels.push({
         ph: "M",
         pid,
@@ -379,13 +382,19 @@ function remapPids(probes: FileProbe[]): Map<string, number>[] {
   const processes = processKeys(probes);
   /** pid text -> the process (key) that claimed it first. */
   const owners = new Map<string, string>();
+  /** process key -> its new pid, shared by the files of one process (exec successors). */
+  const moved = new Map<string, number>();
   return probes.map((probe, index) => {
     const pidMap = new Map<string, number>();
     for (const pid of probe.pids) {
       const key = `${processes[index]}\n${pid}`;
       const owner = owners.get(pid);
-      if (owner === undefined) owners.set(pid, key);
-      else if (owner !== key) pidMap.set(pid, ++next);
+      if (owner === undefined) {
+        owners.set(pid, key);
+      } else if (owner !== key) {
+        if (!moved.has(key)) moved.set(key, ++next);
+        pidMap.set(pid, moved.get(key)!);
+      }
     }
     return pidMap;
   });

@@ -1,0 +1,62 @@
+import { deepStrictEqual as assertEquals, rejects as assertRejects } from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { combineFiles, expandInputs } from "./combine.ts";
+import { UsageError } from "./errors.ts";
+import type { TraceEvent } from "./trace_event.ts";
+
+const DIR = fileURLToPath(new URL("../tests/fixtures/combine/", import.meta.url));
+const INPUTS = ["run2", "run1", "viztracer.json", "chrome_export.json", "truncated.json"];
+
+async function collect(events: AsyncIterable<TraceEvent>): Promise<TraceEvent[]> {
+  const out: TraceEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+async function textEvents(chunks: AsyncIterable<Uint8Array>): Promise<TraceEvent[]> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of chunks) text += decoder.decode(chunk);
+  return JSON.parse(`[${text}]`);
+}
+
+Deno.test("combineFiles: parsed events and the JSON text path agree event for event", async () => {
+  const paths = await expandInputs(INPUTS.map((name) => join(DIR, name)));
+  const parsed = await combineFiles(paths);
+  const objects = await collect(parsed.events);
+  const text = await combineFiles(paths);
+  const fromText = await textEvents(text.eventText());
+  assertEquals(fromText, objects);
+  assertEquals(parsed.stats, text.stats);
+  assertEquals(parsed.stats.events, objects.length);
+  assertEquals(parsed.stats.salvagedFiles, 1);
+  assertEquals(parsed.stats.droppedEvents, 5);
+  assertEquals(parsed.warnings.map((warning) => warning.source), [join(DIR, "truncated.json")]);
+});
+
+Deno.test("combineFiles: run-stage warnings are carried into warnings and metadata", async () => {
+  const warning = { source: "pid 42", message: "started with python -I: not traced" };
+  const trace = await combineFiles([join(DIR, "viztracer.json")], { warnings: [warning] });
+  assertEquals(trace.warnings, [warning]);
+  assertEquals(trace.metadata.warnings, [warning]);
+  await collect(trace.events);
+  assertEquals(trace.stats.events, 4);
+});
+
+Deno.test("combineFiles: a trace iterates only once", async () => {
+  const trace = await combineFiles([join(DIR, "viztracer.json")]);
+  await collect(trace.events);
+  await assertRejects(async () => await collect(trace.events), /only once/);
+});
+
+Deno.test("expandInputs: directories list their traces in process order, duplicates go", async () => {
+  const paths = await expandInputs([join(DIR, "run1"), join(DIR, "run1", "result_101.json")]);
+  assertEquals(
+    paths,
+    ["result_100.json", "result_100_1.json", "result_101.json"].map((name) =>
+      join(DIR, "run1", name)
+    ),
+  );
+  await assertRejects(expandInputs([join(DIR, "missing.json")]), UsageError);
+});

@@ -1,0 +1,201 @@
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { FIXTURES, readJson, runCli, tempDir } from "./helpers.ts";
+import type { TraceEvent } from "../lib/trace_event.ts";
+
+const DIR = join(FIXTURES, "combine");
+
+interface Combined {
+  traceEvents: TraceEvent[];
+  otherData: {
+    tracer_combine: number;
+    sources: Record<string, unknown>[];
+    file_info?: { files: Record<string, unknown>; functions: Record<string, unknown> };
+    warnings?: { source?: string; message: string }[];
+  };
+}
+
+async function combine(args: string[], out: string) {
+  const result = await runCli(["--combine", ...args, "-o", out], { cwd: DIR });
+  return result;
+}
+
+function byName(trace: Combined, name: string): TraceEvent {
+  const found = trace.traceEvents.find((event) => event.name === name);
+  assert(found, `no event named ${name}`);
+  return found;
+}
+
+Deno.test("combine: one run's files keep their pids, share the monotonic clock, exec stays one process", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "run1.json");
+  const result = await combine(["run1"], out);
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /2 processes, 3 threads, 13 events \(5 dropped\)/);
+  const trace = await readJson(out) as Combined;
+  assertEquals(byName(trace, "main (/app/a.py:1)").ts, 0);
+  assertEquals(byName(trace, 'say "hi" <b>&amp;</b> (/app/a.py:9)').ts, 9.75);
+  assertEquals(byName(trace, "child (/app/a.py:20)").ts, 19.5);
+  assertEquals(byName(trace, "after_exec (/app/b.py:3)").ts, 199_949.5);
+  assertEquals(byName(trace, "after_exec (/app/b.py:3)").pid, 100);
+  assertEquals(new Set(trace.traceEvents.map((event) => event.pid)), new Set([100, 101]));
+  assert(!trace.traceEvents.some((event) => event.name === "process_labels"));
+  assertEquals(trace.otherData.sources.map((source) => source.file), [
+    "run1/result_100.json",
+    "run1/result_100_1.json",
+    "run1/result_101.json",
+  ]);
+  assertEquals(
+    (trace.otherData.sources[0].tracerEnd as { dropped_events: number }).dropped_events,
+    3,
+  );
+});
+
+Deno.test("combine: files from two hosts are placed by wall clock and a reused pid is kept apart", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "both.json");
+  const result = await combine(["run2/result_100.json", "run1"], out);
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /3 processes, 4 threads/);
+  const trace = await readJson(out) as Combined;
+  // h1: wall = ts + 1_699_999_995_000_000; h2: wall = ts + 1_699_999_991_500_000 (microseconds).
+  const first = byName(trace, "main (/app/a.py:1)");
+  const other = byName(trace, "main (/srv/c.py:1)");
+  assertEquals(first.ts, 0);
+  assertEquals(other.ts, 499_899.5);
+  // run2 came first, so it keeps pid 100; run1's process 100 (and its exec successor) moves.
+  assertEquals(other.pid, 100);
+  assert(typeof first.pid === "number" && first.pid > 4_194_304);
+  assertEquals(byName(trace, "after_exec (/app/b.py:3)").pid, first.pid);
+  assertEquals(byName(trace, "child (/app/a.py:20)").pid, 101);
+  const labels = trace.traceEvents.filter((event) => event.name === "process_labels");
+  assertEquals(labels, [{
+    ph: "M",
+    pid: first.pid,
+    name: "process_labels",
+    args: { labels: "pid 100 from result_100.json on h1" },
+  }]);
+});
+
+Deno.test("combine: VizTracer, Chrome export and gzip inputs keep their events and metadata", async () => {
+  await using dir = await tempDir();
+  const gz = join(dir.path, "chrome.json.gz");
+  await Deno.writeFile(gz, gzipSync(await Deno.readFile(join(DIR, "chrome_export.json"))));
+  const out = join(dir.path, "mixed.json.gz");
+  const result = await combine(["viztracer.json", gz], out);
+  assertEquals(result.code, 0, result.stderr);
+  const trace = JSON.parse(new TextDecoder().decode(gunzipSync(await Deno.readFile(out))));
+  assertEquals(byName(trace, "f (/tmp/x.py:1)").ts, 0);
+  assertEquals(byName(trace, 'Läuft ✓ "quoted" [x]').ts, 6000);
+  assertEquals(byName(trace, "instant").ts, 6005);
+  // Metadata events keep their own ts.
+  assertEquals(byName(trace, "CrBrowserMain").ts, 0);
+  assertEquals(trace.otherData.sources[0].viztracer_metadata, {
+    version: "1.0.0",
+    overflow: false,
+  });
+  assertEquals(Object.keys(trace.otherData.file_info.files), ["/tmp/x.py"]);
+  assertEquals(trace.traceEvents.length, 7);
+});
+
+Deno.test("combine: --align_combine starts every file at 0", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "aligned.json");
+  const result = await combine(["--align_combine", "viztracer.json", "chrome_export.json"], out);
+  assertEquals(result.code, 0, result.stderr);
+  const trace = await readJson(out) as Combined;
+  assertEquals(byName(trace, "f (/tmp/x.py:1)").ts, 0);
+  assertEquals(byName(trace, "builtins.print").ts, 100);
+  assertEquals(byName(trace, 'Läuft ✓ "quoted" [x]').ts, 0);
+  assertEquals(byName(trace, "instant").ts, 5);
+});
+
+Deno.test("combine: damaged inputs are salvaged with one warning each, --strict refuses them", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "salvaged.json");
+  const result = await combine(["truncated.json", "garbage.json", "empty.json", "run1"], out);
+  assertEquals(result.code, 0, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.slice(0, 3), [
+    "tracer: warning: truncated.json: truncated inside an event: kept 2 events, lost the last " +
+    "61 bytes (1 incomplete event)",
+    "tracer: warning: garbage.json: not JSON trace data (it does not start with '{' or '[')",
+    "tracer: warning: empty.json: the file is empty",
+  ]);
+  assertMatch(lines[3], /3 processes, 4 threads, 15 events/);
+  const trace = await readJson(out) as Combined;
+  assertEquals(
+    trace.traceEvents.filter((event) => event.pid === 300).map((event) => event.name),
+    ["kept_one (/app/k.py:1)", "kept_two (/app/k.py:2)"],
+  );
+  assertEquals(trace.otherData.warnings?.length, 3);
+
+  const strict = await combine(["--strict", "run1", "truncated.json"], join(dir.path, "s.json"));
+  assertEquals(strict.code, 1);
+  assertEquals(
+    strict.stderr.trim(),
+    "tracer: truncated.json: truncated inside an event: kept 2 events, lost the last 61 bytes " +
+      "(1 incomplete event) (--strict refuses damaged input)",
+  );
+  assertEquals(await Deno.stat(join(dir.path, "s.json")).catch(() => null), null);
+});
+
+Deno.test("combine: nothing readable, or a missing input, fails with one line", async () => {
+  await using dir = await tempDir();
+  const none = await combine(["garbage.json", "empty.json"], join(dir.path, "x.json"));
+  assertEquals(none.code, 1);
+  assertEquals(
+    none.stderr.trim(),
+    "tracer: no events could be read from the 2 input files: garbage.json: not JSON trace data " +
+      "(it does not start with '{' or '['); empty.json: the file is empty",
+  );
+  const missing = await combine(["run1", "nope.json"], join(dir.path, "x.json"));
+  assertEquals(missing.code, 2);
+  assertEquals(
+    missing.stderr.trim(),
+    "tracer: input file nope.json does not exist; check the path",
+  );
+  const noMatch = await combine(["run1/zz_*.json"], join(dir.path, "x.json"));
+  assertEquals(noMatch.code, 2);
+  assertEquals(noMatch.stderr.trim(), "tracer: no file matches run1/zz_*.json; check the pattern");
+  assertEquals(await Deno.stat(join(dir.path, "x.json")).catch(() => null), null);
+});
+
+Deno.test("combine: unexpanded globs expand and a file given twice is read once", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "glob.json");
+  const result = await combine(["run1/result_10?.json", "run1/result_100.json"], out);
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /2 processes, 3 threads, 10 events/);
+  const trace = await readJson(out) as Combined;
+  assertEquals(trace.otherData.sources.map((source) => source.file), [
+    "run1/result_100.json",
+    "run1/result_101.json",
+  ]);
+});
+
+Deno.test("combine: a combined file combines back to the same events and sources", async () => {
+  await using dir = await tempDir();
+  const once = join(dir.path, "once.json");
+  const twice = join(dir.path, "twice.json");
+  const first = await combine(["run2", "run1", "viztracer.json", "truncated.json"], once);
+  assertEquals(first.code, 0, first.stderr);
+  const second = await combine([once], twice);
+  assertEquals(second.code, 0, second.stderr);
+  assertEquals(second.stderr.includes("warning"), false);
+  const a = await readJson(once) as Combined;
+  const b = await readJson(twice) as Combined;
+  assertEquals(b.traceEvents, a.traceEvents);
+  assertEquals(b.otherData.sources, a.otherData.sources);
+  assertEquals(b.otherData.file_info, a.otherData.file_info);
+  assertMatch(first.stderr, /(\d+) processes, (\d+) threads, (\d+) events \(5 dropped\)/);
+  assertEquals(
+    second.stderr.match(/\d+ processes, \d+ threads, \d+ events \(5 dropped\)/)?.[0],
+    first.stderr.match(/\d+ processes, \d+ threads, \d+ events \(5 dropped\)/)?.[0],
+  );
+});
