@@ -88,11 +88,26 @@ export function axisTicks(scale: TimeScale, tickNs: number, minGapPx = 90): Axis
 
 const UNITS: [number, string][] = [[1e9, "s"], [1e6, "ms"], [1e3, "µs"], [1, "ns"]];
 
-/** A position on the axis in the unit that suits `stepNs` (e.g. "1.25 ms"). */
+/** A position on the axis in the largest unit that still shows the step exactly ("1.25 ms"). */
 export function formatTime(ns: number, stepNs: number): string {
-  const [scale, unit] = UNITS.find(([size]) => stepNs >= size) ?? UNITS[3];
-  const decimals = Math.max(0, Math.ceil(-Math.log10(stepNs / scale) - 1e-9));
-  return `${(ns / scale).toFixed(Math.min(decimals, 3))} ${unit}`;
+  const stepUnit = UNITS.findIndex(([size]) => stepNs >= size);
+  for (let u = 0; u < UNITS.length; u++) {
+    const [size, unit] = UNITS[u];
+    if ((Math.abs(ns) < size && u < stepUnit) || (ns === 0 && u < stepUnit)) continue;
+    const decimals = decimalsOf(stepNs / size);
+    if (decimals <= 3) return `${(ns / size).toFixed(decimals)} ${unit}`;
+  }
+  return `${Math.round(ns)} ns`;
+}
+
+function decimalsOf(value: number): number {
+  let decimals = 0;
+  while (
+    decimals < 6 && Math.abs(Math.round(value * 10 ** decimals) - value * 10 ** decimals) > 1e-6
+  ) {
+    decimals++;
+  }
+  return decimals;
 }
 
 /** A duration in nanoseconds with three significant digits and a fitting unit ("1.23 ms"). */
