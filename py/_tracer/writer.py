@@ -138,7 +138,8 @@ class TraceWriter:
     def _walk(self, thread, items, emit_lines):
         if not thread.prefix:
             thread.prefix = '{"ph":"X","pid":%d,"tid":%d,"ts":' % (self.pid, thread.tid)
-        line = thread.prefix + '%.3f,"dur":%.3f,%s'
+        # Integer formatting of ns as "us.fraction" is ~25% cheaper than "%.3f" of a float.
+        line = thread.prefix + '%d.%03d,"dur":%d.%03d,%s'
         out = []
         emit = out.append
         stack = thread.stack
@@ -161,7 +162,7 @@ class TraceWriter:
                         duration = item - start
                         if duration >= min_ns:
                             if emit_lines:
-                                emit(line % (start / 1000, duration / 1000, suffix))
+                                emit(line % (start // 1000, start % 1000, duration // 1000, duration % 1000, suffix))
                             written += 1
                 continue
             start = next(it)

@@ -1,0 +1,1 @@
+"""Empty program: measures the fixed cost of tracing a process."""

@@ -1,0 +1,9 @@
+"""Call-heavy workload: about 690k Python calls of a tiny recursive function."""
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+for _ in range(3):
+    fib(24)

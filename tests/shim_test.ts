@@ -1,0 +1,364 @@
+/**
+ * The Python shim run directly (no CLI): PYTHONPATH=<repo>/py and TRACER_CONFIG set, over the
+ * Python matrix. Checks what each process records and that the program behaves as untraced.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FIXTURES, pythonMatrix, ROOT, runCommand, type RunOutput, tempDir } from "./helpers.ts";
+import type { ShimConfig } from "../lib/shim_config.ts";
+import type { TraceEvent } from "../lib/trace_event.ts";
+
+const SHIM_DIR = join(ROOT, "py");
+const SHIM_FIXTURES = join(FIXTURES, "shim");
+const MATRIX = pythonMatrix(["3.8", "3.11", "3.12", "3.13"]);
+
+/** One result file, checked line by line against docs/internals.md section 2. */
+interface TraceFile {
+  name: string;
+  otherData: Record<string, unknown>;
+  events: TraceEvent[];
+  tracerEnd: Record<string, unknown>;
+}
+
+interface TracedRun extends RunOutput {
+  traces: TraceFile[];
+}
+
+interface TraceOptions {
+  config?: Partial<ShimConfig>;
+  args?: string[];
+  stdin?: string;
+  /** Extra PYTHONPATH entries after the shim dir. */
+  pythonPath?: string[];
+}
+
+function baseEnv(): Record<string, string> {
+  return { PYTHONDONTWRITEBYTECODE: "1", PYTHONWARNINGS: "default" };
+}
+
+/** Runs `python script args` traced and parses every result file it left. */
+async function traced(python: string, script: string, options: TraceOptions = {}) {
+  await using dir = await tempDir();
+  const config: ShimConfig = {
+    version: 1,
+    run_id: "shim-test",
+    output_dir: dir.path,
+    shim_dir: SHIM_DIR,
+    ignore_c_function: false,
+    max_stack_depth: -1,
+    include_files: [],
+    exclude_files: [],
+    min_duration_us: 0,
+    tracer_entries: 1_000_000,
+    trace_children: true,
+    ...options.config,
+  };
+  const output = await runCommand([python, join(SHIM_FIXTURES, script), ...options.args ?? []], {
+    cwd: SHIM_FIXTURES,
+    stdin: options.stdin,
+    env: {
+      ...baseEnv(),
+      PYTHONPATH: [SHIM_DIR, ...options.pythonPath ?? []].join(":"),
+      TRACER_CONFIG: JSON.stringify(config),
+    },
+  });
+  const traces: TraceFile[] = [];
+  for await (const entry of Deno.readDir(dir.path)) {
+    const text = await Deno.readTextFile(join(dir.path, entry.name));
+    traces.push(
+      output.signal === "SIGKILL" ? salvage(entry.name, text) : parseExact(entry.name, text),
+    );
+  }
+  return { ...output, traces } satisfies TracedRun;
+}
+
+/** Runs the same program untraced, for comparison. */
+function untraced(python: string, script: string, options: TraceOptions = {}) {
+  return runCommand([python, join(SHIM_FIXTURES, script), ...options.args ?? []], {
+    cwd: SHIM_FIXTURES,
+    stdin: options.stdin,
+    env: { ...baseEnv(), PYTHONPATH: (options.pythonPath ?? []).join(":") },
+  });
+}
+
+const LINE1 = /^\{"otherData":(\{.*\}),"traceEvents":\[$/;
+const LAST = /^\],"tracerEnd":(\{.*\})\}$/;
+
+/** Parses a complete file, asserting the exact line layout: line 1, one event a line, tracerEnd. */
+function parseExact(name: string, text: string): TraceFile {
+  const whole = JSON.parse(text);
+  assert.ok(text.endsWith("}\n"), `${name} ends with a newline`);
+  const lines = text.slice(0, -1).split("\n");
+  const first = LINE1.exec(lines[0]);
+  assert.ok(first, `${name}: line 1 is otherData then "traceEvents":[`);
+  const last = LAST.exec(lines[lines.length - 1]);
+  assert.ok(last, `${name}: the last line is ],"tracerEnd":{...}}`);
+  const eventLines = lines.slice(1, -1);
+  const events = eventLines.map((line, i) => {
+    const isLast = i === eventLines.length - 1;
+    assert.equal(line.endsWith(","), !isLast, `${name}: event line ${i + 2} comma`);
+    return JSON.parse(isLast ? line : line.slice(0, -1)) as TraceEvent;
+  });
+  assert.deepEqual(events, whole.traceEvents);
+  return {
+    name,
+    otherData: JSON.parse(first[1]),
+    events,
+    tracerEnd: JSON.parse(last[1]),
+  };
+}
+
+/** Parses what a killed process left: line 1 and every complete event line must parse. */
+function salvage(name: string, text: string): TraceFile {
+  const lines = text.split("\n");
+  const first = LINE1.exec(lines[0]);
+  assert.ok(first, `${name}: line 1 is complete`);
+  const complete = lines.slice(1, -1); // the last piece has no newline yet
+  const events = complete.map((line) => JSON.parse(line.replace(/,$/, "")) as TraceEvent);
+  return { name, otherData: JSON.parse(first[1]), events, tracerEnd: {} };
+}
+
+/** Runs `check` for every Python of the matrix in parallel, naming the version on failure. */
+async function eachPython(check: (version: string, python: string) => Promise<void>) {
+  await Promise.all([...MATRIX].map(async ([version, python]) => {
+    try {
+      await check(version, python);
+    } catch (error) {
+      if (error instanceof Error) error.message = `Python ${version}: ${error.message}`;
+      throw error;
+    }
+  }));
+}
+
+function only(run: TracedRun): TraceFile {
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr, "");
+  assert.equal(run.traces.length, 1, `one result file, got ${run.traces.map((t) => t.name)}`);
+  return run.traces[0];
+}
+
+function calls(trace: TraceFile, qualname: string): TraceEvent[] {
+  return trace.events.filter((e) =>
+    e.ph === "X" && typeof e.name === "string" && e.name.startsWith(qualname + " (")
+  );
+}
+
+function contains(parent: TraceEvent, child: TraceEvent): boolean {
+  return parent.tid === child.tid && parent.ts! <= child.ts! &&
+    child.ts! + child.dur! <= parent.ts! + parent.dur!;
+}
+
+Deno.test("file format: line 1, one event a line, metadata and tracerEnd", async () => {
+  await eachPython(async (version, python) => {
+    const trace = only(await traced(python, "nesting.py"));
+    const pid = trace.otherData.pid as number;
+    assert.equal(trace.name, `result_${pid}.json`);
+    assert.equal(trace.otherData.tracer_version, 1);
+    assert.equal(trace.otherData.cwd, SHIM_FIXTURES);
+    assert.equal(String(trace.otherData.python).slice(0, version.length), version);
+    const clock = trace.otherData.clock as Record<string, number>;
+    assert.ok(clock.epoch_ns > 1.6e18 && clock.mono_ns > 0);
+    for (const event of trace.events) {
+      assert.equal(event.pid, pid);
+      if (event.ph === "X") {
+        assert.ok(event.cat === "py" || event.cat === "c");
+        assert.ok(event.ts! * 1000 >= clock.mono_ns && event.dur! >= 0);
+      }
+    }
+    const processName = trace.events.find((e) => e.ph === "M" && e.name === "process_name");
+    assert.equal(processName?.args?.name, `python3 ${join(SHIM_FIXTURES, "nesting.py")}`);
+    assert.equal(trace.tracerEnd.exit, "exit");
+    assert.equal(trace.tracerEnd.dropped_events, 0);
+    assert.equal(trace.tracerEnd.unfinished, 0);
+    assert.equal(trace.tracerEnd.events, trace.events.filter((e) => e.ph === "X").length);
+    assert.ok((trace.tracerEnd.end_mono_ns as number) > clock.mono_ns);
+    const shimEvents = trace.events.filter((e) => String(e.name).includes(SHIM_DIR));
+    assert.deepEqual(shimEvents, [], "the shim never traces itself");
+  });
+});
+
+Deno.test("nested calls nest, with C calls inside their caller", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "nesting.py"));
+    const [outer] = calls(trace, "outer");
+    const [middle] = calls(trace, "middle");
+    const inner = calls(trace, "inner");
+    const sleeps = trace.events.filter((e) => e.name === "time.sleep");
+    assert.equal(inner.length, 2);
+    assert.equal(sleeps.length, 2);
+    assert.ok(contains(outer, middle) && inner.every((call) => contains(middle, call)));
+    assert.ok(inner.every((call, i) => contains(call, sleeps[i]) && sleeps[i].cat === "c"));
+    assert.ok(inner.every((call) => call.dur! >= 1900), "inner sleeps 2 ms");
+    assert.ok(inner[0].ts! + inner[0].dur! <= inner[1].ts!);
+    assert.equal(outer.name, `outer (${join(SHIM_FIXTURES, "nesting.py")}:13)`);
+  });
+});
+
+Deno.test("ignore_c_function records no C calls", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "nesting.py", { config: { ignore_c_function: true } }));
+    assert.equal(calls(trace, "inner").length, 2);
+    assert.deepEqual(trace.events.filter((e) => e.cat === "c"), []);
+  });
+});
+
+Deno.test("four named threads: four tids with their names", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "threads.py"));
+    const work = calls(trace, "work");
+    const tids = new Set(work.map((e) => e.tid));
+    assert.equal(tids.size, 4);
+    assert.ok(!tids.has(trace.otherData.pid as number), "workers are not the main thread");
+    const names = new Map(
+      trace.events.filter((e) => e.ph === "M" && e.name === "thread_name")
+        .map((e) => [e.tid, e.args?.name]),
+    );
+    assert.deepEqual([...tids].map((tid) => names.get(tid)).sort(), [
+      "worker-0",
+      "worker-1",
+      "worker-2",
+      "worker-3",
+    ]);
+    assert.equal(names.get(trace.otherData.pid as number), "MainThread");
+    for (const call of work) {
+      const sleep = trace.events.find((e) => e.name === "time.sleep" && contains(call, e));
+      assert.ok(sleep, "each worker's sleep is inside its work() on its own tid");
+    }
+  });
+});
+
+Deno.test("generators and coroutines: one slice per resume", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "generators.py"));
+    assert.equal(calls(trace, "counter").length, 4, "3 yields and the final return");
+    const steps = calls(trace, "step");
+    assert.equal(steps.length, 6, "each step suspends once at its await");
+    const [main] = calls(trace, "main").sort((a, b) => b.dur! - a.dur!);
+    assert.ok(main, "the main coroutine is recorded");
+  });
+});
+
+Deno.test("exceptions: unwinding closes every call", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "exceptions.py"));
+    const [outer] = calls(trace, "outer");
+    const [middle] = calls(trace, "middle");
+    const [fail] = calls(trace, "fail");
+    const [after] = calls(trace, "after");
+    assert.ok(contains(outer, middle) && contains(middle, fail));
+    assert.ok(after.ts! >= outer.ts! + outer.dur!, "after() starts once outer() has ended");
+    assert.equal(trace.tracerEnd.unfinished, 0);
+  });
+});
+
+Deno.test("include/exclude: excluded code is gone, the included code it calls stays", async () => {
+  const lib = join(SHIM_FIXTURES, "lib");
+  await eachPython(async (_version, python) => {
+    for (
+      const config of [{ exclude_files: [lib + "/"] }, {
+        include_files: [join(SHIM_FIXTURES, "filters.py")],
+      }]
+    ) {
+      const trace = only(await traced(python, "filters.py", { config }));
+      assert.equal(calls(trace, "run").length, 0, JSON.stringify(config));
+      assert.equal(calls(trace, "callback").length, 1, JSON.stringify(config));
+      assert.equal(calls(trace, "deep").length, 6);
+    }
+    const all = only(await traced(python, "filters.py"));
+    const [run] = calls(all, "run");
+    assert.ok(contains(run, calls(all, "callback")[0]), "unfiltered, callback runs inside run");
+  });
+});
+
+Deno.test("max_stack_depth and min_duration_us", async () => {
+  await eachPython(async (_version, python) => {
+    const shallow = only(
+      await traced(python, "filters.py", { config: { max_stack_depth: 3 } }),
+    );
+    assert.equal(calls(shallow, "<module>").filter((e) => /filters\.py/.test(e.name!)).length, 1);
+    assert.equal(calls(shallow, "deep").length, 2, "depth 2 and 3 only");
+    const long = only(await traced(python, "filters.py", { config: { min_duration_us: 5000 } }));
+    assert.equal(calls(long, "slow").length, 1);
+    assert.equal(calls(long, "fast").length, 0);
+    assert.ok(long.events.every((e) => e.ph !== "X" || e.dur! >= 5000));
+  });
+});
+
+Deno.test("tracer_entries caps the events and counts the rest as dropped", async () => {
+  await eachPython(async (_version, python) => {
+    const full = only(await traced(python, "fib.py"));
+    const capped = only(await traced(python, "fib.py", { config: { tracer_entries: 50 } }));
+    assert.equal(capped.tracerEnd.events, 50);
+    assert.equal(capped.events.filter((e) => e.ph === "X").length, 50);
+    assert.equal(
+      (capped.tracerEnd.events as number) + (capped.tracerEnd.dropped_events as number),
+      full.tracerEnd.events,
+    );
+  });
+});
+
+Deno.test("exit status, stdin, stdout, stderr and tracebacks pass through", async () => {
+  await eachPython(async (_version, python) => {
+    for (const mode of ["0", "3", "raise"]) {
+      const options = { args: [mode], stdin: "hello\n" };
+      const [run, plain] = await Promise.all([
+        traced(python, "passthrough.py", options),
+        untraced(python, "passthrough.py", options),
+      ]);
+      assert.equal(run.code, plain.code);
+      assert.equal(run.stdout, plain.stdout);
+      assert.equal(run.stderr, plain.stderr);
+      assert.equal(run.traces.length, 1);
+    }
+  });
+});
+
+Deno.test("argv, __main__, sys.path[0], __file__ and a user sitecustomize are unchanged", async () => {
+  const userSite = join(SHIM_FIXTURES, "user_site");
+  await eachPython(async (_version, python) => {
+    const options = { args: ["a", "--b"], pythonPath: [userSite] };
+    const [run, plain] = await Promise.all([
+      traced(python, "identity.py", options),
+      untraced(python, "identity.py", options),
+    ]);
+    assert.equal(run.stderr, "");
+    assert.deepEqual(JSON.parse(run.stdout), JSON.parse(plain.stdout));
+    assert.equal(JSON.parse(run.stdout).sitecustomize_marker, true);
+    assert.equal(run.traces.length, 1);
+  });
+});
+
+Deno.test("a process killed by SIGKILL leaves the chunks it wrote", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, "sigkill.py");
+    assert.equal(run.signal, "SIGKILL");
+    assert.equal(run.traces.length, 1);
+    const fib = calls(run.traces[0], "fib");
+    assert.ok(fib.length >= 20_000, `complete lines written before death: ${fib.length}`);
+  });
+});
+
+Deno.test("a forked child writes its own file, from the fork on", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, "fork.py");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.traces.length, 2);
+    const parentPid = run.traces.map((t) => t.otherData.ppid).find((ppid) =>
+      run.traces.some((t) => t.otherData.pid === ppid)
+    );
+    const parent = run.traces.find((t) => t.otherData.pid === parentPid)!;
+    const child = run.traces.find((t) => t.otherData.pid !== parentPid)!;
+    assert.equal(child.otherData.parent_file, parent.name);
+    assert.equal(calls(child, "before_fork").length, 0, "no events from before the fork");
+    assert.equal(calls(child, "in_parent").length, 0);
+    assert.equal(calls(child, "in_child").length, 1);
+    assert.equal(calls(parent, "in_child").length, 0);
+    assert.equal(calls(parent, "in_parent").length, 1);
+    const [childRun] = calls(child, "run");
+    assert.ok(childRun && contains(childRun, calls(child, "in_child")[0]));
+    const [beforeFork] = calls(parent, "before_fork");
+    assert.ok(childRun.ts! >= beforeFork.ts! + beforeFork.dur!, "open calls start at the fork");
+    assert.equal(childRun.args?.unfinished, true, "the child left run() through os._exit");
+  });
+});
