@@ -255,21 +255,28 @@ export class Page {
     await Deno.writeFile(path, bytes);
   }
 
-  /** Presses and releases a key: a printable character or a name such as "Enter", "ArrowLeft". */
+  /**
+   * Presses and releases a key: a printable character or a name such as "Enter", "ArrowLeft".
+   * `modifiers` is the CDP bit mask (1 Alt, 2 Ctrl, 4 Meta, 8 Shift); with Alt/Ctrl/Meta the key
+   * types no text, as on a keyboard.
+   */
   async press(key: string, options: { modifiers?: number } = {}): Promise<void> {
+    const modifiers = options.modifiers ?? 0;
     const named = KEY_CODES[key];
     const printable = key.length === 1;
+    const alphanumeric = printable && /[a-z0-9]/i.test(key);
     const code = named?.code ??
-      (printable && /[a-z]/i.test(key) ? `Key${key.toUpperCase()}` : key);
-    const keyCode = named?.keyCode ?? (printable ? key.toUpperCase().charCodeAt(0) : 0);
+      (alphanumeric ? (/\d/.test(key) ? `Digit${key}` : `Key${key.toUpperCase()}`) : "");
+    const keyCode = named?.keyCode ?? (alphanumeric ? key.toUpperCase().charCodeAt(0) : 0);
     const base = {
       key,
       code,
       windowsVirtualKeyCode: keyCode,
       nativeVirtualKeyCode: keyCode,
-      modifiers: options.modifiers ?? 0,
+      modifiers,
     };
-    const text = printable ? key : key === "Enter" ? "\r" : undefined;
+    const typing = (modifiers & 7) === 0;
+    const text = !typing ? undefined : printable ? key : key === "Enter" ? "\r" : undefined;
     await this.send("Input.dispatchKeyEvent", {
       ...base,
       type: text ? "keyDown" : "rawKeyDown",

@@ -88,8 +88,10 @@ Deno.test({
     const pids = new Set(matches.map((row) => row.Process));
     assert.equal(pids.size, 2, `main process and multiprocessing child: ${[...pids]}`);
 
-    assert.equal(await searchAsUser(page, "alert(1)"), "2 matches");
-    const hostile = await stepThroughMatches(page, 2);
+    // The hostile function, hostile_module.run and the module's top level (when recorded).
+    const hostileCount = Number((await searchAsUser(page, "alert(1)")).split(" ")[0]);
+    assert.ok(hostileCount >= 2, `matches for alert(1): ${hostileCount}`);
+    const hostile = await stepThroughMatches(page, hostileCount);
     const functions = hostile.map((row) => `${row.Function} ${row.Location ?? ""}`);
     assert.ok(functions.some((text) => text.startsWith(`${HOSTILE} `)), functions.join(" | "));
     assert.ok(
@@ -97,7 +99,12 @@ Deno.test({
       functions.join(" | "),
     );
 
-    await pressEscapeAndReset(page);
+    // Slices are too thin to hit in the whole-trace view: find one, zoom to it (F), then click it.
+    await searchAsUser(page, "needle_search_target");
+    await stepThroughMatches(page, 1);
+    await page.press("Escape");
+    await page.press("f");
+    await page.press("Escape");
     const clicked = await clickSliceNamed(page, "needle_search_target");
     assert.equal(clicked.details.Function, "needle_search_target");
     assert.equal(clicked.details.Thread, clicked.tooltipThread);
@@ -258,9 +265,9 @@ async function center(page: Page, selector: string): Promise<[number, number]> {
 /** Clicks the search box, replaces its text by typing, and returns the count line it shows. */
 async function searchAsUser(page: Page, query: string): Promise<string> {
   await page.click(...await center(page, "#search"));
-  const CTRL = 2;
-  await page.press("a", { modifiers: CTRL });
-  await page.press("Backspace");
+  const length = await page.evaluate<number>(`document.getElementById("search").value.length`);
+  await page.press("End");
+  for (let i = 0; i < length; i++) await page.press("Backspace");
   await page.type(query);
   let count = "";
   await waitFor(async () => {
