@@ -482,7 +482,10 @@ async function start() {
     node.textContent ?? ""
   );
   if (chunks.length === 0) throw new Error("the report holds no trace data");
-  const model = decodeModel(await inflateBase64(chunks));
+  const bytes = await inflateBase64(chunks);
+  performance.mark("tracer:inflated");
+  const model = decodeModel(bytes);
+  performance.mark("tracer:decoded");
   const canvas = byId<HTMLCanvasElement>("timeline");
   const viewer = new Viewer(model, canvas);
   const header = model.header;

@@ -86,26 +86,14 @@ export function decodeModel(bytes: Uint8Array): Model {
       parent: new Int32Array(n),
     };
   });
-  for (const track of tracks) {
-    let previous = 0;
-    const start = track.start;
-    for (let k = 0; k < start.length; k++) start[k] = previous += reader.read();
-  }
-  for (const track of tracks) {
-    for (let k = 0; k < track.dur.length; k++) track.dur[k] = reader.read();
-  }
-  for (const track of tracks) {
-    for (let k = 0; k < track.depth.length; k++) track.depth[k] = reader.read();
-  }
-  for (const track of tracks) {
-    for (let k = 0; k < track.name.length; k++) track.name[k] = reader.read();
-  }
-  for (const track of tracks) {
-    for (let k = 0; k < track.cat.length; k++) track.cat[k] = reader.read();
-  }
-  for (const track of tracks) {
-    for (let k = 0; k < track.flags.length; k++) track.flags[k] = reader.read();
-  }
+  let offset = reader.offset;
+  for (const track of tracks) offset = readColumn(bytes, offset, track.start, true);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.dur, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.depth, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.name, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.cat, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.flags, false);
+  reader.offset = offset;
   for (const track of tracks) {
     for (let k = 0; k < track.flags.length; k++) {
       if (track.flags[k] & FLAG_ARGS) track.args.set(k, reader.read());
@@ -142,6 +130,28 @@ export function decodeModel(bytes: Uint8Array): Model {
     duration: Math.max(0, header.end - header.origin),
     slices,
   };
+}
+
+type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/** Reads `out.length` varints from `offset` (running sums when `delta`); returns the new offset. */
+function readColumn(bytes: Uint8Array, offset: number, out: Column, delta: boolean): number {
+  let sum = 0;
+  const n = out.length;
+  for (let k = 0; k < n; k++) {
+    let byte = bytes[offset++];
+    let value = byte & 0x7f;
+    let scale = 0x80;
+    while (byte >= 0x80) {
+      if (offset >= bytes.length) throw new Error("report data is truncated");
+      byte = bytes[offset++];
+      value += (byte & 0x7f) * scale;
+      scale *= 0x80;
+    }
+    if (delta) value = sum += value;
+    out[k] = value;
+  }
+  return offset;
 }
 
 function compareIds(a: number | string, b: number | string): number {
