@@ -311,6 +311,7 @@ export class ReportBuilder {
       for (let i = 0; i < series.points.length; i += 2) extend(series.points[i]);
     }
     if (origin === Infinity) origin = end = 0;
+    const argv = this.#applySources(context.metadata);
     const trackInfos: TrackInfo[] = tracks.map((track) => ({
       pid: track.pid,
       tid: track.tid,
@@ -346,8 +347,34 @@ export class ReportBuilder {
       warnings: context.warnings,
       stats: context.stats,
       skipped: this.#skipped,
-      metadata: context.metadata,
+      metadata: argv ? { argv } : {},
     };
+  }
+
+  /**
+   * Per-process facts from combine's `metadata.sources` (each file's `otherData`, `tracerEnd`
+   * and `pid_map`): dropped events and abnormal endings. Returns the first process's argv.
+   */
+  #applySources(metadata: Record<string, unknown>): string[] | undefined {
+    const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
+    let argv: string[] | undefined;
+    for (const source of sources) {
+      const other = source?.otherData as Record<string, unknown> | undefined;
+      if (!other || (typeof other.pid !== "number" && typeof other.pid !== "string")) continue;
+      if (!argv && Array.isArray(other.argv)) argv = other.argv.map(String);
+      const pidMap = source.pid_map as Record<string, number> | undefined;
+      const pid = pidMap?.[JSON.stringify(other.pid)] ?? other.pid;
+      const process = this.#processes.get(String(pid));
+      if (!process) continue;
+      const end = source.tracerEnd as Record<string, unknown> | undefined;
+      if (!end) {
+        process.ending = "no end record (killed?)";
+        continue;
+      }
+      if (typeof end.dropped_events === "number") process.droppedEvents += end.dropped_events;
+      if (typeof end.exit === "string" && end.exit !== "exit") process.ending = end.exit;
+    }
+    return argv;
   }
 
   /** The encoded bytes (format.ts) after `header`, in chunks of about 64 KiB. */

@@ -151,3 +151,38 @@ Deno.test("gzip + base64 chunks decode to the same model, with large times and m
   assertEquals(model.strings[track.name[19999]], "f499 (/app/m.py:499)");
   assert(compressed.length / 20000 < 4, `${compressed.length / 20000} bytes per event`);
 });
+
+Deno.test("combine's per-file sources mark dropped events and abnormal endings per process", () => {
+  const model = modelFromEvents([
+    slice("a", 0, 1, { pid: 10 }),
+    slice("b", 0, 1, { pid: 1000 }),
+    slice("c", 0, 1, { pid: 30 }),
+  ], {
+    metadata: {
+      sources: [
+        {
+          file: "result_10.json",
+          otherData: { pid: 10, argv: ["app.py", "-v"] },
+          tracerEnd: { dropped_events: 7, exit: "exit" },
+        },
+        {
+          file: "other/result_10.json",
+          otherData: { pid: 10 },
+          tracerEnd: { dropped_events: 0, exit: "signal:SIGTERM" },
+          pid_map: { "10": 1000 },
+        },
+        { file: "result_30.json", otherData: { pid: 30 } },
+      ],
+      file_info: { files: { "/big.py": "source text" } },
+    },
+  });
+  const byPid = Object.fromEntries(
+    model.processes.map((p) => [p.info.pid, [p.info.droppedEvents, p.info.ending]]),
+  );
+  assertEquals(byPid, {
+    10: [7, undefined],
+    30: [0, "no end record (killed?)"],
+    1000: [0, "signal:SIGTERM"],
+  });
+  assertEquals(model.header.metadata, { argv: ["app.py", "-v"] });
+});

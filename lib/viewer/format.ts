@@ -29,6 +29,8 @@ export interface ProcessInfo {
   sortIndex: number;
   /** Events the process recorded past its cap or lost (0 when unknown). */
   droppedEvents: number;
+  /** How the process ended when not normally (`os._exit`, `signal:SIGTERM`, `no end record`). */
+  ending?: string;
 }
 
 /** One (pid, tid) timeline; its slices live in the columns. */
@@ -79,7 +81,8 @@ export interface ReportHeader {
   stats: CombineStats;
   /** Events the writer could not show (phase and count), e.g. `{ "b": 10 }`. */
   skipped: Record<string, number>;
-  metadata: Record<string, unknown>;
+  /** The run's command line (`argv` of the first process), when known. */
+  metadata: { argv?: string[] };
 }
 
 /** Appends unsigned varints to growing byte chunks. */

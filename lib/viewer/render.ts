@@ -197,6 +197,7 @@ function drawProcessRow(
     alerts.push(`⚠ ${info.droppedEvents.toLocaleString("en-US")} events dropped (overflow)`);
   }
   if (process.unfinished > 0) alerts.push(`${process.unfinished} unfinished`);
+  if (info.ending) alerts.push(`ended: ${info.ending}`);
   if (alerts.length > 0) {
     ctx.fillStyle = "#b91c1c";
     ctx.fillText(alerts.join(" · "), x, y + row.height / 2);
