@@ -3,15 +3,17 @@
  * Chromium. Prints HTML bytes per event, time from navigation start to `data-ready`, JS heap, and
  * frame times while zooming and panning, next to the goals; compares sizes with VizTracer's HTML.
  *
- *   deno run -A bench/report.ts [--sizes 100000,1000000,5000000] [--seconds 4] [--keep]
- *                               [--no-viztracer]
+ *   deno run -A bench/report.ts [--sizes 100000,1000000,5000000] [--seconds 4] [--repeat 3]
+ *                               [--keep] [--no-viztracer]
+ *
+ * Load time is the median of `--repeat` loads of the same file (the machine is shared and noisy).
  * @module
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { CombinedTrace, TraceEvent } from "../lib/trace_event.ts";
 import { writeHtml } from "../lib/writers/html.ts";
-import { findChromium, launchBrowser, type Page } from "../tests/browser.ts";
+import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
 
 const VIZTRACER = "/opt/viztracer-venv/bin/viztracer";
 
@@ -358,25 +360,38 @@ function timelineBox(page: Page): Promise<{ x: number; y: number; width: number;
   })()`);
 }
 
-/** Zooms and pans for `seconds` the way a user would: ctrl+wheel, wheel, drag and W/A/S/D. */
+/** Zooms and pans for `seconds` as a user would: Ctrl+wheel, Shift+wheel, held W/A/S/D, drag. */
 async function zoomAndPan(page: Page, seconds: number): Promise<void> {
   const box = await timelineBox(page);
   const cx = box.x + box.width / 2;
   const cy = box.y + Math.min(box.height / 2, 200);
   await page.mouseMove(cx, cy);
   const CTRL = 2;
+  const SHIFT = 8;
   const deadline = performance.now() + seconds * 1000;
   let round = 0;
   while (performance.now() < deadline) {
-    const phase = round++ % 6;
-    if (phase === 0) { for (let i = 0; i < 5; i++) await page.wheel(-120, { modifiers: CTRL }); }
-    if (phase === 1) { for (let i = 0; i < 5; i++) await page.wheel(0, { deltaX: 200 }); }
-    if (phase === 2) { for (let i = 0; i < 4; i++) await page.press("w"); }
-    if (phase === 3) { for (let i = 0; i < 4; i++) await page.press("d"); }
-    if (phase === 4) await page.drag([cx, cy], [cx - 150, cy], { steps: 6 });
-    if (phase === 5) {
-      for (let i = 0; i < 4; i++) await page.press("s");
-      for (let i = 0; i < 3; i++) await page.wheel(120, { modifiers: CTRL });
+    switch (round++ % 6) {
+      case 0:
+        for (let i = 0; i < 5; i++) await page.wheel(-120, { modifiers: CTRL });
+        break;
+      case 1:
+        for (let i = 0; i < 5; i++) await page.wheel(120, { modifiers: SHIFT });
+        break;
+      case 2:
+        await page.press("w", { holdMs: 300 });
+        break;
+      case 3:
+        await page.press("d", { holdMs: 300 });
+        break;
+      case 4:
+        await page.drag([cx, cy], [cx - 150, cy], { steps: 6 });
+        break;
+      case 5:
+        await page.press("s", { holdMs: 250 });
+        await page.press("a", { holdMs: 200 });
+        for (let i = 0; i < 3; i++) await page.wheel(120, { modifiers: CTRL });
+        break;
     }
   }
 }
@@ -391,7 +406,9 @@ interface Row {
   events: number;
   writeMs: number;
   htmlBytes: number;
+  /** Median of `--repeat` loads, ms from navigation start to `data-ready`. */
   readyMs: number;
+  readyRange: [number, number];
   readyEvents: number | string;
   memory: { jsHeap: number; arrayBuffers: number };
   frames: Frames;
@@ -400,7 +417,7 @@ interface Row {
 
 async function measureSize(
   count: number,
-  options: { dir: string; seconds: number; page: Page },
+  options: { dir: string; seconds: number; repeat: number; page: Page },
 ): Promise<Row> {
   const path = join(options.dir, `report_${count}.html`);
   const writeStart = performance.now();
@@ -408,18 +425,25 @@ async function measureSize(
   const writeMs = performance.now() - writeStart;
   const htmlBytes = (await Deno.stat(path)).size;
   const page = options.page;
-  await page.goto(path, { timeoutMs: 300_000 });
-  const state = await page.waitForReady({ timeoutMs: 300_000 });
+  const loads: number[] = [];
+  let state: ReadyState | undefined;
+  for (let i = 0; i < options.repeat; i++) {
+    await page.goto(path, { timeoutMs: 300_000 });
+    state = await page.waitForReady({ timeoutMs: 300_000 });
+    loads.push(state.readyAtMs);
+    if (state.error !== undefined) break;
+  }
   const memory = await page.memory();
-  const frames = state.error === undefined
+  const frames = state!.error === undefined
     ? await measureFrames(page, () => zoomAndPan(page, options.seconds))
     : { intervals: [], draws: [] };
   return {
     events: count,
     writeMs,
     htmlBytes,
-    readyMs: state.readyAtMs,
-    readyEvents: state.error === undefined ? state.ready : `error: ${state.error}`,
+    readyMs: percentile(loads, 50),
+    readyRange: [Math.min(...loads), Math.max(...loads)],
+    readyEvents: state!.error === undefined ? state!.ready : `error: ${state!.error}`,
     memory,
     frames,
     problems: page.problems(),
@@ -468,6 +492,7 @@ async function main(): Promise<void> {
     options: {
       sizes: { type: "string", default: "100000,1000000,5000000" },
       seconds: { type: "string", default: "4" },
+      repeat: { type: "string", default: "3" },
       keep: { type: "boolean", default: false },
       "no-viztracer": { type: "boolean", default: false },
     },
@@ -482,6 +507,7 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   const seconds = Number(values.seconds);
+  const repeat = Math.max(1, Number(values.repeat) || 1);
   const dir = await Deno.makeTempDir({ prefix: "tracer_bench_report_" });
   await using browser = await launchBrowser();
   console.log(`chromium start-up: ${browser.startupMs.toFixed(0)} ms; output dir ${dir}`);
@@ -490,7 +516,7 @@ async function main(): Promise<void> {
     for (const count of sizes) {
       const page = await browser.newPage();
       try {
-        const row = await measureSize(count, { dir, seconds, page });
+        const row = await measureSize(count, { dir, seconds, repeat, page });
         rows.push(row);
         printRow(row, rows.length === 1);
       } finally {
@@ -535,7 +561,7 @@ async function main(): Promise<void> {
 function printRow(row: Row, header: boolean): void {
   if (header) {
     console.log(
-      "\n    events  write s  HTML MB  bytes/ev  ready ms   shown  heap MB  buffers MB" +
+      "\n    events  write s  HTML MB  bytes/ev  ready ms (min-max)   shown  heap MB  buffers MB" +
         "  frames  interval p50/p95/max ms  dropped  draw p50/p95/max ms",
     );
   }
@@ -549,7 +575,10 @@ function printRow(row: Row, header: boolean): void {
       pad((row.writeMs / 1000).toFixed(1), 8),
       pad((row.htmlBytes / 1e6).toFixed(1), 8),
       pad((row.htmlBytes / row.events).toFixed(2), 9),
-      pad(row.readyMs.toFixed(0), 9),
+      pad(
+        `${row.readyMs.toFixed(0)} (${row.readyRange.map((ms) => ms.toFixed(0)).join("-")})`,
+        19,
+      ),
       pad(String(row.readyEvents), 7),
       pad((row.memory.jsHeap / 1e6).toFixed(0), 8),
       pad((row.memory.arrayBuffers / 1e6).toFixed(0), 11),

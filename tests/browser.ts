@@ -84,9 +84,9 @@ class CdpConnection {
 
   send<T = Record<string, unknown>>(
     method: string,
-    params: Record<string, unknown> = {},
-    sessionId?: string,
+    options: { params?: Record<string, unknown>; sessionId?: string } = {},
   ): Promise<T> {
+    const { params = {}, sessionId } = options;
     if (this.#closed) return Promise.reject(new Error(`browser connection closed (${method})`));
     const id = this.#nextId++;
     const message: Record<string, unknown> = { id, method, params };
@@ -189,7 +189,8 @@ export class Page {
 
   /** Closes this tab. */
   async close(): Promise<void> {
-    await this.#connection.send("Target.closeTarget", { targetId: this.#targetId }).catch(() => {});
+    await this.#connection.send("Target.closeTarget", { params: { targetId: this.#targetId } })
+      .catch(() => {});
   }
 
   /** Sends a raw CDP command to this page's session. */
@@ -197,7 +198,7 @@ export class Page {
     method: string,
     params: Record<string, unknown> = {},
   ): Promise<T> {
-    return this.#connection.send<T>(method, params, this.#sessionId);
+    return this.#connection.send<T>(method, { params, sessionId: this.#sessionId });
   }
 
   /** Navigates to `url` (a file path becomes a file:// URL) and waits for the load event. */
@@ -258,9 +259,10 @@ export class Page {
   /**
    * Presses and releases a key: a printable character or a name such as "Enter", "ArrowLeft".
    * `modifiers` is the CDP bit mask (1 Alt, 2 Ctrl, 4 Meta, 8 Shift); with Alt/Ctrl/Meta the key
-   * types no text, as on a keyboard.
+   * types no text, as on a keyboard. `holdMs` keeps the key down that long (auto-repeat is not
+   * simulated).
    */
-  async press(key: string, options: { modifiers?: number } = {}): Promise<void> {
+  async press(key: string, options: { modifiers?: number; holdMs?: number } = {}): Promise<void> {
     const modifiers = options.modifiers ?? 0;
     const named = KEY_CODES[key];
     const printable = key.length === 1;
@@ -282,6 +284,7 @@ export class Page {
       type: text ? "keyDown" : "rawKeyDown",
       ...(text ? { text, unmodifiedText: text } : {}),
     });
+    if (options.holdMs) await delay(options.holdMs);
     await this.send("Input.dispatchKeyEvent", { ...base, type: "keyUp" });
   }
 
@@ -377,6 +380,7 @@ export class Page {
     ];
   }
 
+  /** Turns on the domains the page's records need, request interception and the ready probe. */
   async enable(viewport: { width: number; height: number }): Promise<void> {
     await Promise.all([
       this.send("Page.enable"),
@@ -491,11 +495,11 @@ export class Browser implements AsyncDisposable {
   /** Opens a new blank tab with request blocking, error collection and the ready probe on. */
   async newPage(): Promise<Page> {
     const { targetId } = await this.#connection.send<{ targetId: string }>("Target.createTarget", {
-      url: "about:blank",
+      params: { url: "about:blank" },
     });
     const { sessionId } = await this.#connection.send<{ sessionId: string }>(
       "Target.attachToTarget",
-      { targetId, flatten: true },
+      { params: { targetId, flatten: true } },
     );
     const page = new Page(this.#connection, { sessionId, targetId });
     await page.enable(this.#viewport);
