@@ -76,6 +76,8 @@ async function unfinishedFiles(dataDir: string): Promise<LiveProcess[]> {
   return found;
 }
 
+const QUIET_MS = 500;
+
 /** Options for {@linkcode waitForTracedProcesses}. */
 export interface WaitOptions {
   marker: string;
@@ -88,7 +90,8 @@ export interface WaitOptions {
 
 /** Waits until no traced process runs, the timeout passes or SIGINT arrives; returns those left. */
 export async function waitForTracedProcesses(options: WaitOptions): Promise<LiveProcess[]> {
-  const deadline = Date.now() + options.timeoutS * 1000;
+  const start = Date.now();
+  const deadline = start + options.timeoutS * 1000;
   let interrupted = false;
   const onInterrupt = () => interrupted = true;
   Deno.addSignalListener("SIGINT", onInterrupt);
@@ -98,7 +101,8 @@ export async function waitForTracedProcesses(options: WaitOptions): Promise<Live
       const live = await liveTracedProcesses(options.marker, options.dataDir);
       if (live.length === 0 || interrupted || Date.now() >= deadline) return live;
       const key = live.map((p) => p.pid).join(",");
-      if (key !== lastKey) {
+      // Processes that end within moments (a resource tracker, a pool's last worker) are not news.
+      if (key !== lastKey && Date.now() - start >= QUIET_MS) {
         lastKey = key;
         options.report(
           `waiting for ${live.length} traced process${live.length === 1 ? "" : "es"}: ${
