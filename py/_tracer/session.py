@@ -69,10 +69,12 @@ class Session:
         writer = TraceWriter(self.config, _getpid(), self._code_filter)
         self._writer = writer
         self.file_name = writer.file_name
-        survivor = self.threads.after_fork(writer)
+        survivor = self.threads.after_fork()
         if survivor is not None:
             writer.replay(survivor, fork_ns)
         writer.write_header(self._other_data(parent.file_name))
+        # Only now: a chunk flush before the replay would write the parent's events here.
+        self.threads.writer = writer
         if self._finishing:  # finished for an exec that failed: the same process records on
             self._finishing = False
             self._core.start()
@@ -167,9 +169,8 @@ class ThreadRegistry:
         threads.sort(key=lambda buffer: buffer.tid != _getpid())
         return threads
 
-    def after_fork(self, writer):
+    def after_fork(self):
         """Keeps only the calling thread (the only one a forked child has); returns its buffer."""
-        self.writer = writer
         self._ended = []
         survivor = getattr(self.local, "thread", None)
         self._live = {}
