@@ -69,6 +69,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
     }
     try {
       await deliver(files.map((name) => join(dataDir, name)), {
+        dataDir,
         outputPath,
         pidSuffixDir,
         command,
@@ -89,6 +90,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
 }
 
 interface DeliverOptions {
+  dataDir: string;
   outputPath: string | null;
   pidSuffixDir: string | null;
   command: RunCommand;
@@ -98,6 +100,7 @@ interface DeliverOptions {
 
 async function deliver(paths: string[], options: DeliverOptions): Promise<void> {
   const trace = await combineFiles(paths, { warnings: options.warnings });
+  trace.warnings.push(...capWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
     written = {
@@ -112,7 +115,9 @@ async function deliver(paths: string[], options: DeliverOptions): Promise<void> 
     const name = paths.length === 1 ? paths[0] : join(options.pidSuffixDir!, "result_<pid>.json");
     written = { path: `${name} (${paths.length} files)`, bytes, replaced: false };
   }
-  for (const warning of trace.warnings) options.report(warningLine(warning));
+  for (const warning of trace.warnings) {
+    options.report(warningLine(namedByProcess(warning, options.dataDir)));
+  }
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
 }
 
@@ -132,4 +137,36 @@ async function traceFiles(dir: string): Promise<string[]> {
     if (entry.isFile && /^result_\d+(?:_\d+)?\.json$/.test(entry.name)) names.push(entry.name);
   }
   return names.sort();
+}
+
+/** One warning per process that hit the event cap, naming it and the option to raise. */
+export function capWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
+  const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
+  const warnings: TraceWarning[] = [];
+  for (const source of sources as Record<string, unknown>[]) {
+    const end = source.tracerEnd as { dropped_events?: unknown } | undefined;
+    const dropped = end?.dropped_events;
+    if (typeof dropped !== "number" || dropped <= 0) continue;
+    const start = source.otherData as { pid?: unknown; argv?: unknown } | undefined;
+    const argv = Array.isArray(start?.argv) ? start.argv.join(" ") : "";
+    warnings.push({
+      source: `process ${start?.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
+      message: `${dropped.toLocaleString("en-US")} events dropped past the cap of ${
+        cap.toLocaleString("en-US")
+      } per process; raise --tracer_entries to keep them`,
+    });
+  }
+  return warnings;
+}
+
+/** Run-stage files live in a temp dir that is gone afterwards: name the process instead. */
+function namedByProcess(warning: TraceWarning, dataDir: string): TraceWarning {
+  const match = warning.source?.startsWith(dataDir)
+    ? /result_(\d+)(?:_\d+)?\.json$/.exec(warning.source)
+    : null;
+  return match ? { ...warning, source: `process ${match[1]}` } : warning;
+}
+
+function shorten(text: string): string {
+  return text.length > 60 ? text.slice(0, 57) + "..." : text;
 }

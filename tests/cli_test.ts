@@ -154,3 +154,18 @@ Deno.test("--version and --help print to stdout and exit 0", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--pid_suffix/);
 });
+
+Deno.test("at the --tracer_entries cap the loss is counted and a warning names the process", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "cap.json");
+  const code = "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\nfib(16)";
+  const result = await runCli(["--tracer_entries", "500", "-o", out, "-c", code]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /tracer: warning: process \d+ \(.*python.* -c .*\): [\d,]+ events dropped past the cap of 500 per process; raise --tracer_entries/,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, [\d,]+ events \([\d,]+ dropped\)/);
+  const events = eventsOf(await readJson(out)).filter((event) => event.ph === "X");
+  assert.ok(events.length <= 500 + 10, `${events.length} events kept`);
+});
