@@ -155,7 +155,12 @@ export class ReportBuilder {
     return process;
   }
 
+  #lastTrack: TrackData | undefined;
+
   #track(pid: unknown, tid: unknown): TrackData {
+    // Consecutive events mostly come from one thread: skip building the map key for them.
+    const last = this.#lastTrack;
+    if (last && last.pid === pid && last.tid === tid) return last;
     const key = `${idKey(pid)}\u0000${idKey(tid)}`;
     let track = this.#tracks.get(key);
     if (!track) {
@@ -163,6 +168,7 @@ export class ReportBuilder {
       track = new TrackData(idValue(pid), idValue(tid));
       this.#tracks.set(key, track);
     }
+    this.#lastTrack = track;
     return track;
   }
 

@@ -8,7 +8,9 @@
  *   set and the message is shown in `#error`.
  * - DOM a user sees: `#search` (input; Enter = next match, Shift+Enter = previous),
  *   `#search-count` ("3 / 120" or "no match"), buttons `#prev-match`, `#next-match`, `#reset`,
- *   `#zoom-selection`, tabs `#tab-details`, `#tab-range`, `#tab-summary`; the panel body
+ *   `#zoom-selection`, tabs `#tab-details`, `#tab-range`, `#tab-summary` (the summary has a
+ *   process filter `#summary-process`; above 1.5 M slices it waits for a click on
+ *   `#compute-summary`); the panel body
  *   `#panel-body` (details as `table.details` rows `th`/`td`; statistics as `table.stats`, header
  *   cells `th[data-sort]` sort on click); `#warnings` (hidden when none); `#timeline` (canvas).
  * - Keys (focus not in an input): W/S or Up/Down zoom, A/D or Left/Right pan (held: continuous),
@@ -54,6 +56,9 @@ import { formatDuration, TimeScale } from "./time_scale.ts";
 import { byId, el, showDetails, showStats, showWarnings, warningLines } from "./ui.ts";
 
 type Tab = "details" | "range" | "summary";
+
+/** Above this many slices the summary is computed on request, not on load. */
+const AUTO_SUMMARY_SLICES = 1_500_000;
 
 class Viewer {
   readonly state: ViewState;
@@ -126,7 +131,7 @@ class Viewer {
     if (!this.#ready) {
       this.#ready = true;
       document.documentElement.dataset.ready = String(this.model.slices);
-      setTimeout(() => this.showSummary(), 0);
+      setTimeout(() => this.showSummary(this.model.slices <= AUTO_SUMMARY_SLICES), 0);
     }
   }
 
@@ -261,8 +266,20 @@ class Viewer {
     this.showTab("range", false);
   }
 
-  showSummary() {
+  showSummary(compute = true) {
     const body = byId("panel-body");
+    if (!compute) {
+      // Whole-trace statistics of millions of slices block the page for a second or more.
+      const button = el(
+        "button",
+        `Compute the summary of ${this.model.slices.toLocaleString("en-US")} slices`,
+      );
+      button.id = "compute-summary";
+      button.addEventListener("click", () => this.showSummary());
+      body.replaceChildren(el("h2", "Top functions by self time"), button);
+      this.showTab("summary", false);
+      return;
+    }
     const select = el("select");
     select.id = "summary-process";
     select.append(el("option", "All processes"));
