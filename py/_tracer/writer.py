@@ -8,17 +8,35 @@ across chunks, applies the filters that need the finished call (depth, duration,
 `%`-formatted lines in chunks with os.write (no user-space buffer to duplicate after a fork).
 """
 
-import json
 import os
 from _thread import RLock
+
+try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
+    from _json import encode_basestring_ascii as _quote
+except ImportError:  # pragma: no cover - CPython always has _json
+    from json import dumps as _quote
 
 FORMAT_VERSION = 1
 
 _os_write = os.write
 _os_close = os.close
 _os_open = os.open
-_json_dumps = json.dumps
 _UNFINISHED = ',"args":{"unfinished":true}},\n'
+
+
+def to_json(value):
+    """Compact JSON text of metadata (dicts, lists, strings, numbers, booleans, None)."""
+    if isinstance(value, str):
+        return _quote(value)
+    if value is None or value is True or value is False:
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if value == value and abs(value) != float("inf") else "null"
+    if isinstance(value, dict):
+        return "{%s}" % ",".join("%s:%s" % (_quote(str(k)), to_json(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ",".join(to_json(item) for item in value)
+    return _quote(str(value))
 
 
 class ThreadBuffer:
@@ -98,7 +116,7 @@ class TraceWriter:
             return entry[1]
         suffix = None
         if self._code_filter(code):
-            suffix = '"name":%s,"cat":"py"},\n' % _json_dumps(python_code_name(code))
+            suffix = '"name":%s,"cat":"py"},\n' % _quote(python_code_name(code))
         # Holding the code object keeps its id unique for the life of the process.
         self._code_suffix.setdefault(code, (code, suffix))
         self._code_suffix[id(code)] = (code, suffix)
@@ -106,7 +124,7 @@ class TraceWriter:
 
     def write_header(self, other_data):
         """Writes line 1: the otherData object and the opening of traceEvents."""
-        self._write('{"otherData":%s,"traceEvents":[\n' % _json_dumps(other_data, separators=(",", ":")))
+        self._write('{"otherData":%s,"traceEvents":[\n' % to_json(other_data))
 
     def drain(self, thread):
         """Formats and writes everything recorded so far in a thread's buffer."""
@@ -169,7 +187,7 @@ class TraceWriter:
             if item.__class__ is str:  # a C function, named on the hot path
                 suffix = c_suffix(item)
                 if suffix is None:
-                    suffix = self._c_suffix[item] = '"name":%s,"cat":"c"},\n' % _json_dumps(item)
+                    suffix = self._c_suffix[item] = '"name":%s,"cat":"c"},\n' % _quote(item)
                 if stack and not stack[-1][0]:
                     # Calls made by code that is not recorded are not recorded either.
                     if stack[-1][0] is None:
@@ -211,15 +229,15 @@ class TraceWriter:
                 del thread.stack[:]
             main_tid = threads[0].tid if threads else self.pid
             meta = ['{"ph":"M","pid":%d,"tid":%d,"name":"process_name","args":{"name":%s}}' % (
-                self.pid, main_tid, _json_dumps(process_name))]
+                self.pid, main_tid, _quote(process_name))]
             for tid, name in self._thread_names.items():
                 meta.append('{"ph":"M","pid":%d,"tid":%d,"name":"thread_name","args":{"name":%s}}' % (
-                    self.pid, tid, _json_dumps(name)))
+                    self.pid, tid, _quote(name)))
             lines.append(",\n".join(meta))
             end = dict(end_metadata)
             end.update(events=self.events, dropped_events=self.dropped, unfinished=self.unfinished,
                        end_mono_ns=end_ns)
-            lines.append('\n],"tracerEnd":%s}\n' % _json_dumps(end, separators=(",", ":")))
+            lines.append('\n],"tracerEnd":%s}\n' % to_json(end))
             self._write("".join(lines))
             self.closed = True
             _os_close(self.fd)
@@ -235,7 +253,7 @@ class TraceWriter:
     def _write(self, text):
         if self.closed:
             return
-        data = memoryview(text.encode())  # ASCII: json.dumps escapes the rest
+        data = memoryview(text.encode())  # ASCII: _quote escapes the rest
         while data:
             data = data[_os_write(self.fd, data):]
 
