@@ -31,6 +31,8 @@ interface TraceOptions {
   stdin?: string;
   /** Extra PYTHONPATH entries after the shim dir. */
   pythonPath?: string[];
+  /** Interpreter arguments before the script, e.g. ["-m", "mod"] instead of a script file. */
+  argv?: string[];
 }
 
 function baseEnv(): Record<string, string> {
@@ -54,7 +56,8 @@ async function traced(python: string, script: string, options: TraceOptions = {}
     trace_children: true,
     ...options.config,
   };
-  const output = await runCommand([python, join(SHIM_FIXTURES, script), ...options.args ?? []], {
+  const program = options.argv ?? [join(SHIM_FIXTURES, script)];
+  const output = await runCommand([python, ...program, ...options.args ?? []], {
     cwd: SHIM_FIXTURES,
     stdin: options.stdin,
     env: {
@@ -360,5 +363,46 @@ Deno.test("a forked child writes its own file, from the fork on", async () => {
     const [beforeFork] = calls(parent, "before_fork");
     assert.ok(childRun.ts! >= beforeFork.ts! + beforeFork.dur!, "open calls start at the fork");
     assert.equal(childRun.args?.unfinished, true, "the child left run() through os._exit");
+  });
+});
+
+Deno.test("trace_children false, _thread threads, and a second start that does nothing", async () => {
+  const userSite = join(SHIM_FIXTURES, "user_site");
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, "children_env.py", {
+      config: { trace_children: false },
+      pythonPath: [userSite],
+    });
+    const trace = only(run);
+    assert.deepEqual(JSON.parse(run.stdout), { config: false, pythonpath: userSite, threads: 1 });
+    const [raw] = calls(trace, "in_raw_thread");
+    assert.ok(raw && raw.tid !== trace.otherData.pid, "the _thread thread has its own tid");
+    assert.ok(trace.events.some((e) => e.name === "time.sleep" && contains(raw, e)));
+  });
+});
+
+Deno.test("python -m: the process is named by its command line", async () => {
+  await eachPython(async (_version, python) => {
+    const trace = only(await traced(python, "", { argv: ["-m", "as_module"], args: ["x"] }));
+    const processName = trace.events.find((e) => e.ph === "M" && e.name === "process_name");
+    assert.equal(processName?.args?.name, "python3 -m as_module x");
+    assert.equal(calls(trace, "main").length, 1);
+  });
+});
+
+Deno.test("a bad TRACER_CONFIG: one tracer: line on stderr, the program runs untraced", async () => {
+  await using dir = await tempDir();
+  await eachPython(async (_version, python) => {
+    const run = await runCommand([python, join(SHIM_FIXTURES, "identity.py")], {
+      cwd: dir.path,
+      env: { PYTHONPATH: SHIM_DIR, TRACER_CONFIG: JSON.stringify({ version: 99 }) },
+    });
+    assert.equal(run.code, 0);
+    assert.match(
+      run.stderr,
+      /^tracer: not tracing process \d+: TRACER_CONFIG: 'output_dir' must be str\n$/,
+    );
+    assert.equal(JSON.parse(run.stdout).name, "__main__");
+    assert.deepEqual([...Deno.readDirSync(dir.path)], []);
   });
 });

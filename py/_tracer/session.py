@@ -91,11 +91,11 @@ class Session:
         argv = list(self._argv)
         if argv:
             argv[0] = os.path.basename(argv[0])
-        if len(argv) > 2 and argv[1] == "-m" and not hasattr(sys, "orig_argv"):
-            main = sys.modules.get("__main__")
-            spec = getattr(main, "__spec__", None)
-            if spec is not None:  # 3.8/3.9: at start-up sys.argv holds only "-m"
-                argv[2:3] = [spec.name]
+        if argv[1:2] == ["-m"] and not hasattr(sys, "orig_argv"):
+            # 3.8/3.9: at start-up sys.argv is ["-m", args...], the module name comes later
+            spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+            if spec is not None:
+                argv.insert(2, spec.name)
         return " ".join(argv)
 
     def _other_data(self, parent_file):
