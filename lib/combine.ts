@@ -21,7 +21,19 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { TracerError, UsageError } from "./errors.ts";
-import { asciiText, emptyFields, EventParser, FileScan, locateFields } from "./event_reader.ts";
+import {
+  asciiText,
+  EventParser,
+  FileScan,
+  SPAN_PHASE,
+  SPAN_PID,
+  SPAN_PID_END,
+  SPAN_STRIDE,
+  SPAN_TID,
+  SPAN_TID_END,
+  SPAN_TS,
+  SPAN_TS_END,
+} from "./event_reader.ts";
 import type { TraceFileInfo } from "./event_reader.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "./trace_event.ts";
 import { rawEventChunks } from "./combine_raw.ts";
@@ -52,6 +64,8 @@ export interface FilePlan {
   /** `process_labels` events announcing the remapped pids. */
   labels: TraceEvent[];
 }
+
+const PHASE_M = 0x4d;
 
 /** Largest pid Linux hands out; remapped pids start above it. */
 const PID_MAX = 4_194_304;
@@ -137,40 +151,55 @@ interface FileProbe {
 }
 
 async function probeFile(path: string): Promise<FileProbe> {
-  const fields = emptyFields();
   const pids = new Set<string>();
   const threads = new Set<string>();
   let minTs = Infinity;
   let events = 0;
   let skipped = 0;
-  let lastPid = "";
-  let lastThread = "";
+  // Consecutive events mostly share a thread: compare bytes before building strings.
+  let last: Uint8Array | undefined;
+  let lastStart = 0;
+  let lastLength = -1;
   const scan = new FileScan(path, (bytes, spans) => {
-    for (let k = 0; k < spans.length; k += 2) {
-      if (!locateFields(bytes, spans[k], spans[k + 1], fields)) {
+    for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
+      if (spans[k + SPAN_PHASE] === 0) {
         skipped++;
         continue;
       }
       events++;
-      const pid = fields.pidStart < 0 ? "" : asciiText(bytes, fields.pidStart, fields.pidEnd);
-      const tid = fields.tidStart < 0 ? "" : asciiText(bytes, fields.tidStart, fields.tidEnd);
-      if (pid !== lastPid) {
-        lastPid = pid;
-        if (pid !== "") pids.add(pid);
+      const pidStart = spans[k + SPAN_PID];
+      const tidEnd = spans[k + SPAN_TID_END];
+      if (pidStart >= 0 && tidEnd > pidStart) {
+        // pid and tid are usually adjacent: "pid":1,"tid":2 — one range covers both.
+        const length = tidEnd - pidStart;
+        if (
+          !(last === bytes && length === lastLength &&
+            sameBytes(bytes, pidStart, lastStart, length))
+        ) {
+          last = bytes;
+          lastStart = pidStart;
+          lastLength = length;
+          const pid = asciiText(bytes, pidStart, spans[k + SPAN_PID_END]);
+          pids.add(pid);
+          threads.add(`${pid} ${asciiText(bytes, spans[k + SPAN_TID], tidEnd)}`);
+        }
+      } else if (pidStart >= 0) {
+        pids.add(asciiText(bytes, pidStart, spans[k + SPAN_PID_END]));
       }
-      const thread = `${pid} ${tid}`;
-      if (thread !== lastThread && tid !== "") {
-        lastThread = thread;
-        threads.add(thread);
-      }
-      if (fields.phase !== 0x4d && fields.tsStart >= 0) {
-        const ts = Number(asciiText(bytes, fields.tsStart, fields.tsEnd));
+      const tsStart = spans[k + SPAN_TS];
+      if (spans[k + SPAN_PHASE] !== PHASE_M && tsStart >= 0) {
+        const ts = Number(asciiText(bytes, tsStart, spans[k + SPAN_TS_END]));
         if (ts < minTs) minTs = ts;
       }
     }
   });
   for await (const _ of scan.chunks()) { /* the sink does the work */ }
   return { path, info: scan.finish({ events, skipped }), minTs, pids, threads };
+}
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }
 
 /** Opens the files lazily and returns the merged stream; nothing is read into memory whole. */

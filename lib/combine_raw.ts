@@ -7,7 +7,18 @@
  */
 import type { FilePlan } from "./combine.ts";
 import { placeEvent, roundTs } from "./combine.ts";
-import { asciiText, emptyFields, FileScan, locateFields } from "./event_reader.ts";
+import {
+  asciiText,
+  FileScan,
+  SPAN_END,
+  SPAN_PHASE,
+  SPAN_PID,
+  SPAN_PID_END,
+  SPAN_START,
+  SPAN_STRIDE,
+  SPAN_TS,
+  SPAN_TS_END,
+} from "./event_reader.ts";
 import type { CombineStats, TraceEvent } from "./trace_event.ts";
 import { isTraceEvent } from "./trace_event.ts";
 
@@ -57,7 +68,6 @@ export async function* rawEventChunks(
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const out = new ByteBuffer(1 << 20);
-  const fields = emptyFields();
   let first = true;
   const separator = () => {
     if (first) first = false;
@@ -75,12 +85,14 @@ export async function* rawEventChunks(
     const shifting = plan.shift !== 0;
     const remapping = plan.pidMap.size > 0;
     const sink = (bytes: Uint8Array, spans: number[]) => {
-      out.reserve(spans.length === 0 ? 0 : spans[spans.length - 1] - spans[0] + spans.length * 8);
+      const count = spans.length / SPAN_STRIDE;
+      out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
       let nextNewline = -1;
-      for (let k = 0; k < spans.length; k += 2) {
-        const start = spans[k];
-        const end = spans[k + 1];
-        if (!locateFields(bytes, start, end, fields)) continue;
+      for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
+        const phase = spans[k + SPAN_PHASE];
+        if (phase === 0) continue;
+        const start = spans[k + SPAN_START];
+        const end = spans[k + SPAN_END];
         if (nextNewline < start) {
           nextNewline = bytes.indexOf(NEWLINE, start);
           if (nextNewline < 0) nextNewline = bytes.length;
@@ -88,13 +100,15 @@ export async function* rawEventChunks(
         let tsText: string | undefined;
         let pidText: string | undefined;
         let simple = nextNewline >= end;
-        if (simple && shifting && fields.phase !== PHASE_M && fields.tsStart >= 0) {
-          const ts = Number(asciiText(bytes, fields.tsStart, fields.tsEnd));
+        const tsStart = spans[k + SPAN_TS];
+        const pidStart = spans[k + SPAN_PID];
+        if (simple && shifting && phase !== PHASE_M && tsStart >= 0) {
+          const ts = Number(asciiText(bytes, tsStart, spans[k + SPAN_TS_END]));
           if (Number.isFinite(ts)) tsText = String(roundTs(ts + plan.shift));
           else simple = false;
         }
-        if (simple && remapping && fields.pidStart >= 0) {
-          const mapped = plan.pidMap.get(asciiText(bytes, fields.pidStart, fields.pidEnd));
+        if (simple && remapping && pidStart >= 0) {
+          const mapped = plan.pidMap.get(asciiText(bytes, pidStart, spans[k + SPAN_PID_END]));
           if (mapped !== undefined) pidText = String(mapped);
         }
         if (!simple) {
@@ -110,16 +124,13 @@ export async function* rawEventChunks(
         }
         // Patch up to two fields, in the order they appear.
         let at = start;
-        const tsFirst = pidText === undefined ||
-          (tsText !== undefined && fields.tsStart < fields.pidStart);
-        for (const which of tsFirst ? [0, 1] : [1, 0]) {
-          const text = which === 0 ? tsText : pidText;
+        const tsFirst = pidText === undefined || (tsText !== undefined && tsStart < pidStart);
+        for (const which of tsFirst ? [SPAN_TS, SPAN_PID] : [SPAN_PID, SPAN_TS]) {
+          const text = which === SPAN_TS ? tsText : pidText;
           if (text === undefined) continue;
-          const from = which === 0 ? fields.tsStart : fields.pidStart;
-          const to = which === 0 ? fields.tsEnd : fields.pidEnd;
-          out.copy(bytes, at, from);
+          out.copy(bytes, at, spans[k + which]);
           out.ascii(text);
-          at = to;
+          at = spans[k + which + 1];
         }
         out.copy(bytes, at, end);
       }

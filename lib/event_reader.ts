@@ -45,8 +45,24 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-/** Receives complete array elements: `spans` holds start and end offsets into `bytes`. */
+/**
+ * Receives complete array elements: `spans` holds {@linkcode SPAN_STRIDE} numbers per element,
+ * offsets into `bytes` (see the `SPAN_*` indexes).
+ */
 export type SpanSink = (bytes: Uint8Array, spans: number[]) => void;
+
+/** Numbers per element in a span list. */
+export const SPAN_STRIDE = 9;
+/** Element start and end (exclusive). */
+export const SPAN_START = 0, SPAN_END = 1;
+/** Start and end of the top-level `ts` value, -1 if absent. */
+export const SPAN_TS = 2, SPAN_TS_END = 3;
+/** Start and end of the top-level `pid` value (its JSON text), -1 if absent. */
+export const SPAN_PID = 4, SPAN_PID_END = 5;
+/** Start and end of the top-level `tid` value (its JSON text), -1 if absent. */
+export const SPAN_TID = 6, SPAN_TID_END = 7;
+/** First byte of the `ph` string (0x4d for "M"); 0 when the element is not a trace event. */
+export const SPAN_PHASE = 8;
 
 const enum Phase {
   Root,
@@ -61,6 +77,71 @@ const enum Phase {
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Fields of the element being scanned: ts, ts end, pid, pid end, tid, tid end, phase byte. */
+const current = new Int32Array(7);
+
+/** True when the quote just after `k` opens a key: the byte before it is `{` or `,`. */
+function isKeyStart(chunk: Uint8Array, k: number, start: number): boolean {
+  while (k > start && isSpace(chunk[k])) k--;
+  const byte = chunk[k];
+  return byte === OPEN_BRACE || byte === COMMA;
+}
+
+/**
+ * At the first byte of a top-level key: if it is `ts`, `pid`, `tid` or `ph` and its value ends
+ * inside the chunk, records the value in `fields` and returns the index just after the value;
+ * otherwise returns -1 and the caller scans the key as a plain string.
+ */
+function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number {
+  const n = chunk.length;
+  if (i + 4 >= n) return -1;
+  const a = chunk[i];
+  const b = chunk[i + 1];
+  const c = chunk[i + 2];
+  let slot: number;
+  let j: number;
+  if (c === QUOTE) {
+    if (a === 0x74 && b === 0x73) slot = 0;
+    else if (a === 0x70 && b === 0x68) slot = 6;
+    else return -1;
+    j = i + 3;
+  } else if (chunk[i + 3] === QUOTE && c === 0x64 && b === 0x69) {
+    if (a === 0x70) slot = 2;
+    else if (a === 0x74) slot = 4;
+    else return -1;
+    j = i + 4;
+  } else {
+    return -1;
+  }
+  while (j < n && isSpace(chunk[j])) j++;
+  if (j >= n || chunk[j] !== COLON) return -1;
+  j++;
+  while (j < n && isSpace(chunk[j])) j++;
+  if (j >= n) return -1;
+  const valueStart = j;
+  if (chunk[j] === QUOTE) {
+    j++;
+    while (j < n && chunk[j] !== QUOTE) j += chunk[j] === BACKSLASH ? 2 : 1;
+    if (j >= n) return -1;
+    j++;
+  } else {
+    while (j < n) {
+      const byte = chunk[j];
+      if (byte === COMMA || byte === CLOSE_BRACE || isSpace(byte)) break;
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET || byte === CLOSE_BRACKET) return -1;
+      j++;
+    }
+    if (j >= n) return -1;
+  }
+  if (slot === 6) {
+    fields[6] = chunk[valueStart] === QUOTE && j - valueStart > 2 ? chunk[valueStart + 1] : 0;
+  } else {
+    fields[slot] = valueStart;
+    fields[slot + 1] = j;
+  }
+  return j;
 }
 
 function concat(pieces: Uint8Array[]): Uint8Array {
@@ -169,6 +250,8 @@ export class TraceScanner {
         }
         inElement = true;
         start = i;
+        current.fill(-1);
+        current[6] = 0;
         depth = 0;
         inString = false;
         escaped = false;
@@ -186,18 +269,32 @@ export class TraceScanner {
         }
       } else {
         while (i < n) {
-          byte = chunk[i++];
           if (inString) {
-            if (escaped) escaped = false;
-            else if (byte === BACKSLASH) escaped = true;
-            else if (byte === QUOTE) {
-              inString = false;
-              if (depth === 0) {
-                end = i;
+            // Tight loop over the string's body: most bytes of an event are in its name.
+            while (i < n) {
+              byte = chunk[i++];
+              if (escaped) escaped = false;
+              else if (byte === QUOTE) {
+                inString = false;
                 break;
+              } else if (byte === BACKSLASH) escaped = true;
+            }
+            if (inString) break;
+            if (depth === 0) {
+              end = i;
+              break;
+            }
+            continue;
+          }
+          byte = chunk[i++];
+          if (byte === QUOTE) {
+            if (depth === 1 && start >= 0 && isKeyStart(chunk, i - 2, start)) {
+              const after = captureField(chunk, i, current);
+              if (after >= 0) {
+                i = after;
+                continue;
               }
             }
-          } else if (byte === QUOTE) {
             inString = true;
           } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
             depth++;
@@ -216,9 +313,21 @@ export class TraceScanner {
         const whole = concat(this.#pieces);
         this.#pieces = [];
         this.#piecesBytes = 0;
-        onSpans(whole, [0, whole.length]);
+        const single = [0, whole.length, -1, -1, -1, -1, -1, -1, 0];
+        locateFields(whole, 0, whole.length, single);
+        onSpans(whole, single);
       } else {
-        spans.push(start, end);
+        spans.push(
+          start,
+          end,
+          current[0],
+          current[1],
+          current[2],
+          current[3],
+          current[4],
+          current[5],
+          current[6],
+        );
       }
       this.#goodEnd = base + end;
     }
@@ -621,18 +730,20 @@ export class EventParser {
 
   /** Parses the elements at `spans` of `bytes` and appends the trace events to `out`. */
   parse(bytes: Uint8Array, spans: number[], out: TraceEvent[]): void {
-    const count = spans.length / 2;
+    const count = spans.length / SPAN_STRIDE;
+    const last = spans.length - SPAN_STRIDE;
     let parsed: unknown[] | undefined;
     try {
       parsed = JSON.parse(
-        `[${this.#decoder.decode(bytes.subarray(spans[0], spans[count * 2 - 1]))}]`,
+        `[${this.#decoder.decode(bytes.subarray(spans[SPAN_START], spans[last + SPAN_END]))}]`,
       );
     } catch { /* one bad element: parse them one by one below */ }
     if (parsed === undefined || parsed.length !== count) {
       parsed = [];
-      for (let k = 0; k < spans.length; k += 2) {
+      for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
+        const text = this.#decoder.decode(bytes.subarray(spans[k], spans[k + SPAN_END]));
         try {
-          parsed.push(JSON.parse(this.#decoder.decode(bytes.subarray(spans[k], spans[k + 1]))));
+          parsed.push(JSON.parse(text));
         } catch {
           parsed.push(undefined);
         }
@@ -649,23 +760,6 @@ export class EventParser {
   }
 }
 
-/** Where an event's top-level fields sit in its bytes: value start and end offsets, -1 if absent. */
-export interface EventFields {
-  tsStart: number;
-  tsEnd: number;
-  pidStart: number;
-  pidEnd: number;
-  tidStart: number;
-  tidEnd: number;
-  /** First byte of the `ph` string (0x4d for "M"), 0 if absent. */
-  phase: number;
-}
-
-/** A fresh `EventFields` to reuse with {@linkcode locateFields}. */
-export function emptyFields(): EventFields {
-  return { tsStart: -1, tsEnd: -1, pidStart: -1, pidEnd: -1, tidStart: -1, tidEnd: -1, phase: 0 };
-}
-
 const KEY_NONE = 0;
 const KEY_TS = 1;
 const KEY_PID = 2;
@@ -674,21 +768,22 @@ const KEY_PH = 4;
 
 /**
  * Finds the top-level `ts`, `pid`, `tid` and `ph` of the event in `bytes[start, end)` without
- * parsing it. Returns false when the element is not an object with a string `ph`.
+ * parsing it, and writes them into `span` (a single span, laid out as `SPAN_*`). Returns false
+ * when the element is not an object with a non-empty string `ph`.
  */
 export function locateFields(
   bytes: Uint8Array,
   start: number,
   end: number,
-  fields: EventFields,
+  span: number[],
 ): boolean {
-  fields.tsStart =
-    fields.tsEnd =
-    fields.pidStart =
-    fields.pidEnd =
+  span[SPAN_TS] =
+    span[SPAN_TS_END] =
+    span[SPAN_PID] =
+    span[SPAN_PID_END] =
       -1;
-  fields.tidStart = fields.tidEnd = -1;
-  fields.phase = 0;
+  span[SPAN_TID] = span[SPAN_TID_END] = -1;
+  span[SPAN_PHASE] = 0;
   if (bytes[start] !== OPEN_BRACE || bytes[end - 1] !== CLOSE_BRACE) return false;
   let depth = 1;
   let expectKey = true;
@@ -732,16 +827,16 @@ export function locateFields(
         }
       }
       if (key === KEY_TS) {
-        fields.tsStart = valueStart;
-        fields.tsEnd = i;
+        span[SPAN_TS] = valueStart;
+        span[SPAN_TS_END] = i;
       } else if (key === KEY_PID) {
-        fields.pidStart = valueStart;
-        fields.pidEnd = i;
+        span[SPAN_PID] = valueStart;
+        span[SPAN_PID_END] = i;
       } else if (key === KEY_TID) {
-        fields.tidStart = valueStart;
-        fields.tidEnd = i;
-      } else if (bytes[valueStart] === QUOTE) {
-        fields.phase = bytes[valueStart + 1];
+        span[SPAN_TID] = valueStart;
+        span[SPAN_TID_END] = i;
+      } else if (bytes[valueStart] === QUOTE && i - valueStart > 2) {
+        span[SPAN_PHASE] = bytes[valueStart + 1];
       }
       continue;
     }
@@ -750,7 +845,7 @@ export function locateFields(
     else if (byte === COMMA && depth === 1) expectKey = true;
     i++;
   }
-  return fields.phase !== 0 && fields.phase !== QUOTE;
+  return span[SPAN_PHASE] !== 0;
 }
 
 /** The text of `bytes[start, end)` read as Latin-1 (enough for numbers and ASCII ids). */

@@ -7,10 +7,19 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import {
   asciiText,
-  emptyFields,
   EventParser,
   FileScan,
   locateFields,
+  SPAN_END,
+  SPAN_PHASE,
+  SPAN_PID,
+  SPAN_PID_END,
+  SPAN_START,
+  SPAN_STRIDE,
+  SPAN_TID,
+  SPAN_TID_END,
+  SPAN_TS,
+  SPAN_TS_END,
   type TraceFileInfo,
   TraceScanner,
 } from "./event_reader.ts";
@@ -123,18 +132,41 @@ Deno.test("reader: garbage, empty and non-trace JSON give one clear damage line"
   assertMatch(scan('{"traceEvents":[]} trailing').info.damage ?? "", /unexpected text after/);
 });
 
-Deno.test("locateFields finds top-level ts, pid, tid and ph, not nested ones", () => {
+Deno.test("fields: top-level ts, pid, tid and ph are found, nested ones are not", () => {
   const text = '{"args":{"ts":1,"pid":2},"name":"\\"ts\\":3","ph":"X", "pid" : "p1" ,' +
     '"tid":7,"ts":12.5e1}';
   const bytes = encoder.encode(text);
-  const fields = emptyFields();
-  assert(locateFields(bytes, 0, bytes.length, fields));
-  assertEquals(asciiText(bytes, fields.tsStart, fields.tsEnd), "12.5e1");
-  assertEquals(asciiText(bytes, fields.pidStart, fields.pidEnd), '"p1"');
-  assertEquals(asciiText(bytes, fields.tidStart, fields.tidEnd), "7");
-  assertEquals(String.fromCharCode(fields.phase), "X");
-  const noPhase = encoder.encode('{"ts":1}');
-  assertEquals(locateFields(noPhase, 0, noPhase.length, fields), false);
+  const check = (span: number[], where: string) => {
+    assertEquals(asciiText(bytes, span[SPAN_TS], span[SPAN_TS_END]), "12.5e1", where);
+    assertEquals(asciiText(bytes, span[SPAN_PID], span[SPAN_PID_END]), '"p1"', where);
+    assertEquals(asciiText(bytes, span[SPAN_TID], span[SPAN_TID_END]), "7", where);
+    assertEquals(String.fromCharCode(span[SPAN_PHASE]), "X", where);
+  };
+  const single = new Array(SPAN_STRIDE).fill(0);
+  assert(locateFields(bytes, 0, bytes.length, single));
+  check(single, "locateFields");
+  // The scanner finds the same fields while it splits the array, at any chunk size.
+  const array = encoder.encode(`[${text},${text}]`);
+  for (const chunkSize of [1, 9, 40, 1 << 20]) {
+    const scanner = new TraceScanner();
+    const spans: number[] = [];
+    for (let offset = 0; offset < array.length; offset += chunkSize) {
+      scanner.feed(array.slice(offset, offset + chunkSize), (chunk, found) => {
+        for (let k = 0; k < found.length; k += SPAN_STRIDE) {
+          const span = found.slice(k, k + SPAN_STRIDE);
+          const element = chunk.subarray(span[SPAN_START], span[SPAN_END]);
+          assertEquals(new TextDecoder().decode(element), text);
+          // Re-base the offsets on the element alone to compare with `bytes`.
+          spans.push(...span.map((value, index) => index === SPAN_PHASE ? value : value - span[0]));
+        }
+      });
+    }
+    assertEquals(spans.length, 2 * SPAN_STRIDE, `chunk size ${chunkSize}`);
+    check(spans.slice(0, SPAN_STRIDE), `chunk size ${chunkSize}`);
+    check(spans.slice(SPAN_STRIDE), `chunk size ${chunkSize}`);
+  }
+  const noPhase = encoder.encode('{"ts":1,"ph":""}');
+  assertEquals(locateFields(noPhase, 0, noPhase.length, single), false);
 });
 
 Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", async () => {
