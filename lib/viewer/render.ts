@@ -370,10 +370,18 @@ function drawLevel(
   flushRun();
 }
 
+/** First index >= `from` in `level` starting at or after `t`: galloping, since it is usually near. */
 function firstStartingAfterIndex(track: Track, level: Uint32Array, from: number, t: number) {
   const start = track.start;
   let lo = from;
-  let hi = level.length;
+  let step = 1;
+  let hi = from;
+  while (hi < level.length && start[level[hi]] < t) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  hi = Math.min(hi, level.length);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (start[level[mid]] < t) lo = mid + 1;
