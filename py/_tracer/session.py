@@ -44,9 +44,14 @@ class Session:
 
     def start(self):
         """Writes the file header and starts recording in every thread."""
-        self._writer.write_header(self._other_data(None))
+        try:
+            self._writer.write_header(self._other_data(None))
+            self._core.start()
+        except BaseException:
+            self._writer.abandon()  # leave no empty file behind: this process is not traced
+            _remove(os.path.join(self.config.output_dir, self.file_name))
+            raise
         self._finishing = False
-        self._core.start()
 
     def finish(self, reason):
         """Stops recording, writes every buffered event, the M events and tracerEnd; idempotent."""
@@ -227,6 +232,13 @@ def _make_code_filter(config, start_cwd):
         return not (exclude and path.startswith(exclude))
 
     return is_recorded
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _safe_cwd():
