@@ -5,7 +5,11 @@
  * `/usr/bin/time -v`, or polling /proc when it is missing) and the ratio. Inputs live in a private
  * temp dir removed at the end.
  *
+ * Files carry `tracerEnd.first_ts` (their earliest ts), which lets combine place them without a
+ * first pass; `--no-first-ts` leaves it out to measure the two-pass path.
+ *
  *   deno run -A bench/combine.ts [--events 1000000,10000000] [--files 8] [--viztracer-max 1000000]
+ *     [--no-first-ts]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -31,11 +35,13 @@ const args = parseArgs({
     events: { type: "string", default: "1000000,10000000" },
     files: { type: "string", default: "8" },
     "viztracer-max": { type: "string", default: "1000000" },
+    "no-first-ts": { type: "boolean", default: false },
   },
 });
 const sizes = args.values.events.split(",").map(Number);
 const fileCount = Number(args.values.files);
 const viztracerMax = Number(args.values["viztracer-max"]);
+const withFirstTs = !args.values["no-first-ts"];
 const haveViztracer = await Deno.stat(VIZTRACER).then(() => true, () => false);
 const haveTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
 
@@ -176,7 +182,9 @@ async function generate(dir: string, events: number, files: number): Promise<str
       }
     }
     text += `{"ph":"M","pid":${pid},"tid":${pid},"name":"thread_name",` +
-      `"args":{"name":"MainThread"}}\n],"tracerEnd":{"events":${count + 1},"dropped_events":0}}\n`;
+      `"args":{"name":"MainThread"}}\n],"tracerEnd":{` +
+      (withFirstTs ? `"first_ts":${(5e6 + f * 1000).toFixed(3)},` : "") +
+      `"events":${count + 1},"dropped_events":0}}\n`;
     await file.write(encoder.encode(text));
     file.close();
   }

@@ -25,6 +25,9 @@ import {
   asciiText,
   EventParser,
   FileScan,
+  hashThread,
+  parseNumber,
+  readTracerFileEnds,
   SPAN_PHASE,
   SPAN_PID,
   SPAN_PID_END,
@@ -63,6 +66,8 @@ export interface FilePlan {
   pidMap: Map<string, number>;
   /** `process_labels` events announcing the remapped pids. */
   labels: TraceEvent[];
+  /** True when a first pass read the file (its damage and threads are known). */
+  scanned: boolean;
 }
 
 const PHASE_M = 0x4d;
@@ -148,6 +153,42 @@ interface FileProbe {
   pids: Set<string>;
   /** `pid` JSON text + " " + `tid` JSON text. */
   threads: Set<string>;
+  /** False for a tracer file placed by its end metadata alone: threads and damage come later. */
+  scanned: boolean;
+}
+
+/**
+ * A tracer per-process file that ended well says where its events start (`tracerEnd.first_ts`)
+ * and which pid it holds (`otherData.pid`): it needs no first pass.
+ */
+async function probeByMetadata(path: string): Promise<FileProbe | undefined> {
+  const ends = await readTracerFileEnds(path);
+  if (ends === undefined) return undefined;
+  const { otherData, tracerEnd } = ends;
+  const firstTs = tracerEnd.first_ts;
+  if (
+    typeof otherData.tracer_version !== "number" || typeof otherData.pid !== "number" ||
+    typeof firstTs !== "number" || !Number.isFinite(firstTs)
+  ) {
+    return undefined;
+  }
+  const events = typeof tracerEnd.events === "number" ? tracerEnd.events : 1;
+  return {
+    path,
+    info: {
+      form: "object",
+      metadata: { otherData, tracerEnd },
+      events,
+      skipped: 0,
+      bytes: 0,
+      lostBytes: 0,
+      truncated: false,
+    },
+    minTs: firstTs,
+    pids: new Set([JSON.stringify(otherData.pid)]),
+    threads: new Set(),
+    scanned: false,
+  };
 }
 
 async function probeFile(path: string): Promise<FileProbe> {
@@ -156,10 +197,8 @@ async function probeFile(path: string): Promise<FileProbe> {
   let minTs = Infinity;
   let events = 0;
   let skipped = 0;
-  // Consecutive events mostly share a thread: compare bytes before building strings.
-  let last: Uint8Array | undefined;
-  let lastStart = 0;
-  let lastLength = -1;
+  // Threads seen, by a hash of their "pid":..,"tid":.. bytes: strings only for new ones.
+  const seenThreads = new Set<number>();
   const scan = new FileScan(path, (bytes, spans) => {
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
       if (spans[k + SPAN_PHASE] === 0) {
@@ -168,38 +207,27 @@ async function probeFile(path: string): Promise<FileProbe> {
       }
       events++;
       const pidStart = spans[k + SPAN_PID];
-      const tidEnd = spans[k + SPAN_TID_END];
-      if (pidStart >= 0 && tidEnd > pidStart) {
-        // pid and tid are usually adjacent: "pid":1,"tid":2 — one range covers both.
-        const length = tidEnd - pidStart;
-        if (
-          !(last === bytes && length === lastLength &&
-            sameBytes(bytes, pidStart, lastStart, length))
-        ) {
-          last = bytes;
-          lastStart = pidStart;
-          lastLength = length;
+      const tidStart = spans[k + SPAN_TID];
+      if (pidStart >= 0) {
+        const hash = hashThread(bytes, spans, k);
+        if (!seenThreads.has(hash)) {
+          seenThreads.add(hash);
           const pid = asciiText(bytes, pidStart, spans[k + SPAN_PID_END]);
           pids.add(pid);
-          threads.add(`${pid} ${asciiText(bytes, spans[k + SPAN_TID], tidEnd)}`);
+          if (tidStart >= 0) {
+            threads.add(`${pid} ${asciiText(bytes, tidStart, spans[k + SPAN_TID_END])}`);
+          }
         }
-      } else if (pidStart >= 0) {
-        pids.add(asciiText(bytes, pidStart, spans[k + SPAN_PID_END]));
       }
       const tsStart = spans[k + SPAN_TS];
       if (spans[k + SPAN_PHASE] !== PHASE_M && tsStart >= 0) {
-        const ts = Number(asciiText(bytes, tsStart, spans[k + SPAN_TS_END]));
+        const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
         if (ts < minTs) minTs = ts;
       }
     }
   });
   for await (const _ of scan.chunks()) { /* the sink does the work */ }
-  return { path, info: scan.finish({ events, skipped }), minTs, pids, threads };
-}
-
-function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
-  return true;
+  return { path, info: scan.finish({ events, skipped }), minTs, pids, threads, scanned: true };
 }
 
 /** Opens the files lazily and returns the merged stream; nothing is read into memory whole. */
@@ -210,12 +238,10 @@ export async function combineFiles(
   const warnings: TraceWarning[] = [...(options.warnings ?? [])];
   const probes: FileProbe[] = [];
   for (const path of paths) {
-    const probe = await probeFile(path);
+    const probe = await probeByMetadata(path) ?? await probeFile(path);
     const damage = probe.info.damage;
     if (damage !== undefined) {
-      if (options.strict) {
-        throw new TracerError(`${path}: ${damage} (--strict refuses damaged input)`);
-      }
+      if (options.strict) throw strictError(path, damage);
       warnings.push({ source: path, message: damage });
     }
     probes.push(probe);
@@ -233,18 +259,17 @@ export async function combineFiles(
   const metadata = mergeMetadata(usable, plans);
   if (warnings.length > 0) metadata.warnings = warnings;
 
-  const remapped = new Map(plans.map((plan) => [plan.path, plan.pidMap]));
   const processes = new Set<string>();
   const threads = new Set<string>();
-  for (const probe of usable) {
-    const pidMap = remapped.get(probe.path)!;
+  usable.forEach((probe, index) => {
+    const pidMap = plans[index].pidMap;
     for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
     for (const thread of probe.threads) {
       const space = thread.indexOf(" ");
       const pid = thread.slice(0, space);
       threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
     }
-  }
+  });
   const stats: CombineStats = {
     files: paths.length,
     processes: processes.size,
@@ -253,6 +278,7 @@ export async function combineFiles(
     droppedEvents: droppedEvents(usable),
     salvagedFiles: probes.filter((probe) => probe.info.truncated).length,
   };
+  const tally = new Tally({ stats, warnings, metadata, threads, strict: options.strict ?? false });
   let consumed = false;
   const claim = () => {
     if (consumed) throw new Error("a combined trace can be consumed only once");
@@ -265,14 +291,60 @@ export async function combineFiles(
     events: {
       [Symbol.asyncIterator]() {
         claim();
-        return flatten(eventBatches(plans, stats))[Symbol.asyncIterator]();
+        return flatten(eventBatches(plans, tally))[Symbol.asyncIterator]();
       },
     },
     eventText() {
       claim();
-      return rawEventChunks(plans, stats);
+      return rawEventChunks(plans, tally);
     },
   };
+}
+
+function strictError(path: string, damage: string): TracerError {
+  return new TracerError(`${path}: ${damage} (--strict refuses damaged input)`);
+}
+
+/** Counts and warnings the second pass adds for files placed without a first pass. */
+export class Tally {
+  /** Final once the second pass is done. */
+  readonly stats: CombineStats;
+  #warnings: TraceWarning[];
+  #metadata: Record<string, unknown>;
+  #threads: Set<string>;
+  #strict: boolean;
+
+  /** Continues the counts of the first pass. */
+  constructor(
+    state: {
+      stats: CombineStats;
+      warnings: TraceWarning[];
+      metadata: Record<string, unknown>;
+      threads: Set<string>;
+      strict: boolean;
+    },
+  ) {
+    this.stats = state.stats;
+    this.#warnings = state.warnings;
+    this.#metadata = state.metadata;
+    this.#threads = state.threads;
+    this.#strict = state.strict;
+  }
+
+  /** Records a thread (pid and tid as JSON text, the pid already remapped). */
+  thread(pid: string, tid: string): void {
+    this.#threads.add(`${pid} ${tid}`);
+    this.stats.threads = this.#threads.size;
+  }
+
+  /** After a file's second pass: reports damage the first pass did not look for. */
+  endFile(plan: FilePlan, info: TraceFileInfo): void {
+    if (plan.scanned || info.damage === undefined) return;
+    if (this.#strict) throw strictError(plan.path, info.damage);
+    this.#warnings.push({ source: plan.path, message: info.damage });
+    this.#metadata.warnings = this.#warnings;
+    if (info.truncated) this.stats.salvagedFiles++;
+  }
 }
 
 /** Moves one parsed event onto the timeline of its plan. */
@@ -291,7 +363,8 @@ export function roundTs(ts: number): number {
   return Math.round(ts * 1000) / 1000;
 }
 
-async function* eventBatches(plans: FilePlan[], stats: CombineStats): AsyncGenerator<TraceEvent[]> {
+async function* eventBatches(plans: FilePlan[], tally: Tally): AsyncGenerator<TraceEvent[]> {
+  const stats = tally.stats;
   for (const plan of plans) {
     if (plan.labels.length > 0) {
       stats.events += plan.labels.length;
@@ -299,14 +372,26 @@ async function* eventBatches(plans: FilePlan[], stats: CombineStats): AsyncGener
     }
     const parser = new EventParser();
     let batch: TraceEvent[] = [];
+    let lastPid: unknown = undefined;
+    let lastTid: unknown = undefined;
     const scan = new FileScan(plan.path, (bytes, spans) => parser.parse(bytes, spans, batch));
     for await (const _ of scan.chunks()) {
       if (batch.length === 0) continue;
-      for (const event of batch) placeEvent(event, plan);
+      for (const event of batch) {
+        placeEvent(event, plan);
+        if (!plan.scanned && (event.pid !== lastPid || event.tid !== lastTid)) {
+          lastPid = event.pid;
+          lastTid = event.tid;
+          if (event.pid !== undefined && event.tid !== undefined) {
+            tally.thread(JSON.stringify(event.pid), JSON.stringify(event.tid));
+          }
+        }
+      }
       stats.events += batch.length;
       yield batch;
       batch = [];
     }
+    tally.endFile(plan, scan.finish(parser));
   }
 }
 
@@ -390,7 +475,13 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
         args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
       });
     }
-    return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
+    return {
+      path: probe.path,
+      shift: offsets[index] - origin,
+      pidMap,
+      labels,
+      scanned: probe.scanned,
+    };
   });
 }
 

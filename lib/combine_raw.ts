@@ -5,21 +5,26 @@
  * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
  * @module
  */
-import type { FilePlan } from "./combine.ts";
+import type { FilePlan, Tally } from "./combine.ts";
 import { placeEvent, roundTs } from "./combine.ts";
 import {
   asciiText,
   FileScan,
+  hashThread,
+  parseNumber,
+  PHASE_SUSPECT,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
   SPAN_PID_END,
   SPAN_START,
   SPAN_STRIDE,
+  SPAN_TID,
+  SPAN_TID_END,
   SPAN_TS,
   SPAN_TS_END,
 } from "./event_reader.ts";
-import type { CombineStats, TraceEvent } from "./trace_event.ts";
+import type { TraceEvent } from "./trace_event.ts";
 import { isTraceEvent } from "./trace_event.ts";
 
 const NEWLINE = 0x0a;
@@ -43,7 +48,13 @@ class ByteBuffer {
 
   copy(source: Uint8Array, start: number, end: number): void {
     this.reserve(end - start);
-    this.bytes.set(source.subarray(start, end), this.length);
+    if (end - start < 64) {
+      const bytes = this.bytes;
+      let at = this.length;
+      for (let i = start; i < end; i++) bytes[at++] = source[i];
+    } else {
+      this.bytes.set(source.subarray(start, end), this.length);
+    }
     this.length += end - start;
   }
 
@@ -63,8 +74,9 @@ class ByteBuffer {
 /** The events of every planned file as JSON text: one event per line, separated by `,\n`. */
 export async function* rawEventChunks(
   plans: FilePlan[],
-  stats: CombineStats,
+  tally: Tally,
 ): AsyncGenerator<Uint8Array> {
+  const stats = tally.stats;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const out = new ByteBuffer(1 << 20);
@@ -84,13 +96,36 @@ export async function* rawEventChunks(
     for (const label of plan.labels) appendParsed(structuredClone(label), plan);
     const shifting = plan.shift !== 0;
     const remapping = plan.pidMap.size > 0;
+    let events = 0;
+    let skipped = 0;
+    // Threads seen in this file, by a hash of their "pid":..,"tid":.. bytes.
+    const seenThreads = new Set<number>();
+    const countThread = (bytes: Uint8Array, k: number, spans: number[]) => {
+      const pidStart = spans[k + SPAN_PID];
+      const tidEnd = spans[k + SPAN_TID_END];
+      if (pidStart < 0 || spans[k + SPAN_TID] < 0) return;
+      const hash = hashThread(bytes, spans, k);
+      if (seenThreads.has(hash)) return;
+      seenThreads.add(hash);
+      const pid = asciiText(bytes, pidStart, spans[k + SPAN_PID_END]);
+      const mapped = plan.pidMap.get(pid);
+      tally.thread(
+        mapped === undefined ? pid : String(mapped),
+        asciiText(bytes, spans[k + SPAN_TID], tidEnd),
+      );
+    };
     const sink = (bytes: Uint8Array, spans: number[]) => {
       const count = spans.length / SPAN_STRIDE;
       out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
       let nextNewline = -1;
       for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
         const phase = spans[k + SPAN_PHASE];
-        if (phase === 0) continue;
+        if (phase === 0) {
+          skipped++;
+          continue;
+        }
+        events++;
+        if (!plan.scanned) countThread(bytes, k, spans);
         const start = spans[k + SPAN_START];
         const end = spans[k + SPAN_END];
         if (nextNewline < start) {
@@ -99,11 +134,11 @@ export async function* rawEventChunks(
         }
         let tsText: string | undefined;
         let pidText: string | undefined;
-        let simple = nextNewline >= end;
+        let simple = nextNewline >= end && phase !== PHASE_SUSPECT;
         const tsStart = spans[k + SPAN_TS];
         const pidStart = spans[k + SPAN_PID];
         if (simple && shifting && phase !== PHASE_M && tsStart >= 0) {
-          const ts = Number(asciiText(bytes, tsStart, spans[k + SPAN_TS_END]));
+          const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
           if (Number.isFinite(ts)) tsText = String(roundTs(ts + plan.shift));
           else simple = false;
         }
@@ -114,6 +149,10 @@ export async function* rawEventChunks(
         if (!simple) {
           const event = parseEvent(decoder.decode(bytes.subarray(start, end)));
           if (event !== undefined) appendParsed(event, plan);
+          else {
+            events--;
+            skipped++;
+          }
           continue;
         }
         separator();
@@ -139,6 +178,7 @@ export async function* rawEventChunks(
     for await (const _ of scan.chunks()) {
       if (out.length >= 1 << 16) yield out.take();
     }
+    tally.endFile(plan, scan.finish({ events, skipped }));
   }
   if (out.length > 0) yield out.take();
 }

@@ -61,8 +61,17 @@ export const SPAN_TS = 2, SPAN_TS_END = 3;
 export const SPAN_PID = 4, SPAN_PID_END = 5;
 /** Start and end of the top-level `tid` value (its JSON text), -1 if absent. */
 export const SPAN_TID = 6, SPAN_TID_END = 7;
-/** First byte of the `ph` string (0x4d for "M"); 0 when the element is not a trace event. */
+/**
+ * First byte of the `ph` string (0x4d for "M"); 0 when the element is not a trace event;
+ * {@linkcode PHASE_SUSPECT} when it holds bytes JSON does not allow outside strings.
+ */
 export const SPAN_PHASE = 8;
+/** `SPAN_PHASE` of an element that may not be valid JSON: parse it to be sure. */
+export const PHASE_SUSPECT = 1;
+
+/** Bytes JSON allows outside strings besides brackets and quotes: `,:` blanks, numbers, literals. */
+const PLAIN = new Uint8Array(256);
+for (const char of ",: \t\r\n0123456789-+.eEtruefalsn") PLAIN[char.charCodeAt(0)] = 1;
 
 const enum Phase {
   Root,
@@ -130,7 +139,7 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
     while (j < n) {
       const byte = chunk[j];
       if (byte === COMMA || byte === CLOSE_BRACE || isSpace(byte)) break;
-      if (byte === OPEN_BRACE || byte === OPEN_BRACKET || byte === CLOSE_BRACKET) return -1;
+      if (PLAIN[byte] === 0) return -1;
       j++;
     }
     if (j >= n) return -1;
@@ -230,6 +239,7 @@ export class TraceScanner {
     let escaped = this.#carryEscape;
     let primitive = this.#primitive;
     let start = inElement ? -1 : i; // -1: the element began in an earlier chunk
+    let suspect = false;
     while (i < n) {
       let byte = chunk[i];
       if (!inElement) {
@@ -252,6 +262,7 @@ export class TraceScanner {
         start = i;
         current.fill(-1);
         current[6] = 0;
+        suspect = false;
         depth = 0;
         inString = false;
         escaped = false;
@@ -303,6 +314,8 @@ export class TraceScanner {
               end = i;
               break;
             }
+          } else if (PLAIN[byte] === 0) {
+            suspect = true;
           }
         }
       }
@@ -317,6 +330,7 @@ export class TraceScanner {
         locateFields(whole, 0, whole.length, single);
         onSpans(whole, single);
       } else {
+        if (suspect && current[6] !== 0) current[6] = PHASE_SUSPECT;
         spans.push(
           start,
           end,
@@ -346,6 +360,11 @@ export class TraceScanner {
     this.#carryEscape = escaped;
     this.#primitive = primitive;
     return n;
+  }
+
+  /** Top-level metadata read so far. */
+  get metadata(): Record<string, unknown> {
+    return this.#metadata;
   }
 
   /** Ends the file: reports truncation or invalid text, and returns the summary. */
@@ -683,6 +702,55 @@ async function* gunzip(
   yield* compressed.pipeThrough(new DecompressionStream("gzip"));
 }
 
+/** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
+export interface TracerFileEnds {
+  otherData: Record<string, unknown>;
+  tracerEnd: Record<string, unknown>;
+}
+
+const END_BYTES = 1 << 16;
+const TRACER_END_KEY = '"tracerEnd":';
+
+/**
+ * Reads only the first line and the last bytes of a file: returns its `otherData` and
+ * `tracerEnd` when it is a complete, uncompressed tracer per-process file, else undefined.
+ */
+export async function readTracerFileEnds(path: string): Promise<TracerFileEnds | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await file.stat()).size;
+    const head = new Uint8Array(Math.min(size, END_BYTES));
+    const headLength = await readFull(file, head);
+    if (head[0] !== OPEN_BRACE) return undefined;
+    const scanner = new TraceScanner();
+    scanner.feed(head.subarray(0, headLength), () => {});
+    const otherData = scanner.metadata.otherData;
+    if (!isRecord(otherData)) return undefined;
+    const tailStart = Math.max(0, size - END_BYTES);
+    await file.seek(tailStart, Deno.SeekMode.Start);
+    const tail = new Uint8Array(size - tailStart);
+    const tailLength = await readFull(file, tail);
+    const text = new TextDecoder().decode(tail.subarray(0, tailLength)).trimEnd();
+    const at = text.lastIndexOf(TRACER_END_KEY);
+    if (at < 0 || !text.endsWith("}") || !/\]\s*,\s*$/.test(text.slice(0, at))) return undefined;
+    const tracerEnd: unknown = JSON.parse(text.slice(at + TRACER_END_KEY.length, -1));
+    return isRecord(tracerEnd) ? { otherData, tracerEnd } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** One pass over a file: feeds its chunks to a scanner, which hands elements to `onSpans`. */
 export class FileScan {
   #scanner = new TraceScanner();
@@ -787,6 +855,7 @@ export function locateFields(
   if (bytes[start] !== OPEN_BRACE || bytes[end - 1] !== CLOSE_BRACE) return false;
   let depth = 1;
   let expectKey = true;
+  let suspect = false;
   let i = start + 1;
   const last = end - 1;
   while (i < last) {
@@ -823,6 +892,7 @@ export function locateFields(
       } else {
         while (i < last && bytes[i] !== COMMA && !isSpace(bytes[i])) {
           if (bytes[i] === OPEN_BRACE || bytes[i] === OPEN_BRACKET) break;
+          if (PLAIN[bytes[i]] === 0) suspect = true;
           i++;
         }
       }
@@ -843,9 +913,61 @@ export function locateFields(
     if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
     else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth--;
     else if (byte === COMMA && depth === 1) expectKey = true;
+    else if (PLAIN[byte] === 0) suspect = true;
     i++;
   }
+  if (suspect && span[SPAN_PHASE] !== 0) span[SPAN_PHASE] = PHASE_SUSPECT;
   return span[SPAN_PHASE] !== 0;
+}
+
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/**
+ * The JSON number in `bytes[start, end)`. Plain decimals (up to 15 digits on each side of the
+ * point) are read directly; anything else goes through `Number`.
+ */
+export function parseNumber(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  const negative = bytes[i] === 0x2d;
+  if (negative) i++;
+  let whole = 0;
+  let digits = 0;
+  while (i < end) {
+    const digit = bytes[i] - 0x30;
+    if (digit < 0 || digit > 9) break;
+    whole = whole * 10 + digit;
+    digits++;
+    i++;
+  }
+  let value = whole;
+  if (i < end && bytes[i] === 0x2e) {
+    i++;
+    let fraction = 0;
+    let places = 0;
+    while (i < end) {
+      const digit = bytes[i] - 0x30;
+      if (digit < 0 || digit > 9) break;
+      fraction = fraction * 10 + digit;
+      places++;
+      i++;
+    }
+    if (places === 0 || places > 15) return Number(asciiText(bytes, start, end));
+    value += fraction / POWERS_OF_TEN[places];
+  }
+  if (i !== end || digits === 0 || digits > 15) return Number(asciiText(bytes, start, end));
+  return negative ? -value : value;
+}
+
+/** A number identifying a (pid, tid) pair by the bytes of their values (FNV-1a and lengths). */
+export function hashThread(bytes: Uint8Array, span: number[], k: number): number {
+  let hash = 0x811c9dc5;
+  const pidEnd = span[k + SPAN_PID_END];
+  const tidEnd = span[k + SPAN_TID_END];
+  for (let i = span[k + SPAN_PID]; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  hash = Math.imul(hash ^ 0x20, 0x01000193);
+  for (let i = span[k + SPAN_TID]; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  const lengths = (pidEnd - span[k + SPAN_PID]) * 64 + tidEnd - span[k + SPAN_TID];
+  return (hash >>> 0) * 0x200000 + (lengths & 0x1fffff);
 }
 
 /** The text of `bytes[start, end)` read as Latin-1 (enough for numbers and ASCII ids). */

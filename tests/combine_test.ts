@@ -199,3 +199,30 @@ Deno.test("combine: a combined file combines back to the same events and sources
     first.stderr.match(/\d+ processes, \d+ threads, \d+ events \(5 dropped\)/)?.[0],
   );
 });
+
+Deno.test("combine: a tracer file placed by its end metadata still reports damage inside", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "middle.json");
+  const result = await combine(["run1/result_100.json", "bad_middle.json"], out);
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(
+    result.stderr.split("\n")[0],
+    "tracer: warning: bad_middle.json: 1 array elements were not valid trace events",
+  );
+  assertMatch(result.stderr, /2 processes, 3 threads, 10 events/);
+  const trace = await readJson(out) as Combined;
+  assertEquals(byName(trace, "child (/app/a.py:20)").ts, 19.5);
+  assertEquals(byName(trace, "child (/app/a.py:20)").pid, 102);
+
+  const strict = await combine(
+    ["--strict", "run1/result_100.json", "bad_middle.json"],
+    join(dir.path, "strict.json"),
+  );
+  assertEquals(strict.code, 1);
+  assertEquals(
+    strict.stderr.trim(),
+    "tracer: bad_middle.json: 1 array elements were not valid trace events " +
+      "(--strict refuses damaged input)",
+  );
+  assertEquals(await Deno.stat(join(dir.path, "strict.json")).catch(() => null), null);
+});
