@@ -21,12 +21,16 @@ interface ProcessFile {
   ppid: number;
   argv: string[];
   execOf: string | null;
+  /** Monotonic clock at start (ns). */
+  startNs: number;
   /** `tracerEnd.exit`, or null when the process died before writing its end record. */
   exit: string | null;
   name: string;
   /** Complete calls by function (qualname, without the source location). */
   calls: Map<string, number>;
   unfinished: Set<string>;
+  /** Source files of the recorded Python functions. */
+  sources: Set<string>;
 }
 
 interface TracedRun {
@@ -78,12 +82,15 @@ function parseProcessFile(file: string, text: string): ProcessFile {
   if (end !== null) JSON.parse(text); // a file with an end record must be valid JSON as a whole
   const calls = new Map<string, number>();
   const unfinished = new Set<string>();
+  const sources = new Set<string>();
   let name = "";
   for (const event of events) {
     if (event.ph === "M" && event.name === "process_name") name = String(event.args?.name);
     if (event.ph !== "X" || typeof event.name !== "string") continue;
     const fn = functionOf(event.name);
     calls.set(fn, (calls.get(fn) ?? 0) + 1);
+    const source = /\((.*):\d+\)$/.exec(event.name);
+    if (source) sources.add(source[1]);
     if (event.args?.unfinished) unfinished.add(fn);
   }
   return {
@@ -92,10 +99,12 @@ function parseProcessFile(file: string, text: string): ProcessFile {
     ppid: other.ppid,
     argv: other.argv,
     execOf: other.exec_of ?? null,
+    startNs: other.clock.mono_ns,
     exit: end === null ? null : String(end.exit),
     name,
     calls,
     unfinished,
+    sources,
   };
 }
 
@@ -126,12 +135,9 @@ function assertAllEnded(files: ProcessFile[]) {
   for (const file of files) assert.notEqual(file.exit, null, `${file.file} has no end record`);
 }
 
-/** The root process of a run: the one whose parent is not traced. */
+/** The root process of a run: the one that started first. */
 function rootOf(files: ProcessFile[]): ProcessFile {
-  const all = pids(files);
-  const roots = files.filter((file) => !all.has(file.ppid) && file.execOf === null);
-  assert.equal(roots.length, 1, `one root process, found ${roots.map((f) => f.file)}`);
-  return roots[0];
+  return files.reduce((first, file) => file.startNs < first.startNs ? file : first);
 }
 
 const CHILD_TAGS = [
@@ -189,10 +195,11 @@ for (const [version, python] of MATRIX) {
     const { result, files } = await traceRun(python, [join(DIR, "exec_chain.py")], dir.path);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(files.length, 3, files.map((f) => f.file).join(" "));
-    const [first, second, third] = files;
+    const chain = [...files].sort((a, b) => a.startNs - b.startNs);
+    const [first, second, third] = chain;
     assert.deepEqual(pids(files), new Set([first.pid]));
-    assert.deepEqual(files.map((f) => f.exit), ["exec", "exec", "exit"]);
-    assert.deepEqual(files.map((f) => f.execOf), [null, first.file, second.file]);
+    assert.deepEqual(chain.map((f) => f.exit), ["exec", "exec", "exit"]);
+    assert.deepEqual(chain.map((f) => f.execOf), [null, first.file, second.file]);
     assert.equal(first.calls.get("before_exec"), 1);
     assert.equal(second.calls.get("before_exec"), 1);
     assert.equal(second.argv.at(-1), "stage2");
@@ -379,9 +386,11 @@ Deno.test("12 processes started at once are all traced", async () => {
 for (const [version, python] of MATRIX) {
   Deno.test(`${version}: python -m test -j2 test_bisect test_json: its worker processes are traced`, async () => {
     await using dir = await tempDir();
+    // The pure-Python recursion and unicode cases make ~40 M calls on 3.13 (minutes traced).
+    const skipHeavy = ["-i", "*Recursion*", "-i", "*Unicode*"];
     const { result, files } = await traceRun(
       python,
-      ["-m", "test", "-j2", "test_bisect", "test_json"],
+      ["-m", "test", "-j2", "test_bisect", "test_json", ...skipHeavy],
       dir.path,
     );
     assert.equal(result.code, 0, result.stdout + result.stderr);
@@ -389,13 +398,14 @@ for (const [version, python] of MATRIX) {
     const root = rootOf(files);
     const workers = files.filter((file) => file.ppid === root.pid);
     assert.equal(workers.length, 2, files.map((f) => `${f.pid}:${f.argv.join(" ")}`).join("\n"));
-    for (const test of ["test_bisect", "test_json"]) {
-      const ran = files.filter((file) =>
-        [...file.calls.keys()].some((fn) => fn.startsWith("Test") || fn.includes(".test_")) &&
-          file.argv.join(" ").includes("worker") || file.calls.has(`${test}`)
-      );
-      assert.ok(ran.length >= 1, test);
-    }
+    const ran = (file: ProcessFile, part: string) =>
+      [...file.sources].some((source) => source.includes(part));
+    const [bisect] = workers.filter((file) => ran(file, "/test/test_bisect.py"));
+    const [json] = workers.filter((file) => ran(file, "/test/test_json/"));
+    assert.ok(bisect && json && bisect !== json, "each test module ran in its own worker");
+    assert.ok(!ran(root, "/test/test_json/"), "the root process ran no test itself");
+    // test_json.test_tool runs `python -m json.tool` children from its worker.
+    assert.ok(files.some((file) => file.ppid === json.pid), "no traced child of the json worker");
   });
 }
 

@@ -175,7 +175,7 @@ def _default_process_name():
     name = getattr(_session, "process_name", None)
     if name:
         return name
-    return " ".join([os.path.basename(sys.executable or "python")] + sys.argv)
+    return _session._current_process_name()
 
 
 def _set_process_name(name):
