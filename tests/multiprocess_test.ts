@@ -145,6 +145,7 @@ const CHILD_TAGS = [
   "run_python",
   "call_executable",
   "check_output",
+  "preexec_fn",
   "shell_cd",
   "os_system",
   "os_popen",

@@ -13,6 +13,7 @@ import atexit
 import os
 import signal
 import sys
+from _thread import get_ident
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
 _real_exit = os._exit
@@ -41,6 +42,9 @@ _pending_signal = 0  # a fatal signal that arrived during that finish, re-raised
 _shim_dir = ""
 _config_text = ""
 _trace_children = False
+# Threads inside a subprocess.Popen with preexec_fn: a fork there is a child that runs the
+# preexec_fn and execs (or _exits) from C, it must not start a file of its own.
+_preexec_forkers = set()
 
 
 def install(session):
@@ -71,7 +75,7 @@ def install(session):
             os.posix_spawn = _posix_spawn
         if _real_posix_spawnp is not None:
             os.posix_spawnp = _posix_spawnp
-        _patch_on_import("subprocess", _patch_subprocess)
+    _patch_on_import("subprocess", _patch_subprocess)
     _patch_on_import("multiprocessing.process", _patch_multiprocessing_process)
     _patch_on_import("multiprocessing.forkserver", _name_main("multiprocessing.forkserver"))
     _patch_on_import(
@@ -164,6 +168,9 @@ def _after_fork_in_child():
     _finishing = False
     _pending_signal = 0
     try:
+        if get_ident() in _preexec_forkers:
+            _session.detach_after_fork()
+            return
         _session.restart_after_fork()
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
@@ -304,12 +311,23 @@ def _patch_subprocess(module):
     original = popen.__init__
 
     def __init__(self, args, *rest, **kwargs):
-        # env is Popen's 11th parameter (args included) on every supported Python.
-        if len(rest) >= 10:
-            rest = rest[:9] + (_spawn_env(rest[9]),) + rest[10:]
-        else:
-            kwargs["env"] = _spawn_env(kwargs.get("env"))
-        original(self, args, *rest, **kwargs)
+        # env and preexec_fn are Popen's 11th and 7th parameters (args included) on every
+        # supported Python.
+        if _trace_children:
+            if len(rest) >= 10:
+                rest = rest[:9] + (_spawn_env(rest[9]),) + rest[10:]
+            else:
+                kwargs["env"] = _spawn_env(kwargs.get("env"))
+        preexec = rest[5] if len(rest) >= 6 else kwargs.get("preexec_fn")
+        if preexec is None:
+            original(self, args, *rest, **kwargs)
+            return
+        thread = get_ident()
+        _preexec_forkers.add(thread)
+        try:
+            original(self, args, *rest, **kwargs)
+        finally:
+            _preexec_forkers.discard(thread)
 
     _copy_identity(__init__, original)
     popen.__init__ = __init__

@@ -86,6 +86,12 @@ class Session:
         else:
             self._core.after_fork()
 
+    def detach_after_fork(self):
+        """In a forked child that only execs (subprocess's preexec_fn): records and writes nothing."""
+        self._finishing = True
+        self._core.stop()
+        self._writer.abandon()
+
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes)."""
         self._process_name = str(name)
