@@ -15,8 +15,11 @@
  * `otherData.exec_of` names an earlier file of the same pid is that process after `exec`, and
  * keeps its pid.
  *
- * Each file is read twice: a first pass finds its earliest `ts`, its pids and threads and its
- * metadata without parsing events; the second pass streams the events, file by file.
+ * Reading: a tracer per-process file that ended well is placed from its two ends alone (the first
+ * line's `otherData` and the last line's `tracerEnd.first_ts`, its earliest `ts`), so it is read
+ * once. Any other file gets a first pass that finds its earliest `ts`, its pids and threads without
+ * parsing events. The second pass streams the events, file by file; with the JSON writer, events
+ * are copied as bytes with only `ts` and `pid` rewritten.
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
@@ -53,12 +56,16 @@ export interface CombineOptions {
 
 /** A combined trace that can also hand its events over as JSON text, skipping parse/stringify. */
 export interface CombinedTraceText extends CombinedTrace {
-  /** The events as UTF-8 JSON text, one per line, separated by `,\n`; use this or `events`. */
+  /**
+   * The events as UTF-8 JSON text, one per line, separated by `,\n`; use this or `events`.
+   * A chunk is only valid until the next one is requested.
+   */
   eventText(): AsyncIterable<Uint8Array>;
 }
 
 /** How one input file's events are moved onto the common timeline. */
 export interface FilePlan {
+  /** The input file. */
   path: string;
   /** Added to every non-metadata `ts`. */
   shift: number;
@@ -172,7 +179,8 @@ async function probeByMetadata(path: string): Promise<FileProbe | undefined> {
   ) {
     return undefined;
   }
-  const events = typeof tracerEnd.events === "number" ? tracerEnd.events : 1;
+  const events = tracerEnd.events;
+  if (typeof events !== "number" || events <= 0) return undefined;
   return {
     path,
     info: {
@@ -439,7 +447,7 @@ function clockOf(probe: FileProbe): ClockInfo | undefined {
 }
 
 /** Decides each file's shift and pid remapping (see the module comment for the rule). */
-export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
+function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
   const offsets = probes.map(() => 0);
   if (align) {
     probes.forEach((probe, index) => offsets[index] = -probe.minTs);

@@ -63,15 +63,25 @@ class ByteBuffer {
     for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
   }
 
+  /** The bytes so far, valid until the next `take` (two buffers take turns). */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.length);
-    this.bytes = new Uint8Array(this.bytes.length);
+    const spare = this.#spare;
+    this.#spare = this.bytes;
+    this.bytes = spare !== undefined && spare.length >= this.bytes.length
+      ? spare
+      : new Uint8Array(this.bytes.length);
     this.length = 0;
     return out;
   }
+
+  #spare: Uint8Array | undefined;
 }
 
-/** The events of every planned file as JSON text: one event per line, separated by `,\n`. */
+/**
+ * The events of every planned file as JSON text: one event per line, separated by `,\n`.
+ * A chunk is only valid until the next one is requested (its buffer is reused).
+ */
 export async function* rawEventChunks(
   plans: FilePlan[],
   tally: Tally,

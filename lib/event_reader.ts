@@ -648,27 +648,33 @@ export class TraceScanner {
 
 /**
  * The chunks of a file's JSON text, gunzipped when the file starts with the gzip magic bytes.
- * A chunk is only valid until the next one is requested (the read buffer is reused).
+ * A chunk is only valid until the next one is requested: two read buffers take turns, the next
+ * read running while the caller works on the current chunk.
  */
 export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   const file = await Deno.open(path, { read: true });
   let closed = false;
+  let pending: Promise<number> | undefined;
   try {
-    const buffer = new Uint8Array(READ_SIZE);
+    let buffer = new Uint8Array(READ_SIZE);
+    let spare = new Uint8Array(READ_SIZE);
     const first = await readFull(file, buffer);
     if (first >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
       closed = true;
       yield* gunzip(file, buffer.slice(0, first));
       return;
     }
-    if (first > 0) yield buffer.subarray(0, first);
-    if (first < READ_SIZE) return;
-    while (true) {
-      const count = await readFull(file, buffer);
-      if (count > 0) yield buffer.subarray(0, count);
-      if (count < READ_SIZE) return;
+    let count = first;
+    while (count > 0) {
+      pending = count < READ_SIZE ? undefined : readFull(file, spare);
+      yield buffer.subarray(0, count);
+      count = pending === undefined ? 0 : await pending;
+      pending = undefined;
+      [buffer, spare] = [spare, buffer];
     }
   } finally {
+    // A caller that stops early leaves a read running: let it finish before closing.
+    await pending?.catch(() => {});
     if (!closed) file.close();
   }
 }
@@ -704,7 +710,9 @@ async function* gunzip(
 
 /** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
 export interface TracerFileEnds {
+  /** The first line's metadata, written at process start. */
   otherData: Record<string, unknown>;
+  /** The last line's metadata, written at process end. */
   tracerEnd: Record<string, unknown>;
 }
 

@@ -5,12 +5,14 @@ import {
 } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   asciiText,
   EventParser,
   FileScan,
   locateFields,
   parseNumber,
+  readTracerFileEnds,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -220,4 +222,14 @@ Deno.test("parseNumber reads JSON numbers as Number does, to the nanosecond", ()
     assertEquals(Math.round(value * 1000), Math.round(Number(text) * 1000), text);
   }
   assert(Number.isNaN(parseNumber(encoder.encode("x1"), 0, 2)));
+});
+
+Deno.test("readTracerFileEnds reads only complete tracer files", async () => {
+  const fixtures = fileURLToPath(new URL("../tests/fixtures/combine/", import.meta.url));
+  const ends = await readTracerFileEnds(join(fixtures, "run1", "result_100.json"));
+  assertEquals(ends?.otherData.pid, 100);
+  assertEquals(ends?.tracerEnd.first_ts, 5000100.5);
+  for (const name of ["truncated.json", "viztracer.json", "chrome_export.json", "empty.json"]) {
+    assertEquals(await readTracerFileEnds(join(fixtures, name)), undefined, name);
+  }
 });

@@ -29,7 +29,11 @@ export async function writeJson(
   try {
     await writer.write(encoder.encode('{"traceEvents":[\n'));
     if ("eventText" in trace) {
-      for await (const chunk of (trace as CombinedTraceText).eventText()) await writer.write(chunk);
+      // Chunks are reused once the next is requested: the gzip stream may still hold them.
+      const copy = compressed !== undefined;
+      for await (const chunk of (trace as CombinedTraceText).eventText()) {
+        await writer.write(copy ? chunk.slice() : chunk);
+      }
     } else {
       let text = "";
       let first = true;
