@@ -319,6 +319,24 @@ for (const [version, python] of MATRIX) {
   });
 }
 
+Deno.test("--ignore_multiprocess traces the root only: no file for fork, Pool or subprocess children", async () => {
+  await using dir = await tempDir();
+  const forks = await traceRun(PYTHON3, ["--ignore_multiprocess", join(DIR, "forks.py")], dir.path);
+  assert.equal(forks.result.code, 0, forks.result.stderr);
+  await using dir2 = await tempDir();
+  const mp = await traceRun(
+    PYTHON3,
+    ["--ignore_multiprocess", join(DIR, "mp_all.py"), "spawn"],
+    dir2.path,
+  );
+  assert.equal(mp.result.code, 0, mp.result.stderr);
+  for (const { files } of [forks, mp]) {
+    assert.equal(files.length, 1, files.map((f) => f.file).join(" "));
+    assert.equal(files[0].exit, "exit");
+    assert.equal(files[0].calls.get("parent_only"), 1);
+  }
+});
+
 Deno.test("a SIGTERMed root keeps exit status 143 and writes its file", async () => {
   await using dir = await tempDir();
   const { result, files } = await traceRun(PYTHON3, [join(DIR, "exits.py"), "sigterm"], dir.path);

@@ -168,7 +168,7 @@ def _after_fork_in_child():
     _finishing = False
     _pending_signal = 0
     try:
-        if get_ident() in _preexec_forkers:
+        if get_ident() in _preexec_forkers or not _trace_children:
             _session.detach_after_fork()
             return
         _session.restart_after_fork()
