@@ -30,6 +30,7 @@ import {
   FileScan,
   hashThread,
   parseNumber,
+  PHASE_BYTE,
   readTracerFileEnds,
   SPAN_PHASE,
   SPAN_PID,
@@ -228,7 +229,7 @@ async function probeFile(path: string): Promise<FileProbe> {
         }
       }
       const tsStart = spans[k + SPAN_TS];
-      if (spans[k + SPAN_PHASE] !== PHASE_M && tsStart >= 0) {
+      if ((spans[k + SPAN_PHASE] & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
         const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
         if (ts < minTs) minTs = ts;
       }

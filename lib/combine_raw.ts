@@ -12,7 +12,8 @@ import {
   FileScan,
   hashThread,
   parseNumber,
-  PHASE_SUSPECT,
+  PHASE_BYTE,
+  PHASE_REWRITE,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -27,7 +28,6 @@ import {
 import type { TraceEvent } from "./trace_event.ts";
 import { isTraceEvent } from "./trace_event.ts";
 
-const NEWLINE = 0x0a;
 const PHASE_M = 0x4d;
 
 /** Growable output bytes for one chunk of events. */
@@ -127,7 +127,6 @@ export async function* rawEventChunks(
     const sink = (bytes: Uint8Array, spans: number[]) => {
       const count = spans.length / SPAN_STRIDE;
       out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
-      let nextNewline = -1;
       for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
         const phase = spans[k + SPAN_PHASE];
         if (phase === 0) {
@@ -138,16 +137,12 @@ export async function* rawEventChunks(
         if (!plan.scanned) countThread(bytes, k, spans);
         const start = spans[k + SPAN_START];
         const end = spans[k + SPAN_END];
-        if (nextNewline < start) {
-          nextNewline = bytes.indexOf(NEWLINE, start);
-          if (nextNewline < 0) nextNewline = bytes.length;
-        }
         let tsText: string | undefined;
         let pidText: string | undefined;
-        let simple = nextNewline >= end && phase !== PHASE_SUSPECT;
+        let simple = phase < PHASE_REWRITE;
         const tsStart = spans[k + SPAN_TS];
         const pidStart = spans[k + SPAN_PID];
-        if (simple && shifting && phase !== PHASE_M && tsStart >= 0) {
+        if (simple && shifting && (phase & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
           const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
           if (Number.isFinite(ts)) tsText = String(roundTs(ts + plan.shift));
           else simple = false;

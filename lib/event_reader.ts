@@ -62,16 +62,21 @@ export const SPAN_PID = 4, SPAN_PID_END = 5;
 /** Start and end of the top-level `tid` value (its JSON text), -1 if absent. */
 export const SPAN_TID = 6, SPAN_TID_END = 7;
 /**
- * First byte of the `ph` string (0x4d for "M"); 0 when the element is not a trace event;
- * {@linkcode PHASE_SUSPECT} when it holds bytes JSON does not allow outside strings.
+ * First byte of the `ph` string (0x4d for "M"), plus {@linkcode PHASE_REWRITE} when the element
+ * cannot be copied as it is; 0 when the element is not a trace event.
  */
 export const SPAN_PHASE = 8;
-/** `SPAN_PHASE` of an element that may not be valid JSON: parse it to be sure. */
-export const PHASE_SUSPECT = 1;
+/** Mask for the `ph` byte in a `SPAN_PHASE` value. */
+export const PHASE_BYTE = 0xff;
+/**
+ * Flag in `SPAN_PHASE`: the element spreads over several lines or holds bytes JSON does not allow
+ * outside strings; parse it (to be sure it is valid) and write it again.
+ */
+export const PHASE_REWRITE = 0x100;
 
-/** Bytes JSON allows outside strings besides brackets and quotes: `,:` blanks, numbers, literals. */
+/** Bytes that may be copied as they are outside strings besides brackets and quotes (1). */
 const PLAIN = new Uint8Array(256);
-for (const char of ",: \t\r\n0123456789-+.eEtruefalsn") PLAIN[char.charCodeAt(0)] = 1;
+for (const char of ",: \t0123456789-+.eEtruefalsn") PLAIN[char.charCodeAt(0)] = 1;
 
 const enum Phase {
   Root,
@@ -82,6 +87,11 @@ const enum Phase {
   Element,
   End,
   Failed,
+}
+
+/** A space or tab: blanks that keep an event on one line. */
+function isBlank(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09;
 }
 
 function isSpace(byte: number): boolean {
@@ -124,10 +134,10 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
   } else {
     return -1;
   }
-  while (j < n && isSpace(chunk[j])) j++;
+  while (j < n && isBlank(chunk[j])) j++;
   if (j >= n || chunk[j] !== COLON) return -1;
   j++;
-  while (j < n && isSpace(chunk[j])) j++;
+  while (j < n && isBlank(chunk[j])) j++;
   if (j >= n) return -1;
   const valueStart = j;
   if (chunk[j] === QUOTE) {
@@ -138,7 +148,7 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
   } else {
     while (j < n) {
       const byte = chunk[j];
-      if (byte === COMMA || byte === CLOSE_BRACE || isSpace(byte)) break;
+      if (byte === COMMA || byte === CLOSE_BRACE || isBlank(byte)) break;
       if (PLAIN[byte] === 0) return -1;
       j++;
     }
@@ -239,7 +249,7 @@ export class TraceScanner {
     let escaped = this.#carryEscape;
     let primitive = this.#primitive;
     let start = inElement ? -1 : i; // -1: the element began in an earlier chunk
-    let suspect = false;
+    let rewrite = false;
     while (i < n) {
       let byte = chunk[i];
       if (!inElement) {
@@ -262,7 +272,7 @@ export class TraceScanner {
         start = i;
         current.fill(-1);
         current[6] = 0;
-        suspect = false;
+        rewrite = false;
         depth = 0;
         inString = false;
         escaped = false;
@@ -315,7 +325,7 @@ export class TraceScanner {
               break;
             }
           } else if (PLAIN[byte] === 0) {
-            suspect = true;
+            rewrite = true;
           }
         }
       }
@@ -330,7 +340,7 @@ export class TraceScanner {
         locateFields(whole, 0, whole.length, single);
         onSpans(whole, single);
       } else {
-        if (suspect && current[6] !== 0) current[6] = PHASE_SUSPECT;
+        if (rewrite && current[6] !== 0) current[6] |= PHASE_REWRITE;
         spans.push(
           start,
           end,
@@ -863,7 +873,7 @@ export function locateFields(
   if (bytes[start] !== OPEN_BRACE || bytes[end - 1] !== CLOSE_BRACE) return false;
   let depth = 1;
   let expectKey = true;
-  let suspect = false;
+  let rewrite = false;
   let i = start + 1;
   const last = end - 1;
   while (i < last) {
@@ -900,7 +910,7 @@ export function locateFields(
       } else {
         while (i < last && bytes[i] !== COMMA && !isSpace(bytes[i])) {
           if (bytes[i] === OPEN_BRACE || bytes[i] === OPEN_BRACKET) break;
-          if (PLAIN[bytes[i]] === 0) suspect = true;
+          if (PLAIN[bytes[i]] === 0) rewrite = true;
           i++;
         }
       }
@@ -921,10 +931,10 @@ export function locateFields(
     if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
     else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth--;
     else if (byte === COMMA && depth === 1) expectKey = true;
-    else if (PLAIN[byte] === 0) suspect = true;
+    else if (PLAIN[byte] === 0) rewrite = true;
     i++;
   }
-  if (suspect && span[SPAN_PHASE] !== 0) span[SPAN_PHASE] = PHASE_SUSPECT;
+  if (rewrite && span[SPAN_PHASE] !== 0) span[SPAN_PHASE] |= PHASE_REWRITE;
   return span[SPAN_PHASE] !== 0;
 }
 

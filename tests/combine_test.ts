@@ -111,6 +111,13 @@ Deno.test("combine: --align_combine starts every file at 0", async () => {
   const trace = await readJson(out) as Combined;
   assertEquals(byName(trace, "f (/tmp/x.py:1)").ts, 0);
   assertEquals(byName(trace, "builtins.print").ts, 100);
+  // The pretty-printed VizTracer events come out one per line like the others.
+  const lines = (await Deno.readTextFile(out)).split("\n");
+  assertEquals(lines.length, trace.traceEvents.length + 3);
+  assertEquals(
+    lines.slice(1, -2).map((line) => JSON.parse(line.replace(/,$/, ""))),
+    trace.traceEvents,
+  );
   assertEquals(byName(trace, 'Läuft ✓ "quoted" [x]').ts, 0);
   assertEquals(byName(trace, "instant").ts, 5);
 });
