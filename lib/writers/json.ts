@@ -29,11 +29,18 @@ export async function writeJson(
   try {
     await writer.write(encoder.encode('{"traceEvents":[\n'));
     if ("eventText" in trace) {
-      // Chunks are reused once the next is requested: the gzip stream may still hold them.
+      // The next chunk is produced while this one is written. Chunks are reused once the
+      // next-but-one is requested: the stream holds at most one (high-water mark 1) while the
+      // writer waits for `ready`; the gzip stream may keep its input longer, so it gets copies.
       const copy = compressed !== undefined;
+      let failed: unknown;
       for await (const chunk of (trace as CombinedTraceText).eventText()) {
-        await writer.write(copy ? chunk.slice() : chunk);
+        await writer.ready;
+        writer.write(copy ? chunk.slice() : chunk).catch((error) => failed ??= error);
+        if (failed !== undefined) throw failed;
       }
+      await writer.ready;
+      if (failed !== undefined) throw failed;
     } else {
       let text = "";
       let first = true;
