@@ -6,7 +6,7 @@
  * @module
  */
 import type { FilePlan, Tally } from "./combine.ts";
-import { placeEvent, roundTs } from "./combine.ts";
+import { placeEvent } from "./combine.ts";
 import {
   asciiText,
   FileScan,
@@ -29,6 +29,8 @@ import type { TraceEvent } from "./trace_event.ts";
 import { isTraceEvent } from "./trace_event.ts";
 
 const PHASE_M = 0x4d;
+/** Integers up to here are exact in a double: ts in nanoseconds below 104 days of uptime. */
+const MAX_EXACT = 2 ** 53;
 
 /** Growable output bytes for one chunk of events. */
 class ByteBuffer {
@@ -56,6 +58,35 @@ class ByteBuffer {
       this.bytes.set(source.subarray(start, end), this.length);
     }
     this.length += end - start;
+  }
+
+  /** Writes `ns / 1000` exactly as `String(ns / 1000)` would, for an integer `ns` below 2^53. */
+  thousandths(ns: number): void {
+    this.reserve(24);
+    const bytes = this.bytes;
+    let at = this.length;
+    if (ns < 0) {
+      bytes[at++] = 0x2d;
+      ns = -ns;
+    }
+    const whole = Math.floor(ns / 1000);
+    const fraction = ns - whole * 1000;
+    let digits = 1;
+    while (digits < 16 && 10 ** digits <= whole) digits++;
+    for (let k = digits - 1, rest = whole; k >= 0; k--) {
+      bytes[at + k] = 0x30 + rest % 10;
+      rest = Math.floor(rest / 10);
+    }
+    at += digits;
+    if (fraction !== 0) {
+      bytes[at++] = 0x2e;
+      bytes[at++] = 0x30 + Math.floor(fraction / 100);
+      const tens = Math.floor(fraction / 10) % 10;
+      const ones = fraction % 10;
+      if (tens !== 0 || ones !== 0) bytes[at++] = 0x30 + tens;
+      if (ones !== 0) bytes[at++] = 0x30 + ones;
+    }
+    this.length = at;
   }
 
   ascii(text: string): void {
@@ -137,14 +168,15 @@ export async function* rawEventChunks(
         if (!plan.scanned) countThread(bytes, k, spans);
         const start = spans[k + SPAN_START];
         const end = spans[k + SPAN_END];
-        let tsText: string | undefined;
+        let tsNs: number | undefined;
         let pidText: string | undefined;
         let simple = phase < PHASE_REWRITE;
         const tsStart = spans[k + SPAN_TS];
         const pidStart = spans[k + SPAN_PID];
         if (simple && shifting && (phase & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
           const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
-          if (Number.isFinite(ts)) tsText = String(roundTs(ts + plan.shift));
+          const ns = Math.round((ts + plan.shift) * 1000);
+          if (Math.abs(ns) < MAX_EXACT) tsNs = ns;
           else simple = false;
         }
         if (simple && remapping && pidStart >= 0) {
@@ -162,18 +194,18 @@ export async function* rawEventChunks(
         }
         separator();
         stats.events++;
-        if (tsText === undefined && pidText === undefined) {
+        if (tsNs === undefined && pidText === undefined) {
           out.copy(bytes, start, end);
           continue;
         }
         // Patch up to two fields, in the order they appear.
         let at = start;
-        const tsFirst = pidText === undefined || (tsText !== undefined && tsStart < pidStart);
+        const tsFirst = pidText === undefined || (tsNs !== undefined && tsStart < pidStart);
         for (const which of tsFirst ? [SPAN_TS, SPAN_PID] : [SPAN_PID, SPAN_TS]) {
-          const text = which === SPAN_TS ? tsText : pidText;
-          if (text === undefined) continue;
+          if (which === SPAN_TS ? tsNs === undefined : pidText === undefined) continue;
           out.copy(bytes, at, spans[k + which]);
-          out.ascii(text);
+          if (which === SPAN_TS) out.thousandths(tsNs!);
+          else out.ascii(pidText!);
           at = spans[k + which + 1];
         }
         out.copy(bytes, at, end);
