@@ -200,13 +200,21 @@ export async function* rawEventChunks(
         }
         // Patch up to two fields, in the order they appear.
         let at = start;
-        const tsFirst = pidText === undefined || (tsNs !== undefined && tsStart < pidStart);
-        for (const which of tsFirst ? [SPAN_TS, SPAN_PID] : [SPAN_PID, SPAN_TS]) {
-          if (which === SPAN_TS ? tsNs === undefined : pidText === undefined) continue;
-          out.copy(bytes, at, spans[k + which]);
-          if (which === SPAN_TS) out.thousandths(tsNs!);
-          else out.ascii(pidText!);
-          at = spans[k + which + 1];
+        const pidFirst = pidText !== undefined && (tsNs === undefined || pidStart < tsStart);
+        if (pidFirst) {
+          out.copy(bytes, at, pidStart);
+          out.ascii(pidText!);
+          at = spans[k + SPAN_PID_END];
+        }
+        if (tsNs !== undefined) {
+          out.copy(bytes, at, tsStart);
+          out.thousandths(tsNs);
+          at = spans[k + SPAN_TS_END];
+        }
+        if (pidText !== undefined && !pidFirst) {
+          out.copy(bytes, at, pidStart);
+          out.ascii(pidText);
+          at = spans[k + SPAN_PID_END];
         }
         out.copy(bytes, at, end);
       }
