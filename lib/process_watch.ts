@@ -56,7 +56,7 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 async function unfinishedFiles(dataDir: string): Promise<LiveProcess[]> {
   const found: LiveProcess[] = [];
   for await (const entry of Deno.readDir(dataDir)) {
-    const match = /^result_(\d+)(?:_\d+)?\.json$/.exec(entry.name);
+    const match = /^result_(\d+)(?:_\d+)?\.raw$/.exec(entry.name);
     if (!match) continue;
     const path = join(dataDir, entry.name);
     using file = await Deno.open(path);
@@ -69,7 +69,9 @@ async function unfinishedFiles(dataDir: string): Promise<LiveProcess[]> {
       if (n === null) break;
       read += n;
     }
-    if (!new TextDecoder().decode(tail).includes('"tracerEnd"')) {
+    // The shim's last record is the end record: JSON ending in its end_mono_ns field.
+    const text = new TextDecoder().decode(tail);
+    if (!(text.endsWith("}") && text.includes('"end_mono_ns":'))) {
       found.push({ pid: Number(match[1]), command: entry.name });
     }
   }

@@ -6,6 +6,7 @@
 import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
 import { combineFiles } from "./combine.ts";
+import { convertRawFiles } from "./raw_files.ts";
 import { UsageError } from "./errors.ts";
 import { ensureDir, prepareOutputPath } from "./output_file.ts";
 import { findPython } from "./python.ts";
@@ -34,9 +35,8 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
   const tempDir = await Deno.makeTempDir({ prefix: "tracer_" });
   try {
     const shimDir = await writeShim(join(tempDir, "shim"));
-    const dataDir = pidSuffixDir ?? join(tempDir, "data");
-    if (pidSuffixDir === null) await Deno.mkdir(dataDir, { mode: 0o700 });
-    const before = new Set(await traceFiles(dataDir));
+    const dataDir = join(tempDir, "data");
+    await Deno.mkdir(dataDir, { mode: 0o700 });
     const config: ShimConfig = {
       version: 1,
       run_id: crypto.randomUUID(),
@@ -59,8 +59,12 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       waitTimeoutS: command.waitTimeoutS,
       report: (line) => report(`tracer: ${line}`),
     });
-    const files = (await traceFiles(dataDir)).filter((name) => !before.has(name));
     const warnings: TraceWarning[] = [...outcome.warnings];
+    const files = await convertRawFiles(dataDir, {
+      jsonDir: pidSuffixDir ?? dataDir,
+      warnings,
+      report: (line) => report(`tracer: ${line}`),
+    });
     if (files.length === 0) {
       report(
         "tracer: warning: no traced process wrote any data (was the program run by a Python the shim cannot load, e.g. with -I or -E?)",
@@ -68,7 +72,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       return outcome.exitCode;
     }
     try {
-      await deliver(files.map((name) => join(dataDir, name)), {
+      await deliver(files, {
         dataDir,
         outputPath,
         pidSuffixDir,
@@ -129,14 +133,6 @@ async function checkTarget(command: RunCommand): Promise<void> {
   } catch (error) {
     throw new UsageError(`cannot open script ${path}: no such file`, { cause: error });
   }
-}
-
-async function traceFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /^result_\d+(?:_\d+)?\.json$/.test(entry.name)) names.push(entry.name);
-  }
-  return names.sort();
 }
 
 /** One warning per process that hit the event cap, naming it and the option to raise. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FIXTURES, pythonMatrix, ROOT, runCommand, type RunOutput, tempDir } from "./helpers.ts";
+import { convertRawFile, defaultJsonName } from "../lib/raw_trace.ts";
 import type { ShimConfig } from "../lib/shim_config.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
@@ -66,14 +67,24 @@ async function traced(python: string, script: string, options: TraceOptions = {}
       TRACER_CONFIG: JSON.stringify(config),
     },
   });
+  return { ...output, traces: await convertAll(dir.path, output.signal === "SIGKILL") };
+}
+
+/** Converts every raw file the shim wrote (the only files it writes) to JSON, then parses it. */
+async function convertAll(dir: string, killed: boolean): Promise<TraceFile[]> {
+  const rawNames = [...Deno.readDirSync(dir)].map((entry) => entry.name);
   const traces: TraceFile[] = [];
-  for await (const entry of Deno.readDir(dir.path)) {
-    const text = await Deno.readTextFile(join(dir.path, entry.name));
-    traces.push(
-      output.signal === "SIGKILL" ? salvage(entry.name, text) : parseExact(entry.name, text),
-    );
+  for (const rawName of rawNames) {
+    assert.match(rawName, /^result_\d+(_\d+)?\.raw$/);
+    const name = defaultJsonName(rawName);
+    const result = await convertRawFile(join(dir, rawName), join(dir, name));
+    assert.ok(result.written, `${rawName} has a header`);
+    assert.equal(result.ended, !killed, `${rawName}: end record`);
+    const trace = parseExact(name, await Deno.readTextFile(join(dir, name)));
+    if (killed) assert.equal(trace.tracerEnd.exit, "killed");
+    traces.push(trace);
   }
-  return { ...output, traces } satisfies TracedRun;
+  return traces;
 }
 
 /** Runs the same program untraced, for comparison. */
@@ -110,16 +121,6 @@ function parseExact(name: string, text: string): TraceFile {
     events,
     tracerEnd: JSON.parse(last[1]),
   };
-}
-
-/** Parses what a killed process left: line 1 and every complete event line must parse. */
-function salvage(name: string, text: string): TraceFile {
-  const lines = text.split("\n");
-  const first = LINE1.exec(lines[0]);
-  assert.ok(first, `${name}: line 1 is complete`);
-  const complete = lines.slice(1, -1); // the last piece has no newline yet
-  const events = complete.map((line) => JSON.parse(line.replace(/,$/, "")) as TraceEvent);
-  return { name, otherData: JSON.parse(first[1]), events, tracerEnd: {} };
 }
 
 /** Runs `check` for every Python of the matrix in parallel, naming the version on failure. */
@@ -332,7 +333,7 @@ Deno.test("argv, __main__, sys.path[0], __file__ and a user sitecustomize are un
   });
 });
 
-Deno.test("a process killed by SIGKILL leaves the chunks it wrote", async () => {
+Deno.test("a process killed by SIGKILL leaves the chunks it wrote, converted to valid JSON", async () => {
   await eachPython(async (_version, python) => {
     const run = await traced(python, "sigkill.py");
     assert.equal(run.signal, "SIGKILL");

@@ -188,7 +188,6 @@ class ThreadRegistry:
         if survivor is not None:
             survivor.tid = get_native_id()
             survivor.ident = get_ident()
-            survivor.prefix = ""
             self._live[id(survivor)] = survivor
         return survivor
 

@@ -1,0 +1,412 @@
+/**
+ * Converts the binary per-process file the Python shim writes (`result_<pid>.raw`) into the
+ * per-process JSON file the rest of tracer reads (docs/internals.md, section 2). Streaming: one
+ * record in memory at a time, JSON text written in ~1 MB chunks.
+ * @module
+ */
+import { TracerError } from "./errors.ts";
+
+/** The first bytes of every raw file. */
+export const RAW_MAGIC = "TRACER-RAW 1\n";
+
+/** Record kinds: one ASCII byte before each record's 4-byte little-endian payload length. */
+export const RecordKind = {
+  header: 0x48, // "H": JSON object, otherData
+  names: 0x4e, // "N": JSON array of [id, name, cat]
+  events: 0x45, // "E": float64 LE: tid, then (start_ns, dur_ns, name_id) per event
+  meta: 0x4d, // "M": JSON array of M events
+  end: 0x54, // "T": JSON object, tracerEnd
+} as const;
+
+/** What a conversion found. */
+export interface ConvertResult {
+  /** False when the file holds no complete header: nothing was written. */
+  written: boolean;
+  /** X events written, unfinished ones included. */
+  events: number;
+  /** Bytes after the last complete record (a process killed mid-write), or of a damaged record. */
+  truncatedBytes: number;
+  /** True when the end record was there (the process ended through the shim). */
+  ended: boolean;
+}
+
+/** Options for {@linkcode convertRawFile}. */
+export interface ConvertOptions {
+  /**
+   * The JSON file name for a raw file name, used to rewrite `otherData.exec_of` and `parent_file`.
+   * Default: the same name ending in `.json`.
+   */
+  jsonName?: (rawName: string) => string;
+}
+
+const HEADER_BYTES = 5;
+const READ_BYTES = 1 << 20;
+const FLUSH_BYTES = 1 << 20;
+const MAX_NAME_ID = 1 << 30;
+
+/**
+ * Writes `jsonPath` (which must not exist yet) from the raw file at `rawPath`. A file cut short
+ * still gives complete JSON: every complete record, and a `tracerEnd` with `"exit":"killed"`.
+ */
+export async function convertRawFile(
+  rawPath: string,
+  jsonPath: string,
+  options: ConvertOptions = {},
+): Promise<ConvertResult> {
+  const jsonName = options.jsonName ?? defaultJsonName;
+  let input: Deno.FsFile;
+  try {
+    input = await Deno.open(rawPath, { read: true });
+  } catch (error) {
+    throw new TracerError(`cannot read trace data ${rawPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  using _input = input;
+  const records = new RecordReader(input);
+  const magic = await records.magic();
+  if (magic === "short") return { written: false, events: 0, truncatedBytes: 0, ended: false };
+  if (magic === "bad") {
+    throw new TracerError(`${rawPath} is not a tracer raw trace file (bad magic line)`);
+  }
+  const first = await records.next();
+  if (first === null || first.kind !== RecordKind.header) {
+    return { written: false, events: 0, truncatedBytes: records.leftover, ended: false };
+  }
+  let output: Deno.FsFile;
+  try {
+    output = await Deno.open(jsonPath, { write: true, createNew: true, mode: 0o644 });
+  } catch (error) {
+    throw new TracerError(`cannot write ${jsonPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const sink = new ByteSink(output);
+  try {
+    const headerText = decoder.decode(first.payload);
+    const otherData = JSON.parse(headerText) as Record<string, unknown>;
+    const pid = typeof otherData.pid === "number" ? otherData.pid : 0;
+    sink.addText(`{"otherData":${renameFiles(headerText, otherData, jsonName)},"traceEvents":[`);
+    const events = new EventFormatter(pid, sink);
+    let endText: string | undefined;
+    let damaged = false;
+    for (let rec = await records.next(); rec !== null; rec = await records.next()) {
+      if (rec.kind === RecordKind.events) {
+        if (!events.addEvents(rec.payload)) damaged = true;
+      } else if (rec.kind === RecordKind.names) {
+        events.addNames(JSON.parse(decoder.decode(rec.payload)));
+      } else if (rec.kind === RecordKind.meta) {
+        for (const event of JSON.parse(decoder.decode(rec.payload))) {
+          events.addLine(JSON.stringify(event));
+        }
+      } else if (rec.kind === RecordKind.end) {
+        endText = decoder.decode(rec.payload);
+      } else {
+        damaged = true;
+      }
+      if (damaged) {
+        records.stop(rec.payload.length + HEADER_BYTES);
+        break;
+      }
+      await sink.flushIfFull();
+    }
+    const truncatedBytes = records.leftover;
+    const end = endText ?? `{"exit":"killed","events":${events.count},` +
+        `"truncated_bytes":${truncatedBytes}}`;
+    sink.addText(`\n],"tracerEnd":${withFirstTs(end, events.firstTs())}}\n`);
+    await sink.close();
+    return { written: true, events: events.count, truncatedBytes, ended: endText !== undefined };
+  } catch (error) {
+    sink.abandon();
+    await Deno.remove(jsonPath).catch(() => {});
+    if (error instanceof TracerError) throw error;
+    throw new TracerError(`cannot convert ${rawPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `result_12_1.raw` -> `result_12_1.json`. */
+export function defaultJsonName(rawName: string): string {
+  return rawName.replace(/\.raw$/, "") + ".json";
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Rewrites the `.raw` names in `exec_of` / `parent_file` as text: re-serializing the header would
+ * round its large integers (epoch_ns) through doubles.
+ */
+function renameFiles(
+  text: string,
+  otherData: Record<string, unknown>,
+  jsonName: (rawName: string) => string,
+): string {
+  for (const key of ["exec_of", "parent_file"]) {
+    const value = otherData[key];
+    if (typeof value !== "string") continue;
+    const before = `"${key}":${JSON.stringify(value)}`;
+    const at = text.lastIndexOf(before);
+    if (at < 0) continue;
+    text = text.slice(0, at) + `"${key}":${JSON.stringify(jsonName(value))}` +
+      text.slice(at + before.length);
+  }
+  return text;
+}
+
+function withFirstTs(endText: string, firstTs: string | undefined): string {
+  if (firstTs === undefined) return endText;
+  const rest = endText.trimStart().slice(1).trimStart();
+  return `{"first_ts":${firstTs}${rest.startsWith("}") ? "" : ","}${rest}`;
+}
+
+/** Integer nanoseconds as microseconds with three decimals, by integer math: `1234567` -> `1234.567`. */
+export function microseconds(ns: number): string {
+  const whole = Math.floor(ns / 1000);
+  const frac = ns - whole * 1000;
+  return `${whole}.${frac >= 100 ? frac : frac >= 10 ? "0" + frac : "00" + frac}`;
+}
+
+/** Turns names and events records into event lines, writing bytes (no string per event). */
+class EventFormatter {
+  count = 0;
+  #lines = 0;
+  #minNs = Infinity;
+  #done: Uint8Array[] = []; // name id -> `"name":...,"cat":"py"}`
+  #open: Uint8Array[] = []; // name id -> the same, marked unfinished
+
+  constructor(private readonly pid: number, private readonly sink: ByteSink) {}
+
+  addNames(names: unknown): void {
+    if (!Array.isArray(names)) throw new Error("a names record is not a JSON array");
+    for (const entry of names) {
+      const id = Array.isArray(entry) ? entry[0] : undefined;
+      if (typeof id !== "number" || !Number.isInteger(id) || id <= 0 || id > MAX_NAME_ID) {
+        throw new Error(`bad name id ${JSON.stringify(id)}`);
+      }
+      const head = `"name":${JSON.stringify(String(entry[1]))},"cat":${
+        JSON.stringify(String(entry[2]))
+      }`;
+      this.#done[id] = encoder.encode(head + "}");
+      this.#open[id] = encoder.encode(head + ',"args":{"unfinished":true}}');
+    }
+  }
+
+  /** Formats one events record; false when its length is not tid + whole triples. */
+  addEvents(payload: Uint8Array): boolean {
+    if (payload.length % 8 !== 0 || (payload.length / 8 - 1) % 3 !== 0) return false;
+    const numbers = payload.byteOffset % 8 === 0
+      ? new Float64Array(payload.buffer, payload.byteOffset, payload.length / 8)
+      : new Float64Array(payload.slice().buffer);
+    const prefix = encoder.encode(`{"ph":"X","pid":${this.pid},"tid":${numbers[0]},"ts":`);
+    const sink = this.sink;
+    let minNs = this.#minNs;
+    for (let i = 1; i < numbers.length; i += 3) {
+      const start = numbers[i];
+      const id = numbers[i + 2];
+      const name = (id > 0 ? this.#done[id] : this.#open[-id]) ?? unknownName(id);
+      if (start < minNs) minNs = start;
+      const buf = sink.reserve(prefix.length + name.length + 64);
+      let pos = sink.pos;
+      if (this.#lines++ !== 0) buf[pos++] = COMMA;
+      buf[pos++] = NEWLINE;
+      buf.set(prefix, pos);
+      pos = writeMicroseconds(buf, pos + prefix.length, start);
+      buf.set(DUR, pos);
+      pos = writeMicroseconds(buf, pos + DUR.length, numbers[i + 1]);
+      buf[pos++] = COMMA;
+      buf.set(name, pos);
+      sink.pos = pos + name.length;
+    }
+    this.#minNs = minNs;
+    this.count += (numbers.length - 1) / 3;
+    return true;
+  }
+
+  addLine(line: string): void {
+    this.sink.addText((this.#lines++ === 0 ? "\n" : ",\n") + line);
+  }
+
+  firstTs(): string | undefined {
+    return this.#minNs === Infinity ? undefined : microseconds(this.#minNs);
+  }
+}
+
+const encoder = new TextEncoder();
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+const DUR = encoder.encode(',"dur":');
+
+/** Writes `microseconds(ns)` as ASCII at `pos`; returns the position after it. */
+function writeMicroseconds(buf: Uint8Array, pos: number, ns: number): number {
+  const whole = Math.floor(ns / 1000);
+  const frac = ns - whole * 1000;
+  // Split so each half fits int32 math: high digits, then the low 8 digits zero-padded.
+  const high = Math.floor(whole / 1e8);
+  let low = whole - high * 1e8;
+  if (high > 0) {
+    pos = writeInt(buf, pos, high);
+    for (let i = pos + 7; i >= pos; i--) {
+      const next = (low / 10) | 0;
+      buf[i] = 48 + low - next * 10;
+      low = next;
+    }
+    pos += 8;
+  } else {
+    pos = writeInt(buf, pos, low);
+  }
+  const hundreds = (frac / 100) | 0;
+  const tens = ((frac / 10) | 0) - hundreds * 10;
+  buf[pos] = 0x2e;
+  buf[pos + 1] = 48 + hundreds;
+  buf[pos + 2] = 48 + tens;
+  buf[pos + 3] = 48 + frac - hundreds * 100 - tens * 10;
+  return pos + 4;
+}
+
+/** Writes a non-negative integer below 2^31 in decimal. */
+function writeInt(buf: Uint8Array, pos: number, value: number): number {
+  let end = pos + 1;
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) end++;
+  for (let i = end - 1; i >= pos; i--) {
+    const next = (value / 10) | 0;
+    buf[i] = 48 + value - next * 10;
+    value = next;
+  }
+  return end;
+}
+
+function unknownName(id: number): Uint8Array {
+  const tail = id < 0 ? ',"args":{"unfinished":true}}' : "}";
+  return encoder.encode(`"name":"(unknown name ${Math.abs(id)})","cat":"py"${tail}`);
+}
+
+/** Reads records one at a time from a file. */
+class RecordReader {
+  #buffer = new Uint8Array(READ_BYTES);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #leftover = 0;
+
+  constructor(private readonly file: Deno.FsFile) {}
+
+  /** Bytes after the last complete record, known once `next` returned null. */
+  get leftover(): number {
+    return this.#leftover;
+  }
+
+  async magic(): Promise<"ok" | "bad" | "short"> {
+    const length = RAW_MAGIC.length;
+    await this.#fill(length);
+    if (this.#end - this.#start < length) {
+      const got = this.#buffer.subarray(this.#start, this.#end);
+      return [...got].every((byte, i) => byte === RAW_MAGIC.charCodeAt(i)) ? "short" : "bad";
+    }
+    for (let i = 0; i < length; i++) {
+      if (this.#buffer[this.#start + i] !== RAW_MAGIC.charCodeAt(i)) return "bad";
+    }
+    this.#start += length;
+    return "ok";
+  }
+
+  /** The next complete record (its payload valid until the next call), or null at the end. */
+  async next(): Promise<{ kind: number; payload: Uint8Array } | null> {
+    if (this.#stopped) return null;
+    await this.#fill(HEADER_BYTES);
+    if (this.#end - this.#start < HEADER_BYTES) return this.#finish();
+    const at = this.#start;
+    const b = this.#buffer;
+    const length = (b[at + 1] | b[at + 2] << 8 | b[at + 3] << 16 | b[at + 4] << 24) >>> 0;
+    await this.#fill(HEADER_BYTES + length);
+    if (this.#end - this.#start < HEADER_BYTES + length) return this.#finish();
+    const kind = this.#buffer[this.#start];
+    const payload = this.#buffer.subarray(
+      this.#start + HEADER_BYTES,
+      this.#start + HEADER_BYTES + length,
+    );
+    this.#start += HEADER_BYTES + length;
+    return { kind, payload };
+  }
+
+  /** Gives up on a damaged record of `bytes` bytes and everything after it. */
+  stop(bytes: number): void {
+    this.#leftover = bytes + this.#end - this.#start;
+    this.#start = this.#end;
+    this.#stopped = true;
+  }
+
+  #stopped = false;
+
+  #finish(): null {
+    if (!this.#stopped) this.#leftover = this.#end - this.#start;
+    this.#start = this.#end;
+    return null;
+  }
+
+  async #fill(wanted: number): Promise<void> {
+    while (this.#end - this.#start < wanted && !this.#eof) {
+      if (this.#start + wanted > this.#buffer.length) {
+        const size = Math.max(this.#buffer.length, wanted + READ_BYTES);
+        const next = new Uint8Array(size);
+        next.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#end -= this.#start;
+        this.#start = 0;
+        this.#buffer = next;
+      }
+      const n = await this.file.read(this.#buffer.subarray(this.#end));
+      if (n === null) this.#eof = true;
+      else this.#end += n;
+    }
+  }
+}
+
+/** An output buffer written to the file in chunks of about 1 MB. */
+class ByteSink {
+  buffer = new Uint8Array(FLUSH_BYTES + 4096);
+  pos = 0;
+  #full: Uint8Array[] = [];
+
+  constructor(private readonly file: Deno.FsFile) {}
+
+  /** Makes room for `bytes` more bytes at `pos`; returns the (possibly new) buffer. */
+  reserve(bytes: number): Uint8Array {
+    if (this.pos + bytes > this.buffer.length) {
+      this.#full.push(this.buffer.subarray(0, this.pos));
+      this.buffer = new Uint8Array(Math.max(FLUSH_BYTES + 4096, bytes));
+      this.pos = 0;
+    }
+    return this.buffer;
+  }
+
+  addText(text: string): void {
+    const bytes = encoder.encode(text);
+    this.reserve(bytes.length).set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  async flushIfFull(): Promise<void> {
+    if (this.#full.length > 0 || this.pos >= FLUSH_BYTES) await this.#flush();
+  }
+
+  async close(): Promise<void> {
+    await this.#flush();
+    this.file.close();
+  }
+
+  abandon(): void {
+    try {
+      this.file.close();
+    } catch { /* already closed */ }
+  }
+
+  async #flush(): Promise<void> {
+    this.#full.push(this.buffer.subarray(0, this.pos));
+    for (const bytes of this.#full) {
+      let offset = 0;
+      while (offset < bytes.length) offset += await this.file.write(bytes.subarray(offset));
+    }
+    this.#full = [];
+    this.pos = 0;
+  }
+}
