@@ -285,7 +285,7 @@ export async function combineFiles(
     threads: threads.size,
     events: 0,
     droppedEvents: droppedEvents(usable),
-    salvagedFiles: probes.filter((probe) => probe.info.truncated).length,
+    salvagedFiles: probes.filter((probe) => probe.info.truncated || salvagedByRun(probe)).length,
   };
   const tally = new Tally({ stats, warnings, metadata, threads, strict: options.strict ?? false });
   let consumed = false;
@@ -308,6 +308,12 @@ export async function combineFiles(
       return rawEventChunks(plans, tally);
     },
   };
+}
+
+/** A per-process file the run stage completed after its process died (`truncated_bytes`). */
+function salvagedByRun(probe: FileProbe): boolean {
+  const end = probe.info.metadata.tracerEnd as { truncated_bytes?: unknown } | undefined;
+  return typeof end?.truncated_bytes === "number" && end.truncated_bytes > 0;
 }
 
 function strictError(path: string, damage: string): TracerError {

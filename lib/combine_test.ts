@@ -60,3 +60,25 @@ Deno.test("expandInputs: directories list their traces in process order, duplica
   );
   await assertRejects(expandInputs([join(DIR, "missing.json")]), UsageError);
 });
+
+Deno.test("combineFiles: a file the run stage completed after a kill counts as salvaged", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "result_7.json");
+    await Deno.writeTextFile(
+      path,
+      '{"otherData":{"tracer_version":1,"pid":7,"host":"h","boot_id":"b",' +
+        '"clock":{"epoch_ns":2000,"mono_ns":1000}},"traceEvents":[\n' +
+        '{"ph":"X","pid":7,"tid":7,"ts":10,"dur":1,"name":"f","cat":"py"}\n' +
+        '],"tracerEnd":{"first_ts":10,"exit":"killed","events":1,"truncated_bytes":12}}\n',
+    );
+    const trace = await combineFiles([path]);
+    assertEquals(await collect(trace.events), [
+      { ph: "X", pid: 7, tid: 7, ts: 0, dur: 1, name: "f", cat: "py" },
+    ]);
+    assertEquals(trace.stats.salvagedFiles, 1);
+    assertEquals(trace.stats.threads, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
