@@ -15,6 +15,7 @@ const WORKLOADS = join(ROOT, "bench", "workloads");
 const VIZTRACER_VENV = "/opt/viztracer-venv/bin";
 const PYTHONS: Record<string, string> = {
   "3.11": "/root/.pyenv/versions/3.11.7/bin/python3",
+  "3.12": "/root/.pyenv/versions/3.12.1/bin/python3",
   "3.13": "/root/.pyenv/versions/3.13.0/bin/python3",
 };
 const rounds = Number(Deno.args[0] ?? 5);

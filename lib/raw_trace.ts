@@ -184,9 +184,7 @@ class EventFormatter {
       if (typeof id !== "number" || !Number.isInteger(id) || id <= 0 || id > MAX_NAME_ID) {
         throw new Error(`bad name id ${JSON.stringify(id)}`);
       }
-      const head = `"name":${JSON.stringify(String(entry[1]))},"cat":${
-        JSON.stringify(String(entry[2]))
-      }`;
+      const head = `"name":${jsonString(entry[1])},"cat":${jsonString(entry[2])}`;
       this.#done[id] = encoder.encode(head + "}");
       this.#open[id] = encoder.encode(head + ',"args":{"unfinished":true}}');
     }
@@ -274,6 +272,14 @@ function writeInt(buf: Uint8Array, pos: number, value: number): number {
     value = next;
   }
   return end;
+}
+
+/** JSON text of a string, with U+2028/2029 escaped too (they end lines for some readers). */
+function jsonString(value: unknown): string {
+  return JSON.stringify(String(value)).replace(
+    /[\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
 }
 
 function unknownName(id: number): Uint8Array {
