@@ -28,7 +28,9 @@ export async function convertRawFiles(
   for await (const entry of Deno.readDir(rawDir)) {
     if (entry.isFile && RAW_NAME.test(entry.name)) rawNames.push(entry.name);
   }
-  rawNames.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  // result_9 < result_10 < result_10_1 (an exec successor after its predecessor).
+  const stem = (name: string) => name.slice(0, -".raw".length);
+  rawNames.sort((a, b) => stem(a).localeCompare(stem(b), "en", { numeric: true }));
   const names = await jsonNames(rawNames, options.jsonDir);
   const paths: string[] = [];
   for (const rawName of rawNames) {

@@ -12,7 +12,7 @@ export interface ShimConfig {
   version: 1;
   /** Unique per run; lets the CLI find the run's processes still alive after the root exits. */
   run_id: string;
-  /** Absolute, existing directory; every process writes `result_<pid>.json` here. */
+  /** Absolute, existing directory; every process writes `result_<pid>.raw` here (docs/internals.md). */
   output_dir: string;
   /** Absolute path of the directory holding `sitecustomize.py` and `_tracer/`. */
   shim_dir: string;
