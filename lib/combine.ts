@@ -25,7 +25,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { TracerError, UsageError } from "./errors.ts";
 import {
-  asciiText,
+  canonicalJson,
   EventParser,
   FileScan,
   hashThread,
@@ -221,10 +221,10 @@ async function probeFile(path: string): Promise<FileProbe> {
         const hash = hashThread(bytes, spans, k);
         if (!seenThreads.has(hash)) {
           seenThreads.add(hash);
-          const pid = asciiText(bytes, pidStart, spans[k + SPAN_PID_END]);
+          const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
           pids.add(pid);
           if (tidStart >= 0) {
-            threads.add(`${pid} ${asciiText(bytes, tidStart, spans[k + SPAN_TID_END])}`);
+            threads.add(`${pid} ${canonicalJson(bytes, tidStart, spans[k + SPAN_TID_END])}`);
           }
         }
       }

@@ -8,7 +8,7 @@
 import type { FilePlan, Tally } from "./combine.ts";
 import { placeEvent } from "./combine.ts";
 import {
-  asciiText,
+  canonicalJson,
   FileScan,
   hashThread,
   parseNumber,
@@ -148,11 +148,11 @@ export async function* rawEventChunks(
       const hash = hashThread(bytes, spans, k);
       if (seenThreads.has(hash)) return;
       seenThreads.add(hash);
-      const pid = asciiText(bytes, pidStart, spans[k + SPAN_PID_END]);
+      const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
       const mapped = plan.pidMap.get(pid);
       tally.thread(
         mapped === undefined ? pid : String(mapped),
-        asciiText(bytes, spans[k + SPAN_TID], tidEnd),
+        canonicalJson(bytes, spans[k + SPAN_TID], tidEnd),
       );
     };
     const sink = (bytes: Uint8Array, spans: number[]) => {
@@ -180,7 +180,7 @@ export async function* rawEventChunks(
           else simple = false;
         }
         if (simple && remapping && pidStart >= 0) {
-          const mapped = plan.pidMap.get(asciiText(bytes, pidStart, spans[k + SPAN_PID_END]));
+          const mapped = plan.pidMap.get(canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]));
           if (mapped !== undefined) pidText = String(mapped);
         }
         if (!simple) {

@@ -1,4 +1,8 @@
-import { deepStrictEqual as assertEquals, rejects as assertRejects } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+} from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { combineFiles, expandInputs } from "./combine.ts";
@@ -78,6 +82,52 @@ Deno.test("combineFiles: a file the run stage completed after a kill counts as s
     ]);
     assertEquals(trace.stats.salvagedFiles, 1);
     assertEquals(trace.stats.threads, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("combineFiles: random events agree on both paths, in any layout", async () => {
+  let seed = 99;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const alphabet = ['"', "\\", "]", "}", ",", ":", "ü", "\n", "x", " ", "\u2028"];
+  const text = () =>
+    Array.from(
+      { length: Math.floor(random() * 10) },
+      () => alphabet[Math.floor(random() * alphabet.length)],
+    ).join("");
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths: string[] = [];
+    for (let file = 0; file < 3; file++) {
+      const events = Array.from({ length: 200 }, (_, i) => ({
+        name: text(),
+        ph: random() < 0.1 ? "M" : "X",
+        ts: Math.round(random() * 1e12) / 1000,
+        pid: i % 2 === 0 ? 5 : "p" + text(),
+        tid: i % 4,
+        args: { [text()]: text() },
+      }));
+      const path = join(dir, `f${file}.json`);
+      // One line, pretty-printed, one event per line.
+      const body = file === 0
+        ? JSON.stringify({ traceEvents: events })
+        : file === 1
+        ? JSON.stringify({ traceEvents: events }, null, 2)
+        : `{"traceEvents":[\n${events.map((event) => JSON.stringify(event)).join(",\n")}\n]}`;
+      await Deno.writeTextFile(path, body);
+      paths.push(path);
+    }
+    for (const align of [false, true]) {
+      const objects = await collect((await combineFiles(paths, { align })).events);
+      const fromText = await textEvents((await combineFiles(paths, { align })).eventText());
+      assertEquals(fromText, objects);
+      const labels = objects.filter((event) => event.name === "process_labels");
+      assertEquals(objects.length - labels.length, 600);
+      // Colliding pids of the later files (5 and several string pids) were moved and labelled.
+      assert(labels.length >= 2);
+      assert(labels.every((label) => typeof label.pid === "number" && label.pid > 4_194_304));
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

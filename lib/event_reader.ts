@@ -292,13 +292,20 @@ export class TraceScanner {
         while (i < n) {
           if (inString) {
             // Tight loop over the string's body: most bytes of an event are in its name.
+            if (escaped) {
+              escaped = false;
+              i++;
+            }
             while (i < n) {
               byte = chunk[i++];
-              if (escaped) escaped = false;
-              else if (byte === QUOTE) {
+              if (byte === QUOTE) {
                 inString = false;
                 break;
-              } else if (byte === BACKSLASH) escaped = true;
+              }
+              if (byte === BACKSLASH) {
+                if (i < n) i++;
+                else escaped = true;
+              }
             }
             if (inString) break;
             if (depth === 0) {
@@ -986,6 +993,26 @@ export function hashThread(bytes: Uint8Array, span: number[], k: number): number
   for (let i = span[k + SPAN_TID]; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const lengths = (pidEnd - span[k + SPAN_PID]) * 64 + tidEnd - span[k + SPAN_TID];
   return (hash >>> 0) * 0x200000 + (lengths & 0x1fffff);
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * The JSON value in `bytes[start, end)` as `JSON.stringify` writes it, so that ids read from bytes
+ * and from parsed events compare equal (`1`, `"p\u00fc"` and `"pü"` become `1` and `"pü"`).
+ */
+export function canonicalJson(bytes: Uint8Array, start: number, end: number): string {
+  let plain = end > start;
+  for (let i = start; i < end && plain; i++) {
+    const byte = bytes[i];
+    plain = (byte >= 0x30 && byte <= 0x39) || (byte === 0x2d && i === start);
+  }
+  if (plain && !(bytes[start] === 0x30 && end - start > 1)) return asciiText(bytes, start, end);
+  try {
+    return JSON.stringify(JSON.parse(utf8.decode(bytes.subarray(start, end))));
+  } catch {
+    return asciiText(bytes, start, end);
+  }
 }
 
 /** The text of `bytes[start, end)` read as Latin-1 (enough for numbers and ASCII ids). */

@@ -233,3 +233,29 @@ Deno.test("readTracerFileEnds reads only complete tracer files", async () => {
     assertEquals(await readTracerFileEnds(join(fixtures, name)), undefined, name);
   }
 });
+
+Deno.test("reader: random events with escapes split at random chunk sizes read back exactly", () => {
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const alphabet = ['"', "\\", "[", "]", "{", "}", ",", ":", "é", "🚀", "\n", "a", " ", "/"];
+  const text = () =>
+    Array.from(
+      { length: Math.floor(random() * 12) },
+      () => alphabet[Math.floor(random() * alphabet.length)],
+    ).join("");
+  const events: TraceEvent[] = Array.from({ length: 300 }, (_, i) => ({
+    ph: random() < 0.1 ? "M" : "X",
+    name: text(),
+    pid: i % 3,
+    tid: text(),
+    ts: Math.round(random() * 1e9) / 1000,
+    args: random() < 0.3 ? { [text()]: [text(), { deep: text() }] } : undefined,
+  })).map((event) => JSON.parse(JSON.stringify(event)));
+  const whole = encoder.encode(JSON.stringify({ traceEvents: events, meta: text() }));
+  for (let round = 0; round < 20; round++) {
+    const chunkSize = 1 + Math.floor(random() * 200);
+    const { events: read, info } = scan(whole, chunkSize);
+    assertEquals(read, events, `chunk size ${chunkSize}`);
+    assertEquals(info.damage, undefined);
+  }
+});
