@@ -22,8 +22,7 @@
  * are copied as bytes with only `ts` and `pid` rewritten.
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
-import { TracerError, UsageError } from "./errors.ts";
+import { TracerError } from "./errors.ts";
 import {
   canonicalJson,
   EventParser,
@@ -44,6 +43,10 @@ import {
 import type { TraceFileInfo } from "./event_reader.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "./trace_event.ts";
 import { rawEventChunks } from "./combine_raw.ts";
+import { type FilePlan, type FileProbe, placeEvent, planFiles } from "./combine_plan.ts";
+
+export { expandInputs } from "./combine_inputs.ts";
+export type { FilePlan } from "./combine_plan.ts";
 
 /** How to combine. */
 export interface CombineOptions {
@@ -64,106 +67,7 @@ export interface CombinedTraceText extends CombinedTrace {
   eventText(): AsyncIterable<Uint8Array>;
 }
 
-/** How one input file's events are moved onto the common timeline. */
-export interface FilePlan {
-  /** The input file. */
-  path: string;
-  /** Added to every non-metadata `ts`. */
-  shift: number;
-  /** Original pid (as its JSON text) -> new pid, for pids that collided with another file's. */
-  pidMap: Map<string, number>;
-  /** `process_labels` events announcing the remapped pids. */
-  labels: TraceEvent[];
-  /** True when a first pass read the file (its damage and threads are known). */
-  scanned: boolean;
-}
-
 const PHASE_M = 0x4d;
-
-/** Largest pid Linux hands out; remapped pids start above it. */
-const PID_MAX = 4_194_304;
-
-/** Expands directories (their *.json / *.json.gz files) and globs the shell did not expand; throws UsageError naming a missing input. */
-export async function expandInputs(args: string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const arg of args) {
-    const stat = await Deno.stat(arg).catch(() => null);
-    if (stat?.isDirectory) {
-      const names = await listDir(arg, "");
-      const traces = names.filter(isTraceFileName);
-      if (traces.length === 0) {
-        throw new UsageError(`directory ${arg} holds no .json or .json.gz files; name the files`);
-      }
-      found.push(...traces.map((name) => join(arg, name)));
-    } else if (stat !== null) {
-      found.push(arg);
-    } else if (/[*?]/.test(basename(arg))) {
-      const dir = arg.slice(0, arg.length - basename(arg).length) || ".";
-      const pattern = globPattern(basename(arg));
-      const names = (await listDir(dir, arg)).filter((name) => pattern.test(name));
-      if (names.length === 0) throw new UsageError(`no file matches ${arg}; check the pattern`);
-      found.push(...names.map((name) => join(dir, name)));
-    } else {
-      throw new UsageError(`input file ${arg} does not exist; check the path`);
-    }
-  }
-  const seen = new Set<string>();
-  const unique: string[] = [];
-  for (const path of found) {
-    const real = await Deno.realPath(path).catch(() => resolve(path));
-    if (seen.has(real)) continue;
-    seen.add(real);
-    unique.push(path);
-  }
-  return unique;
-}
-
-function isTraceFileName(name: string): boolean {
-  return (name.endsWith(".json") || name.endsWith(".json.gz")) && !name.startsWith(".");
-}
-
-function globPattern(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(
-    /\?/g,
-    "[^/]",
-  );
-  return new RegExp(`^${body}$`);
-}
-
-async function listDir(dir: string, forArg: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile || entry.isSymlink) names.push(entry.name);
-    }
-  } catch (error) {
-    const what = forArg === "" ? `directory ${dir}` : `${forArg}: directory ${dir}`;
-    throw new UsageError(`cannot list ${what} (${(error as Error).message}); check the path`, {
-      cause: error,
-    });
-  }
-  return names.sort(fileOrder);
-}
-
-/** `result_9.json` < `result_10.json` < `result_10_1.json` (an exec successor after its parent). */
-function fileOrder(a: string, b: string): number {
-  const stem = (name: string) => name.replace(/\.json(\.gz)?$/, "");
-  return stem(a).localeCompare(stem(b), "en", { numeric: true }) || (a < b ? -1 : a > b ? 1 : 0);
-}
-
-/** What the first pass learnt about one file. */
-interface FileProbe {
-  path: string;
-  info: TraceFileInfo;
-  /** Earliest `ts` of a non-metadata event, Infinity if none. */
-  minTs: number;
-  /** Pids used by the events, as their JSON text. */
-  pids: Set<string>;
-  /** `pid` JSON text + " " + `tid` JSON text. */
-  threads: Set<string>;
-  /** False for a tracer file placed by its end metadata alone: threads and damage come later. */
-  scanned: boolean;
-}
 
 /**
  * A tracer per-process file that ended well says where its events start (`tracerEnd.first_ts`)
@@ -362,22 +266,6 @@ export class Tally {
   }
 }
 
-/** Moves one parsed event onto the timeline of its plan. */
-export function placeEvent(event: TraceEvent, plan: FilePlan): void {
-  if (event.ph !== "M" && typeof event.ts === "number" && plan.shift !== 0) {
-    event.ts = roundTs(event.ts + plan.shift);
-  }
-  if (plan.pidMap.size > 0 && event.pid !== undefined) {
-    const mapped = plan.pidMap.get(JSON.stringify(event.pid));
-    if (mapped !== undefined) event.pid = mapped;
-  }
-}
-
-/** Rounds a timestamp to the nanosecond, so shifted values print short. */
-export function roundTs(ts: number): number {
-  return Math.round(ts * 1000) / 1000;
-}
-
 async function* eventBatches(plans: FilePlan[], tally: Tally): AsyncGenerator<TraceEvent[]> {
   const stats = tally.stats;
   for (const plan of plans) {
@@ -433,127 +321,6 @@ function flatten<T>(batches: AsyncIterable<T[]>): AsyncIterable<T> {
       };
     },
   };
-}
-
-interface ClockInfo {
-  host: string;
-  boot: string;
-  /** Wall clock minus monotonic clock, in microseconds. */
-  wallOffset: number;
-}
-
-function clockOf(probe: FileProbe): ClockInfo | undefined {
-  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-  const clock = other?.clock as { epoch_ns?: unknown; mono_ns?: unknown } | undefined;
-  if (typeof clock?.epoch_ns !== "number" || typeof clock.mono_ns !== "number") return undefined;
-  return {
-    host: String(other?.host ?? ""),
-    boot: String(other?.boot_id ?? ""),
-    wallOffset: (clock.epoch_ns - clock.mono_ns) / 1000,
-  };
-}
-
-/** Decides each file's shift and pid remapping (see the module comment for the rule). */
-function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
-  const offsets = probes.map(() => 0);
-  if (align) {
-    probes.forEach((probe, index) => offsets[index] = -probe.minTs);
-  } else {
-    const groups = new Map<string, number>();
-    const clocks = probes.map(clockOf);
-    for (const clock of clocks) {
-      const key = clock && `${clock.host}\n${clock.boot}`;
-      if (clock && key !== undefined && !groups.has(key)) groups.set(key, clock.wallOffset);
-    }
-    if (groups.size > 1) {
-      const base = Math.min(...groups.values());
-      clocks.forEach((clock, index) => {
-        if (clock) offsets[index] = groups.get(`${clock.host}\n${clock.boot}`)! - base;
-      });
-    }
-  }
-  let origin = Infinity;
-  probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
-  if (!Number.isFinite(origin)) origin = 0;
-  const pidMaps = remapPids(probes);
-  const labelled = new Set<number>();
-  return probes.map((probe, index) => {
-    const pidMap = pidMaps[index];
-    const labels: TraceEvent[] = [];
-    for (const [original, pid] of pidMap) {
-      if (labelled.has(pid)) continue;
-      labelled.add(pid);
-      labels.push({
-        ph: "M",
-        pid,
-        name: "process_labels",
-        args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
-      });
-    }
-    return {
-      path: probe.path,
-      shift: offsets[index] - origin,
-      pidMap,
-      labels,
-      scanned: probe.scanned,
-    };
-  });
-}
-
-function sourceLabel(probe: FileProbe): string {
-  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-  const host = typeof other?.host === "string" && other.host !== "" ? ` on ${other.host}` : "";
-  return `${basename(probe.path)}${host}`;
-}
-
-function remapPids(probes: FileProbe[]): Map<string, number>[] {
-  let next = PID_MAX;
-  for (const probe of probes) {
-    for (const pid of probe.pids) {
-      const value = Number(pid);
-      if (Number.isInteger(value) && value > next) next = value;
-    }
-  }
-  const processes = processKeys(probes);
-  /** pid text -> the process (key) that claimed it first. */
-  const owners = new Map<string, string>();
-  /** process key -> its new pid, shared by the files of one process (exec successors). */
-  const moved = new Map<string, number>();
-  return probes.map((probe, index) => {
-    const pidMap = new Map<string, number>();
-    for (const pid of probe.pids) {
-      const key = `${processes[index]}\n${pid}`;
-      const owner = owners.get(pid);
-      if (owner === undefined) {
-        owners.set(pid, key);
-      } else if (owner !== key) {
-        if (!moved.has(key)) moved.set(key, ++next);
-        pidMap.set(pid, moved.get(key)!);
-      }
-    }
-    return pidMap;
-  });
-}
-
-/**
- * Which process each file belongs to: a tracer file whose `exec_of` names another input of the
- * same pid and directory continues that file's process; every other file is its own.
- */
-function processKeys(probes: FileProbe[]): string[] {
-  const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
-  const execOf = probes.map((probe) => {
-    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-    if (typeof other?.exec_of !== "string") return -1;
-    const earlier = byFile.get(resolve(dirname(probe.path), basename(other.exec_of)));
-    if (earlier === undefined) return -1;
-    const samePid = [...probes[earlier].pids].some((pid) => probe.pids.has(pid));
-    return samePid ? earlier : -1;
-  });
-  return probes.map((_, index) => {
-    let root = index;
-    for (let hops = 0; execOf[root] >= 0 && hops < probes.length; hops++) root = execOf[root];
-    return resolve(probes[root].path);
-  });
 }
 
 function droppedEvents(probes: FileProbe[]): number {

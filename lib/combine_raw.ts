@@ -5,8 +5,8 @@
  * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
  * @module
  */
-import type { FilePlan, Tally } from "./combine.ts";
-import { placeEvent } from "./combine.ts";
+import type { Tally } from "./combine.ts";
+import { type FilePlan, placeEvent } from "./combine_plan.ts";
 import {
   canonicalJson,
   FileScan,
