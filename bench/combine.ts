@@ -15,8 +15,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
-const VIZTRACER = "/opt/viztracer-venv/bin/viztracer";
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GOALS = { peakMb: 200, mbPerS: 100, timesFasterThanViztracer: 10 };
 
@@ -42,7 +42,7 @@ const sizes = args.values.events.split(",").map(Number);
 const fileCount = Number(args.values.files);
 const viztracerMax = Number(args.values["viztracer-max"]);
 const withFirstTs = !args.values["no-first-ts"];
-const haveViztracer = await Deno.stat(VIZTRACER).then(() => true, () => false);
+const viztracerFound = await haveViztracer();
 const haveTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
 
 const dir = await Deno.makeTempDir({ prefix: "tracer_bench_combine_" });
@@ -71,7 +71,7 @@ try {
     report("tracer --combine", ours, events, inputMb);
     await Deno.remove(join(dir, "tracer_out.json"));
 
-    if (haveViztracer && events <= viztracerMax) {
+    if (viztracerFound && events <= viztracerMax) {
       const theirs = await measure([
         VIZTRACER,
         "--combine",
@@ -91,7 +91,7 @@ try {
           }x in CPU time (goal >= ${GOALS.timesFasterThanViztracer}x), uses ` +
           `${(theirs.peakMb / ours.peakMb).toFixed(1)}x less memory`,
       );
-    } else if (haveViztracer) {
+    } else if (viztracerFound) {
       console.log(`  (VizTracer skipped above ${viztracerMax.toLocaleString("en-US")} events)`);
     }
     await Deno.remove(join(dir, `in_${events}`), { recursive: true });

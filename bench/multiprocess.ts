@@ -15,7 +15,6 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const VIZTRACER = "/opt/viztracer-venv/bin/viztracer";
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 const GOALS = { ratioOfViztracers: 0.5, peakMb: 300 };
@@ -54,6 +53,7 @@ if __name__ == "__main__":
         assert process.exitcode == 0
 `,
 };
+import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
 const WRAPPER = `
 import json, resource, subprocess, sys, time
@@ -91,15 +91,6 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function main() {
   const { values } = parseArgs({
     args: Deno.args,
@@ -111,7 +102,7 @@ async function main() {
   });
   const rounds = Number(values.rounds);
   const python = values.python!;
-  const withViztracer = !values["no-viztracer"] && await exists(VIZTRACER);
+  const withViztracer = !values["no-viztracer"] && await haveViztracer();
   if (!values["no-viztracer"] && !withViztracer) {
     console.log(`VizTracer not found at ${VIZTRACER}: comparing with untraced runs only`);
   }

@@ -14,8 +14,7 @@ import { join } from "node:path";
 import type { CombinedTrace, TraceEvent } from "../lib/trace_event.ts";
 import { writeHtml } from "../lib/writers/html.ts";
 import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
-
-const VIZTRACER = "/opt/viztracer-venv/bin/viztracer";
+import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
 const GOALS = {
   openMsAt1M: 1500,
@@ -524,7 +523,7 @@ async function main(): Promise<void> {
       }
     }
     printGoals(rows);
-    if (!values["no-viztracer"] && exists(VIZTRACER)) {
+    if (!values["no-viztracer"] && await haveViztracer()) {
       console.log(
         "\nVizTracer 1.1.1 HTML for the same events (viztracer --combine x.json -o x.html):",
       );
@@ -620,15 +619,6 @@ function printGoals(rows: Row[]): void {
           )
         }`,
     );
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
