@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -53,7 +54,6 @@ if __name__ == "__main__":
         assert process.exitcode == 0
 `,
 };
-import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
 const WRAPPER = `
 import json, resource, subprocess, sys, time
