@@ -91,7 +91,7 @@ Deno.test({
     // The hostile function, hostile_module.run and the module's top level (when recorded).
     const hostileCount = Number((await searchAsUser(page, "alert(1)")).split(" ")[0]);
     assert.ok(hostileCount >= 2, `matches for alert(1): ${hostileCount}`);
-    const hostile = await stepThroughMatches(page, hostileCount);
+    const hostile = await stepThroughMatches(page, hostileCount, "button");
     const functions = hostile.map((row) => `${row.Function} ${row.Location ?? ""}`);
     assert.ok(functions.some((text) => text.startsWith(`${HOSTILE} `)), functions.join(" | "));
     assert.ok(
@@ -278,11 +278,19 @@ async function searchAsUser(page: Page, query: string): Promise<string> {
   return count;
 }
 
-/** Presses Enter in the search box `count` times; returns the details shown for each match. */
-async function stepThroughMatches(page: Page, count: number): Promise<Record<string, string>[]> {
+/**
+ * Steps to the next match `count` times, by Enter in the search box or by the next-match button;
+ * returns the details shown for each match.
+ */
+async function stepThroughMatches(
+  page: Page,
+  count: number,
+  via: "enter" | "button" = "enter",
+): Promise<Record<string, string>[]> {
   const seen: Record<string, string>[] = [];
   for (let i = 1; i <= count; i++) {
-    await page.press("Enter");
+    if (via === "enter") await page.press("Enter");
+    else await page.click(...await center(page, "#next-match"));
     await waitFor(
       async () => (await text(page, "#search-count")).startsWith(`${i} / `),
       `match ${i}`,
