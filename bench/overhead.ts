@@ -6,18 +6,16 @@
  * usage: deno run -A bench/overhead.ts [rounds=5]
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TRACER_ENTRIES, type ShimConfig } from "../lib/shim_config.ts";
+import { pythonMatrix } from "../tests/helpers.ts";
+import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKLOADS = join(ROOT, "bench", "workloads");
-const VIZTRACER_VENV = "/opt/viztracer-venv/bin";
-const PYTHONS: Record<string, string> = {
-  "3.11": "/root/.pyenv/versions/3.11.7/bin/python3",
-  "3.12": "/root/.pyenv/versions/3.12.1/bin/python3",
-  "3.13": "/root/.pyenv/versions/3.13.0/bin/python3",
-};
+const VIZTRACER_VENV = dirname(VIZTRACER);
+const PYTHONS = pythonMatrix(["3.11", "3.12", "3.13"]);
 const rounds = Number(Deno.args[0] ?? 5);
 
 /** Wall seconds of one process run, and its stdout. */
@@ -66,7 +64,7 @@ function shimEnv(outputDir: string): Record<string, string> {
 /** One measurement kind: a name and how to run it once (returns seconds). */
 type Probe = [string, (python: string, workload: string, tmp: string) => Promise<number>];
 
-const hasViztracer = await exists(join(VIZTRACER_VENV, "viztracer"));
+const hasViztracer = await haveViztracer();
 const hasCli = await exists(join(ROOT, "main.ts"));
 const runPart = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!).run as number;
 const timedRun = join(WORKLOADS, "timed_run.py");
@@ -103,7 +101,7 @@ function viztracerProbes(version: string): Probe[] {
     [
       "viz",
       async (_py, w, tmp) =>
-        (await timed([join(VIZTRACER_VENV, "viztracer"), "--quiet", "-o", join(tmp, "v.json"), w]))
+        (await timed([VIZTRACER, "--quiet", "-o", join(tmp, "v.json"), w]))
           .seconds,
     ],
     [
@@ -138,7 +136,7 @@ if (!hasCli) console.log("main.ts not found: the CLI column is skipped");
 console.log(
   "python workload   untraced  cli total  shim total  viz total  | untraced run  shim run  viz run",
 );
-for (const [version, python] of Object.entries(PYTHONS)) {
+for (const [version, python] of PYTHONS) {
   if (!await exists(python)) {
     console.log(`${version}: ${python} not found, skipped`);
     continue;
