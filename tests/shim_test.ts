@@ -407,3 +407,14 @@ Deno.test("a bad TRACER_CONFIG: one tracer: line on stderr, the program runs unt
     assert.deepEqual([...Deno.readDirSync(dir.path)], []);
   });
 });
+
+Deno.test("a fork child's replay of the inherited buffer stays cheap (it is not recorded)", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, "fork_latency.py");
+    assert.equal(run.code, 0, run.stderr);
+    const childMs = Number(run.stdout.trim());
+    // ~20-60 ms here; recording the replay made it 400-600 ms.
+    assert.ok(childMs < 250, `os.fork returned in the child after ${childMs} ms`);
+    assert.equal(run.traces.length, 2);
+  });
+});

@@ -22,6 +22,10 @@ _C_CALLS = _events.CALL | _events.C_RETURN | _events.C_RAISE
 _TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)  # 2 is cProfile's, 1 coverage's: take them last
 
 
+def _resume_nothing():
+    pass
+
+
 class MonitoringCore:
     """Records Python (and C) calls of every thread through two sys.monitoring tools."""
 
@@ -63,6 +67,10 @@ class MonitoringCore:
 
     def after_fork(self):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""
+
+    def pause_thread(self):
+        """Nothing to pause: the shim's code never gets events (DISABLE, no local events)."""
+        return _resume_nothing
 
     def _callbacks(self, recorder):
         registry = self._registry

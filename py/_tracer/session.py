@@ -74,10 +74,14 @@ class Session:
         writer = TraceWriter(self.config, _getpid(), self._code_filter)
         self._writer = writer
         self.file_name = writer.file_name
-        survivor = self.threads.after_fork()
-        if survivor is not None:
-            writer.replay(survivor, fork_ns)
-        writer.write_header(self._other_data(parent.file_name))
+        resume = self._core.pause_thread()
+        try:
+            survivor = self.threads.after_fork()
+            if survivor is not None:
+                writer.replay(survivor, fork_ns)
+            writer.write_header(self._other_data(parent.file_name))
+        finally:
+            resume()
         # Only now: a chunk flush before the replay would write the parent's events here.
         self.threads.writer = writer
         if self._finishing:  # finished for an exec that failed: the same process records on
