@@ -27,10 +27,10 @@ import {
   canonicalJson,
   EventParser,
   FileScan,
-  hashThread,
   parseNumber,
   PHASE_BYTE,
   readTracerFileEnds,
+  SeenThreads,
   SPAN_PHASE,
   SPAN_PID,
   SPAN_PID_END,
@@ -110,8 +110,8 @@ async function probeFile(path: string): Promise<FileProbe> {
   let minTs = Infinity;
   let events = 0;
   let skipped = 0;
-  // Threads seen, by a hash of their "pid":..,"tid":.. bytes: strings only for new ones.
-  const seenThreads = new Set<number>();
+  // Strings only for threads met for the first time.
+  const seenThreads = new SeenThreads();
   const scan = new FileScan(path, (bytes, spans) => {
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
       if (spans[k + SPAN_PHASE] === 0) {
@@ -122,9 +122,7 @@ async function probeFile(path: string): Promise<FileProbe> {
       const pidStart = spans[k + SPAN_PID];
       const tidStart = spans[k + SPAN_TID];
       if (pidStart >= 0) {
-        const hash = hashThread(bytes, spans, k);
-        if (!seenThreads.has(hash)) {
-          seenThreads.add(hash);
+        if (seenThreads.isNew(bytes, spans, k)) {
           const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
           pids.add(pid);
           if (tidStart >= 0) {

@@ -10,10 +10,10 @@ import { type FilePlan, placeEvent } from "./combine_plan.ts";
 import {
   canonicalJson,
   FileScan,
-  hashThread,
   parseNumber,
   PHASE_BYTE,
   PHASE_REWRITE,
+  SeenThreads,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -71,19 +71,28 @@ class ByteBuffer {
     }
     const whole = Math.floor(ns / 1000);
     const fraction = ns - whole * 1000;
-    let digits = 1;
-    while (digits < 16 && 10 ** digits <= whole) digits++;
-    for (let k = digits - 1, rest = whole; k >= 0; k--) {
-      bytes[at + k] = 0x30 + rest % 10;
-      rest = Math.floor(rest / 10);
+    // Split so each part fits int32 math: the high digits, then the low 8 digits zero-padded.
+    const high = Math.floor(whole / 1e8);
+    let low = whole - high * 1e8;
+    if (high > 0) {
+      at = writeDigits(bytes, at, high);
+      for (let i = at + 7; i >= at; i--) {
+        const next = (low / 10) | 0;
+        bytes[i] = 0x30 + low - next * 10;
+        low = next;
+      }
+      at += 8;
+    } else {
+      at = writeDigits(bytes, at, low);
     }
-    at += digits;
     if (fraction !== 0) {
+      const hundreds = (fraction / 100) | 0;
+      const rest = fraction - hundreds * 100;
+      const tens = (rest / 10) | 0;
+      const ones = rest - tens * 10;
       bytes[at++] = 0x2e;
-      bytes[at++] = 0x30 + Math.floor(fraction / 100);
-      const tens = Math.floor(fraction / 10) % 10;
-      const ones = fraction % 10;
-      if (tens !== 0 || ones !== 0) bytes[at++] = 0x30 + tens;
+      bytes[at++] = 0x30 + hundreds;
+      if (rest !== 0) bytes[at++] = 0x30 + tens;
       if (ones !== 0) bytes[at++] = 0x30 + ones;
     }
     this.length = at;
@@ -107,6 +116,18 @@ class ByteBuffer {
   }
 
   #spare: Uint8Array | undefined;
+}
+
+/** Writes a non-negative integer below 2^31 in decimal at `at`; returns the index after it. */
+function writeDigits(bytes: Uint8Array, at: number, value: number): number {
+  let end = at + 1;
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) end++;
+  for (let i = end - 1; i >= at; i--) {
+    const next = (value / 10) | 0;
+    bytes[i] = 0x30 + value - next * 10;
+    value = next;
+  }
+  return end;
 }
 
 /**
@@ -139,15 +160,12 @@ export async function* rawEventChunks(
     const remapping = plan.pidMap.size > 0;
     let events = 0;
     let skipped = 0;
-    // Threads seen in this file, by a hash of their "pid":..,"tid":.. bytes.
-    const seenThreads = new Set<number>();
+    const seenThreads = new SeenThreads();
     const countThread = (bytes: Uint8Array, k: number, spans: number[]) => {
       const pidStart = spans[k + SPAN_PID];
       const tidEnd = spans[k + SPAN_TID_END];
       if (pidStart < 0 || spans[k + SPAN_TID] < 0) return;
-      const hash = hashThread(bytes, spans, k);
-      if (seenThreads.has(hash)) return;
-      seenThreads.add(hash);
+      if (!seenThreads.isNew(bytes, spans, k)) return;
       const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
       const mapped = plan.pidMap.get(pid);
       tally.thread(

@@ -983,16 +983,62 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number): numb
   return negative ? -value : value;
 }
 
-/** A number identifying a (pid, tid) pair by the bytes of their values (FNV-1a and lengths). */
-export function hashThread(bytes: Uint8Array, span: number[], k: number): number {
-  let hash = 0x811c9dc5;
-  const pidEnd = span[k + SPAN_PID_END];
-  const tidEnd = span[k + SPAN_TID_END];
-  for (let i = span[k + SPAN_PID]; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-  hash = Math.imul(hash ^ 0x20, 0x01000193);
-  for (let i = span[k + SPAN_TID]; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-  const lengths = (pidEnd - span[k + SPAN_PID]) * 64 + tidEnd - span[k + SPAN_TID];
-  return (hash >>> 0) * 0x200000 + (lengths & 0x1fffff);
+interface ThreadKey {
+  pid: Uint8Array;
+  tid: Uint8Array;
+}
+
+/**
+ * The (pid, tid) pairs met so far, compared by the bytes of their JSON values, so that a repeated
+ * pair costs no string: consecutive events mostly come from the thread before.
+ */
+export class SeenThreads {
+  #byHash = new Map<number, ThreadKey[]>();
+  #last: ThreadKey | undefined;
+
+  /** True the first time the pid and tid of span `k` (pid present, tid maybe absent) are met. */
+  isNew(bytes: Uint8Array, spans: number[], k: number): boolean {
+    const pidStart = spans[k + SPAN_PID];
+    const pidEnd = spans[k + SPAN_PID_END];
+    const tidStart = spans[k + SPAN_TID];
+    const tidEnd = spans[k + SPAN_TID_END];
+    const last = this.#last;
+    if (last !== undefined && sameKey(last, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
+      return false;
+    }
+    let hash = 0x811c9dc5;
+    for (let i = pidStart; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    hash = Math.imul(hash ^ 0x20, 0x01000193);
+    for (let i = tidStart; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    hash &= 0x3fffffff;
+    let keys = this.#byHash.get(hash);
+    if (keys === undefined) this.#byHash.set(hash, keys = []);
+    for (const key of keys) {
+      if (sameKey(key, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
+        this.#last = key;
+        return false;
+      }
+    }
+    const key = { pid: bytes.slice(pidStart, pidEnd), tid: bytes.slice(tidStart, tidEnd) };
+    keys.push(key);
+    this.#last = key;
+    return true;
+  }
+}
+
+function sameKey(
+  key: ThreadKey,
+  bytes: Uint8Array,
+  pidStart: number,
+  pidEnd: number,
+  tidStart: number,
+  tidEnd: number,
+): boolean {
+  const { pid, tid } = key;
+  if (pid.length !== pidEnd - pidStart || tid.length !== tidEnd - tidStart) return false;
+  for (let i = 0; i < pid.length; i++) if (pid[i] !== bytes[pidStart + i]) return false;
+  for (let i = 0; i < tid.length; i++) if (tid[i] !== bytes[tidStart + i]) return false;
+  return true;
 }
 
 const utf8 = new TextDecoder();

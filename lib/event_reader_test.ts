@@ -13,6 +13,7 @@ import {
   locateFields,
   parseNumber,
   readTracerFileEnds,
+  SeenThreads,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -170,6 +171,25 @@ Deno.test("fields: top-level ts, pid, tid and ph are found, nested ones are not"
   }
   const noPhase = encoder.encode('{"ts":1,"ph":""}');
   assertEquals(locateFields(noPhase, 0, noPhase.length, single), false);
+});
+
+Deno.test("SeenThreads: new only the first time, by the bytes of pid and tid", () => {
+  const lines = [
+    '{"ph":"X","pid":1,"tid":12}',
+    '{"ph":"X","pid":11,"tid":2}',
+    '{"ph":"X","pid":1}',
+  ];
+  const seen = new SeenThreads();
+  const isNew = (line: string) => {
+    const bytes = encoder.encode(line);
+    const span = new Array(SPAN_STRIDE).fill(0);
+    assert(locateFields(bytes, 0, bytes.length, span));
+    return seen.isNew(bytes, span, 0);
+  };
+  // "1" + "12" and "11" + "2" hold the same bytes: they are still two threads.
+  assertEquals(lines.map(isNew), [true, true, true]);
+  assertEquals([...lines, ...lines].map(isNew), [false, false, false, false, false, false]);
+  assertEquals(isNew('{"ph":"X","pid":"1","tid":12}'), true);
 });
 
 Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", async () => {
