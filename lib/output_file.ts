@@ -4,7 +4,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { TracerError } from "./errors.ts";
+import { TracerError, UsageError } from "./errors.ts";
 
 /** An output file being written; `commit` makes it visible under its final name. */
 export interface OutputFile {
@@ -79,7 +79,7 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Resolves an output path against `outputDir` (created if missing) and checks, before any work,
- * that its directory exists and takes new files. Returns the absolute path.
+ * that its directory exists and takes new files (else a `UsageError`). Returns the absolute path.
  */
 export async function prepareOutputPath(path: string, outputDir: string | null): Promise<string> {
   const dir = outputDir === null ? Deno.cwd() : resolve(outputDir);
@@ -89,12 +89,12 @@ export async function prepareOutputPath(path: string, outputDir: string | null):
   return target;
 }
 
-/** Creates `dir` (and parents) if missing; throws a `TracerError` naming it if it cannot. */
+/** Creates `dir` (and parents) if missing; throws a `UsageError` naming it if it cannot. */
 export async function ensureDir(dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new TracerError(`cannot create output directory ${dir}: ${(error as Error).message}`, {
+    throw new UsageError(`cannot create output directory ${dir}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -108,7 +108,7 @@ async function checkWritableDir(dir: string, what: string): Promise<void> {
     const reason = error instanceof Deno.errors.NotFound
       ? `directory ${dir} does not exist`
       : (error as Error).message;
-    throw new TracerError(`${what}: ${reason}; choose another path with -o or --output_dir`, {
+    throw new UsageError(`${what}: ${reason}; choose another path with -o or --output_dir`, {
       cause: error,
     });
   }

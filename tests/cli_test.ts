@@ -126,7 +126,7 @@ Deno.test("bad input: one line on stderr, exit 2, no stack trace", async () => {
   }
 });
 
-Deno.test("an unwritable output fails before the program runs", async () => {
+Deno.test("an unwritable output fails before the program runs, exit 2", async () => {
   await using dir = await tempDir();
   const result = await runCli([
     "-o",
@@ -134,7 +134,7 @@ Deno.test("an unwritable output fails before the program runs", async () => {
     "-c",
     "print(1)",
   ]);
-  assert.equal(result.code, 1);
+  assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
   assertOneLineError(result.stderr, /cannot write output file .*directory .* does not exist/);
 });
