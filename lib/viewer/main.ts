@@ -86,6 +86,7 @@ class Viewer {
       scrollY: 0,
       width: 800,
       height: 600,
+      pixelRatio: 1,
       currentMatch: -1,
       overview: overviewBins(model, 2000),
     };
@@ -104,6 +105,7 @@ class Viewer {
     const { scale } = this.state;
     this.state.width = width;
     this.state.height = height;
+    this.state.pixelRatio = dpr;
     scale.width = width - GUTTER;
     this.clampScroll();
     // Resizing clears the canvas: paint now rather than show a blank frame until the next one.

@@ -2,9 +2,11 @@
  * Canvas 2D drawing of one frame: minimap, time axis, process headers, counters, flame charts,
  * instants, flows and overlays. Draws only what is visible; slices narrower than a pixel are merged
  * per level by jumping over them with binary search, so a frame costs O(visible pixels x levels).
+ * Slice rectangles go into a pixel buffer (raster.ts) put on the canvas once; labels, outlines and
+ * everything else are canvas calls drawn over it. The minimap's busy bars are drawn once and cached.
  * @module
  */
-import { nameColor } from "./colors.ts";
+import { namePixel } from "./colors.ts";
 import { splitName } from "./details.ts";
 import { FLAG_UNFINISHED } from "./format.ts";
 import {
@@ -17,6 +19,7 @@ import {
   sliceAt,
 } from "./layout.ts";
 import type { Model, Track } from "./model.ts";
+import { hexPixel, PlotRaster } from "./raster.ts";
 import type { SearchResult } from "./search.ts";
 import { axisTicks, formatDuration, type TimeScale } from "./time_scale.ts";
 
@@ -29,8 +32,13 @@ export const AXIS_HEIGHT = 22;
 /** Where the track area starts. */
 export const TRACKS_TOP = MINIMAP_HEIGHT + AXIS_HEIGHT;
 
-const DENSE_COLOR = "#aeb8c6";
+const DENSE_PIXEL = hexPixel("#aeb8c6");
 const MATCH_COLOR = "#c2410c";
+const MATCH_PIXEL = hexPixel(MATCH_COLOR);
+const BACKGROUND_PIXEL = hexPixel("#ffffff");
+const GRID_PIXEL = hexPixel("#f0f2f5");
+/** Slices narrower than this (CSS pixels) get no label. */
+const MIN_LABEL_WIDTH = 28;
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const BOLD_FONT = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 
@@ -43,6 +51,8 @@ export interface ViewState {
   /** CSS pixels of the canvas. */
   width: number;
   height: number;
+  /** Device pixels per CSS pixel (the canvas is `width * pixelRatio` device pixels wide). */
+  pixelRatio: number;
   selected?: { track: number; slice: number };
   range?: { t0: number; t1: number };
   search?: SearchResult;
@@ -51,22 +61,27 @@ export interface ViewState {
   overview: Float32Array;
 }
 
-/** Caches that live across frames (colours and text widths per string id). */
+/** Caches that live across frames: colours and text widths per string id, buffers, the minimap. */
 export class RenderCache {
-  #colors: (string | undefined)[] = [];
-  #dimmed: (string | undefined)[] = [];
+  readonly raster: PlotRaster = new PlotRaster();
+  readonly overlays: Overlays = { labels: [], unfinished: [], matches: [], selection: [] };
+  #pixels: Uint32Array;
+  #dimmedPixels: Uint32Array;
   #widths: Float32Array;
   #labels: (string | undefined)[] = [];
+  #minimap?: { canvas: OffscreenCanvas; key: string };
 
   /** Creates caches for a model's string table. */
   constructor(readonly strings: readonly string[]) {
     this.#widths = new Float32Array(strings.length).fill(-1);
+    this.#pixels = new Uint32Array(strings.length);
+    this.#dimmedPixels = new Uint32Array(strings.length);
   }
 
-  /** The fill colour of a name id. */
-  color(id: number, dimmed: boolean): string {
-    const cache = dimmed ? this.#dimmed : this.#colors;
-    return cache[id] ??= nameColor(this.strings[id], dimmed);
+  /** The fill colour of a name id as a packed pixel (0 is never a colour: they are opaque). */
+  pixel(id: number, dimmed: boolean): number {
+    const cache = dimmed ? this.#dimmedPixels : this.#pixels;
+    return cache[id] || (cache[id] = namePixel(this.strings[id], dimmed));
   }
 
   /** The text drawn on a slice: the function without its location. */
@@ -80,6 +95,29 @@ export class RenderCache {
     if (width < 0) width = this.#widths[id] = ctx.measureText(this.label(id)).width;
     return width;
   }
+
+  /** The minimap background drawn by `draw`, redrawn only when `key` changes. */
+  minimap(key: string, size: { width: number; height: number }, draw: MinimapPainter) {
+    if (this.#minimap?.key !== key) {
+      const canvas = new OffscreenCanvas(Math.max(1, size.width), Math.max(1, size.height));
+      draw(canvas.getContext("2d")!);
+      this.#minimap = { canvas, key };
+    }
+    return this.#minimap.canvas;
+  }
+}
+
+type MinimapPainter = (ctx: OffscreenCanvasRenderingContext2D) => void;
+
+/**
+ * What is drawn over the pixel buffer, collected while walking the levels (flat number lists,
+ * reused across frames): labels as (x, y, width, name id, dimmed), boxes as (x, y, width).
+ */
+interface Overlays {
+  labels: number[];
+  unfinished: number[];
+  matches: number[];
+  selection: number[];
 }
 
 /** Busy fraction of the trace per column: depth-0 slices of every track, for the minimap. */
@@ -110,34 +148,49 @@ export function overviewBins(model: Model, bins: number): Float32Array {
 /** Draws one frame. */
 export function drawFrame(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
   const { width, height } = state;
+  // The plot area right of the gutter is wholly covered by the pixel buffer.
   ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, width, height);
+  ctx.fillRect(0, TRACKS_TOP, GUTTER + 1, height - TRACKS_TOP);
   ctx.save();
   ctx.beginPath();
   ctx.rect(0, TRACKS_TOP, width, height - TRACKS_TOP);
   ctx.clip();
   drawTracks(ctx, state, cache);
   ctx.restore();
-  drawMinimap(ctx, state);
+  drawMinimap(ctx, state, cache);
   drawAxis(ctx, state);
 }
 
 function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
-  const { layout, scrollY, height, width, scale } = state;
+  const { layout, scrollY, height, width, scale, pixelRatio } = state;
   const top = scrollY;
   const bottom = scrollY + height - TRACKS_TOP;
-  const rowOf = new Map<number, Row>();
-  // Grid lines behind everything.
-  ctx.strokeStyle = "#f0f2f5";
-  ctx.lineWidth = 1;
-  ctx.beginPath();
+  const first = firstRowBelow(layout, top);
+  const raster = cache.raster;
+  const plotX = Math.round(GUTTER * pixelRatio);
+  const plotY = Math.round(TRACKS_TOP * pixelRatio);
+  raster.reset(ctx.canvas.width - plotX, ctx.canvas.height - plotY, BACKGROUND_PIXEL);
   for (const tick of axisTicks(scale, state.model.header.tickNs)) {
-    const x = Math.round(GUTTER + scale.toPx(tick.t)) + 0.5;
-    ctx.moveTo(x, TRACKS_TOP);
-    ctx.lineTo(x, height);
+    raster.column(Math.round(scale.toPx(tick.t) * pixelRatio), GRID_PIXEL);
   }
-  ctx.stroke();
-  for (let r = firstRowBelow(layout, top); r < layout.rows.length; r++) {
+  const { overlays } = cache;
+  overlays.labels.length = overlays.unfinished.length = overlays.matches.length = 0;
+  overlays.selection.length = 0;
+  for (let r = first; r < layout.rows.length; r++) {
+    const row = layout.rows[r];
+    if (row.y >= bottom) break;
+    if (row.kind !== "thread") continue;
+    const y = TRACKS_TOP + row.y - scrollY;
+    for (let depth = 0; depth < row.levels; depth++) {
+      drawLevel(raster, state, cache, row.track, depth, y + levelY(row, depth) - row.y);
+    }
+  }
+  if (raster.width > 0 && raster.height > 0) {
+    ctx.putImageData(new ImageData(raster.bytes, raster.width, raster.height), plotX, plotY);
+  }
+  drawSliceOverlays(ctx, state, cache);
+  const rowOf = new Map<number, Row>();
+  for (let r = first; r < layout.rows.length; r++) {
     const row = layout.rows[r];
     if (row.y >= bottom) break;
     const y = TRACKS_TOP + row.y - scrollY;
@@ -145,7 +198,7 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
     else if (row.kind === "counter") drawCounterRow(ctx, state, row, y);
     else {
       rowOf.set(row.track.index, row);
-      drawThreadRow(ctx, state, cache, row, y);
+      drawThreadRow(ctx, state, row, y);
     }
   }
   drawInstants(ctx, state, rowOf);
@@ -240,25 +293,12 @@ function drawCounterRow(
 function drawThreadRow(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
-  cache: RenderCache,
   row: Extract<Row, { kind: "thread" }>,
   y: number,
 ) {
   const { track } = row;
   ctx.fillStyle = "#e5e7eb";
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(GUTTER, y, state.width - GUTTER, row.height);
-  ctx.clip();
-  ctx.font = FONT;
-  ctx.textBaseline = "middle";
-  for (let depth = 0; depth < row.levels; depth++) {
-    const ly = TRACKS_TOP + levelY(row, depth) - row.y + y - TRACKS_TOP;
-    if (ly > state.height || ly + LEVEL_HEIGHT < TRACKS_TOP) continue;
-    drawLevel(ctx, state, cache, track, depth, ly);
-  }
-  ctx.restore();
   const name = track.info.name || "thread";
   const sub = `tid ${track.info.tid}${row.collapsed ? " · collapsed" : ""}`;
   drawGutterLabel(ctx, `${row.collapsed ? "▸" : "▾"} ${name}`, sub, y, Math.min(row.height, 40));
@@ -287,8 +327,12 @@ function drawGutterLabel(
   }
 }
 
+/**
+ * Writes one depth level of a track into the pixel buffer (its top scanline, copied down) and
+ * collects its labels and outlines; `y` is the level's top in CSS pixels.
+ */
 function drawLevel(
-  ctx: CanvasRenderingContext2D,
+  raster: PlotRaster,
   state: ViewState,
   cache: RenderCache,
   track: Track,
@@ -297,22 +341,19 @@ function drawLevel(
 ) {
   const level = track.levels[depth];
   if (!level) return;
-  const { scale, search, selected } = state;
+  const { scale, search, selected, pixelRatio } = state;
+  const top = Math.round((y - TRACKS_TOP) * pixelRatio);
+  const end = Math.min(raster.height, Math.round((y - TRACKS_TOP + LEVEL_HEIGHT - 1) * pixelRatio));
+  const scan = Math.max(0, top);
+  if (scan >= end) return;
   const { start, dur, name, flags } = track;
-  const pxPerTick = scale.width / (scale.end - scale.start);
+  const { pixels, width } = raster;
+  const line = scan * width;
+  const { labels, unfinished, matches } = cache.overlays;
+  // Device pixels: slices narrower than one are merged into one pixel per column.
+  const pxPerTick = scale.width * pixelRatio / (scale.end - scale.start);
   const t0 = scale.start;
-  const h = LEVEL_HEIGHT - 1;
   const mask = search?.nameMask;
-  // Runs of sub-pixel slices are merged into one grey rectangle per contiguous pixel span.
-  let runStart = 0;
-  let runEnd = -1;
-  const flushRun = () => {
-    if (runEnd > runStart) {
-      ctx.fillStyle = DENSE_COLOR;
-      ctx.fillRect(GUTTER + runStart, y, runEnd - runStart, h);
-    }
-    runEnd = -1;
-  };
   let i = firstEndingAfter(track, level, t0);
   while (i < level.length) {
     const k = level[i];
@@ -327,47 +368,64 @@ function drawLevel(
       let j = firstStartingAfterIndex(track, level, i + 1, t0 + (px + 1) / pxPerTick);
       const last = level[j - 1];
       if (j - 1 > i && (dur[last] * pxPerTick) >= 1) j--;
-      if (mask !== undefined && !dim) {
-        flushRun();
-        ctx.fillStyle = MATCH_COLOR;
-        ctx.fillRect(GUTTER + px, y, 1, h);
-      } else if (px <= runEnd) runEnd = Math.max(runEnd, px + 1);
-      else {
-        flushRun();
-        runStart = px;
-        runEnd = px + 1;
+      if (px >= 0 && px < width) {
+        pixels[line + px] = mask !== undefined && !dim ? MATCH_PIXEL : DENSE_PIXEL;
       }
       i = j;
       continue;
     }
-    flushRun();
-    const left = Math.max(x0, -2);
-    const right = Math.min(x1, scale.width + 2);
-    const w = right - left;
-    ctx.fillStyle = cache.color(id, dim);
-    ctx.fillRect(GUTTER + left, y, w, h);
-    if (flags[k] & FLAG_UNFINISHED) {
-      ctx.fillStyle = "#dc2626";
-      ctx.fillRect(GUTTER + left, y + h - 3, w, 3);
-    }
-    if (mask !== undefined && !dim) {
-      ctx.strokeStyle = MATCH_COLOR;
-      ctx.lineWidth = 1;
-      ctx.strokeRect(GUTTER + left + 0.5, y + 0.5, w - 1, h - 1);
-    }
+    const from = Math.max(0, Math.round(x0));
+    const to = Math.min(width, Math.round(x1));
+    if (to > from) pixels.fill(cache.pixel(id, dim), line + from, line + to);
+    const left = Math.max(x0 / pixelRatio, -2);
+    const w = Math.min(x1 / pixelRatio, scale.width + 2) - left;
+    if (flags[k] & FLAG_UNFINISHED) unfinished.push(left, y, w);
+    if (mask !== undefined && !dim) matches.push(left, y, w);
     if (selected && selected.track === track.index && selected.slice === k) {
-      ctx.strokeStyle = "#111827";
-      ctx.lineWidth = 2;
-      ctx.strokeRect(GUTTER + left + 1, y + 1, w - 2, h - 2);
+      cache.overlays.selection.push(left, y, w);
     }
-    if (w > 28) {
-      ctx.fillStyle = dim ? "#9ca3af" : "#111827";
-      const text = fitText(ctx, cache, id, w - 8);
-      if (text) ctx.fillText(text, GUTTER + left + 4, y + h / 2 + 1);
-    }
+    if (w > MIN_LABEL_WIDTH) labels.push(left, y, w, id, dim ? 1 : 0);
     i++;
   }
-  flushRun();
+  raster.copyDown(scan, end);
+}
+
+/** Draws what `drawLevel` collected over the pixel buffer, clipped to the plot area. */
+function drawSliceOverlays(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
+  const { labels, unfinished, matches, selection } = cache.overlays;
+  const h = LEVEL_HEIGHT - 1;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(GUTTER, TRACKS_TOP, state.width - GUTTER, state.height - TRACKS_TOP);
+  ctx.clip();
+  ctx.fillStyle = "#dc2626";
+  for (let i = 0; i < unfinished.length; i += 3) {
+    ctx.fillRect(GUTTER + unfinished[i], unfinished[i + 1] + h - 3, unfinished[i + 2], 3);
+  }
+  if (matches.length > 0) {
+    ctx.strokeStyle = MATCH_COLOR;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let i = 0; i < matches.length; i += 3) {
+      ctx.rect(GUTTER + matches[i] + 0.5, matches[i + 1] + 0.5, matches[i + 2] - 1, h - 1);
+    }
+    ctx.stroke();
+  }
+  ctx.strokeStyle = "#111827";
+  ctx.lineWidth = 2;
+  for (let i = 0; i < selection.length; i += 3) {
+    ctx.strokeRect(GUTTER + selection[i] + 1, selection[i + 1] + 1, selection[i + 2] - 2, h - 2);
+  }
+  ctx.font = FONT;
+  ctx.textBaseline = "middle";
+  let style = "";
+  for (let i = 0; i < labels.length; i += 5) {
+    const color = labels[i + 4] ? "#9ca3af" : "#111827";
+    if (color !== style) ctx.fillStyle = style = color;
+    const text = fitText(ctx, cache, labels[i + 3], labels[i + 2] - 8);
+    if (text) ctx.fillText(text, GUTTER + labels[i] + 4, labels[i + 1] + h / 2 + 1);
+  }
+  ctx.restore();
 }
 
 /** First index >= `from` in `level` starting at or after `t`: galloping, since it is usually near. */
@@ -458,8 +516,36 @@ function drawFlows(ctx: CanvasRenderingContext2D, state: ViewState, rowOf: Map<n
   }
 }
 
-function drawMinimap(ctx: CanvasRenderingContext2D, state: ViewState) {
-  const { width, overview, scale, model } = state;
+function drawMinimap(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
+  const { width, scale, model, pixelRatio } = state;
+  const size = {
+    width: Math.round(width * pixelRatio),
+    height: Math.round(MINIMAP_HEIGHT * pixelRatio),
+  };
+  const background = cache.minimap(`${size.width}x${size.height}`, size, (mini) => {
+    mini.scale(pixelRatio, pixelRatio);
+    drawMinimapBackground(mini, state);
+  });
+  ctx.drawImage(background, 0, 0, width, MINIMAP_HEIGHT);
+  const plot = width - GUTTER;
+  const total = Math.max(model.duration, 1);
+  const x0 = GUTTER + scale.start / total * plot;
+  const x1 = GUTTER + scale.end / total * plot;
+  ctx.fillStyle = "rgba(17, 24, 39, 0.12)";
+  ctx.fillRect(GUTTER, 0, Math.max(0, x0 - GUTTER), MINIMAP_HEIGHT);
+  ctx.fillRect(x1, 0, Math.max(0, width - x1), MINIMAP_HEIGHT);
+  ctx.strokeStyle = "#1d4ed8";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(
+    Math.max(GUTTER, x0) + 0.5,
+    0.5,
+    Math.max(2, Math.min(x1, width) - x0) - 1,
+    MINIMAP_HEIGHT - 1,
+  );
+}
+
+function drawMinimapBackground(ctx: OffscreenCanvasRenderingContext2D, state: ViewState) {
+  const { width, overview, model } = state;
   ctx.fillStyle = "#f3f4f6";
   ctx.fillRect(0, 0, width, MINIMAP_HEIGHT);
   ctx.font = BOLD_FONT;
@@ -479,20 +565,6 @@ function drawMinimap(ctx: CanvasRenderingContext2D, state: ViewState) {
       ctx.fillRect(GUTTER + x, MINIMAP_HEIGHT - 3 - h, 1, h);
     }
   }
-  const total = Math.max(model.duration, 1);
-  const x0 = GUTTER + scale.start / total * plot;
-  const x1 = GUTTER + scale.end / total * plot;
-  ctx.fillStyle = "rgba(17, 24, 39, 0.12)";
-  ctx.fillRect(GUTTER, 0, Math.max(0, x0 - GUTTER), MINIMAP_HEIGHT);
-  ctx.fillRect(x1, 0, Math.max(0, width - x1), MINIMAP_HEIGHT);
-  ctx.strokeStyle = "#1d4ed8";
-  ctx.lineWidth = 1;
-  ctx.strokeRect(
-    Math.max(GUTTER, x0) + 0.5,
-    0.5,
-    Math.max(2, Math.min(x1, width) - x0) - 1,
-    MINIMAP_HEIGHT - 1,
-  );
 }
 
 function drawAxis(ctx: CanvasRenderingContext2D, state: ViewState) {
