@@ -76,7 +76,7 @@ class Viewer {
 
   constructor(readonly model: Model, readonly canvas: HTMLCanvasElement) {
     this.ctx = canvas.getContext("2d", { alpha: false })!;
-    this.cache = new RenderCache(model.strings);
+    this.cache = new RenderCache(model);
     this.tickUs = model.header.tickNs / 1000;
     const scale = new TimeScale(0, Math.max(model.duration, 10), 800, Math.max(model.duration, 10));
     this.state = {

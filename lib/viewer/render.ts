@@ -20,6 +20,7 @@ import {
 } from "./layout.ts";
 import type { Model, Track } from "./model.ts";
 import { hexPixel, PlotRaster } from "./raster.ts";
+import { LevelOfDetail, type LevelSummary } from "./lod.ts";
 import type { SearchResult } from "./search.ts";
 import { axisTicks, formatDuration, type TimeScale } from "./time_scale.ts";
 
@@ -65,14 +66,18 @@ export interface ViewState {
 export class RenderCache {
   readonly raster: PlotRaster = new PlotRaster();
   readonly overlays: Overlays = { labels: [], unfinished: [], matches: [], selection: [] };
+  readonly lod: LevelOfDetail;
+  readonly strings: readonly string[];
   #pixels: Uint32Array;
   #dimmedPixels: Uint32Array;
   #widths: Float32Array;
   #labels: (string | undefined)[] = [];
   #minimap?: { canvas: OffscreenCanvas; key: string };
 
-  /** Creates caches for a model's string table. */
-  constructor(readonly strings: readonly string[]) {
+  /** Creates caches for a model's string table and levels. */
+  constructor(model: Model) {
+    const strings = this.strings = model.strings;
+    this.lod = new LevelOfDetail(model.duration);
     this.#widths = new Float32Array(strings.length).fill(-1);
     this.#pixels = new Uint32Array(strings.length);
     this.#dimmedPixels = new Uint32Array(strings.length);
@@ -327,6 +332,20 @@ function drawGutterLabel(
   }
 }
 
+/** Where one level is being drawn: its scanline in the pixel buffer and the view's mapping. */
+interface LevelPen {
+  raster: PlotRaster;
+  state: ViewState;
+  cache: RenderCache;
+  track: Track;
+  /** Top of the level in CSS pixels. */
+  y: number;
+  /** Offset of the level's scanline in the buffer. */
+  line: number;
+  /** Device pixels per tick. */
+  pxPerTick: number;
+}
+
 /**
  * Writes one depth level of a track into the pixel buffer (its top scanline, copied down) and
  * collects its labels and outlines; `y` is the level's top in CSS pixels.
@@ -341,17 +360,27 @@ function drawLevel(
 ) {
   const level = track.levels[depth];
   if (!level) return;
-  const { scale, search, selected, pixelRatio } = state;
+  const { scale, search, pixelRatio } = state;
   const top = Math.round((y - TRACKS_TOP) * pixelRatio);
   const end = Math.min(raster.height, Math.round((y - TRACKS_TOP + LEVEL_HEIGHT - 1) * pixelRatio));
   const scan = Math.max(0, top);
   if (scan >= end) return;
-  const { start, dur, name, flags } = track;
-  const { pixels, width } = raster;
-  const line = scan * width;
-  const { labels, unfinished, matches } = cache.overlays;
   // Device pixels: slices narrower than one are merged into one pixel per column.
   const pxPerTick = scale.width * pixelRatio / (scale.end - scale.start);
+  const pen = { raster, state, cache, track, y, line: scan * raster.width, pxPerTick };
+  // Search highlights need each slice's name, which the summaries do not keep.
+  const summary = search ? undefined : cache.lod.summary(track, depth, 1 / pxPerTick);
+  if (summary) drawSummary(pen, summary);
+  else drawSlices(pen, level);
+  raster.copyDown(scan, end);
+}
+
+/** Draws a level slice by slice, jumping over runs of sub-pixel slices by binary search. */
+function drawSlices(pen: LevelPen, level: Uint32Array) {
+  const { track, state, line, pxPerTick } = pen;
+  const { pixels, width } = pen.raster;
+  const { start, dur, name } = track;
+  const { scale, search } = state;
   const t0 = scale.start;
   const mask = search?.nameMask;
   let i = firstEndingAfter(track, level, t0);
@@ -361,8 +390,7 @@ function drawLevel(
     if (s >= scale.end) break;
     const x0 = (s - t0) * pxPerTick;
     const x1 = (s + dur[k] - t0) * pxPerTick;
-    const id = name[k];
-    const dim = mask !== undefined && mask[id] === 0;
+    const dim = mask !== undefined && mask[name[k]] === 0;
     if (x1 - x0 < 1) {
       const px = Math.floor(x0);
       let j = firstStartingAfterIndex(track, level, i + 1, t0 + (px + 1) / pxPerTick);
@@ -374,20 +402,58 @@ function drawLevel(
       i = j;
       continue;
     }
-    const from = Math.max(0, Math.round(x0));
-    const to = Math.min(width, Math.round(x1));
-    if (to > from) pixels.fill(cache.pixel(id, dim), line + from, line + to);
-    const left = Math.max(x0 / pixelRatio, -2);
-    const w = Math.min(x1 / pixelRatio, scale.width + 2) - left;
-    if (flags[k] & FLAG_UNFINISHED) unfinished.push(left, y, w);
-    if (mask !== undefined && !dim) matches.push(left, y, w);
-    if (selected && selected.track === track.index && selected.slice === k) {
-      cache.overlays.selection.push(left, y, w);
-    }
-    if (w > MIN_LABEL_WIDTH) labels.push(left, y, w, id, dim ? 1 : 0);
+    drawSlice(pen, k, dim);
     i++;
   }
-  raster.copyDown(scan, end);
+}
+
+/** Draws a level from its summary: occupied bins as dense pixels, then the slices a pixel wide. */
+function drawSummary(pen: LevelPen, summary: LevelSummary) {
+  const { track, state, line, pxPerTick } = pen;
+  const { pixels, width } = pen.raster;
+  const { scale } = state;
+  const { binTicks, occupied, long } = summary;
+  const t0 = scale.start;
+  const firstBin = Math.max(0, Math.floor(t0 / binTicks));
+  const lastBin = Math.min(occupied.length * 32 - 1, Math.floor(scale.end / binTicks));
+  for (let word = firstBin >>> 5; word <= lastBin >>> 5; word++) {
+    let bits = occupied[word];
+    while (bits !== 0) {
+      const low = bits & -bits;
+      bits ^= low;
+      const bin = word * 32 + 31 - Math.clz32(low);
+      const px = Math.floor(((bin + 0.5) * binTicks - t0) * pxPerTick);
+      if (px >= 0 && px < width) pixels[line + px] = DENSE_PIXEL;
+    }
+  }
+  const { start, dur } = track;
+  for (let i = firstEndingAfter(track, long, t0); i < long.length; i++) {
+    const k = long[i];
+    if (start[k] >= scale.end) break;
+    if (dur[k] * pxPerTick >= 1) drawSlice(pen, k, false);
+  }
+}
+
+/** Fills a slice at least a device pixel wide and collects its label and outlines. */
+function drawSlice(pen: LevelPen, k: number, dim: boolean) {
+  const { track, state, cache, y, line, pxPerTick } = pen;
+  const { scale, search, selected, pixelRatio } = state;
+  const { width, pixels } = pen.raster;
+  const x0 = (track.start[k] - scale.start) * pxPerTick;
+  const x1 = x0 + track.dur[k] * pxPerTick;
+  const id = track.name[k];
+  const from = Math.max(0, Math.round(x0));
+  const to = Math.min(width, Math.round(x1));
+  if (to > from) pixels.fill(cache.pixel(id, dim), line + from, line + to);
+  const left = Math.max(x0 / pixelRatio, -2);
+  const w = Math.min(x1 / pixelRatio, scale.width + 2) - left;
+  const { overlays } = cache;
+  if (track.flags[k] & FLAG_UNFINISHED) overlays.unfinished.push(left, y, w);
+  if (search !== undefined && !dim) overlays.matches.push(left, y, w);
+  if (selected && selected.track === track.index && selected.slice === k) {
+    overlays.selection.push(left, y, w);
+  }
+  if (w > MIN_LABEL_WIDTH) overlays.labels.push(left, y, w, id, dim ? 1 : 0);
 }
 
 /** Draws what `drawLevel` collected over the pixel buffer, clipped to the plot area. */
