@@ -43,10 +43,11 @@ import {
 import type { TraceFileInfo } from "./event_reader.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "./trace_event.ts";
 import { rawEventChunks } from "./combine_raw.ts";
+import { rawPlanEvents } from "./combine_raw_source.ts";
 import { type FilePlan, type FileProbe, placeEvent, planFiles } from "./combine_plan.ts";
 
 export { expandInputs } from "./combine_inputs.ts";
-export type { FilePlan } from "./combine_plan.ts";
+export type { FilePlan, FileProbe } from "./combine_plan.ts";
 
 /** How to combine. */
 export interface CombineOptions {
@@ -141,15 +142,21 @@ async function probeFile(path: string): Promise<FileProbe> {
   return { path, info: scan.finish({ events, skipped }), minTs, pids, threads, scanned: true };
 }
 
-/** Opens the files lazily and returns the merged stream; nothing is read into memory whole. */
+/**
+ * Opens the files lazily and returns the merged stream; nothing is read into memory whole. An
+ * input is a file path, or a file already probed (a raw file, see lib/combine_raw_source.ts).
+ */
 export async function combineFiles(
-  paths: string[],
+  inputs: (string | FileProbe)[],
   options: CombineOptions = {},
 ): Promise<CombinedTraceText> {
   const warnings: TraceWarning[] = [...(options.warnings ?? [])];
   const probes: FileProbe[] = [];
-  for (const path of paths) {
-    const probe = await probeByMetadata(path) ?? await probeFile(path);
+  for (const input of inputs) {
+    const path = typeof input === "string" ? input : input.path;
+    const probe = typeof input === "string"
+      ? await probeByMetadata(path) ?? await probeFile(path)
+      : input;
     const damage = probe.info.damage;
     if (damage !== undefined) {
       if (options.strict) throw strictError(path, damage);
@@ -163,7 +170,7 @@ export async function combineFiles(
       `${probe.path}: ${probe.info.damage ?? "no trace events in it"}`
     );
     throw new TracerError(
-      `no events could be read from the ${paths.length} input files: ${reasons.join("; ")}`,
+      `no events could be read from the ${inputs.length} input files: ${reasons.join("; ")}`,
     );
   }
   const plans = planFiles(usable, options.align ?? false);
@@ -182,7 +189,7 @@ export async function combineFiles(
     }
   });
   const stats: CombineStats = {
-    files: paths.length,
+    files: inputs.length,
     processes: processes.size,
     threads: threads.size,
     events: 0,
@@ -270,6 +277,13 @@ async function* eventBatches(plans: FilePlan[], tally: Tally): AsyncGenerator<Tr
     if (plan.labels.length > 0) {
       stats.events += plan.labels.length;
       yield plan.labels;
+    }
+    if (plan.raw !== undefined) {
+      for await (const batch of rawPlanEvents(plan)) {
+        stats.events += batch.length;
+        yield batch;
+      }
+      continue;
     }
     const parser = new EventParser();
     let batch: TraceEvent[] = [];

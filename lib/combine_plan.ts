@@ -21,6 +21,14 @@ export interface FileProbe {
   threads: Set<string>;
   /** False for a tracer file placed by its end metadata alone: threads and damage come later. */
   scanned: boolean;
+  /** Set when the input is a raw file read directly (lib/combine_raw_source.ts). */
+  raw?: RawFileSource;
+}
+
+/** A raw file combined without a JSON file in between: where it is and its process id. */
+export interface RawFileSource {
+  rawPath: string;
+  pid: number;
 }
 
 /** How one input file's events are moved onto the common timeline. */
@@ -35,6 +43,8 @@ export interface FilePlan {
   labels: TraceEvent[];
   /** True when a first pass read the file (its damage and threads are known). */
   scanned: boolean;
+  /** Set when the events come from a raw file (lib/combine_raw_source.ts). */
+  raw?: RawFileSource;
 }
 
 /** Largest pid Linux hands out; remapped pids start above it. */
@@ -117,6 +127,7 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
       pidMap,
       labels,
       scanned: probe.scanned,
+      raw: probe.raw,
     };
   });
 }

@@ -7,6 +7,7 @@
  */
 import type { Tally } from "./combine.ts";
 import { type FilePlan, placeEvent } from "./combine_plan.ts";
+import { rawPlanText } from "./combine_raw_source.ts";
 import {
   canonicalJson,
   FileScan,
@@ -33,14 +34,16 @@ const PHASE_M = 0x4d;
 const MAX_EXACT = 2 ** 53;
 
 /** Growable output bytes for one chunk of events. */
-class ByteBuffer {
+export class ByteBuffer {
   bytes: Uint8Array;
   length = 0;
 
+  /** An empty buffer of `capacity` bytes (it grows when needed). */
   constructor(capacity: number) {
     this.bytes = new Uint8Array(capacity);
   }
 
+  /** Makes room for `extra` more bytes after `length`. */
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
     const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
@@ -48,6 +51,7 @@ class ByteBuffer {
     this.bytes = grown;
   }
 
+  /** Appends `source[start, end)`. */
   copy(source: Uint8Array, start: number, end: number): void {
     this.reserve(end - start);
     if (end - start < 64) {
@@ -98,12 +102,13 @@ class ByteBuffer {
     this.length = at;
   }
 
+  /** Appends a string of code points below 256. */
   ascii(text: string): void {
     this.reserve(text.length);
     for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
   }
 
-  /** The bytes so far, valid until the next `take` (two buffers take turns). */
+  /** The bytes so far, valid until the next-but-one `take` (two buffers take turns). */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.length);
     const spare = this.#spare;
@@ -142,9 +147,9 @@ export async function* rawEventChunks(
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const out = new ByteBuffer(1 << 20);
-  let first = true;
+  const state = { first: true };
   const separator = () => {
-    if (first) first = false;
+    if (state.first) state.first = false;
     else out.ascii(",\n");
   };
   const appendParsed = (event: TraceEvent, plan: FilePlan) => {
@@ -156,6 +161,15 @@ export async function* rawEventChunks(
   };
   for (const plan of plans) {
     for (const label of plan.labels) appendParsed(structuredClone(label), plan);
+    if (plan.raw !== undefined) {
+      const text = rawPlanText(plan, out, state);
+      let step = await text.next();
+      for (; !step.done; step = await text.next()) {
+        if (out.length >= 1 << 16) yield out.take();
+      }
+      stats.events += step.value;
+      continue;
+    }
     const shifting = plan.shift !== 0;
     const remapping = plan.pidMap.size > 0;
     let events = 0;

@@ -1,9 +1,11 @@
 /**
  * After a run: turns every `result_*.raw` file the shim left into its per-process JSON file,
- * choosing names that never replace an existing file.
+ * choosing names that never replace an existing file, or readies them for combining directly.
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import type { FileProbe } from "./combine_plan.ts";
+import { probeRawFile, type RawInput } from "./combine_raw_source.ts";
 import { convertRawFile, defaultJsonName } from "./raw_trace.ts";
 import type { TraceWarning } from "./trace_event.ts";
 
@@ -24,6 +26,62 @@ export async function convertRawFiles(
   rawDir: string,
   options: ConvertRawFilesOptions,
 ): Promise<string[]> {
+  const paths: string[] = [];
+  for (const input of await rawInputs(rawDir, options)) {
+    const result = await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName });
+    if (keep(input, result, options.warnings)) paths.push(input.path);
+  }
+  return paths;
+}
+
+/**
+ * Reads each raw file of `rawDir` once, in pid order, for combining it directly (no JSON file in
+ * between, see lib/combine_raw_source.ts). A file that cannot be placed from its ends is converted
+ * into `jsonDir` and given as that JSON path. Warnings are the same as {@linkcode convertRawFiles}'.
+ */
+export async function probeRawFiles(
+  rawDir: string,
+  options: ConvertRawFilesOptions,
+): Promise<(string | FileProbe)[]> {
+  const inputs: (string | FileProbe)[] = [];
+  for (const input of await rawInputs(rawDir, options)) {
+    const found = await probeRawFile(input);
+    if (found.probe !== undefined) {
+      keep(input, found, options.warnings);
+      inputs.push(found.probe);
+      continue;
+    }
+    const result = found.written
+      ? await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName })
+      : found;
+    if (keep(input, result, options.warnings)) inputs.push(input.path);
+  }
+  return inputs;
+}
+
+/** Warns about a process that left no data or no end record; true when it has data. */
+function keep(
+  input: RawInput,
+  result: { written: boolean; ended: boolean; events: number; truncatedBytes: number },
+  warnings: TraceWarning[],
+): boolean {
+  const source = `process ${RAW_NAME.exec(basename(input.rawPath))![1]}`;
+  if (!result.written) {
+    warnings.push({ source, message: "ended before writing any trace data" });
+    return false;
+  }
+  if (!result.ended) {
+    const lost = result.truncatedBytes > 0 ? ` (lost its last ${result.truncatedBytes} bytes)` : "";
+    warnings.push({
+      source,
+      message: `ended without its end record (killed?): kept ${result.events} events${lost}`,
+    });
+  }
+  return true;
+}
+
+/** The raw files of `rawDir` in pid order, each with the JSON path it gets in `jsonDir`. */
+async function rawInputs(rawDir: string, options: ConvertRawFilesOptions): Promise<RawInput[]> {
   const rawNames: string[] = [];
   for await (const entry of Deno.readDir(rawDir)) {
     if (entry.isFile && RAW_NAME.test(entry.name)) rawNames.push(entry.name);
@@ -32,35 +90,16 @@ export async function convertRawFiles(
   const stem = (name: string) => name.slice(0, -".raw".length);
   rawNames.sort((a, b) => stem(a).localeCompare(stem(b), "en", { numeric: true }));
   const names = await jsonNames(rawNames, options.jsonDir);
-  const paths: string[] = [];
-  for (const rawName of rawNames) {
-    const jsonName = names.get(rawName)!;
-    if (jsonName !== defaultJsonName(rawName)) {
+  const jsonName = (name: string) => names.get(name) ?? defaultJsonName(name);
+  return rawNames.map((rawName) => {
+    const name = names.get(rawName)!;
+    if (name !== defaultJsonName(rawName)) {
       options.report(
-        `${defaultJsonName(rawName)} already exists in ${options.jsonDir}: wrote ${jsonName}`,
+        `${defaultJsonName(rawName)} already exists in ${options.jsonDir}: wrote ${name}`,
       );
     }
-    const jsonPath = join(options.jsonDir, jsonName);
-    const result = await convertRawFile(join(rawDir, rawName), jsonPath, {
-      jsonName: (name) => names.get(name) ?? defaultJsonName(name),
-    });
-    const source = `process ${RAW_NAME.exec(rawName)![1]}`;
-    if (!result.written) {
-      options.warnings.push({ source, message: "ended before writing any trace data" });
-      continue;
-    }
-    if (!result.ended) {
-      const lost = result.truncatedBytes > 0
-        ? ` (lost its last ${result.truncatedBytes} bytes)`
-        : "";
-      options.warnings.push({
-        source,
-        message: `ended without its end record (killed?): kept ${result.events} events${lost}`,
-      });
-    }
-    paths.push(jsonPath);
-  }
-  return paths;
+    return { rawPath: join(rawDir, rawName), path: join(options.jsonDir, name), jsonName };
+  });
 }
 
 /** The JSON name of each raw file: the usual one, or `result_<pid>_<k>.json` if that exists. */

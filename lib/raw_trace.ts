@@ -44,6 +44,91 @@ const READ_BYTES = 1 << 20;
 const FLUSH_BYTES = 1 << 20;
 const MAX_NAME_ID = 1 << 30;
 
+/** One record of a raw file; the payload is only valid until the next record is read. */
+export interface RawRecord {
+  kind: number;
+  payload: Uint8Array;
+}
+
+/** One pass over a raw file: its header, then the records after it. Dispose to close it. */
+export interface RawPass extends Disposable {
+  /** The header's JSON text (`otherData`); undefined when the file holds no complete header. */
+  header: string | undefined;
+  /**
+   * The records after the header, in order. Stops before a cut-off last record, an unknown kind
+   * or an events record that is not tid + whole triples.
+   */
+  records(): AsyncGenerator<RawRecord>;
+  /** Bytes not used (a cut-off or damaged record and all after it); final after `records`. */
+  readonly leftover: number;
+}
+
+/** Opens `rawPath` and reads its header; throws a TracerError if it is unreadable or foreign. */
+export async function openRawTrace(rawPath: string): Promise<RawPass> {
+  let input: Deno.FsFile;
+  try {
+    input = await Deno.open(rawPath, { read: true });
+  } catch (error) {
+    throw new TracerError(`cannot read trace data ${rawPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const reader = new RecordReader(input);
+  let header: string | undefined;
+  try {
+    const magic = await reader.magic();
+    if (magic === "bad") {
+      throw new TracerError(`${rawPath} is not a tracer raw trace file (bad magic line)`);
+    }
+    const first = magic === "ok" ? await reader.next() : null;
+    if (first !== null && first.kind === RecordKind.header) header = decoder.decode(first.payload);
+  } catch (error) {
+    input.close();
+    throw error;
+  }
+  return {
+    header,
+    get leftover() {
+      return reader.leftover;
+    },
+    async *records() {
+      if (header === undefined) return;
+      for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
+        if (!isWhole(rec)) {
+          reader.stop(rec.payload.length + HEADER_BYTES);
+          return;
+        }
+        yield rec;
+      }
+    },
+    [Symbol.dispose]() {
+      input.close();
+    },
+  };
+}
+
+function isWhole(rec: RawRecord): boolean {
+  switch (rec.kind) {
+    case RecordKind.events: {
+      const length = rec.payload.length;
+      return length % 8 === 0 && (length / 8 - 1) % 3 === 0;
+    }
+    case RecordKind.names:
+    case RecordKind.meta:
+    case RecordKind.end:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The numbers of an events record: tid, then (start_ns, dur_ns, name_id) per event. */
+export function eventNumbers(payload: Uint8Array): Float64Array {
+  return payload.byteOffset % 8 === 0
+    ? new Float64Array(payload.buffer, payload.byteOffset, payload.length / 8)
+    : new Float64Array(payload.slice().buffer);
+}
+
 /**
  * Writes `jsonPath` (which must not exist yet) from the raw file at `rawPath`. A file cut short
  * still gives complete JSON: every complete record, and a `tracerEnd` with `"exit":"killed"`.
@@ -54,24 +139,9 @@ export async function convertRawFile(
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
   const jsonName = options.jsonName ?? defaultJsonName;
-  let input: Deno.FsFile;
-  try {
-    input = await Deno.open(rawPath, { read: true });
-  } catch (error) {
-    throw new TracerError(`cannot read trace data ${rawPath}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  using _input = input;
-  const records = new RecordReader(input);
-  const magic = await records.magic();
-  if (magic === "short") return { written: false, events: 0, truncatedBytes: 0, ended: false };
-  if (magic === "bad") {
-    throw new TracerError(`${rawPath} is not a tracer raw trace file (bad magic line)`);
-  }
-  const first = await records.next();
-  if (first === null || first.kind !== RecordKind.header) {
-    return { written: false, events: 0, truncatedBytes: records.leftover, ended: false };
+  using pass = await openRawTrace(rawPath);
+  if (pass.header === undefined) {
+    return { written: false, events: 0, truncatedBytes: pass.leftover, ended: false };
   }
   let output: Deno.FsFile;
   try {
@@ -83,37 +153,32 @@ export async function convertRawFile(
   }
   const sink = new ByteSink(output);
   try {
-    const headerText = decoder.decode(first.payload);
-    const otherData = JSON.parse(headerText) as Record<string, unknown>;
-    const pid = typeof otherData.pid === "number" ? otherData.pid : 0;
-    sink.addText(`{"otherData":${renameFiles(headerText, otherData, jsonName)},"traceEvents":[`);
+    const otherDataText = headerWithJsonNames(pass.header, jsonName);
+    const pid = pidOf(otherDataText);
+    sink.addText(`{"otherData":${otherDataText},"traceEvents":[`);
     const events = new EventFormatter(pid, sink);
     let endText: string | undefined;
-    let damaged = false;
-    for (let rec = await records.next(); rec !== null; rec = await records.next()) {
+    for await (const rec of pass.records()) {
       if (rec.kind === RecordKind.events) {
-        if (!events.addEvents(rec.payload)) damaged = true;
+        events.addEvents(rec.payload);
       } else if (rec.kind === RecordKind.names) {
-        events.addNames(JSON.parse(decoder.decode(rec.payload)));
+        events.names.add(JSON.parse(decoder.decode(rec.payload)));
       } else if (rec.kind === RecordKind.meta) {
         for (const event of JSON.parse(decoder.decode(rec.payload))) {
           events.addLine(JSON.stringify(event));
         }
       } else if (rec.kind === RecordKind.end) {
         endText = decoder.decode(rec.payload);
-      } else {
-        damaged = true;
-      }
-      if (damaged) {
-        records.stop(rec.payload.length + HEADER_BYTES);
-        break;
       }
       await sink.flushIfFull();
     }
-    const truncatedBytes = records.leftover;
-    const end = endText ?? `{"exit":"killed","events":${events.count},` +
-        `"truncated_bytes":${truncatedBytes}}`;
-    sink.addText(`\n],"tracerEnd":${withFirstTs(end, events.firstTs())}}\n`);
+    const truncatedBytes = pass.leftover;
+    const end = tracerEndText(endText, {
+      events: events.count,
+      truncatedBytes,
+      minNs: events.minNs,
+    });
+    sink.addText(`\n],"tracerEnd":${end}}\n`);
     await sink.close();
     return { written: true, events: events.count, truncatedBytes, ended: endText !== undefined };
   } catch (error) {
@@ -126,6 +191,27 @@ export async function convertRawFile(
   }
 }
 
+/** The pid the events get: `otherData.pid`, or 0 when it is not a number. */
+export function pidOf(otherDataText: string): number {
+  const pid = (JSON.parse(otherDataText) as Record<string, unknown>).pid;
+  return typeof pid === "number" ? pid : 0;
+}
+
+/**
+ * The `tracerEnd` text of a converted file: the end record (or `"exit":"killed"` with the counts
+ * when there is none) with `first_ts`, the earliest event start, in front.
+ */
+export function tracerEndText(
+  endText: string | undefined,
+  pass: { events: number; truncatedBytes: number; minNs: number },
+): string {
+  const end = endText ?? `{"exit":"killed","events":${pass.events},` +
+      `"truncated_bytes":${pass.truncatedBytes}}`;
+  if (pass.minNs === Infinity) return end;
+  const rest = end.trimStart().slice(1).trimStart();
+  return `{"first_ts":${microseconds(pass.minNs)}${rest.startsWith("}") ? "" : ","}${rest}`;
+}
+
 /** `result_12_1.raw` -> `result_12_1.json`. */
 export function defaultJsonName(rawName: string): string {
   return rawName.replace(/\.raw$/, "") + ".json";
@@ -134,14 +220,14 @@ export function defaultJsonName(rawName: string): string {
 const decoder = new TextDecoder();
 
 /**
- * Rewrites the `.raw` names in `exec_of` / `parent_file` as text: re-serializing the header would
- * round its large integers (epoch_ns) through doubles.
+ * The header with the `.raw` names in `exec_of` / `parent_file` replaced by their JSON names, as
+ * text: re-serializing it would round its large integers (epoch_ns) through doubles.
  */
-function renameFiles(
+export function headerWithJsonNames(
   text: string,
-  otherData: Record<string, unknown>,
   jsonName: (rawName: string) => string,
 ): string {
+  const otherData = JSON.parse(text) as Record<string, unknown>;
   for (const key of ["exec_of", "parent_file"]) {
     const value = otherData[key];
     if (typeof value !== "string") continue;
@@ -154,12 +240,6 @@ function renameFiles(
   return text;
 }
 
-function withFirstTs(endText: string, firstTs: string | undefined): string {
-  if (firstTs === undefined) return endText;
-  const rest = endText.trimStart().slice(1).trimStart();
-  return `{"first_ts":${firstTs}${rest.startsWith("}") ? "" : ","}${rest}`;
-}
-
 /** Integer nanoseconds as microseconds with three decimals, by integer math: `1234567` -> `1234.567`. */
 export function microseconds(ns: number): string {
   const whole = Math.floor(ns / 1000);
@@ -167,42 +247,60 @@ export function microseconds(ns: number): string {
   return `${whole}.${frac >= 100 ? frac : frac >= 10 ? "0" + frac : "00" + frac}`;
 }
 
-/** Turns names and events records into event lines, writing bytes (no string per event). */
-class EventFormatter {
-  count = 0;
-  #lines = 0;
-  #minNs = Infinity;
+/** The names records read so far: name id -> its `name` and `cat`, as text and as bytes. */
+export class NameTable {
   #done: Uint8Array[] = []; // name id -> `"name":...,"cat":"py"}`
   #open: Uint8Array[] = []; // name id -> the same, marked unfinished
+  #values: { name: string; cat: string }[] = [];
 
-  constructor(private readonly pid: number, private readonly sink: ByteSink) {}
-
-  addNames(names: unknown): void {
+  /** Adds the entries of one names record (a parsed JSON array of `[id, name, cat]`). */
+  add(names: unknown): void {
     if (!Array.isArray(names)) throw new Error("a names record is not a JSON array");
     for (const entry of names) {
       const id = Array.isArray(entry) ? entry[0] : undefined;
       if (typeof id !== "number" || !Number.isInteger(id) || id <= 0 || id > MAX_NAME_ID) {
         throw new Error(`bad name id ${JSON.stringify(id)}`);
       }
-      const head = `"name":${jsonString(entry[1])},"cat":${jsonString(entry[2])}`;
+      const name = String(entry[1]);
+      const cat = String(entry[2]);
+      const head = `"name":${jsonString(name)},"cat":${jsonString(cat)}`;
       this.#done[id] = encoder.encode(head + "}");
       this.#open[id] = encoder.encode(head + ',"args":{"unfinished":true}}');
+      this.#values[id] = { name, cat };
     }
   }
 
-  /** Formats one events record; false when its length is not tid + whole triples. */
-  addEvents(payload: Uint8Array): boolean {
-    if (payload.length % 8 !== 0 || (payload.length / 8 - 1) % 3 !== 0) return false;
-    const numbers = payload.byteOffset % 8 === 0
-      ? new Float64Array(payload.buffer, payload.byteOffset, payload.length / 8)
-      : new Float64Array(payload.slice().buffer);
+  /** The event's tail from `"name"` to its closing brace, for a name id (negative: unfinished). */
+  tail(id: number): Uint8Array {
+    return (id > 0 ? this.#done[id] : this.#open[-id]) ?? unknownName(id);
+  }
+
+  /** The event's `name` and `cat` for a name id (negative: unfinished). */
+  values(id: number): { name: string; cat: string } {
+    return this.#values[Math.abs(id)] ?? { name: `(unknown name ${Math.abs(id)})`, cat: "py" };
+  }
+}
+
+/** Turns names and events records into event lines, writing bytes (no string per event). */
+class EventFormatter {
+  count = 0;
+  /** Earliest event start in ns, Infinity before the first event. */
+  minNs = Infinity;
+  readonly names = new NameTable();
+  #lines = 0;
+
+  constructor(private readonly pid: number, private readonly sink: ByteSink) {}
+
+  /** Formats one (whole) events record. */
+  addEvents(payload: Uint8Array): void {
+    const numbers = eventNumbers(payload);
     const prefix = encoder.encode(`{"ph":"X","pid":${this.pid},"tid":${numbers[0]},"ts":`);
     const sink = this.sink;
-    let minNs = this.#minNs;
+    const names = this.names;
+    let minNs = this.minNs;
     for (let i = 1; i < numbers.length; i += 3) {
       const start = numbers[i];
-      const id = numbers[i + 2];
-      const name = (id > 0 ? this.#done[id] : this.#open[-id]) ?? unknownName(id);
+      const name = names.tail(numbers[i + 2]);
       if (start < minNs) minNs = start;
       const buf = sink.reserve(prefix.length + name.length + 64);
       let pos = sink.pos;
@@ -216,17 +314,12 @@ class EventFormatter {
       buf.set(name, pos);
       sink.pos = pos + name.length;
     }
-    this.#minNs = minNs;
+    this.minNs = minNs;
     this.count += (numbers.length - 1) / 3;
-    return true;
   }
 
   addLine(line: string): void {
     this.sink.addText((this.#lines++ === 0 ? "\n" : ",\n") + line);
-  }
-
-  firstTs(): string | undefined {
-    return this.#minNs === Infinity ? undefined : microseconds(this.#minNs);
   }
 }
 
@@ -236,7 +329,7 @@ const NEWLINE = 0x0a;
 const DUR = encoder.encode(',"dur":');
 
 /** Writes `microseconds(ns)` as ASCII at `pos`; returns the position after it. */
-function writeMicroseconds(buf: Uint8Array, pos: number, ns: number): number {
+export function writeMicroseconds(buf: Uint8Array, pos: number, ns: number): number {
   const whole = Math.floor(ns / 1000);
   const frac = ns - whole * 1000;
   // Split so each half fits int32 math: high digits, then the low 8 digits zero-padded.

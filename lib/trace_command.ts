@@ -5,8 +5,8 @@
  */
 import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
-import { combineFiles } from "./combine.ts";
-import { convertRawFiles } from "./raw_files.ts";
+import { combineFiles, type FileProbe } from "./combine.ts";
+import { convertRawFiles, probeRawFiles } from "./raw_files.ts";
 import { UsageError } from "./errors.ts";
 import { ensureDir, prepareOutputPath } from "./output_file.ts";
 import { findPython } from "./python.ts";
@@ -60,11 +60,15 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       report: (line) => report(`tracer: ${line}`),
     });
     const warnings: TraceWarning[] = [...outcome.warnings];
-    const files = await convertRawFiles(dataDir, {
+    const rawOptions = {
       jsonDir: pidSuffixDir ?? dataDir,
       warnings,
-      report: (line) => report(`tracer: ${line}`),
-    });
+      report: (line: string) => report(`tracer: ${line}`),
+    };
+    // Combining reads the raw files directly; --pid_suffix keeps one JSON file per process.
+    const files = pidSuffixDir === null
+      ? await probeRawFiles(dataDir, rawOptions)
+      : await convertRawFiles(dataDir, rawOptions);
     if (files.length === 0) {
       report(
         "tracer: warning: no traced process wrote any data (was the program run by a Python the shim cannot load, e.g. with -I or -E?)",
@@ -102,8 +106,8 @@ interface DeliverOptions {
   report: Reporter;
 }
 
-async function deliver(paths: string[], options: DeliverOptions): Promise<void> {
-  const trace = await combineFiles(paths, { warnings: options.warnings });
+async function deliver(inputs: (string | FileProbe)[], options: DeliverOptions): Promise<void> {
+  const trace = await combineFiles(inputs, { warnings: options.warnings });
   trace.warnings.push(...capWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
@@ -114,6 +118,7 @@ async function deliver(paths: string[], options: DeliverOptions): Promise<void> 
   } else {
     // --pid_suffix: the files are the result; read them once for the counts.
     for await (const _ of trace.events) { /* counting only */ }
+    const paths = inputs as string[];
     let bytes = 0;
     for (const path of paths) bytes += (await Deno.stat(path)).size;
     const name = paths.length === 1 ? paths[0] : join(options.pidSuffixDir!, "result_<pid>.json");
