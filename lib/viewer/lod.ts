@@ -3,7 +3,9 @@
  * binary search per pixel column; instead, per level and bin size (the trace split into
  * 1024 x 2^j bins) it keeps a bitset of the bins where a slice starts, and the slices at least one
  * bin long. A frame whose pixel spans one or two bins draws the bitset as dense pixels and visits
- * only those long slices. Built lazily on first use, cached per track and level. Pure: no DOM.
+ * only those long slices. Built lazily on first use, cached per track and level; each frame builds
+ * at most a budget of slices' worth, so a first zoomed-out frame does not stall (levels left
+ * unbuilt are drawn slice by slice). Pure: no DOM.
  * @module
  */
 import type { Track } from "./model.ts";
@@ -21,17 +23,25 @@ export interface LevelSummary {
 const BASE_BINS = 1024;
 /** A summary is only worth it with this many slices per bin on average. */
 const MIN_SLICES_PER_BIN = 2;
+/** Slices summarised per frame at most (a few milliseconds). */
+const BUILD_BUDGET = 300_000;
 
 /** Lazily built summaries of every level of every track of one trace. */
 export class LevelOfDetail {
   #summaries = new Map<Track, (LevelSummary | undefined)[][]>();
+  #budget = BUILD_BUDGET;
 
   /** Creates the cache for a trace `duration` ticks long. */
   constructor(readonly duration: number) {}
 
+  /** Renews the per-frame build budget. */
+  beginFrame(): void {
+    this.#budget = BUILD_BUDGET;
+  }
+
   /**
    * The summary with bins no longer than `ticksPerPixel` (and over half of it), or undefined when
-   * the level has too few slices for one to pay off.
+   * the level has too few slices for one to pay off or this frame's build budget is spent.
    */
   summary(track: Track, depth: number, ticksPerPixel: number): LevelSummary | undefined {
     const level = track.levels[depth];
@@ -42,7 +52,9 @@ export class LevelOfDetail {
     let levels = this.#summaries.get(track);
     if (!levels) this.#summaries.set(track, levels = []);
     const perBin = levels[depth] ??= [];
-    return perBin[j] ??= summarize(track, level, { bins, binTicks: this.duration / bins });
+    if (perBin[j] || this.#budget <= 0) return perBin[j];
+    this.#budget -= level.length;
+    return perBin[j] = summarize(track, level, { bins, binTicks: this.duration / bins });
   }
 }
 

@@ -36,3 +36,19 @@ Deno.test("levels with fewer than two slices per bin are drawn slice by slice", 
   assertEqual(lod.summary(track, 0, model.duration / 4000), undefined);
   assertEqual(lod.summary(track, 1, model.duration / 1000), undefined, "no such level");
 });
+
+Deno.test("each frame builds summaries up to a budget; the rest wait for later frames", () => {
+  const many = modelFromEvents(
+    Array.from(
+      { length: 7 },
+      (_, tid) => Array.from({ length: 60_000 }, (_, i) => slice("call", 2 * i, 1, { tid })),
+    ).flat(),
+  );
+  const lod = new LevelOfDetail(many.duration);
+  const perPixel = many.duration / 1000;
+  const built = () => many.tracks.filter((t) => lod.summary(t, 0, perPixel) !== undefined).length;
+  assertEqual(built(), 5, "300 000 slices: five levels of 60 000");
+  assertEqual(built(), 5, "no budget left until the next frame");
+  lod.beginFrame();
+  assertEqual(built(), 7);
+});

@@ -178,6 +178,7 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
   for (const tick of axisTicks(scale, state.model.header.tickNs)) {
     raster.column(Math.round(scale.toPx(tick.t) * pixelRatio), GRID_PIXEL);
   }
+  cache.lod.beginFrame();
   const { overlays } = cache;
   overlays.labels.length = overlays.unfinished.length = overlays.matches.length = 0;
   overlays.selection.length = 0;
