@@ -30,6 +30,8 @@ import type { TraceEvent } from "./trace_event.ts";
 import { isTraceEvent } from "./trace_event.ts";
 
 const PHASE_M = 0x4d;
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
 /** Integers up to here are exact in a double: ts in nanoseconds below 104 days of uptime. */
 const MAX_EXACT = 2 ** 53;
 
@@ -188,6 +190,14 @@ export async function* rawEventChunks(
       );
     };
     const sink = (bytes: Uint8Array, spans: number[]) => {
+      // The bytes after the last patch are copied late, so that a run of events separated by
+      // ",\n" in the input goes out in one copy per patch instead of two per event.
+      let pending = -1;
+      let pendingEnd = -1;
+      const flush = () => {
+        if (pending >= 0) out.copy(bytes, pending, pendingEnd);
+        pending = -1;
+      };
       const count = spans.length / SPAN_STRIDE;
       out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
       for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
@@ -216,6 +226,7 @@ export async function* rawEventChunks(
           if (mapped !== undefined) pidText = String(mapped);
         }
         if (!simple) {
+          flush();
           const event = parseEvent(decoder.decode(bytes.subarray(start, end)));
           if (event !== undefined) appendParsed(event, plan);
           else {
@@ -224,14 +235,15 @@ export async function* rawEventChunks(
           }
           continue;
         }
-        separator();
-        stats.events++;
-        if (tsNs === undefined && pidText === undefined) {
-          out.copy(bytes, start, end);
-          continue;
+        const joined = pending >= 0 && start === pendingEnd + 2 && bytes[pendingEnd] === COMMA &&
+          bytes[pendingEnd + 1] === NEWLINE;
+        if (!joined) {
+          flush();
+          separator();
         }
+        stats.events++;
         // Patch up to two fields, in the order they appear.
-        let at = start;
+        let at = joined ? pending : start;
         const pidFirst = pidText !== undefined && (tsNs === undefined || pidStart < tsStart);
         if (pidFirst) {
           out.copy(bytes, at, pidStart);
@@ -248,8 +260,10 @@ export async function* rawEventChunks(
           out.ascii(pidText);
           at = spans[k + SPAN_PID_END];
         }
-        out.copy(bytes, at, end);
+        pending = at;
+        pendingEnd = end;
       }
+      flush();
     };
     const scan = new FileScan(plan.path, sink);
     for await (const _ of scan.chunks()) {
