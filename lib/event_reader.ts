@@ -983,6 +983,8 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number): numb
   return negative ? -value : value;
 }
 
+const RECENT_THREADS = 4;
+
 interface ThreadKey {
   pid: Uint8Array;
   tid: Uint8Array;
@@ -990,11 +992,13 @@ interface ThreadKey {
 
 /**
  * The (pid, tid) pairs met so far, compared by the bytes of their JSON values, so that a repeated
- * pair costs no string: consecutive events mostly come from the thread before.
+ * pair costs no string: consecutive events mostly come from one of the last few threads.
  */
 export class SeenThreads {
   #byHash = new Map<number, ThreadKey[]>();
-  #last: ThreadKey | undefined;
+  /** The last few pairs met (a ring), checked before hashing. */
+  #recent: ThreadKey[] = [];
+  #next = 0;
 
   /** True the first time the pid and tid of span `k` (pid present, tid maybe absent) are met. */
   isNew(bytes: Uint8Array, spans: number[], k: number): boolean {
@@ -1002,9 +1006,9 @@ export class SeenThreads {
     const pidEnd = spans[k + SPAN_PID_END];
     const tidStart = spans[k + SPAN_TID];
     const tidEnd = spans[k + SPAN_TID_END];
-    const last = this.#last;
-    if (last !== undefined && sameKey(last, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
-      return false;
+    const recent = this.#recent;
+    for (let r = 0; r < recent.length; r++) {
+      if (sameKey(recent[r], bytes, pidStart, pidEnd, tidStart, tidEnd)) return false;
     }
     let hash = 0x811c9dc5;
     for (let i = pidStart; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
@@ -1015,14 +1019,19 @@ export class SeenThreads {
     if (keys === undefined) this.#byHash.set(hash, keys = []);
     for (const key of keys) {
       if (sameKey(key, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
-        this.#last = key;
+        this.#remember(key);
         return false;
       }
     }
     const key = { pid: bytes.slice(pidStart, pidEnd), tid: bytes.slice(tidStart, tidEnd) };
     keys.push(key);
-    this.#last = key;
+    this.#remember(key);
     return true;
+  }
+
+  #remember(key: ThreadKey): void {
+    this.#recent[this.#next] = key;
+    this.#next = (this.#next + 1) % RECENT_THREADS;
   }
 }
 

@@ -117,7 +117,7 @@ async function deliver(inputs: (string | FileProbe)[], options: DeliverOptions):
     };
   } else {
     // --pid_suffix: the files are the result; read them once for the counts.
-    for await (const _ of trace.events) { /* counting only */ }
+    for await (const _ of trace.eventText()) { /* counting only, on the byte path */ }
     const paths = inputs as string[];
     let bytes = 0;
     for (const path of paths) bytes += (await Deno.stat(path)).size;
