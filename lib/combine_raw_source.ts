@@ -53,6 +53,7 @@ const encoder = new TextEncoder();
 /** Integers up to here are exact in a double. */
 const MAX_EXACT = 2 ** 53;
 const COMMA = 0x2c;
+const NEWLINE = 0x0a;
 const DUR = encoder.encode(',"dur":');
 
 /** The first pass: reads the whole file once, keeping only its ends, earliest start and threads. */
@@ -228,7 +229,11 @@ export async function* rawPlanText(
   let count = 0;
   const begin = () => {
     if (separator.first) separator.first = false;
-    else out.ascii(",\n");
+    else {
+      out.reserve(2);
+      out.bytes[out.length++] = COMMA;
+      out.bytes[out.length++] = NEWLINE;
+    }
     count++;
   };
   const sink: RawSink = {
@@ -251,13 +256,16 @@ export async function* rawPlanText(
         }
         begin();
         out.reserve(prefix.length + tail.length + 64);
-        out.copy(prefix, 0, prefix.length);
+        out.bytes.set(prefix, out.length);
+        out.length += prefix.length;
         if (shift !== 0) out.thousandths(ns);
         else out.length = writeMicroseconds(out.bytes, out.length, start);
-        out.copy(DUR, 0, DUR.length);
-        out.length = writeMicroseconds(out.bytes, out.length, numbers[i + 1]);
-        out.bytes[out.length++] = COMMA;
-        out.copy(tail, 0, tail.length);
+        const bytes = out.bytes;
+        bytes.set(DUR, out.length);
+        let at = writeMicroseconds(bytes, out.length + DUR.length, numbers[i + 1]);
+        bytes[at++] = COMMA;
+        bytes.set(tail, at);
+        out.length = at + tail.length;
       }
     },
     meta(event) {
