@@ -195,21 +195,36 @@ function eventObject(
   return event;
 }
 
-/** The parsed path: the plan's events as objects, one batch per record. */
+/** Events per batch on the parsed path: a record may hold many more. */
+const BATCH_EVENTS = 8192;
+
+/** The parsed path: the plan's events as objects, in batches of at most `BATCH_EVENTS`. */
 export async function* rawPlanEvents(plan: FilePlan): AsyncGenerator<TraceEvent[]> {
-  let batch: TraceEvent[] = [];
+  let meta: TraceEvent[] = [];
+  let record: { numbers: Float64Array; names: NameTable } | undefined;
   const sink: RawSink = {
     events(numbers, names) {
-      for (let i = 1; i < numbers.length; i += 3) batch.push(eventObject(plan, numbers, i, names));
+      record = { numbers, names };
     },
     meta(event) {
-      batch.push(event);
+      meta.push(event);
     },
   };
+  // The record's numbers stay valid while `readEvents` waits for the next step.
   for await (const _ of readEvents(plan, sink)) {
-    if (batch.length === 0) continue;
-    yield batch;
-    batch = [];
+    if (meta.length > 0) {
+      yield meta;
+      meta = [];
+    }
+    if (record === undefined) continue;
+    const { numbers, names } = record;
+    record = undefined;
+    for (let first = 1; first < numbers.length; first += 3 * BATCH_EVENTS) {
+      const batch: TraceEvent[] = [];
+      const end = Math.min(numbers.length, first + 3 * BATCH_EVENTS);
+      for (let i = first; i < end; i += 3) batch.push(eventObject(plan, numbers, i, names));
+      yield batch;
+    }
   }
 }
 
