@@ -145,19 +145,30 @@ function metaEvents(payload: Uint8Array): TraceEvent[] {
 
 /** Where a raw plan's events go: the text path's buffer, or the parsed path's batch. */
 interface RawSink {
-  /** Called with each events record and the names known at that point. */
-  events(numbers: Float64Array, names: NameTable): void;
+  /** Called with the events `numbers[from, to)` of a record and the names known at that point. */
+  events(numbers: Float64Array, names: NameTable, from: number, to: number): void;
   /** Called with each metadata event, already placed. */
   meta(event: TraceEvent): void;
 }
 
-/** The second pass: hands each record's events to `sink`, yielding after each record. */
+/** Events handed over at once: a record may hold many more. */
+const BATCH_EVENTS = 8192;
+
+/**
+ * The second pass: hands the events to `sink` in batches of at most `BATCH_EVENTS`, yielding after
+ * each batch and each metadata record.
+ */
 async function* readEvents(plan: FilePlan, sink: RawSink): AsyncGenerator<void> {
   using pass = await openRawTrace(plan.raw!.rawPath);
   const names = new NameTable();
   for await (const rec of pass.records()) {
     if (rec.kind === RecordKind.events) {
-      sink.events(eventNumbers(rec.payload), names);
+      const numbers = eventNumbers(rec.payload);
+      for (let from = 1; from < numbers.length; from += 3 * BATCH_EVENTS) {
+        sink.events(numbers, names, from, Math.min(numbers.length, from + 3 * BATCH_EVENTS));
+        yield;
+      }
+      continue;
     } else if (rec.kind === RecordKind.names) {
       names.add(JSON.parse(decoder.decode(rec.payload)));
     } else if (rec.kind === RecordKind.meta) {
@@ -195,42 +206,27 @@ function eventObject(
   return event;
 }
 
-/** Events per batch on the parsed path: a record may hold many more. */
-const BATCH_EVENTS = 8192;
-
-/** The parsed path: the plan's events as objects, in batches of at most `BATCH_EVENTS`. */
+/** The parsed path: the plan's events as objects, in batches. */
 export async function* rawPlanEvents(plan: FilePlan): AsyncGenerator<TraceEvent[]> {
-  let meta: TraceEvent[] = [];
-  let record: { numbers: Float64Array; names: NameTable } | undefined;
+  let batch: TraceEvent[] = [];
   const sink: RawSink = {
-    events(numbers, names) {
-      record = { numbers, names };
+    events(numbers, names, from, to) {
+      for (let i = from; i < to; i += 3) batch.push(eventObject(plan, numbers, i, names));
     },
     meta(event) {
-      meta.push(event);
+      batch.push(event);
     },
   };
-  // The record's numbers stay valid while `readEvents` waits for the next step.
   for await (const _ of readEvents(plan, sink)) {
-    if (meta.length > 0) {
-      yield meta;
-      meta = [];
-    }
-    if (record === undefined) continue;
-    const { numbers, names } = record;
-    record = undefined;
-    for (let first = 1; first < numbers.length; first += 3 * BATCH_EVENTS) {
-      const batch: TraceEvent[] = [];
-      const end = Math.min(numbers.length, first + 3 * BATCH_EVENTS);
-      for (let i = first; i < end; i += 3) batch.push(eventObject(plan, numbers, i, names));
-      yield batch;
-    }
+    if (batch.length === 0) continue;
+    yield batch;
+    batch = [];
   }
 }
 
 /**
  * The JSON text path: writes the plan's events into `out`, each preceded by `,\n` unless
- * `separator.first`; yields after each record. Returns the number of events written.
+ * `separator.first`; yields after each batch. Returns the number of events written.
  */
 export async function* rawPlanText(
   plan: FilePlan,
@@ -252,9 +248,9 @@ export async function* rawPlanText(
     count++;
   };
   const sink: RawSink = {
-    events(numbers, names) {
+    events(numbers, names, from, to) {
       const prefix = encoder.encode(`{"ph":"X","pid":${pidText},"tid":${numbers[0]},"ts":`);
-      for (let i = 1; i < numbers.length; i += 3) {
+      for (let i = from; i < to; i += 3) {
         const start = numbers[i];
         const tail = names.tail(numbers[i + 2]);
         let ns = 0;

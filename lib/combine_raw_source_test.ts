@@ -65,8 +65,12 @@ const RUN: Record<string, Uint8Array> = {
   "result_100_1.raw": file(
     header(100, { exec_of: "result_100.raw" }),
     json(RecordKind.names, [[1, "main (/b.py:3)", "py"]]),
-    events(101, [[T0 + 9_000_000, 1_000_000, 1]]),
-    end(1),
+    // More events in one record than one batch holds.
+    events(
+      101,
+      Array.from({ length: 20_000 }, (_, k): [number, number, number] => [T0 + 9e6 + k, 1, 1]),
+    ),
+    end(20_000),
   ),
   "result_300.raw": file(
     header(300, { parent_file: "result_100.raw" }),
@@ -158,7 +162,7 @@ Deno.test("raw files combined directly give exactly what combining the converted
       files: 7,
       processes: 6,
       threads: 8,
-      events: 14,
+      events: 20_013,
       droppedEvents: 0,
       salvagedFiles: 2,
     });
