@@ -19,7 +19,9 @@
  * line's `otherData` and the last line's `tracerEnd.first_ts`, its earliest `ts`), so it is read
  * once. Any other file gets a first pass that finds its earliest `ts`, its pids and threads without
  * parsing events. The second pass streams the events, file by file; with the JSON writer, events
- * are copied as bytes with only `ts` and `pid` rewritten.
+ * are copied as bytes with only `ts` and `pid` rewritten. A traced run hands over its raw files
+ * already probed (lib/combine_raw_source.ts): their events are formatted straight from the binary
+ * records, exactly as the converted JSON files would have been combined.
  * @module
  */
 import { TracerError } from "./errors.ts";

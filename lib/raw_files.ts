@@ -9,7 +9,7 @@ import { probeRawFile, type RawInput } from "./combine_raw_source.ts";
 import { convertRawFile, defaultJsonName } from "./raw_trace.ts";
 import type { TraceWarning } from "./trace_event.ts";
 
-/** Options for {@linkcode convertRawFiles}. */
+/** Options for {@linkcode convertRawFiles} and {@linkcode probeRawFiles}. */
 export interface ConvertRawFilesOptions {
   /** Where the JSON files go (may hold earlier files: those are never replaced). */
   jsonDir: string;
