@@ -17,7 +17,7 @@ export function summaryLine(stats: CombineStats, output: WrittenOutput): string 
     count(stats.processes, "process", "processes"),
     count(stats.threads, "thread", "threads"),
     count(stats.events, "event", "events") +
-    (stats.droppedEvents > 0 ? ` (${stats.droppedEvents.toLocaleString("en-US")} dropped)` : ""),
+    (stats.droppedEvents > 0 ? ` (${grouped(stats.droppedEvents)} dropped)` : ""),
   ];
   const replaced = output.replaced ? ", replaced the previous file" : "";
   return `tracer: ${parts.join(", ")} -> ${output.path} (${formatBytes(output.bytes)}${replaced})`;
@@ -29,7 +29,14 @@ export function warningLine(warning: TraceWarning): string {
 }
 
 function count(n: number, one: string, many: string): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+  return `${grouped(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * 1234567 -> "1,234,567". Not `toLocaleString`: its first call loads ICU data, ~25 ms of every run.
+ */
+export function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 /** 1536 -> "1.5 KB". */

@@ -14,7 +14,7 @@ import { tracedEnv } from "./python_env.ts";
 import { runProgram } from "./run.ts";
 import { writeShim } from "./shim.ts";
 import type { ShimConfig } from "./shim_config.ts";
-import { summaryLine, warningLine } from "./summary.ts";
+import { grouped, summaryLine, warningLine } from "./summary.ts";
 import type { TraceWarning } from "./trace_event.ts";
 import { writeOutput } from "./write_output.ts";
 
@@ -152,8 +152,8 @@ export function capWarnings(metadata: Record<string, unknown>, cap: number): Tra
     const argv = Array.isArray(start?.argv) ? start.argv.join(" ") : "";
     warnings.push({
       source: `process ${start?.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
-      message: `${dropped.toLocaleString("en-US")} events dropped past the cap of ${
-        cap.toLocaleString("en-US")
+      message: `${grouped(dropped)} events dropped past the cap of ${
+        grouped(cap)
       } per process; raise --tracer_entries to keep them`,
     });
   }

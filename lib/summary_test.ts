@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { formatBytes, grouped, summaryLine, warningLine } from "./summary.ts";
+
+Deno.test("counts are grouped by thousands", () => {
+  assert.equal(grouped(0), "0");
+  assert.equal(grouped(999), "999");
+  assert.equal(grouped(1000), "1,000");
+  assert.equal(grouped(1234567), "1,234,567");
+});
+
+Deno.test("the summary line names counts, drops, path and size", () => {
+  const stats = {
+    files: 3,
+    processes: 3,
+    threads: 1,
+    events: 12345,
+    droppedEvents: 1000,
+    salvagedFiles: 0,
+  };
+  assert.equal(
+    summaryLine(stats, { path: "out.json", bytes: 1536, replaced: true }),
+    "tracer: 3 processes, 1 thread, 12,345 events (1,000 dropped) -> out.json (1.5 KB, replaced the previous file)",
+  );
+  assert.equal(formatBytes(512), "512 B");
+  assert.equal(warningLine({ source: "a.json", message: "cut" }), "tracer: warning: a.json: cut");
+});
