@@ -5,6 +5,7 @@
  * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
  * @module
  */
+import { writeWholeNumber } from "./ascii_number.ts";
 import type { Tally } from "./combine.ts";
 import { type FilePlan, placeEvent } from "./combine_plan.ts";
 import { rawPlanText } from "./combine_raw_source.ts";
@@ -77,20 +78,7 @@ export class ByteBuffer {
     }
     const whole = Math.floor(ns / 1000);
     const fraction = ns - whole * 1000;
-    // Split so each part fits int32 math: the high digits, then the low 8 digits zero-padded.
-    const high = Math.floor(whole / 1e8);
-    let low = whole - high * 1e8;
-    if (high > 0) {
-      at = writeDigits(bytes, at, high);
-      for (let i = at + 7; i >= at; i--) {
-        const next = (low / 10) | 0;
-        bytes[i] = 0x30 + low - next * 10;
-        low = next;
-      }
-      at += 8;
-    } else {
-      at = writeDigits(bytes, at, low);
-    }
+    at = writeWholeNumber(bytes, at, whole);
     if (fraction !== 0) {
       const hundreds = (fraction / 100) | 0;
       const rest = fraction - hundreds * 100;
@@ -123,18 +111,6 @@ export class ByteBuffer {
   }
 
   #spare: Uint8Array | undefined;
-}
-
-/** Writes a non-negative integer below 2^31 in decimal at `at`; returns the index after it. */
-function writeDigits(bytes: Uint8Array, at: number, value: number): number {
-  let end = at + 1;
-  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) end++;
-  for (let i = end - 1; i >= at; i--) {
-    const next = (value / 10) | 0;
-    bytes[i] = 0x30 + value - next * 10;
-    value = next;
-  }
-  return end;
 }
 
 /**

@@ -4,6 +4,7 @@
  * record in memory at a time, JSON text written in ~1 MB chunks.
  * @module
  */
+import { writeWholeNumber } from "./ascii_number.ts";
 import { TracerError } from "./errors.ts";
 
 /** The first bytes of every raw file. */
@@ -332,20 +333,7 @@ const DUR = encoder.encode(',"dur":');
 export function writeMicroseconds(buf: Uint8Array, pos: number, ns: number): number {
   const whole = Math.floor(ns / 1000);
   const frac = ns - whole * 1000;
-  // Split so each half fits int32 math: high digits, then the low 8 digits zero-padded.
-  const high = Math.floor(whole / 1e8);
-  let low = whole - high * 1e8;
-  if (high > 0) {
-    pos = writeInt(buf, pos, high);
-    for (let i = pos + 7; i >= pos; i--) {
-      const next = (low / 10) | 0;
-      buf[i] = 48 + low - next * 10;
-      low = next;
-    }
-    pos += 8;
-  } else {
-    pos = writeInt(buf, pos, low);
-  }
+  pos = writeWholeNumber(buf, pos, whole);
   const hundreds = (frac / 100) | 0;
   const tens = ((frac / 10) | 0) - hundreds * 10;
   buf[pos] = 0x2e;
@@ -353,18 +341,6 @@ export function writeMicroseconds(buf: Uint8Array, pos: number, ns: number): num
   buf[pos + 2] = 48 + tens;
   buf[pos + 3] = 48 + frac - hundreds * 100 - tens * 10;
   return pos + 4;
-}
-
-/** Writes a non-negative integer below 2^31 in decimal. */
-function writeInt(buf: Uint8Array, pos: number, value: number): number {
-  let end = pos + 1;
-  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) end++;
-  for (let i = end - 1; i >= pos; i--) {
-    const next = (value / 10) | 0;
-    buf[i] = 48 + value - next * 10;
-    value = next;
-  }
-  return end;
 }
 
 /** JSON text of a string, with U+2028/2029 escaped too (they end lines for some readers). */
