@@ -2,38 +2,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { combineFiles, type FileProbe } from "./combine.ts";
 import { convertRawFiles, probeRawFiles } from "./raw_files.ts";
+import {
+  eventsRecord as events,
+  jsonRecord as json,
+  rawFile as file,
+  rawRecord as record,
+} from "./raw_testing.ts";
 import { RAW_MAGIC, RecordKind } from "./raw_trace.ts";
 import type { TraceEvent, TraceWarning } from "./trace_event.ts";
 
 const encoder = new TextEncoder();
-
-function record(kind: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = kind;
-  new DataView(out.buffer).setUint32(1, payload.length, true);
-  out.set(payload, 5);
-  return out;
-}
-
-const json = (kind: number, value: unknown) => record(kind, encoder.encode(JSON.stringify(value)));
-
-function events(tid: number, triples: [number, number, number][]): Uint8Array {
-  return record(
-    RecordKind.events,
-    new Uint8Array(new Float64Array([tid, ...triples.flat()]).buffer),
-  );
-}
-
-function file(...records: Uint8Array[]): Uint8Array {
-  const parts = [encoder.encode(RAW_MAGIC), ...records];
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** ~35 days of uptime in ns: timestamps above 1e8 us take the split digit path. */
 const T0 = 3_000_000_123_456_789;

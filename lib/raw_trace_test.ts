@@ -2,35 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TracerError } from "./errors.ts";
 import { convertRawFile, microseconds, RAW_MAGIC, RecordKind } from "./raw_trace.ts";
+import {
+  concatBytes as concat,
+  eventsRecord,
+  jsonRecord,
+  rawRecord as record,
+} from "./raw_testing.ts";
 
 const encoder = new TextEncoder();
-
-function record(kind: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = kind;
-  new DataView(out.buffer).setUint32(1, payload.length, true);
-  out.set(payload, 5);
-  return out;
-}
-
-function jsonRecord(kind: number, value: unknown): Uint8Array {
-  return record(kind, encoder.encode(JSON.stringify(value)));
-}
-
-function eventsRecord(tid: number, events: [number, number, number][]): Uint8Array {
-  const numbers = new Float64Array([tid, ...events.flat()]);
-  return record(RecordKind.events, new Uint8Array(numbers.buffer));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 const HEADER_TEXT =
   '{"tracer_version":1,"pid":7,"clock":{"epoch_ns":1732719734123456789,"mono_ns":5},' +
