@@ -4,10 +4,10 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { HELP, parseArgs } from "./lib/args.ts";
-import { combineCommand } from "./lib/combine_command.ts";
+import { HELP, parseArgs } from "./lib/cli/args.ts";
+import { combineCommand } from "./lib/cli/combine_command.ts";
 import { exitCodeFor, formatError } from "./lib/errors.ts";
-import { traceProgram } from "./lib/trace_command.ts";
+import { traceProgram } from "./lib/cli/trace_command.ts";
 
 /** Runs tracer with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

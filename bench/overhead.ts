@@ -8,7 +8,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_TRACER_ENTRIES, type ShimConfig } from "../lib/shim_config.ts";
+import { DEFAULT_TRACER_ENTRIES, type ShimConfig } from "../lib/run/shim_config.ts";
 import { pythonMatrix } from "../tests/helpers.ts";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 

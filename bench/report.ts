@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { CombinedTrace, TraceEvent } from "../lib/trace_event.ts";
-import { writeHtml } from "../lib/writers/html.ts";
+import { writeHtml } from "../lib/report/html.ts";
 import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 

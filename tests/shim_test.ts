@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FIXTURES, pythonMatrix, ROOT, runCommand, type RunOutput, tempDir } from "./helpers.ts";
-import { convertRawFile, defaultJsonName } from "../lib/raw_trace.ts";
-import type { ShimConfig } from "../lib/shim_config.ts";
+import { convertRawFile, defaultJsonName } from "../lib/raw/convert.ts";
+import type { ShimConfig } from "../lib/run/shim_config.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const SHIM_DIR = join(ROOT, "py");

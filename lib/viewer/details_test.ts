@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { modelFromEvents, slice } from "../report_testing.ts";
+import { modelFromEvents, slice } from "../report/testing.ts";
 import { sliceDetails, splitName } from "./details.ts";
 
 Deno.test("names split into function and file:line; C functions have no location", () => {

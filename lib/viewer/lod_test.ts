@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals, equal as assertEqual, ok as assert } from "node:assert/strict";
-import { modelFromEvents, slice } from "../report_testing.ts";
+import { modelFromEvents, slice } from "../report/testing.ts";
 import { LevelOfDetail } from "./lod.ts";
 
 // 5000 short calls 2 us apart, then one long call alone in the last 500 us.

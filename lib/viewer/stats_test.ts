@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { modelFromEvents, slice } from "../report_testing.ts";
+import { modelFromEvents, slice } from "../report/testing.ts";
 import { rangeStats, sortStats } from "./stats.ts";
 
 const model = modelFromEvents([

@@ -1,0 +1,352 @@
+/**
+ * Command-line parsing: argv -> one `Command`. Pure (no I/O), so every rule is unit-tested.
+ * Flag names follow VizTracer's spelling. Everything after the script (or `-m module`, `-c code`)
+ * belongs to the traced program, including arguments that look like options.
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
+
+/** What the traced program is: `script.py args`, `-m module args` or `-c code args`. */
+export type Target =
+  | { kind: "script"; path: string; args: string[] }
+  | { kind: "module"; name: string; args: string[] }
+  | { kind: "code"; code: string; args: string[] };
+
+/** The kinds of output file tracer writes, chosen by the `-o` extension. */
+export type OutputFormat = "html" | "json" | "json.gz";
+
+/** Where the result goes. */
+export interface OutputSpec {
+  /** Output path as given (relative to `dir` when relative and `dir` is set). */
+  path: string;
+  format: OutputFormat;
+}
+
+/** Recording options handed to the shim. */
+export interface TraceOptions {
+  ignoreCFunction: boolean;
+  maxStackDepth: number;
+  includeFiles: string[];
+  excludeFiles: string[];
+  minDurationUs: number;
+  tracerEntries: number;
+  traceChildren: boolean;
+}
+
+/** `tracer [options] script.py args...`: run and trace. */
+export interface RunCommand {
+  kind: "run";
+  target: Target;
+  /** One combined output file, or `null` with `--pid_suffix` (per-process files are the result). */
+  output: OutputSpec | null;
+  /** `--output_dir`, or null. */
+  outputDir: string | null;
+  python: string | null;
+  trace: TraceOptions;
+  waitTimeoutS: number;
+  quiet: boolean;
+}
+
+/** `tracer --combine FILE... [-o OUT]`: merge trace files. */
+export interface CombineCommand {
+  kind: "combine";
+  inputs: string[];
+  output: OutputSpec;
+  outputDir: string | null;
+  align: boolean;
+  strict: boolean;
+  quiet: boolean;
+}
+
+/** Everything tracer can be asked to do. */
+export type Command = RunCommand | CombineCommand | { kind: "help" } | { kind: "version" };
+
+/** The default output file name: the HTML report. */
+export const DEFAULT_OUTPUT = "result.html";
+
+type Flag =
+  | "output_file"
+  | "output_dir"
+  | "pid_suffix"
+  | "python"
+  | "ignore_c_function"
+  | "max_stack_depth"
+  | "include_files"
+  | "exclude_files"
+  | "min_duration"
+  | "tracer_entries"
+  | "ignore_multiprocess"
+  | "log_subprocess"
+  | "log_multiprocess"
+  | "wait_timeout"
+  | "quiet"
+  | "combine"
+  | "align_combine"
+  | "strict"
+  | "help"
+  | "version"
+  | "module"
+  | "code"
+  | "run";
+
+const TAKES_VALUE = new Set<Flag>([
+  "output_file",
+  "output_dir",
+  "python",
+  "max_stack_depth",
+  "include_files",
+  "exclude_files",
+  "min_duration",
+  "tracer_entries",
+  "wait_timeout",
+  "module",
+  "code",
+]);
+
+const SHORT: Record<string, Flag> = {
+  "-o": "output_file",
+  "-h": "help",
+  "-m": "module",
+  "-c": "code",
+  "-q": "quiet",
+};
+
+const LONG = new Set<string>([
+  "output_file",
+  "output_dir",
+  "pid_suffix",
+  "python",
+  "ignore_c_function",
+  "max_stack_depth",
+  "include_files",
+  "exclude_files",
+  "min_duration",
+  "tracer_entries",
+  "ignore_multiprocess",
+  "log_subprocess",
+  "log_multiprocess",
+  "wait_timeout",
+  "quiet",
+  "combine",
+  "align_combine",
+  "strict",
+  "help",
+  "version",
+  "run",
+]);
+
+/** Parses tracer's argv (without the executable) into a `Command`; throws `UsageError`. */
+export function parseArgs(argv: string[]): Command {
+  const values = new Map<Flag, string[]>();
+  const seen = new Set<Flag>();
+  let target: Target | null = null;
+  const positional: string[] = [];
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--" || (arg === "--run")) {
+      target = scriptTarget(argv.slice(i + 1), arg);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      if (seen.has("combine")) {
+        positional.push(arg);
+        continue;
+      }
+      target = scriptTarget(argv.slice(i), arg);
+      break;
+    }
+    const { flag, inline } = flagOf(arg);
+    seen.add(flag);
+    if (!TAKES_VALUE.has(flag)) {
+      if (inline !== undefined) throw new UsageError(`option ${arg} takes no value`);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`option ${arg} needs a value`);
+      value = argv[++i];
+    }
+    if (flag === "module" || flag === "code") {
+      const rest = argv.slice(i + 1);
+      target = flag === "module"
+        ? { kind: "module", name: value, args: rest }
+        : { kind: "code", code: value, args: rest };
+      break;
+    }
+    values.set(flag, [...(values.get(flag) ?? []), value]);
+  }
+
+  if (seen.has("help")) return { kind: "help" };
+  if (seen.has("version")) return { kind: "version" };
+  if (seen.has("combine")) return combineCommand(values, seen, positional, target);
+  if (target === null) {
+    throw new UsageError(
+      "no script to trace; usage: tracer [options] script.py [args...] (see --help)",
+    );
+  }
+  return runCommand(values, seen, target);
+}
+
+function flagOf(arg: string): { flag: Flag; inline?: string } {
+  if (arg in SHORT) return { flag: SHORT[arg] };
+  if (arg.startsWith("--")) {
+    const eq = arg.indexOf("=");
+    const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).replaceAll("-", "_");
+    if (LONG.has(name)) {
+      return { flag: name as Flag, inline: eq === -1 ? undefined : arg.slice(eq + 1) };
+    }
+  }
+  throw new UsageError(`unknown option ${arg}; run tracer --help for the list of options`);
+}
+
+function scriptTarget(rest: string[], after: string): Target {
+  if (rest.length === 0) {
+    throw new UsageError(`no script after ${after}; usage: tracer [options] script.py [args...]`);
+  }
+  return { kind: "script", path: rest[0], args: rest.slice(1) };
+}
+
+function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target): RunCommand {
+  for (const flag of ["align_combine", "strict"] as const) {
+    if (seen.has(flag)) throw new UsageError(`--${flag} only applies to --combine`);
+  }
+  const pidSuffix = seen.has("pid_suffix");
+  const outputPath = last(values, "output_file");
+  if (pidSuffix && outputPath !== undefined) {
+    throw new UsageError(
+      "--pid_suffix writes one file per process and cannot be combined with -o; drop one of them",
+    );
+  }
+  return {
+    kind: "run",
+    target,
+    output: pidSuffix ? null : outputSpec(outputPath ?? DEFAULT_OUTPUT),
+    outputDir: last(values, "output_dir") ?? null,
+    python: last(values, "python") ?? null,
+    trace: {
+      ignoreCFunction: seen.has("ignore_c_function"),
+      maxStackDepth: integer(values, "max_stack_depth", -1, { min: -1 }),
+      includeFiles: values.get("include_files") ?? [],
+      excludeFiles: values.get("exclude_files") ?? [],
+      minDurationUs: duration(last(values, "min_duration")),
+      tracerEntries: integer(values, "tracer_entries", DEFAULT_TRACER_ENTRIES, { min: 1 }),
+      traceChildren: !seen.has("ignore_multiprocess"),
+    },
+    waitTimeoutS: seconds(last(values, "wait_timeout")),
+    quiet: seen.has("quiet"),
+  };
+}
+
+function combineCommand(
+  values: Map<Flag, string[]>,
+  seen: Set<Flag>,
+  positional: string[],
+  target: Target | null,
+): CombineCommand {
+  const inputs = [...positional];
+  if (target?.kind === "script") inputs.push(target.path, ...target.args);
+  else if (target !== null) throw new UsageError("--combine takes trace files, not -m or -c");
+  if (inputs.length === 0) {
+    throw new UsageError("--combine needs at least one trace file or directory");
+  }
+  return {
+    kind: "combine",
+    inputs,
+    output: outputSpec(last(values, "output_file") ?? DEFAULT_OUTPUT),
+    outputDir: last(values, "output_dir") ?? null,
+    align: seen.has("align_combine"),
+    strict: seen.has("strict"),
+    quiet: seen.has("quiet"),
+  };
+}
+
+/** The output format for a path, by its extension; throws `UsageError` for anything else. */
+export function outputSpec(path: string): OutputSpec {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".json.gz")) return { path, format: "json.gz" };
+  if (lower.endsWith(".json")) return { path, format: "json" };
+  if (lower.endsWith(".html") || lower.endsWith(".htm")) return { path, format: "html" };
+  throw new UsageError(
+    `cannot tell the output format of ${path}: use a name ending in .html, .json or .json.gz`,
+  );
+}
+
+function last(values: Map<Flag, string[]>, flag: Flag): string | undefined {
+  return values.get(flag)?.at(-1);
+}
+
+function integer(
+  values: Map<Flag, string[]>,
+  flag: Flag,
+  fallback: number,
+  { min }: { min: number },
+): number {
+  const text = last(values, flag);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${flag} needs a whole number >= ${min}, got "${text}"`);
+  }
+  return value;
+}
+
+const UNIT_US: Record<string, number> = { ns: 0.001, us: 1, "µs": 1, ms: 1000, s: 1_000_000 };
+
+/** Parses a duration such as `5us`, `0.5ms`, `100ns` or `20` (microseconds) into microseconds. */
+export function duration(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `--min_duration needs a duration such as 5us, 0.2ms or 100ns, got "${text}"`,
+    );
+  }
+  return Number(match[1]) * UNIT_US[match[2] ?? "us"];
+}
+
+function seconds(text: string | undefined): number {
+  if (text === undefined) return 30;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`--wait_timeout needs a number of seconds >= 0, got "${text}"`);
+  }
+  return value;
+}
+
+/** The `--help` text. */
+export const HELP = `tracer: trace every thread of every Python process on one timeline
+
+Usage:
+  tracer [options] script.py [args...]     run and trace a script
+  tracer [options] -m module [args...]     run and trace a module
+  tracer [options] -c "code" [args...]     run and trace a command
+  tracer --combine FILE|DIR... [-o OUT]    merge trace files (Chrome Trace Event JSON, .json.gz)
+
+Output:
+  -o, --output_file PATH   result file: .html (report, default result.html), .json, .json.gz
+  --output_dir DIR         directory for the output (and for --pid_suffix files)
+  --pid_suffix             keep one file per process, DIR/result_<pid>.json, no combining
+  -q, --quiet              no summary line
+
+Recording:
+  --python PATH            Python interpreter (default: python3, then python, from PATH)
+  --ignore_c_function      do not record calls into C functions
+  --max_stack_depth N      do not record calls deeper than N
+  --include_files PATH     record only code under PATH (repeatable)
+  --exclude_files PATH     do not record code under PATH (repeatable); its callees still are
+  --min_duration TIME      drop calls shorter than TIME (e.g. 5us, 0.2ms)
+  --tracer_entries N       per-process event cap (default ${DEFAULT_TRACER_ENTRIES})
+  --ignore_multiprocess    trace only the root process, not its children
+  --log_subprocess, --log_multiprocess   accepted for compatibility; children are traced anyway
+  --wait_timeout SECONDS   how long to wait for traced processes that outlive the root (default 30)
+
+Combine:
+  --align_combine          shift each file so its first event starts at 0
+  --strict                 fail on any damaged input instead of salvaging it
+
+  -h, --help               this help
+  --version                tracer's version
+
+Everything after the script (or -m module, -c code, --) belongs to the traced program.`;

@@ -1,0 +1,52 @@
+/**
+ * The one summary line tracer prints at the end, and the warning lines before it.
+ * @module
+ */
+import type { CombineStats, TraceWarning } from "../trace_event.ts";
+
+/** Where the result went. */
+export interface WrittenOutput {
+  path: string;
+  bytes: number;
+  replaced: boolean;
+}
+
+/** `tracer: 3 processes, 7 threads, 12,345 events (10 dropped) -> result.html (1.2 MB)`. */
+export function summaryLine(stats: CombineStats, output: WrittenOutput): string {
+  const parts = [
+    count(stats.processes, "process", "processes"),
+    count(stats.threads, "thread", "threads"),
+    count(stats.events, "event", "events") +
+    (stats.droppedEvents > 0 ? ` (${grouped(stats.droppedEvents)} dropped)` : ""),
+  ];
+  const replaced = output.replaced ? ", replaced the previous file" : "";
+  return `tracer: ${parts.join(", ")} -> ${output.path} (${formatBytes(output.bytes)}${replaced})`;
+}
+
+/** `tracer: warning: <source>: <message>`. */
+export function warningLine(warning: TraceWarning): string {
+  return `tracer: warning: ${warning.source ? warning.source + ": " : ""}${warning.message}`;
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${grouped(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * 1234567 -> "1,234,567". Not `toLocaleString`: its first call loads ICU data, ~25 ms of every run.
+ */
+export function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** 1536 -> "1.5 KB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

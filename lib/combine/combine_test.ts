@@ -1,0 +1,134 @@
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+} from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { combineFiles, expandInputs } from "./combine.ts";
+import { UsageError } from "../errors.ts";
+import type { TraceEvent } from "../trace_event.ts";
+
+const DIR = fileURLToPath(new URL("../../tests/fixtures/combine/", import.meta.url));
+const INPUTS = ["run2", "run1", "viztracer.json", "chrome_export.json", "truncated.json"];
+
+async function collect(events: AsyncIterable<TraceEvent>): Promise<TraceEvent[]> {
+  const out: TraceEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+async function textEvents(chunks: AsyncIterable<Uint8Array>): Promise<TraceEvent[]> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of chunks) text += decoder.decode(chunk);
+  return JSON.parse(`[${text}]`);
+}
+
+Deno.test("combineFiles: parsed events and the JSON text path agree event for event", async () => {
+  const paths = await expandInputs(INPUTS.map((name) => join(DIR, name)));
+  const parsed = await combineFiles(paths);
+  const objects = await collect(parsed.events);
+  const text = await combineFiles(paths);
+  const fromText = await textEvents(text.eventText());
+  assertEquals(fromText, objects);
+  assertEquals(parsed.stats, text.stats);
+  assertEquals(parsed.stats.events, objects.length);
+  assertEquals(parsed.stats.salvagedFiles, 1);
+  assertEquals(parsed.stats.droppedEvents, 5);
+  assertEquals(parsed.warnings.map((warning) => warning.source), [join(DIR, "truncated.json")]);
+});
+
+Deno.test("combineFiles: run-stage warnings are carried into warnings and metadata", async () => {
+  const warning = { source: "pid 42", message: "started with python -I: not traced" };
+  const trace = await combineFiles([join(DIR, "viztracer.json")], { warnings: [warning] });
+  assertEquals(trace.warnings, [warning]);
+  assertEquals(trace.metadata.warnings, [warning]);
+  await collect(trace.events);
+  assertEquals(trace.stats.events, 4);
+});
+
+Deno.test("combineFiles: a trace iterates only once", async () => {
+  const trace = await combineFiles([join(DIR, "viztracer.json")]);
+  await collect(trace.events);
+  await assertRejects(async () => await collect(trace.events), /only once/);
+});
+
+Deno.test("expandInputs: directories list their traces in process order, duplicates go", async () => {
+  const paths = await expandInputs([join(DIR, "run1"), join(DIR, "run1", "result_101.json")]);
+  assertEquals(
+    paths,
+    ["result_100.json", "result_100_1.json", "result_101.json"].map((name) =>
+      join(DIR, "run1", name)
+    ),
+  );
+  await assertRejects(expandInputs([join(DIR, "missing.json")]), UsageError);
+});
+
+Deno.test("combineFiles: a file the run stage completed after a kill counts as salvaged", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "result_7.json");
+    await Deno.writeTextFile(
+      path,
+      '{"otherData":{"tracer_version":1,"pid":7,"host":"h","boot_id":"b",' +
+        '"clock":{"epoch_ns":2000,"mono_ns":1000}},"traceEvents":[\n' +
+        '{"ph":"X","pid":7,"tid":7,"ts":10,"dur":1,"name":"f","cat":"py"}\n' +
+        '],"tracerEnd":{"first_ts":10,"exit":"killed","events":1,"truncated_bytes":12}}\n',
+    );
+    const trace = await combineFiles([path]);
+    assertEquals(await collect(trace.events), [
+      { ph: "X", pid: 7, tid: 7, ts: 0, dur: 1, name: "f", cat: "py" },
+    ]);
+    assertEquals(trace.stats.salvagedFiles, 1);
+    assertEquals(trace.stats.threads, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("combineFiles: random events agree on both paths, in any layout", async () => {
+  let seed = 99;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const alphabet = ['"', "\\", "]", "}", ",", ":", "ü", "\n", "x", " ", "\u2028"];
+  const text = () =>
+    Array.from(
+      { length: Math.floor(random() * 10) },
+      () => alphabet[Math.floor(random() * alphabet.length)],
+    ).join("");
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths: string[] = [];
+    for (let file = 0; file < 3; file++) {
+      const events = Array.from({ length: 200 }, (_, i) => ({
+        name: text(),
+        ph: random() < 0.1 ? "M" : "X",
+        ts: Math.round(random() * 1e12) / 1000,
+        pid: i % 2 === 0 ? 5 : "p" + text(),
+        tid: i % 4,
+        args: { [text()]: text() },
+      }));
+      const path = join(dir, `f${file}.json`);
+      // One line, pretty-printed, one event per line.
+      const body = file === 0
+        ? JSON.stringify({ traceEvents: events })
+        : file === 1
+        ? JSON.stringify({ traceEvents: events }, null, 2)
+        : `{"traceEvents":[\n${events.map((event) => JSON.stringify(event)).join(",\n")}\n]}`;
+      await Deno.writeTextFile(path, body);
+      paths.push(path);
+    }
+    for (const align of [false, true]) {
+      const objects = await collect((await combineFiles(paths, { align })).events);
+      const fromText = await textEvents((await combineFiles(paths, { align })).eventText());
+      assertEquals(fromText, objects);
+      const labels = objects.filter((event) => event.name === "process_labels");
+      assertEquals(objects.length - labels.length, 600);
+      // Colliding pids of the later files (5 and several string pids) were moved and labelled.
+      assert(labels.length >= 2);
+      assert(labels.every((label) => typeof label.pid === "number" && label.pid > 4_194_304));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

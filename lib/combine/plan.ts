@@ -1,0 +1,189 @@
+/**
+ * Where each input file goes: the shift of its timestamps and the remapping of its pids (the rule
+ * is in lib/combine/combine.ts), and applying that to one event.
+ * @module
+ */
+import { basename, dirname, resolve } from "node:path";
+import type { TraceFileInfo } from "./event_reader.ts";
+import type { TraceEvent } from "../trace_event.ts";
+
+/** What the first pass (or the file's end metadata) tells about one file. */
+export interface FileProbe {
+  /** The input file. */
+  path: string;
+  /** Its metadata, event count and damage (damage of an unscanned file shows up later). */
+  info: TraceFileInfo;
+  /** Earliest `ts` of a non-metadata event, Infinity if none. */
+  minTs: number;
+  /** Pids used by the events, as their JSON text. */
+  pids: Set<string>;
+  /** `pid` JSON text + " " + `tid` JSON text. */
+  threads: Set<string>;
+  /** False for a tracer file placed by its end metadata alone: threads and damage come later. */
+  scanned: boolean;
+  /** Set when the input is a raw file read directly (lib/combine/raw_source.ts). */
+  raw?: RawFileSource;
+}
+
+/** A raw file combined without a JSON file in between: where it is and its process id. */
+export interface RawFileSource {
+  rawPath: string;
+  pid: number;
+}
+
+/** How one input file's events are moved onto the common timeline. */
+export interface FilePlan {
+  /** The input file. */
+  path: string;
+  /** Added to every non-metadata `ts`. */
+  shift: number;
+  /** Original pid (as its JSON text) -> new pid, for pids that collided with another file's. */
+  pidMap: Map<string, number>;
+  /** `process_labels` events announcing the remapped pids. */
+  labels: TraceEvent[];
+  /** True when a first pass read the file (its damage and threads are known). */
+  scanned: boolean;
+  /** Set when the events come from a raw file (lib/combine/raw_source.ts). */
+  raw?: RawFileSource;
+}
+
+/** Largest pid Linux hands out; remapped pids start above it. */
+const PID_MAX = 4_194_304;
+
+/** Moves one parsed event onto the timeline of its plan. */
+export function placeEvent(event: TraceEvent, plan: FilePlan): void {
+  if (event.ph !== "M" && typeof event.ts === "number" && plan.shift !== 0) {
+    event.ts = roundTs(event.ts + plan.shift);
+  }
+  if (plan.pidMap.size > 0 && event.pid !== undefined) {
+    const mapped = plan.pidMap.get(JSON.stringify(event.pid));
+    if (mapped !== undefined) event.pid = mapped;
+  }
+}
+
+/** Rounds a timestamp to the nanosecond, so shifted values print short. */
+function roundTs(ts: number): number {
+  return Math.round(ts * 1000) / 1000;
+}
+
+interface ClockInfo {
+  host: string;
+  boot: string;
+  /** Wall clock minus monotonic clock, in microseconds. */
+  wallOffset: number;
+}
+
+function clockOf(probe: FileProbe): ClockInfo | undefined {
+  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+  const clock = other?.clock as { epoch_ns?: unknown; mono_ns?: unknown } | undefined;
+  if (typeof clock?.epoch_ns !== "number" || typeof clock.mono_ns !== "number") return undefined;
+  return {
+    host: String(other?.host ?? ""),
+    boot: String(other?.boot_id ?? ""),
+    wallOffset: (clock.epoch_ns - clock.mono_ns) / 1000,
+  };
+}
+
+/** Decides each file's shift and pid remapping (see the module comment for the rule). */
+export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
+  const offsets = probes.map(() => 0);
+  if (align) {
+    probes.forEach((probe, index) => offsets[index] = -probe.minTs);
+  } else {
+    const groups = new Map<string, number>();
+    const clocks = probes.map(clockOf);
+    for (const clock of clocks) {
+      const key = clock && `${clock.host}\n${clock.boot}`;
+      if (clock && key !== undefined && !groups.has(key)) groups.set(key, clock.wallOffset);
+    }
+    if (groups.size > 1) {
+      const base = Math.min(...groups.values());
+      clocks.forEach((clock, index) => {
+        if (clock) offsets[index] = groups.get(`${clock.host}\n${clock.boot}`)! - base;
+      });
+    }
+  }
+  let origin = Infinity;
+  probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
+  if (!Number.isFinite(origin)) origin = 0;
+  const pidMaps = remapPids(probes);
+  const labelled = new Set<number>();
+  return probes.map((probe, index) => {
+    const pidMap = pidMaps[index];
+    const labels: TraceEvent[] = [];
+    for (const [original, pid] of pidMap) {
+      if (labelled.has(pid)) continue;
+      labelled.add(pid);
+      labels.push({
+        ph: "M",
+        pid,
+        name: "process_labels",
+        args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
+      });
+    }
+    return {
+      path: probe.path,
+      shift: offsets[index] - origin,
+      pidMap,
+      labels,
+      scanned: probe.scanned,
+      raw: probe.raw,
+    };
+  });
+}
+
+function sourceLabel(probe: FileProbe): string {
+  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+  const host = typeof other?.host === "string" && other.host !== "" ? ` on ${other.host}` : "";
+  return `${basename(probe.path)}${host}`;
+}
+
+function remapPids(probes: FileProbe[]): Map<string, number>[] {
+  let next = PID_MAX;
+  for (const probe of probes) {
+    for (const pid of probe.pids) {
+      const value = Number(pid);
+      if (Number.isInteger(value) && value > next) next = value;
+    }
+  }
+  const processes = processKeys(probes);
+  /** pid text -> the process (key) that claimed it first. */
+  const owners = new Map<string, string>();
+  /** process key -> its new pid, shared by the files of one process (exec successors). */
+  const moved = new Map<string, number>();
+  return probes.map((probe, index) => {
+    const pidMap = new Map<string, number>();
+    for (const pid of probe.pids) {
+      const key = `${processes[index]}\n${pid}`;
+      const owner = owners.get(pid);
+      if (owner === undefined) {
+        owners.set(pid, key);
+      } else if (owner !== key) {
+        if (!moved.has(key)) moved.set(key, ++next);
+        pidMap.set(pid, moved.get(key)!);
+      }
+    }
+    return pidMap;
+  });
+}
+
+/**
+ * Which process each file belongs to: a tracer file whose `exec_of` names another input of the
+ * same pid and directory continues that file's process; every other file is its own.
+ */
+function processKeys(probes: FileProbe[]): string[] {
+  const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
+  const execOf = probes.map((probe) => {
+    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
+    if (typeof other?.exec_of !== "string") return -1;
+    const earlier = byFile.get(resolve(dirname(probe.path), basename(other.exec_of)));
+    if (earlier === undefined) return -1;
+    const samePid = [...probes[earlier].pids].some((pid) => probe.pids.has(pid));
+    return samePid ? earlier : -1;
+  });
+  return probes.map((_, index) => {
+    let root = index;
+    for (let hops = 0; execOf[root] >= 0 && hops < probes.length; hops++) root = execOf[root];
+    return resolve(probes[root].path);
+  });
+}

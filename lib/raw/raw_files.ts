@@ -1,0 +1,118 @@
+/**
+ * After a run: turns every `result_*.raw` file the shim left into its per-process JSON file,
+ * choosing names that never replace an existing file, or readies them for combining directly.
+ * @module
+ */
+import { basename, join } from "node:path";
+import type { FileProbe } from "../combine/plan.ts";
+import { probeRawFile, type RawInput } from "../combine/raw_source.ts";
+import { convertRawFile, defaultJsonName } from "./convert.ts";
+import type { TraceWarning } from "../trace_event.ts";
+
+/** Options for {@linkcode convertRawFiles} and {@linkcode probeRawFiles}. */
+export interface ConvertRawFilesOptions {
+  /** Where the JSON files go (may hold earlier files: those are never replaced). */
+  jsonDir: string;
+  /** Gets one warning per process that left a cut-off or empty file. */
+  warnings: TraceWarning[];
+  /** Called with one line (no `tracer: ` prefix) when a file gets another name than usual. */
+  report: (line: string) => void;
+}
+
+const RAW_NAME = /^result_(\d+)(?:_(\d+))?\.raw$/;
+
+/** Converts each raw file of `rawDir`, in pid order; returns the paths of the JSON files. */
+export async function convertRawFiles(
+  rawDir: string,
+  options: ConvertRawFilesOptions,
+): Promise<string[]> {
+  const paths: string[] = [];
+  for (const input of await rawInputs(rawDir, options)) {
+    const result = await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName });
+    if (keep(input, result, options.warnings)) paths.push(input.path);
+  }
+  return paths;
+}
+
+/**
+ * Reads each raw file of `rawDir` once, in pid order, for combining it directly (no JSON file in
+ * between, see lib/combine/raw_source.ts). A file that cannot be placed from its ends is converted
+ * into `jsonDir` and given as that JSON path. Warnings are the same as {@linkcode convertRawFiles}'.
+ */
+export async function probeRawFiles(
+  rawDir: string,
+  options: ConvertRawFilesOptions,
+): Promise<(string | FileProbe)[]> {
+  const inputs: (string | FileProbe)[] = [];
+  for (const input of await rawInputs(rawDir, options)) {
+    const found = await probeRawFile(input);
+    if (found.probe !== undefined) {
+      keep(input, found, options.warnings);
+      inputs.push(found.probe);
+      continue;
+    }
+    const result = found.written
+      ? await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName })
+      : found;
+    if (keep(input, result, options.warnings)) inputs.push(input.path);
+  }
+  return inputs;
+}
+
+/** Warns about a process that left no data or no end record; true when it has data. */
+function keep(
+  input: RawInput,
+  result: { written: boolean; ended: boolean; events: number; truncatedBytes: number },
+  warnings: TraceWarning[],
+): boolean {
+  const source = `process ${RAW_NAME.exec(basename(input.rawPath))![1]}`;
+  if (!result.written) {
+    warnings.push({ source, message: "ended before writing any trace data" });
+    return false;
+  }
+  if (!result.ended) {
+    const lost = result.truncatedBytes > 0 ? ` (lost its last ${result.truncatedBytes} bytes)` : "";
+    warnings.push({
+      source,
+      message: `ended without its end record (killed?): kept ${result.events} events${lost}`,
+    });
+  }
+  return true;
+}
+
+/** The raw files of `rawDir` in pid order, each with the JSON path it gets in `jsonDir`. */
+async function rawInputs(rawDir: string, options: ConvertRawFilesOptions): Promise<RawInput[]> {
+  const rawNames: string[] = [];
+  for await (const entry of Deno.readDir(rawDir)) {
+    if (entry.isFile && RAW_NAME.test(entry.name)) rawNames.push(entry.name);
+  }
+  // result_9 < result_10 < result_10_1 (an exec successor after its predecessor).
+  const stem = (name: string) => name.slice(0, -".raw".length);
+  rawNames.sort((a, b) => stem(a).localeCompare(stem(b), "en", { numeric: true }));
+  const names = await jsonNames(rawNames, options.jsonDir);
+  const jsonName = (name: string) => names.get(name) ?? defaultJsonName(name);
+  return rawNames.map((rawName) => {
+    const name = names.get(rawName)!;
+    if (name !== defaultJsonName(rawName)) {
+      options.report(
+        `${defaultJsonName(rawName)} already exists in ${options.jsonDir}: wrote ${name}`,
+      );
+    }
+    return { rawPath: join(rawDir, rawName), path: join(options.jsonDir, name), jsonName };
+  });
+}
+
+/** The JSON name of each raw file: the usual one, or `result_<pid>_<k>.json` if that exists. */
+async function jsonNames(rawNames: string[], jsonDir: string): Promise<Map<string, string>> {
+  const taken = new Set<string>();
+  for await (const entry of Deno.readDir(jsonDir)) taken.add(entry.name);
+  const names = new Map<string, string>();
+  for (const rawName of rawNames) {
+    let name = defaultJsonName(rawName);
+    const pid = RAW_NAME.exec(rawName)![1];
+    for (let k = 1; taken.has(name); k++) name = `result_${pid}_${k}.json`;
+    taken.add(name);
+    names.set(rawName, name);
+  }
+  return names;
+}

@@ -1,0 +1,45 @@
+/**
+ * Builders of raw per-process trace files (docs/internals.md, section 2a) for tests.
+ * @module
+ */
+import { RAW_MAGIC, RecordKind } from "./convert.ts";
+
+const encoder = new TextEncoder();
+
+/** One record: kind byte, little-endian payload length, payload. */
+export function rawRecord(kind: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = kind;
+  new DataView(out.buffer).setUint32(1, payload.length, true);
+  out.set(payload, 5);
+  return out;
+}
+
+/** A record whose payload is the JSON text of `value`. */
+export function jsonRecord(kind: number, value: unknown): Uint8Array {
+  return rawRecord(kind, encoder.encode(JSON.stringify(value)));
+}
+
+/** An events record: `tid`, then (start_ns, dur_ns, name_id) per call, as float64. */
+export function eventsRecord(tid: number, events: [number, number, number][]): Uint8Array {
+  return rawRecord(
+    RecordKind.events,
+    new Uint8Array(new Float64Array([tid, ...events.flat()]).buffer),
+  );
+}
+
+/** The parts, end to end. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** A raw file: the magic line, then the records. */
+export function rawFile(...records: Uint8Array[]): Uint8Array {
+  return concatBytes([encoder.encode(RAW_MAGIC), ...records]);
+}

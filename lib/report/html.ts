@@ -1,0 +1,95 @@
+/**
+ * The self-contained HTML report: the page template, the compressed trace data as base64 inside
+ * inert `<script type="application/octet-stream">` elements, and the bundled viewer. Streams the
+ * output; nothing from the traced program is ever written as markup (it is all inside the base64).
+ * @module
+ */
+import type { CombinedTrace } from "../trace_event.ts";
+import { TracerError } from "../errors.ts";
+import { openOutput } from "./output_file.ts";
+import { buildReport } from "./report_data.ts";
+import template from "../viewer/template.html" with { type: "text" };
+import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
+
+const DATA_MARKER = "<!--TRACER_DATA-->";
+const VIEWER_MARKER = "<!--TRACER_VIEWER-->";
+/** Compressed bytes per data element (a multiple of 3, so each element is whole base64). */
+const DATA_CHUNK_BYTES = 3 * (1 << 18);
+
+/** The viewer script, safe to inline: no `</script` or `<!--` can end or confuse the element. */
+export function inlineScript(js: string): string {
+  return js.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
+}
+
+/** Writes one self-contained HTML report (viewer + compressed trace data) through lib/report/output_file.ts. */
+export async function writeHtml(
+  trace: CombinedTrace,
+  path: string,
+): Promise<{ bytes: number; replaced: boolean }> {
+  const { builder, header } = await buildReport(trace);
+  const [before, rest] = splitOnce(template, DATA_MARKER);
+  const [between, after] = splitOnce(rest, VIEWER_MARKER);
+  const output = await openOutput(path);
+  const encoder = new TextEncoder();
+  try {
+    const out = output.writable.getWriter();
+    await out.write(encoder.encode(before));
+    const gzip = new CompressionStream("gzip");
+    const feeding = (async () => {
+      const input = gzip.writable.getWriter();
+      for (const chunk of builder.encode(header)) {
+        await input.write(chunk as Uint8Array<ArrayBuffer>);
+      }
+      await input.close();
+    })();
+    const pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (bytes: Uint8Array) => {
+      await out.write(encoder.encode(
+        `<script type="application/octet-stream" class="tracer-data">${bytes.toBase64()}</script>\n`,
+      ));
+    };
+    for await (const chunk of gzip.readable) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < DATA_CHUNK_BYTES) continue;
+      let joined = concat(pending);
+      while (joined.length >= DATA_CHUNK_BYTES) {
+        await flush(joined.subarray(0, DATA_CHUNK_BYTES));
+        joined = joined.subarray(DATA_CHUNK_BYTES);
+      }
+      pending.length = 0;
+      pending.push(joined.slice());
+      pendingBytes = joined.length;
+    }
+    await feeding;
+    if (pendingBytes > 0) await flush(concat(pending));
+    await out.write(encoder.encode(between));
+    await out.write(encoder.encode(`<script>${inlineScript(viewerJs)}</script>`));
+    await out.write(encoder.encode(after));
+    await out.close();
+    return await output.commit();
+  } catch (error) {
+    await output.abort();
+    if (error instanceof TracerError) throw error;
+    throw new TracerError(`cannot write HTML report ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function splitOnce(text: string, marker: string): [string, string] {
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`viewer template lacks ${marker}`);
+  return [text.slice(0, at), text.slice(at + marker.length)];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}

@@ -1,0 +1,430 @@
+/**
+ * Builds the report's compact data from an event stream: columnar slices per (pid, tid) in growing
+ * typed arrays (no object per event), depth from nesting, a string table, metadata, instants,
+ * counters and flows; then encodes it as the byte stream described in lib/viewer/format.ts.
+ * @module
+ */
+import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
+import {
+  type CounterSeries,
+  FLAG_ARGS,
+  FLAG_UNFINISHED,
+  type FlowRecord,
+  type InstantRecord,
+  MAGIC,
+  type ProcessInfo,
+  type ReportHeader,
+  type TrackInfo,
+  VarintWriter,
+} from "../viewer/format.ts";
+
+/** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
+export const TICK_NS = 10;
+const TICKS_PER_US = 1000 / TICK_NS;
+
+interface OpenBegin {
+  ticks: number;
+  name: number;
+  cat: number;
+  args: Record<string, unknown> | undefined;
+}
+
+class TrackData {
+  start = new Float64Array(64);
+  dur = new Float64Array(64);
+  name = new Uint32Array(64);
+  cat = new Uint32Array(64);
+  args = new Uint32Array(64);
+  flags = new Uint8Array(64);
+  length = 0;
+  open: OpenBegin[] = [];
+  maxEnd = -Infinity;
+  name_ = "";
+  sortIndex = 0;
+  order: Uint32Array = new Uint32Array(0);
+  depth: Uint16Array = new Uint16Array(0);
+  maxDepth = 0;
+
+  constructor(readonly pid: number | string, readonly tid: number | string) {}
+
+  push(start: number, dur: number, name: number, cat: number, args: number, flags: number) {
+    if (this.length === this.start.length) this.#grow();
+    const i = this.length++;
+    this.start[i] = start;
+    this.dur[i] = dur;
+    this.name[i] = name;
+    this.cat[i] = cat;
+    this.args[i] = args;
+    this.flags[i] = flags;
+    if (start + dur > this.maxEnd) this.maxEnd = start + dur;
+  }
+
+  #grow() {
+    const size = this.start.length * 2;
+    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.start = grow(this.start, new Float64Array(size));
+    this.dur = grow(this.dur, new Float64Array(size));
+    this.name = grow(this.name, new Uint32Array(size));
+    this.cat = grow(this.cat, new Uint32Array(size));
+    this.args = grow(this.args, new Uint32Array(size));
+    this.flags = grow(this.flags, new Uint8Array(size));
+  }
+
+  /** Sorts by start (longer first on ties) and computes each slice's depth from nesting. */
+  finish() {
+    const n = this.length;
+    const { start, dur } = this;
+    const order = new Uint32Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (
+        i > 0 && (start[i] < start[i - 1] || (start[i] === start[i - 1] && dur[i] > dur[i - 1]))
+      ) {
+        sorted = false;
+      }
+    }
+    if (!sorted) order.sort((a, b) => start[a] - start[b] || dur[b] - dur[a]);
+    const depth = new Uint16Array(n);
+    const ends: number[] = [];
+    let maxDepth = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      while (ends.length > 0 && ends[ends.length - 1] <= start[i]) ends.pop();
+      const d = Math.min(ends.length, 0xffff);
+      depth[k] = d;
+      if (d > maxDepth) maxDepth = d;
+      ends.push(start[i] + dur[i]);
+    }
+    this.order = order;
+    this.depth = depth;
+    this.maxDepth = maxDepth;
+  }
+}
+
+function toTicks(us: unknown): number {
+  return typeof us === "number" && Number.isFinite(us) ? Math.round(us * TICKS_PER_US) : NaN;
+}
+
+function idKey(value: unknown): string {
+  return typeof value === "number" || typeof value === "string" ? String(value) : "";
+}
+
+function idValue(value: unknown): number | string {
+  return typeof value === "number" || typeof value === "string" ? value : 0;
+}
+
+/** Collects events into compact storage; call `add` for each event, then `header` and `columns`. */
+export class ReportBuilder {
+  #strings: string[] = [];
+  #stringIds = new Map<string, number>();
+  #tracks = new Map<string, TrackData>();
+  #processes = new Map<string, ProcessInfo>();
+  #instants: { track: TrackData; ticks: number; name: number; scope: string }[] = [];
+  #counters = new Map<string, CounterSeries>();
+  #flows = new Map<string, { name: string; steps: { track: TrackData; ticks: number }[] }>();
+  #skipped: Record<string, number> = {};
+  #events = 0;
+  #finished: TrackData[] | undefined;
+
+  /** Number of events taken in (slices, instants, counters, flows, metadata). */
+  get events(): number {
+    return this.#events;
+  }
+
+  #string(value: string): number {
+    let id = this.#stringIds.get(value);
+    if (id === undefined) {
+      id = this.#strings.length;
+      this.#strings.push(value);
+      this.#stringIds.set(value, id);
+    }
+    return id;
+  }
+
+  #process(pid: unknown): ProcessInfo {
+    const key = idKey(pid);
+    let process = this.#processes.get(key);
+    if (!process) {
+      process = { pid: idValue(pid), name: "", labels: "", sortIndex: 0, droppedEvents: 0 };
+      this.#processes.set(key, process);
+    }
+    return process;
+  }
+
+  #lastTrack: TrackData | undefined;
+
+  #track(pid: unknown, tid: unknown): TrackData {
+    // Consecutive events mostly come from one thread: skip building the map key for them.
+    const last = this.#lastTrack;
+    if (last && last.pid === pid && last.tid === tid) return last;
+    const key = `${idKey(pid)}\u0000${idKey(tid)}`;
+    let track = this.#tracks.get(key);
+    if (!track) {
+      this.#process(pid);
+      track = new TrackData(idValue(pid), idValue(tid));
+      this.#tracks.set(key, track);
+    }
+    this.#lastTrack = track;
+    return track;
+  }
+
+  #skip(ph: string) {
+    this.#skipped[ph] = (this.#skipped[ph] ?? 0) + 1;
+  }
+
+  #slice(track: TrackData, ticks: number, dur: number, name: number, cat: number, args: unknown) {
+    let flags = 0;
+    let argsId = 0;
+    if (args && typeof args === "object" && Object.keys(args).length > 0) {
+      flags |= FLAG_ARGS;
+      argsId = this.#string(JSON.stringify(args));
+      if ((args as { unfinished?: unknown }).unfinished === true) flags |= FLAG_UNFINISHED;
+    }
+    track.push(ticks, Math.max(0, dur), name, cat, argsId, flags);
+  }
+
+  /** Takes one event in. */
+  add(event: TraceEvent): void {
+    this.#events++;
+    const ph = event.ph;
+    if (ph === "X" || ph === "B" || ph === "E") {
+      const ticks = toTicks(event.ts);
+      if (Number.isNaN(ticks)) return this.#skip(ph);
+      const track = this.#track(event.pid, event.tid);
+      const name = this.#string(String(event.name ?? ""));
+      const cat = event.cat === undefined ? 0 : this.#string(String(event.cat)) + 1;
+      if (ph === "X") {
+        const dur = toTicks(event.ts! + (event.dur ?? 0)) - ticks;
+        this.#slice(track, ticks, Number.isNaN(dur) ? 0 : dur, name, cat, event.args);
+      } else if (ph === "B") {
+        track.open.push({ ticks, name, cat, args: event.args });
+      } else {
+        const begin = track.open.pop();
+        if (!begin) return this.#skip(ph);
+        const args = event.args ? { ...begin.args, ...event.args } : begin.args;
+        this.#slice(track, begin.ticks, ticks - begin.ticks, begin.name, begin.cat, args);
+      }
+    } else if (ph === "M") {
+      this.#metadata(event);
+    } else if (ph === "i" || ph === "I" || ph === "R") {
+      const ticks = toTicks(event.ts);
+      if (Number.isNaN(ticks)) return this.#skip(ph);
+      const scope = event.s === "g" || event.s === "p" ? event.s : "t";
+      this.#instants.push({
+        track: this.#track(event.pid, event.tid),
+        ticks,
+        name: this.#string(String(event.name ?? "")),
+        scope,
+      });
+    } else if (ph === "C") {
+      this.#counter(event);
+    } else if (ph === "s" || ph === "t" || ph === "f") {
+      const ticks = toTicks(event.ts);
+      if (Number.isNaN(ticks) || event.id === undefined) return this.#skip(ph);
+      const key = `${event.cat ?? ""}\u0000${String(event.id)}`;
+      let flow = this.#flows.get(key);
+      if (!flow) this.#flows.set(key, flow = { name: String(event.name ?? ""), steps: [] });
+      flow.steps.push({ track: this.#track(event.pid, event.tid), ticks });
+    } else {
+      this.#skip(ph);
+    }
+  }
+
+  #metadata(event: TraceEvent) {
+    const args = event.args ?? {};
+    const process = this.#process(event.pid);
+    if (typeof args.dropped_events === "number") process.droppedEvents += args.dropped_events;
+    switch (event.name) {
+      case "process_name":
+        process.name = String(args.name ?? "");
+        break;
+      case "process_labels":
+        process.labels = String(args.labels ?? "");
+        break;
+      case "process_sort_index":
+        process.sortIndex = Number(args.sort_index) || 0;
+        break;
+      case "thread_name":
+        this.#track(event.pid, event.tid).name_ = String(args.name ?? "");
+        break;
+      case "thread_sort_index":
+        this.#track(event.pid, event.tid).sortIndex = Number(args.sort_index) || 0;
+        break;
+    }
+  }
+
+  #counter(event: TraceEvent) {
+    const ticks = toTicks(event.ts);
+    const args = event.args ?? {};
+    const keys = Object.keys(args).filter((key) => typeof args[key] === "number");
+    if (Number.isNaN(ticks) || keys.length === 0) return this.#skip("C");
+    const name = String(event.name ?? "");
+    for (const key of keys) {
+      const seriesKey = `${idKey(event.pid)}\u0000${name}\u0000${key}`;
+      let series = this.#counters.get(seriesKey);
+      if (!series) {
+        this.#process(event.pid);
+        const label = keys.length > 1 || key !== "value" ? `${name} ${key}` : name;
+        this.#counters.set(
+          seriesKey,
+          series = { pid: idValue(event.pid), name: label, points: [] },
+        );
+      }
+      series.points.push(ticks, args[key] as number);
+    }
+  }
+
+  #finish(): TrackData[] {
+    if (this.#finished) return this.#finished;
+    for (const track of this.#tracks.values()) {
+      while (track.open.length > 0) {
+        const begin = track.open.pop()!;
+        const end = Math.max(track.maxEnd, begin.ticks);
+        this.#slice(track, begin.ticks, end - begin.ticks, begin.name, begin.cat, {
+          ...begin.args,
+          unfinished: true,
+        });
+      }
+      track.finish();
+    }
+    this.#finished = [...this.#tracks.values()];
+    return this.#finished;
+  }
+
+  /** Ends the input: closes open B events as unfinished, sorts, computes depths; the header. */
+  header(
+    context: { warnings: TraceWarning[]; stats: CombineStats; metadata: Record<string, unknown> },
+  ): ReportHeader {
+    const tracks = this.#finish();
+    const trackIndex = new Map(tracks.map((track, index) => [track, index]));
+    let origin = Infinity;
+    let end = -Infinity;
+    const extend = (ticks: number) => {
+      if (ticks < origin) origin = ticks;
+      if (ticks > end) end = ticks;
+    };
+    for (const track of tracks) {
+      if (track.length === 0) continue;
+      extend(track.start[track.order[0]]);
+      extend(track.maxEnd);
+    }
+    for (const instant of this.#instants) extend(instant.ticks);
+    for (const series of this.#counters.values()) {
+      for (let i = 0; i < series.points.length; i += 2) extend(series.points[i]);
+    }
+    if (origin === Infinity) origin = end = 0;
+    const argv = this.#applySources(context.metadata);
+    const trackInfos: TrackInfo[] = tracks.map((track) => ({
+      pid: track.pid,
+      tid: track.tid,
+      name: track.name_,
+      sortIndex: track.sortIndex,
+      count: track.length,
+      maxDepth: track.maxDepth,
+    }));
+    const instants: InstantRecord[] = this.#instants.map((instant) => [
+      trackIndex.get(instant.track)!,
+      instant.ticks,
+      instant.name,
+      instant.scope,
+    ]);
+    const flows: FlowRecord[] = [...this.#flows.values()].filter((flow) => flow.steps.length > 1)
+      .map((flow) => ({
+        name: flow.name,
+        steps: flow.steps.sort((a, b) => a.ticks - b.ticks).map((
+          step,
+        ) => [trackIndex.get(step.track)!, step.ticks] as [number, number]),
+      }));
+    return {
+      version: 1,
+      tickNs: TICK_NS,
+      origin,
+      end,
+      strings: this.#strings,
+      processes: [...this.#processes.values()],
+      tracks: trackInfos,
+      instants,
+      counters: [...this.#counters.values()],
+      flows,
+      warnings: context.warnings,
+      stats: context.stats,
+      skipped: this.#skipped,
+      metadata: argv ? { argv } : {},
+    };
+  }
+
+  /**
+   * Per-process facts from combine's `metadata.sources` (each file's `otherData`, `tracerEnd`
+   * and `pid_map`): dropped events and abnormal endings. Returns the first process's argv.
+   */
+  #applySources(metadata: Record<string, unknown>): string[] | undefined {
+    const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
+    let argv: string[] | undefined;
+    for (const source of sources) {
+      const other = source?.otherData as Record<string, unknown> | undefined;
+      if (!other || (typeof other.pid !== "number" && typeof other.pid !== "string")) continue;
+      if (!argv && Array.isArray(other.argv)) argv = other.argv.map(String);
+      const pidMap = source.pid_map as Record<string, number> | undefined;
+      const pid = pidMap?.[JSON.stringify(other.pid)] ?? other.pid;
+      const process = this.#processes.get(String(pid));
+      if (!process) continue;
+      const end = source.tracerEnd as Record<string, unknown> | undefined;
+      if (!end) {
+        process.ending = "no end record (killed?)";
+        continue;
+      }
+      if (typeof end.dropped_events === "number") process.droppedEvents += end.dropped_events;
+      if (typeof end.exit === "string" && end.exit !== "exit") process.ending = end.exit;
+    }
+    return argv;
+  }
+
+  /** The encoded bytes (format.ts) after `header`, in chunks of about 64 KiB. */
+  *encode(header: ReportHeader): Generator<Uint8Array> {
+    const tracks = this.#finish();
+    const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+    const out = new VarintWriter();
+    for (let i = 0; i < MAGIC.length; i++) out.write(MAGIC.charCodeAt(i));
+    out.write(headerBytes.length);
+    yield out.take();
+    yield headerBytes;
+    const column = function* (value: (track: TrackData, i: number, k: number) => number) {
+      for (const track of tracks) {
+        const { order } = track;
+        for (let k = 0; k < track.length; k++) {
+          const v = value(track, order[k], k);
+          if (v >= 0) out.write(v);
+          if (out.full) yield out.take();
+        }
+      }
+      yield out.take();
+    };
+    let previous = 0;
+    yield* column((track, i, k) => {
+      const start = track.start[i];
+      const delta = start - (k === 0 ? header.origin : previous);
+      previous = start;
+      return delta;
+    });
+    yield* column((track, i) => track.dur[i]);
+    yield* column((track, _i, k) => track.depth[k]);
+    yield* column((track, i) => track.name[i]);
+    yield* column((track, i) => track.cat[i]);
+    yield* column((track, i) => track.flags[i]);
+    yield* column((track, i) => (track.flags[i] & FLAG_ARGS ? track.args[i] : -1));
+  }
+}
+
+/** Reads a whole trace into a builder; returns it with the header. */
+export async function buildReport(
+  trace: CombinedTrace,
+): Promise<{ builder: ReportBuilder; header: ReportHeader }> {
+  const builder = new ReportBuilder();
+  for await (const event of trace.events) builder.add(event);
+  const header = builder.header(trace);
+  return { builder, header };
+}

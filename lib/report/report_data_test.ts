@@ -1,0 +1,188 @@
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { ReportBuilder, TICK_NS } from "./report_data.ts";
+import { modelFromEvents, slice } from "./testing.ts";
+import { FLAG_UNFINISHED } from "../viewer/format.ts";
+import { inflateBase64 } from "../viewer/model.ts";
+import { decodeModel } from "../viewer/model.ts";
+
+const names = (model: ReturnType<typeof modelFromEvents>, trackIndex = 0) => {
+  const track = model.tracks[trackIndex];
+  return [...track.name].map((id) => model.strings[id]);
+};
+
+Deno.test("slices emitted in end order are sorted by start with depth from nesting", () => {
+  // Children end before their parent, as the shim writes them.
+  const model = modelFromEvents([
+    slice("leaf", 2, 1),
+    slice("child", 1, 5),
+    slice("sibling", 7, 2),
+    slice("root", 0, 10),
+    slice("next_root", 12, 3),
+  ]);
+  const track = model.tracks[0];
+  assertEquals(names(model), ["root", "child", "leaf", "sibling", "next_root"]);
+  assertEquals([...track.depth], [0, 1, 2, 1, 0]);
+  assertEquals([...track.parent], [-1, 0, 1, 0, -1]);
+  assertEquals([...track.start].map((t) => t * TICK_NS / 1000), [0, 1, 2, 7, 12]);
+  assertEquals([...track.dur].map((t) => t * TICK_NS / 1000), [10, 5, 1, 2, 3]);
+  // root 10 - child 5 - sibling 2 = 3; child 5 - leaf 1 = 4
+  assertEquals([...track.self].map((t) => t * TICK_NS / 1000), [3, 4, 1, 2, 3]);
+  assertEquals(track.levels.map((level) => [...level]), [[0, 4], [1, 3], [2]]);
+  assertEquals(track.info.maxDepth, 2);
+});
+
+Deno.test("equal starts put the longer slice outside", () => {
+  const model = modelFromEvents([slice("inner", 5, 1), slice("outer", 5, 4)]);
+  assertEquals(names(model), ["outer", "inner"]);
+  assertEquals([...model.tracks[0].depth], [0, 1]);
+});
+
+Deno.test("B/E pairs become slices; an unclosed B is closed at the track end as unfinished", () => {
+  const model = modelFromEvents([
+    { ph: "B", name: "outer", ts: 0, pid: 1, tid: 1 },
+    { ph: "B", name: "inner", ts: 1, pid: 1, tid: 1 },
+    { ph: "E", ts: 3, pid: 1, tid: 1, args: { result: 7 } },
+    { ph: "B", name: "open", ts: 4, pid: 1, tid: 1 },
+    slice("last", 4.5, 5.5),
+  ]);
+  const track = model.tracks[0];
+  assertEquals(names(model), ["outer", "inner", "open", "last"]);
+  assertEquals([...track.depth], [0, 1, 1, 2]);
+  const open = 2;
+  assertEquals(track.dur[open] * TICK_NS / 1000, 6);
+  assert(track.flags[open] & FLAG_UNFINISHED);
+  assertEquals(model.strings[track.args.get(1)!], '{"result":7}');
+  // The outer B is unfinished too: it was never closed.
+  assert(track.flags[0] & FLAG_UNFINISHED);
+  assertEquals(model.processes[0].unfinished, 2);
+});
+
+Deno.test("metadata names processes and threads; tracks are grouped and ordered", () => {
+  const model = modelFromEvents([
+    slice("a", 0, 1, { pid: 20, tid: 22 }),
+    slice("b", 0, 1, { pid: 10, tid: 10 }),
+    slice("c", 0, 1, { pid: 20, tid: 20 }),
+    { ph: "M", name: "process_name", pid: 20, args: { name: "python3 worker.py" } },
+    { ph: "M", name: "thread_name", pid: 20, tid: 22, args: { name: "pool-1" } },
+    { ph: "M", name: "process_labels", pid: 20, args: { labels: "spawn" } },
+    {
+      ph: "M",
+      name: "process_name",
+      pid: 10,
+      args: { name: "python3 main.py", dropped_events: 5 },
+    },
+  ]);
+  assertEquals(model.processes.map((p) => [p.info.pid, p.info.name, p.info.droppedEvents]), [
+    [10, "python3 main.py", 5],
+    [20, "python3 worker.py", 0],
+  ]);
+  assertEquals(model.processes[1].tracks.map((t) => [t.info.tid, t.info.name]), [
+    [20, ""],
+    [22, "pool-1"],
+  ]);
+  assertEquals(model.processes[1].info.labels, "spawn");
+});
+
+Deno.test("instants, counters and flows survive the round trip, relative to the origin", () => {
+  const model = modelFromEvents([
+    slice("a", 100, 10),
+    { ph: "i", name: "mark", ts: 105, pid: 1, tid: 1, s: "p" },
+    { ph: "C", name: "mem", ts: 100, pid: 1, args: { rss: 5, heap: 2 } },
+    { ph: "C", name: "mem", ts: 108, pid: 1, args: { rss: 9, heap: 3 } },
+    { ph: "s", name: "job", id: 7, ts: 101, pid: 1, tid: 1, cat: "q" },
+    { ph: "f", name: "job", id: 7, ts: 109, pid: 1, tid: 2, cat: "q", bp: "e" },
+    { ph: "b", name: "async", id: 1, ts: 100, pid: 1, tid: 1 },
+  ]);
+  const us = (ticks: number) => ticks * TICK_NS / 1000;
+  const [instant] = model.header.instants;
+  assertEquals([model.strings[instant[2]], us(instant[1]), instant[3]], ["mark", 5, "p"]);
+  assertEquals(
+    model.header.counters.map((c) => [c.name, c.points.map((v, i) => i % 2 ? v : us(v))]),
+    [["mem rss", [0, 5, 8, 9]], ["mem heap", [0, 2, 8, 3]]],
+  );
+  const [flow] = model.header.flows;
+  assertEquals(flow.steps.map(([track, t]) => [model.tracks[track].info.tid, us(t)]), [
+    [1, 1],
+    [2, 9],
+  ]);
+  assertEquals(model.header.skipped, { b: 1 });
+  assertEquals(us(model.duration), 10);
+});
+
+Deno.test("events without a usable timestamp are counted as skipped, not lost silently", () => {
+  const model = modelFromEvents([
+    slice("ok", 0, 1),
+    { ph: "X", name: "bad", ts: Number.NaN, dur: 1, pid: 1, tid: 1 },
+    { ph: "E", ts: 3, pid: 1, tid: 1 },
+  ]);
+  assertEquals(model.slices, 1);
+  assertEquals(model.header.skipped, { X: 1, E: 1 });
+});
+
+Deno.test("gzip + base64 chunks decode to the same model, with large times and many names", async () => {
+  const events = [];
+  for (let i = 0; i < 20000; i++) {
+    events.push(slice(`f${i % 500} (/app/m.py:${i % 500})`, 3.6e9 + i * 2.5, 2 - (i % 3) * 0.5));
+  }
+  const builder = new ReportBuilder();
+  for (const event of events) builder.add(event);
+  const header = builder.header({
+    warnings: [],
+    metadata: {},
+    stats: { files: 1, processes: 1, threads: 1, events: 0, droppedEvents: 0, salvagedFiles: 0 },
+  });
+  const gzip = new CompressionStream("gzip");
+  const writer = gzip.writable.getWriter();
+  const writing = (async () => {
+    for (const chunk of builder.encode(header)) {
+      await writer.write(chunk as Uint8Array<ArrayBuffer>);
+    }
+    await writer.close();
+  })();
+  const compressed = new Uint8Array(await new Response(gzip.readable).arrayBuffer());
+  await writing;
+  // Split at a multiple of 3 bytes so each base64 chunk stands alone.
+  const chunks = [compressed.subarray(0, 3000).toBase64(), compressed.subarray(3000).toBase64()];
+  const model = decodeModel(await inflateBase64(chunks));
+  const track = model.tracks[0];
+  assertEquals(model.slices, 20000);
+  assertEquals(model.header.origin * TICK_NS, 3.6e12);
+  assertEquals(track.start[19999] * TICK_NS / 1000, 19999 * 2.5);
+  assertEquals(model.strings[track.name[19999]], "f499 (/app/m.py:499)");
+  assert(compressed.length / 20000 < 4, `${compressed.length / 20000} bytes per event`);
+});
+
+Deno.test("combine's per-file sources mark dropped events and abnormal endings per process", () => {
+  const model = modelFromEvents([
+    slice("a", 0, 1, { pid: 10 }),
+    slice("b", 0, 1, { pid: 1000 }),
+    slice("c", 0, 1, { pid: 30 }),
+  ], {
+    metadata: {
+      sources: [
+        {
+          file: "result_10.json",
+          otherData: { pid: 10, argv: ["app.py", "-v"] },
+          tracerEnd: { dropped_events: 7, exit: "exit" },
+        },
+        {
+          file: "other/result_10.json",
+          otherData: { pid: 10 },
+          tracerEnd: { dropped_events: 0, exit: "signal:SIGTERM" },
+          pid_map: { "10": 1000 },
+        },
+        { file: "result_30.json", otherData: { pid: 30 } },
+      ],
+      file_info: { files: { "/big.py": "source text" } },
+    },
+  });
+  const byPid = Object.fromEntries(
+    model.processes.map((p) => [p.info.pid, [p.info.droppedEvents, p.info.ending]]),
+  );
+  assertEquals(byPid, {
+    10: [7, undefined],
+    30: [0, "no end record (killed?)"],
+    1000: [0, "signal:SIGTERM"],
+  });
+  assertEquals(model.header.metadata, { argv: ["app.py", "-v"] });
+});

@@ -1,0 +1,57 @@
+/**
+ * Test support: builds a viewer model straight from events (writer encode -> viewer decode),
+ * without compression or a browser.
+ * @module
+ */
+import { ReportBuilder } from "./report_data.ts";
+import type { TraceEvent, TraceWarning } from "../trace_event.ts";
+import { decodeModel, type Model } from "../viewer/model.ts";
+
+/** Encodes `events` as the report does and decodes them as the page does. */
+export function modelFromEvents(
+  events: TraceEvent[],
+  options: { warnings?: TraceWarning[]; metadata?: Record<string, unknown> } = {},
+): Model {
+  const builder = new ReportBuilder();
+  for (const event of events) builder.add(event);
+  const header = builder.header({
+    warnings: options.warnings ?? [],
+    metadata: options.metadata ?? {},
+    stats: {
+      files: 1,
+      processes: 1,
+      threads: 1,
+      events: events.length,
+      droppedEvents: 0,
+      salvagedFiles: 0,
+    },
+  });
+  const chunks = [...builder.encode(header)];
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return decodeModel(bytes);
+}
+
+/** Shorthand for an X event in microseconds. */
+export function slice(
+  name: string,
+  ts: number,
+  dur: number,
+  where: { pid?: number; tid?: number; args?: Record<string, unknown> } = {},
+): TraceEvent {
+  const event: TraceEvent = {
+    ph: "X",
+    name,
+    ts,
+    dur,
+    pid: where.pid ?? 1,
+    tid: where.tid ?? 1,
+    cat: "py",
+  };
+  if (where.args) event.args = where.args;
+  return event;
+}

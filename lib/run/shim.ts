@@ -1,0 +1,39 @@
+/**
+ * The embedded Python shim: `py/` imported as text through the module graph, so the compiled
+ * binary carries it, and written at run time into a private directory.
+ * @module
+ */
+import { join } from "node:path";
+import sitecustomize from "../../py/sitecustomize.py" with { type: "text" };
+import init from "../../py/_tracer/__init__.py" with { type: "text" };
+import config from "../../py/_tracer/config.py" with { type: "text" };
+import bootstrap from "../../py/_tracer/bootstrap.py" with { type: "text" };
+import session from "../../py/_tracer/session.py" with { type: "text" };
+import coreMonitoring from "../../py/_tracer/core_monitoring.py" with { type: "text" };
+import coreProfile from "../../py/_tracer/core_profile.py" with { type: "text" };
+import writer from "../../py/_tracer/writer.py" with { type: "text" };
+import hooks from "../../py/_tracer/hooks.py" with { type: "text" };
+
+/** The shim's files, by path relative to the shim directory. */
+export const SHIM_FILES: Readonly<Record<string, string>> = {
+  "sitecustomize.py": sitecustomize,
+  "_tracer/__init__.py": init,
+  "_tracer/config.py": config,
+  "_tracer/bootstrap.py": bootstrap,
+  "_tracer/session.py": session,
+  "_tracer/core_monitoring.py": coreMonitoring,
+  "_tracer/core_profile.py": coreProfile,
+  "_tracer/writer.py": writer,
+  "_tracer/hooks.py": hooks,
+};
+
+/** Writes the shim into `dir` (which must exist and be private); returns `dir`. */
+export async function writeShim(dir: string): Promise<string> {
+  await Deno.mkdir(join(dir, "_tracer"), { mode: 0o700, recursive: true });
+  await Promise.all(
+    Object.entries(SHIM_FILES).map(([name, text]) =>
+      Deno.writeTextFile(join(dir, name), text, { mode: 0o600 })
+    ),
+  );
+  return dir;
+}
