@@ -11,16 +11,30 @@ const VIEWER_DIR = dirname(fileURLToPath(import.meta.url));
 /** Where the committed bundle lives. */
 export const BUNDLE_PATH: string = join(VIEWER_DIR, "dist", "viewer.js");
 
-/** A hash of every viewer source (and the shared trace types) the bundle is built from. */
+/**
+ * The files the bundle is built from: every viewer module in `dir` and its subfolders (not the
+ * tests, the bundle or this script), and the shared trace types, sorted.
+ */
+export function viewerSources(dir: string = VIEWER_DIR): string[] {
+  const files = [join(dir, "..", "trace_event.ts")];
+  const walk = (folder: string) => {
+    for (const entry of Deno.readDirSync(folder)) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory && path !== join(dir, "dist")) walk(path);
+      else if (entry.isFile && isBundled(path, dir)) files.push(path);
+    }
+  };
+  walk(dir);
+  return files.sort();
+}
+
+function isBundled(path: string, dir: string): boolean {
+  return path.endsWith(".ts") && !path.endsWith("_test.ts") && path !== join(dir, "build.ts");
+}
+
+/** A hash of every file the bundle is built from ({@linkcode viewerSources}). */
 export async function sourceHash(): Promise<string> {
-  const files = [...Deno.readDirSync(VIEWER_DIR)]
-    .filter((entry) =>
-      entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts") &&
-      entry.name !== "build.ts"
-    )
-    .map((entry) => join(VIEWER_DIR, entry.name))
-    .concat(join(VIEWER_DIR, "..", "trace_event.ts"))
-    .sort();
+  const files = viewerSources();
   const hash = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(
