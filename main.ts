@@ -4,7 +4,8 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { HELP, parseArgs } from "./lib/cli/args.ts";
+import { parseArgs } from "./lib/cli/args.ts";
+import { HELP } from "./lib/cli/options.ts";
 import { combineCommand } from "./lib/cli/combine_command.ts";
 import { exitCodeFor, formatError } from "./lib/errors.ts";
 import { traceProgram } from "./lib/cli/trace_command.ts";

@@ -1,11 +1,13 @@
 /**
- * Command-line parsing: argv -> one `Command`. Pure (no I/O), so every rule is unit-tested.
+ * Command-line parsing: argv -> one `Command`, by the option table of lib/cli/options.ts. Pure (no
+ * I/O), so every rule is unit-tested.
  * Flag names follow VizTracer's spelling. Everything after the script (or `-m module`, `-c code`)
  * belongs to the traced program, including arguments that look like options.
  * @module
  */
 import { UsageError } from "../errors.ts";
 import { DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
+import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
 
 /** What the traced program is: `script.py args`, `-m module args` or `-c code args`. */
 export type Target =
@@ -65,76 +67,17 @@ export type Command = RunCommand | CombineCommand | { kind: "help" } | { kind: "
 /** The default output file name: the HTML report. */
 export const DEFAULT_OUTPUT = "result.html";
 
-type Flag =
-  | "output_file"
-  | "output_dir"
-  | "pid_suffix"
-  | "python"
-  | "ignore_c_function"
-  | "max_stack_depth"
-  | "include_files"
-  | "exclude_files"
-  | "min_duration"
-  | "tracer_entries"
-  | "ignore_multiprocess"
-  | "log_subprocess"
-  | "log_multiprocess"
-  | "wait_timeout"
-  | "quiet"
-  | "combine"
-  | "align_combine"
-  | "strict"
-  | "help"
-  | "version"
-  | "module"
-  | "code"
-  | "run";
+type Option = OptionSpec & { name: Flag };
 
-const TAKES_VALUE = new Set<Flag>([
-  "output_file",
-  "output_dir",
-  "python",
-  "max_stack_depth",
-  "include_files",
-  "exclude_files",
-  "min_duration",
-  "tracer_entries",
-  "wait_timeout",
-  "module",
-  "code",
-]);
-
-const SHORT: Record<string, Flag> = {
-  "-o": "output_file",
-  "-h": "help",
-  "-m": "module",
-  "-c": "code",
-  "-q": "quiet",
-};
-
-const LONG = new Set<string>([
-  "output_file",
-  "output_dir",
-  "pid_suffix",
-  "python",
-  "ignore_c_function",
-  "max_stack_depth",
-  "include_files",
-  "exclude_files",
-  "min_duration",
-  "tracer_entries",
-  "ignore_multiprocess",
-  "log_subprocess",
-  "log_multiprocess",
-  "wait_timeout",
-  "quiet",
-  "combine",
-  "align_combine",
-  "strict",
-  "help",
-  "version",
-  "run",
-]);
+/** Long names (and aliases) -> their option. */
+const BY_NAME = new Map<string, Option>();
+/** `-o` -> its option. */
+const BY_SHORT = new Map<string, Option>();
+for (const option of OPTIONS as readonly Option[]) {
+  if (option.short !== undefined) BY_SHORT.set(option.short, option);
+  if (option.long === false) continue;
+  for (const name of [option.name, ...option.aliases ?? []]) BY_NAME.set(name, option);
+}
 
 /** Parses tracer's argv (without the executable) into a `Command`; throws `UsageError`. */
 export function parseArgs(argv: string[]): Command {
@@ -157,9 +100,10 @@ export function parseArgs(argv: string[]): Command {
       target = scriptTarget(argv.slice(i), arg);
       break;
     }
-    const { flag, inline } = flagOf(arg);
+    const { option, inline } = optionOf(arg);
+    const flag = option.name;
     seen.add(flag);
-    if (!TAKES_VALUE.has(flag)) {
+    if (option.value === undefined) {
       if (inline !== undefined) throw new UsageError(`option ${arg} takes no value`);
       continue;
     }
@@ -189,13 +133,15 @@ export function parseArgs(argv: string[]): Command {
   return runCommand(values, seen, target);
 }
 
-function flagOf(arg: string): { flag: Flag; inline?: string } {
-  if (arg in SHORT) return { flag: SHORT[arg] };
+function optionOf(arg: string): { option: Option; inline?: string } {
+  const short = BY_SHORT.get(arg);
+  if (short !== undefined) return { option: short };
   if (arg.startsWith("--")) {
     const eq = arg.indexOf("=");
     const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).replaceAll("-", "_");
-    if (LONG.has(name)) {
-      return { flag: name as Flag, inline: eq === -1 ? undefined : arg.slice(eq + 1) };
+    const option = BY_NAME.get(name);
+    if (option !== undefined) {
+      return { option, inline: eq === -1 ? undefined : arg.slice(eq + 1) };
     }
   }
   throw new UsageError(`unknown option ${arg}; run tracer --help for the list of options`);
@@ -314,39 +260,3 @@ function seconds(text: string | undefined): number {
   }
   return value;
 }
-
-/** The `--help` text. */
-export const HELP = `tracer: trace every thread of every Python process on one timeline
-
-Usage:
-  tracer [options] script.py [args...]     run and trace a script
-  tracer [options] -m module [args...]     run and trace a module
-  tracer [options] -c "code" [args...]     run and trace a command
-  tracer --combine FILE|DIR... [-o OUT]    merge trace files (Chrome Trace Event JSON, .json.gz)
-
-Output:
-  -o, --output_file PATH   result file: .html (report, default result.html), .json, .json.gz
-  --output_dir DIR         directory for the output (and for --pid_suffix files)
-  --pid_suffix             keep one file per process, DIR/result_<pid>.json, no combining
-  -q, --quiet              no summary line
-
-Recording:
-  --python PATH            Python interpreter (default: python3, then python, from PATH)
-  --ignore_c_function      do not record calls into C functions
-  --max_stack_depth N      do not record calls deeper than N
-  --include_files PATH     record only code under PATH (repeatable)
-  --exclude_files PATH     do not record code under PATH (repeatable); its callees still are
-  --min_duration TIME      drop calls shorter than TIME (e.g. 5us, 0.2ms)
-  --tracer_entries N       per-process event cap (default ${DEFAULT_TRACER_ENTRIES})
-  --ignore_multiprocess    trace only the root process, not its children
-  --log_subprocess, --log_multiprocess   accepted for compatibility; children are traced anyway
-  --wait_timeout SECONDS   how long to wait for traced processes that outlive the root (default 30)
-
-Combine:
-  --align_combine          shift each file so its first event starts at 0
-  --strict                 fail on any damaged input instead of salvaging it
-
-  -h, --help               this help
-  --version                tracer's version
-
-Everything after the script (or -m module, -c code, --) belongs to the traced program.`;
