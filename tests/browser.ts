@@ -34,7 +34,7 @@ export interface LaunchOptions {
   executablePath?: string;
   /** Viewport size in CSS pixels; default 1280 x 800. */
   viewport?: { width: number; height: number };
-  /** How long to wait for Chromium to start, in ms; default 20000. */
+  /** How long to wait for Chromium to start, in ms; default 60000 (only a hang should reach it). */
   startTimeoutMs?: number;
   /** More command-line flags for Chromium. */
   extraArgs?: string[];
@@ -204,7 +204,7 @@ export class Page {
   /** Navigates to `url` (a file path becomes a file:// URL) and waits for the load event. */
   async goto(url: string, options: { timeoutMs?: number } = {}): Promise<void> {
     this.#url = url.includes("://") ? url : new URL(`file://${url}`).href;
-    const loaded = this.#waitForEvent("Page.loadEventFired", options.timeoutMs ?? 60_000);
+    const loaded = this.#waitForEvent("Page.loadEventFired", options.timeoutMs ?? 120_000);
     const result = await this.send<{ errorText?: string }>("Page.navigate", { url: this.#url });
     if (result.errorText) throw new Error(`cannot open ${this.#url}: ${result.errorText}`);
     await loaded;
@@ -212,7 +212,7 @@ export class Page {
 
   /** Waits until `<html>` carries `data-ready` or `data-error`; throws after `timeoutMs`. */
   async waitForReady(options: { timeoutMs?: number } = {}): Promise<ReadyState> {
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timeoutMs = options.timeoutMs ?? 120_000;
     const state = await this.evaluate<{ ready: string | null; error: string | null; at: number }>(
       `new Promise((resolve, reject) => {
         const root = document.documentElement;
@@ -555,7 +555,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
   try {
     const endpoint = await readDevToolsEndpoint(profileDir, {
       process,
-      timeoutMs: options.startTimeoutMs ?? 20_000,
+      timeoutMs: options.startTimeoutMs ?? 60_000,
     });
     const connection = await CdpConnection.open(endpoint);
     return new Browser({

@@ -169,3 +169,23 @@ Deno.test("at the --tracer_entries cap the loss is counted and a warning names t
   const events = eventsOf(await readJson(out)).filter((event) => event.ph === "X");
   assert.ok(events.length <= 500 + 10, `${events.length} events kept`);
 });
+
+for (const [format, status] of [["json", "0"], ["html", "3"]]) {
+  Deno.test(`tracer -o out.${format} damaged_sibling.py ${status}: the damaged process file is skipped, the rest combined`, async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, `out.${format}`);
+    const result = await runCli(["-o", out, join(CLI, "damaged_sibling.py"), status]);
+    assert.equal(result.code, Number(status), "the program's exit status");
+    assert.match(
+      result.stderr,
+      /^tracer: warning: process 4000001: skipped: its trace file is not a tracer raw trace file \(bad magic line\)$/m,
+    );
+    assert.match(result.stderr, /tracer: 1 process, 1 thread, [\d,]+ events -> /);
+    if (format === "json") {
+      const names = eventsOf(await readJson(out)).map((event) => event.name);
+      assert.ok(names.some((name) => name?.startsWith("work (")), "the program's own process");
+    } else {
+      assert.ok((await Deno.stat(out)).size > 10_000, "the report was written");
+    }
+  });
+}

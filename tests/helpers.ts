@@ -67,6 +67,14 @@ export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
+/**
+ * Says on stderr that tests are skipped here and why, in the one form `.ci/run` collects:
+ * `tracer-test: skipped: <what>: <why>`.
+ */
+export function noteSkipped(what: string, why: string): void {
+  console.error(`tracer-test: skipped: ${what}: ${why}`);
+}
+
 const PYENV_ROOT = Deno.env.get("PYENV_ROOT") ?? join(Deno.env.get("HOME") ?? "/root", ".pyenv");
 
 /** The Python interpreters of the test matrix that exist here, keyed by "3.8" ... "3.13". */
@@ -80,6 +88,7 @@ export function pythonMatrix(versions = ["3.8", "3.11", "3.12", "3.13"]): Map<st
     const dir = installed.filter((name) => name === version || name.startsWith(version + "."))
       .sort().pop();
     if (dir) found.set(version, join(PYENV_ROOT, "versions", dir, "bin", "python3"));
+    else noteSkipped(`Python ${version} runs`, `not installed under ${PYENV_ROOT}/versions`);
   }
   if (found.size === 0) found.set("python3", "python3");
   return found;

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
 import { combineFiles, type FileProbe } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
-import { UsageError } from "../errors.ts";
+import { formatError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
 import { findPython } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
@@ -59,37 +59,11 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       waitTimeoutS: command.waitTimeoutS,
       report: (line) => report(`tracer: ${line}`),
     });
-    const warnings: TraceWarning[] = [...outcome.warnings];
-    const rawOptions = {
-      jsonDir: pidSuffixDir ?? dataDir,
-      warnings,
-      report: (line: string) => report(`tracer: ${line}`),
-    };
-    // Combining reads the raw files directly; --pid_suffix keeps one JSON file per process.
-    const files = pidSuffixDir === null
-      ? await probeRawFiles(dataDir, rawOptions)
-      : await convertRawFiles(dataDir, rawOptions);
-    if (files.length === 0) {
-      report(
-        "tracer: warning: no traced process wrote any data (was the program run by a Python the shim cannot load, e.g. with -I or -E?)",
-      );
-      return outcome.exitCode;
-    }
     try {
-      await deliver(files, {
-        dataDir,
-        outputPath,
-        pidSuffixDir,
-        command,
-        warnings,
-        report,
-      });
+      await collect(outcome.warnings, { dataDir, outputPath, pidSuffixDir, command, report });
     } catch (error) {
-      if (outcome.exitCode !== 0) {
-        report(`tracer: ${(error as Error).message}`);
-        return outcome.exitCode;
-      }
-      throw error;
+      // The program ran: its exit status stands, whatever happened to its trace.
+      report(formatError(error));
     }
     return outcome.exitCode;
   } finally {
@@ -97,13 +71,39 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
   }
 }
 
-interface DeliverOptions {
+interface CollectOptions {
   dataDir: string;
   outputPath: string | null;
   pidSuffixDir: string | null;
   command: RunCommand;
-  warnings: TraceWarning[];
   report: Reporter;
+}
+
+interface DeliverOptions extends CollectOptions {
+  warnings: TraceWarning[];
+}
+
+/** Reads the run's raw files and writes the output; a process whose file is damaged is skipped. */
+async function collect(runWarnings: TraceWarning[], options: CollectOptions): Promise<void> {
+  const { dataDir, pidSuffixDir, report } = options;
+  const warnings: TraceWarning[] = [...runWarnings];
+  const rawOptions = {
+    jsonDir: pidSuffixDir ?? dataDir,
+    warnings,
+    report: (line: string) => report(`tracer: ${line}`),
+  };
+  // Combining reads the raw files directly; --pid_suffix keeps one JSON file per process.
+  const files = pidSuffixDir === null
+    ? await probeRawFiles(dataDir, rawOptions)
+    : await convertRawFiles(dataDir, rawOptions);
+  if (files.length === 0) {
+    for (const warning of warnings) report(warningLine(warning));
+    report(
+      "tracer: warning: no traced process wrote any data (was the program run by a Python the shim cannot load, e.g. with -I or -E?)",
+    );
+    return;
+  }
+  await deliver(files, { ...options, warnings });
 }
 
 async function deliver(inputs: (string | FileProbe)[], options: DeliverOptions): Promise<void> {

@@ -6,6 +6,7 @@
 import { basename, join } from "node:path";
 import type { FileProbe } from "../combine/plan.ts";
 import { probeRawFile, type RawInput } from "../combine/raw_source.ts";
+import { TracerError } from "../errors.ts";
 import { convertRawFile, defaultJsonName } from "./convert.ts";
 import type { TraceWarning } from "../trace_event.ts";
 
@@ -28,8 +29,12 @@ export async function convertRawFiles(
 ): Promise<string[]> {
   const paths: string[] = [];
   for (const input of await rawInputs(rawDir, options)) {
-    const result = await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName });
-    if (keep(input, result, options.warnings)) paths.push(input.path);
+    const result = await unlessDamaged(
+      input,
+      () => convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName }),
+      options.warnings,
+    );
+    if (result !== null && keep(input, result, options.warnings)) paths.push(input.path);
   }
   return paths;
 }
@@ -45,18 +50,46 @@ export async function probeRawFiles(
 ): Promise<(string | FileProbe)[]> {
   const inputs: (string | FileProbe)[] = [];
   for (const input of await rawInputs(rawDir, options)) {
-    const found = await probeRawFile(input);
+    const found = await unlessDamaged(input, () => probeRawFile(input), options.warnings);
+    if (found === null) continue;
     if (found.probe !== undefined) {
       keep(input, found, options.warnings);
       inputs.push(found.probe);
       continue;
     }
     const result = found.written
-      ? await convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName })
+      ? await unlessDamaged(
+        input,
+        () => convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName }),
+        options.warnings,
+      )
       : found;
-    if (keep(input, result, options.warnings)) inputs.push(input.path);
+    if (result !== null && keep(input, result, options.warnings)) inputs.push(input.path);
   }
   return inputs;
+}
+
+/**
+ * Runs `read` on one process's file; a file tracer cannot read (foreign or damaged from its first
+ * byte) gets one warning naming its process and null, so the run's other processes still combine.
+ */
+async function unlessDamaged<T>(
+  input: RawInput,
+  read: () => Promise<T>,
+  warnings: TraceWarning[],
+): Promise<T | null> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof TracerError)) throw error;
+    const reason = error.message.replace(input.rawPath, "its trace file");
+    warnings.push({ source: processOf(input), message: `skipped: ${reason}` });
+    return null;
+  }
+}
+
+function processOf(input: RawInput): string {
+  return `process ${RAW_NAME.exec(basename(input.rawPath))![1]}`;
 }
 
 /** Warns about a process that left no data or no end record; true when it has data. */
@@ -65,7 +98,7 @@ function keep(
   result: { written: boolean; ended: boolean; events: number; truncatedBytes: number },
   warnings: TraceWarning[],
 ): boolean {
-  const source = `process ${RAW_NAME.exec(basename(input.rawPath))![1]}`;
+  const source = processOf(input);
   if (!result.written) {
     warnings.push({ source, message: "ended before writing any trace data" });
     return false;

@@ -165,8 +165,10 @@ def _visible(handler):
 
 def _after_fork_in_child():
     global _finishing, _pending_signal
-    _finishing = False
     _pending_signal = 0
+    # A fatal signal (a pool terminating its workers) is held until the child's file is ready,
+    # then handled as usual: the file is finished and the child dies of that signal.
+    _finishing = True
     try:
         if get_ident() in _preexec_forkers or not _trace_children:
             _session.detach_after_fork()
@@ -176,6 +178,10 @@ def _after_fork_in_child():
         _set_process_name(parent + " (fork)")
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
         pass
+    finally:
+        _finishing = False
+        if _pending_signal:
+            _finish("signal:" + _signal_name(_pending_signal))
 
 
 def _default_process_name():

@@ -71,15 +71,17 @@ class Session:
         fork_ns = _clock()
         parent = self._writer
         parent.abandon()
-        writer = TraceWriter(self.config, _getpid(), self._code_filter)
-        self._writer = writer
-        self.file_name = writer.file_name
         resume = self._core.pause_thread()
         try:
+            writer = TraceWriter(self.config, _getpid(), self._code_filter)
+            # The header first, before anything can reach the new file: a finish from a signal
+            # handler must never put records ahead of it.
+            writer.write_header(self._other_data(parent.file_name))
             survivor = self.threads.after_fork()
             if survivor is not None:
                 writer.replay(survivor, fork_ns)
-            writer.write_header(self._other_data(parent.file_name))
+            self._writer = writer
+            self.file_name = writer.file_name
         finally:
             resume()
         # Only now: a chunk flush before the replay would write the parent's events here.
