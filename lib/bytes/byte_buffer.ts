@@ -1,12 +1,17 @@
 /**
- * A growable byte buffer for building output text without a string per piece.
+ * A growable byte buffer for building output text without a string per piece: the combined JSON
+ * events and the converter's per-process file are written through it.
  * @module
  */
-import { writeWholeNumber } from "./ascii_number.ts";
+import { writeThousandths } from "./ascii_number.ts";
 
-/** Growable output bytes for one chunk of events. */
+const encoder = new TextEncoder();
+
+/** Growable output bytes; `bytes[0, length)` is the content. */
 export class ByteBuffer {
+  /** The storage; replaced when it grows, so read it after `reserve`. */
   bytes: Uint8Array;
+  /** Bytes used. */
   length = 0;
 
   /** An empty buffer of `capacity` bytes (it grows when needed). */
@@ -38,32 +43,19 @@ export class ByteBuffer {
   /** Writes `ns / 1000` exactly as `String(ns / 1000)` would, for an integer `ns` below 2^53. */
   thousandths(ns: number): void {
     this.reserve(24);
-    const bytes = this.bytes;
-    let at = this.length;
-    if (ns < 0) {
-      bytes[at++] = 0x2d;
-      ns = -ns;
-    }
-    const whole = Math.floor(ns / 1000);
-    const fraction = ns - whole * 1000;
-    at = writeWholeNumber(bytes, at, whole);
-    if (fraction !== 0) {
-      const hundreds = (fraction / 100) | 0;
-      const rest = fraction - hundreds * 100;
-      const tens = (rest / 10) | 0;
-      const ones = rest - tens * 10;
-      bytes[at++] = 0x2e;
-      bytes[at++] = 0x30 + hundreds;
-      if (rest !== 0) bytes[at++] = 0x30 + tens;
-      if (ones !== 0) bytes[at++] = 0x30 + ones;
-    }
-    this.length = at;
+    this.length = writeThousandths(this.bytes, this.length, ns);
   }
 
   /** Appends a string of code points below 256. */
   ascii(text: string): void {
     this.reserve(text.length);
     for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
+  }
+
+  /** Appends any string as UTF-8. */
+  text(text: string): void {
+    const bytes = encoder.encode(text);
+    this.copy(bytes, 0, bytes.length);
   }
 
   /** The bytes so far, valid until the next-but-one `take` (two buffers take turns). */

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
-import { combineFiles, type FileProbe } from "../combine/combine.ts";
+import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
 import { formatError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
@@ -16,6 +16,7 @@ import { writeShim } from "../run/shim.ts";
 import type { ShimConfig } from "../run/shim_config.ts";
 import { grouped, summaryLine, warningLine } from "./summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
+import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
 
 /** Where tracer's own lines go (stderr in the CLI). */
@@ -106,7 +107,10 @@ async function collect(runWarnings: TraceWarning[], options: CollectOptions): Pr
   await deliver(files, { ...options, warnings });
 }
 
-async function deliver(inputs: (string | FileProbe)[], options: DeliverOptions): Promise<void> {
+async function deliver(
+  inputs: (string | CombineSource)[],
+  options: DeliverOptions,
+): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings });
   trace.warnings.push(...capWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
@@ -142,16 +146,14 @@ async function checkTarget(command: RunCommand): Promise<void> {
 
 /** One warning per process that hit the event cap, naming it and the option to raise. */
 export function capWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
-  const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
   const warnings: TraceWarning[] = [];
-  for (const source of sources as Record<string, unknown>[]) {
-    const end = source.tracerEnd as { dropped_events?: unknown } | undefined;
-    const dropped = end?.dropped_events;
-    if (typeof dropped !== "number" || dropped <= 0) continue;
-    const start = source.otherData as { pid?: unknown; argv?: unknown } | undefined;
-    const argv = Array.isArray(start?.argv) ? start.argv.join(" ") : "";
+  for (const source of sourceRecords(metadata)) {
+    const dropped = readEnd(source.tracerEnd)?.droppedEvents ?? 0;
+    if (dropped <= 0) continue;
+    const start = readStart(source.otherData);
+    const argv = start.argv?.join(" ") ?? "";
     warnings.push({
-      source: `process ${start?.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
+      source: `process ${start.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
       message: `${grouped(dropped)} events dropped past the cap of ${
         grouped(cap)
       } per process; raise --tracer_entries to keep them`,

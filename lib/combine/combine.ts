@@ -25,31 +25,16 @@
  * @module
  */
 import { TracerError } from "../errors.ts";
-import {
-  canonicalJson,
-  EventParser,
-  FileScan,
-  parseNumber,
-  PHASE_BYTE,
-  readTracerFileEnds,
-  SeenThreads,
-  SPAN_PHASE,
-  SPAN_PID,
-  SPAN_PID_END,
-  SPAN_STRIDE,
-  SPAN_TID,
-  SPAN_TID_END,
-  SPAN_TS,
-  SPAN_TS_END,
-} from "./event_reader.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
-import { rawEventChunks } from "./event_text.ts";
+import { isCombined, type JsonObject, readEnd } from "../trace_metadata.ts";
+import { EventText } from "./event_text.ts";
+import { jsonFileSource } from "./json_source.ts";
+import { type FilePlan, type FileProbe, planFiles } from "./plan.ts";
+import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./tally.ts";
-import { rawPlanEvents } from "./raw_source.ts";
-import { type FilePlan, type FileProbe, placeEvent, planFiles } from "./plan.ts";
 
 export { expandInputs } from "./inputs.ts";
-export type { FilePlan, FileProbe } from "./plan.ts";
+export type { CombineSource } from "./source.ts";
 
 /** How to combine. */
 export interface CombineOptions {
@@ -70,102 +55,18 @@ export interface CombinedTraceText extends CombinedTrace {
   eventText(): AsyncIterable<Uint8Array>;
 }
 
-const PHASE_M = 0x4d;
-
-/**
- * A tracer per-process file that ended well says where its events start (`tracerEnd.first_ts`)
- * and which pid it holds (`otherData.pid`): it needs no first pass.
- */
-async function probeByMetadata(path: string): Promise<FileProbe | undefined> {
-  const ends = await readTracerFileEnds(path);
-  if (ends === undefined) return undefined;
-  const { otherData, tracerEnd } = ends;
-  const firstTs = tracerEnd.first_ts;
-  if (
-    typeof otherData.tracer_version !== "number" || typeof otherData.pid !== "number" ||
-    typeof firstTs !== "number" || !Number.isFinite(firstTs)
-  ) {
-    return undefined;
-  }
-  const events = tracerEnd.events;
-  if (typeof events !== "number" || events <= 0) return undefined;
-  return {
-    path,
-    info: {
-      form: "object",
-      metadata: { otherData, tracerEnd },
-      events,
-      skipped: 0,
-      bytes: 0,
-      lostBytes: 0,
-      truncated: false,
-    },
-    minTs: firstTs,
-    pids: new Set([JSON.stringify(otherData.pid)]),
-    threads: new Set(),
-    scanned: false,
-  };
-}
-
-async function probeFile(path: string): Promise<FileProbe> {
-  const pids = new Set<string>();
-  const threads = new Set<string>();
-  let minTs = Infinity;
-  let events = 0;
-  let skipped = 0;
-  // Strings only for threads met for the first time.
-  const seenThreads = new SeenThreads();
-  const scan = new FileScan(path, (bytes, spans) => {
-    for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
-      if (spans[k + SPAN_PHASE] === 0) {
-        skipped++;
-        continue;
-      }
-      events++;
-      const pidStart = spans[k + SPAN_PID];
-      const tidStart = spans[k + SPAN_TID];
-      if (pidStart >= 0) {
-        if (seenThreads.isNew(bytes, spans, k)) {
-          const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
-          pids.add(pid);
-          if (tidStart >= 0) {
-            threads.add(`${pid} ${canonicalJson(bytes, tidStart, spans[k + SPAN_TID_END])}`);
-          }
-        }
-      }
-      const tsStart = spans[k + SPAN_TS];
-      if ((spans[k + SPAN_PHASE] & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
-        const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
-        if (ts < minTs) minTs = ts;
-      }
-    }
-  });
-  for await (const _ of scan.chunks()) { /* the sink does the work */ }
-  return { path, info: scan.finish({ events, skipped }), minTs, pids, threads, scanned: true };
-}
-
 /**
  * Opens the files lazily and returns the merged stream; nothing is read into memory whole. An
- * input is a file path, or a file already probed (a raw file, see lib/combine/raw_source.ts).
+ * input is a JSON trace file's path or any other {@linkcode CombineSource} (a raw file, see
+ * lib/combine/raw_source.ts).
  */
 export async function combineFiles(
-  inputs: (string | FileProbe)[],
+  inputs: readonly (string | CombineSource)[],
   options: CombineOptions = {},
 ): Promise<CombinedTraceText> {
+  const sources = inputs.map((input) => typeof input === "string" ? jsonFileSource(input) : input);
   const warnings: TraceWarning[] = [...(options.warnings ?? [])];
-  const probes: FileProbe[] = [];
-  for (const input of inputs) {
-    const path = typeof input === "string" ? input : input.path;
-    const probe = typeof input === "string"
-      ? await probeByMetadata(path) ?? await probeFile(path)
-      : input;
-    const damage = probe.info.damage;
-    if (damage !== undefined) {
-      if (options.strict) throw strictError(path, damage);
-      warnings.push({ source: path, message: damage });
-    }
-    probes.push(probe);
-  }
+  const probes = await probeAll(sources, options.strict ?? false, warnings);
   const usable = probes.filter((probe) => probe.info.events > 0);
   if (usable.length === 0) {
     const reasons = probes.map((probe) =>
@@ -175,21 +76,11 @@ export async function combineFiles(
       `no events could be read from the ${inputs.length} input files: ${reasons.join("; ")}`,
     );
   }
+  const usableSources = sources.filter((_, index) => probes[index].info.events > 0);
   const plans = planFiles(usable, options.align ?? false);
   const metadata = mergeMetadata(usable, plans);
   if (warnings.length > 0) metadata.warnings = warnings;
-
-  const processes = new Set<string>();
-  const threads = new Set<string>();
-  usable.forEach((probe, index) => {
-    const pidMap = plans[index].pidMap;
-    for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
-    for (const thread of probe.threads) {
-      const space = thread.indexOf(" ");
-      const pid = thread.slice(0, space);
-      threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
-    }
-  });
+  const { processes, threads } = processesAndThreads(usable, plans);
   const stats: CombineStats = {
     files: inputs.length,
     processes: processes.size,
@@ -199,71 +90,114 @@ export async function combineFiles(
     salvagedFiles: probes.filter((probe) => probe.info.truncated || salvagedByRun(probe)).length,
   };
   const tally = new Tally({ stats, warnings, metadata, threads, strict: options.strict ?? false });
+  return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally);
+}
+
+/** The first pass over every input; damage is a warning, or fatal with `strict`. */
+async function probeAll(
+  sources: CombineSource[],
+  strict: boolean,
+  warnings: TraceWarning[],
+): Promise<FileProbe[]> {
+  const probes: FileProbe[] = [];
+  for (const source of sources) {
+    const probe = await source.probe();
+    const damage = probe.info.damage;
+    if (damage !== undefined) {
+      if (strict) throw strictError(source.path, damage);
+      warnings.push({ source: source.path, message: damage });
+    }
+    probes.push(probe);
+  }
+  return probes;
+}
+
+/** The processes (pid text) and threads (`pid tid`) the first pass saw, after pid remapping. */
+function processesAndThreads(
+  probes: FileProbe[],
+  plans: FilePlan[],
+): { processes: Set<string>; threads: Set<string> } {
+  const processes = new Set<string>();
+  const threads = new Set<string>();
+  probes.forEach((probe, index) => {
+    const pidMap = plans[index].pidMap;
+    for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
+    for (const thread of probe.threads) {
+      const space = thread.indexOf(" ");
+      const pid = thread.slice(0, space);
+      threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
+    }
+  });
+  return { processes, threads };
+}
+
+/** The trace, whose events can be read once: as objects or as JSON text. */
+function consumableOnce(
+  parts: Pick<CombinedTrace, "metadata" | "warnings" | "stats">,
+  sources: CombineSource[],
+  plans: FilePlan[],
+  tally: Tally,
+): CombinedTraceText {
   let consumed = false;
   const claim = () => {
     if (consumed) throw new Error("a combined trace can be consumed only once");
     consumed = true;
   };
   return {
-    metadata,
-    warnings,
-    stats,
+    ...parts,
     events: {
       [Symbol.asyncIterator]() {
         claim();
-        return flatten(eventBatches(plans, tally))[Symbol.asyncIterator]();
+        return flatten(eventBatches(sources, plans, tally))[Symbol.asyncIterator]();
       },
     },
     eventText() {
       claim();
-      return rawEventChunks(plans, tally);
+      return textChunks(sources, plans, tally);
     },
   };
 }
 
 /** A per-process file the run stage completed after its process died (`truncated_bytes`). */
 function salvagedByRun(probe: FileProbe): boolean {
-  const end = probe.info.metadata.tracerEnd as { truncated_bytes?: unknown } | undefined;
-  return typeof end?.truncated_bytes === "number" && end.truncated_bytes > 0;
+  return (probe.end?.truncatedBytes ?? 0) > 0;
 }
 
-async function* eventBatches(plans: FilePlan[], tally: Tally): AsyncGenerator<TraceEvent[]> {
-  const stats = tally.stats;
-  for (const plan of plans) {
+async function* eventBatches(
+  sources: CombineSource[],
+  plans: FilePlan[],
+  tally: Tally,
+): AsyncGenerator<TraceEvent[]> {
+  for (const [index, plan] of plans.entries()) {
     if (plan.labels.length > 0) {
-      stats.events += plan.labels.length;
+      tally.stats.events += plan.labels.length;
       yield plan.labels;
     }
-    if (plan.raw !== undefined) {
-      for await (const batch of rawPlanEvents(plan)) {
-        stats.events += batch.length;
-        yield batch;
-      }
-      continue;
-    }
-    const parser = new EventParser();
-    let batch: TraceEvent[] = [];
-    let lastPid: unknown = undefined;
-    let lastTid: unknown = undefined;
-    const scan = new FileScan(plan.path, (bytes, spans) => parser.parse(bytes, spans, batch));
-    for await (const _ of scan.chunks()) {
-      if (batch.length === 0) continue;
-      for (const event of batch) {
-        placeEvent(event, plan);
-        if (!plan.scanned && (event.pid !== lastPid || event.tid !== lastTid)) {
-          lastPid = event.pid;
-          lastTid = event.tid;
-          if (event.pid !== undefined && event.tid !== undefined) {
-            tally.thread(JSON.stringify(event.pid), JSON.stringify(event.tid));
-          }
-        }
-      }
-      stats.events += batch.length;
-      yield batch;
-      batch = [];
-    }
-    tally.endFile(plan, scan.finish(parser));
+    yield* sources[index].events(plan, tally);
   }
+}
+
+/** Output handed on in chunks of about this size. */
+const CHUNK_BYTES = 1 << 16;
+
+/**
+ * The events of every planned file as JSON text: one event per line, separated by `,\n`.
+ * A chunk is only valid until the next one is requested (its buffer is reused).
+ */
+async function* textChunks(
+  sources: CombineSource[],
+  plans: FilePlan[],
+  tally: Tally,
+): AsyncGenerator<Uint8Array> {
+  const text = new EventText();
+  for (const [index, plan] of plans.entries()) {
+    for (const label of plan.labels) text.appendObject(structuredClone(label));
+    tally.stats.events += plan.labels.length;
+    for await (const _ of sources[index].text(plan, text, tally)) {
+      if (text.out.length >= CHUNK_BYTES) yield text.out.take();
+    }
+  }
+  if (text.out.length > 0) yield text.out.take();
 }
 
 function flatten<T>(batches: AsyncIterable<T[]>): AsyncIterable<T> {
@@ -294,20 +228,15 @@ function flatten<T>(batches: AsyncIterable<T[]>): AsyncIterable<T> {
 function droppedEvents(probes: FileProbe[]): number {
   let dropped = 0;
   for (const probe of probes) {
-    for (const source of sourcesOf(probe)) {
-      const end = source.tracerEnd as { dropped_events?: unknown } | undefined;
-      if (typeof end?.dropped_events === "number") dropped += end.dropped_events;
-    }
+    for (const source of sourcesOf(probe)) dropped += readEnd(source.tracerEnd)?.droppedEvents ?? 0;
   }
   return dropped;
 }
 
 /** The per-source records of a file: its own top-level metadata, or those an earlier combine kept. */
-function sourcesOf(probe: FileProbe): Record<string, unknown>[] {
-  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-  if (other?.tracer_combine === 1 && Array.isArray(other.sources)) {
-    return other.sources as Record<string, unknown>[];
-  }
+function sourcesOf(probe: FileProbe): JsonObject[] {
+  const other = probe.info.metadata.otherData;
+  if (isCombined(other) && Array.isArray(other.sources)) return other.sources;
   const { file_info: _fileInfo, ...rest } = probe.info.metadata;
   return [{ file: probe.path, ...rest }];
 }
@@ -330,8 +259,8 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
         pidMap.size === 0 ? source : { ...source, pid_map: Object.fromEntries(pidMap) },
       );
     }
-    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-    const info = (other?.tracer_combine === 1 ? other.file_info : probe.info.metadata.file_info) as
+    const other = probe.info.metadata.otherData;
+    const info = (isCombined(other) ? other.file_info : probe.info.metadata.file_info) as
       | { files?: Record<string, unknown>; functions?: Record<string, unknown> }
       | undefined;
     if (info && typeof info === "object") {

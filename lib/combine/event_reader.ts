@@ -8,6 +8,7 @@
  * `traceEvents` are parsed as metadata. Gzip input is recognised by its magic bytes.
  * @module
  */
+import { concatBytes } from "../bytes/concat.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { isTraceEvent } from "../trace_event.ts";
 
@@ -68,6 +69,8 @@ export const SPAN_TID = 6, SPAN_TID_END = 7;
 export const SPAN_PHASE = 8;
 /** Mask for the `ph` byte in a `SPAN_PHASE` value. */
 export const PHASE_BYTE = 0xff;
+/** The `ph` byte of a metadata event ("M"). */
+export const PHASE_M = 0x4d;
 /**
  * Flag in `SPAN_PHASE`: the element spreads over several lines or holds bytes JSON does not allow
  * outside strings; parse it (to be sure it is valid) and write it again.
@@ -161,19 +164,6 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
     fields[slot + 1] = j;
   }
   return j;
-}
-
-function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
 
 /**
@@ -340,7 +330,7 @@ export class TraceScanner {
       inElement = false;
       if (start < 0) {
         this.#keepPiece(chunk.subarray(0, end));
-        const whole = concat(this.#pieces);
+        const whole = concatBytes(this.#pieces);
         this.#pieces = [];
         this.#piecesBytes = 0;
         const single = [0, whole.length, -1, -1, -1, -1, -1, -1, 0];
@@ -629,7 +619,7 @@ export class TraceScanner {
         carry = true;
       } else if (byte === QUOTE) {
         this.#keyPieces.push(chunk.slice(start, i - 1));
-        const raw = this.#decoder.decode(concat(this.#keyPieces));
+        const raw = this.#decoder.decode(concatBytes(this.#keyPieces));
         this.#keyPieces = [];
         this.#inString = false;
         try {
@@ -652,7 +642,7 @@ export class TraceScanner {
       this.#skippedKeys.push(this.#key);
     } else {
       try {
-        this.#metadata[this.#key] = JSON.parse(this.#decoder.decode(concat(this.#pieces)));
+        this.#metadata[this.#key] = JSON.parse(this.#decoder.decode(concatBytes(this.#pieces)));
       } catch (error) {
         this.#fail(`invalid JSON in the value of "${this.#key}" (${(error as Error).message})`);
       }

@@ -6,6 +6,7 @@
 import { basename, dirname, resolve } from "node:path";
 import type { TraceFileInfo } from "./event_reader.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import type { TracerEnd, TracerStart } from "../trace_metadata.ts";
 
 /** What the first pass (or the file's end metadata) tells about one file. */
 export interface FileProbe {
@@ -13,22 +14,16 @@ export interface FileProbe {
   path: string;
   /** Its metadata, event count and damage (damage of an unscanned file shows up later). */
   info: TraceFileInfo;
+  /** What tracer reads of its `otherData`. */
+  start: TracerStart;
+  /** What tracer reads of its `tracerEnd`, if it has one. */
+  end: TracerEnd | undefined;
   /** Earliest `ts` of a non-metadata event, Infinity if none. */
   minTs: number;
   /** Pids used by the events, as their JSON text. */
   pids: Set<string>;
   /** `pid` JSON text + " " + `tid` JSON text. */
   threads: Set<string>;
-  /** False for a tracer file placed by its end metadata alone: threads and damage come later. */
-  scanned: boolean;
-  /** Set when the input is a raw file read directly (lib/combine/raw_source.ts). */
-  raw?: RawFileSource;
-}
-
-/** A raw file combined without a JSON file in between: where it is and its process id. */
-export interface RawFileSource {
-  rawPath: string;
-  pid: number;
 }
 
 /** How one input file's events are moved onto the common timeline. */
@@ -41,10 +36,6 @@ export interface FilePlan {
   pidMap: Map<string, number>;
   /** `process_labels` events announcing the remapped pids. */
   labels: TraceEvent[];
-  /** True when a first pass read the file (its damage and threads are known). */
-  scanned: boolean;
-  /** Set when the events come from a raw file (lib/combine/raw_source.ts). */
-  raw?: RawFileSource;
 }
 
 /** Largest pid Linux hands out; remapped pids start above it. */
@@ -66,22 +57,12 @@ function roundTs(ts: number): number {
   return Math.round(ts * 1000) / 1000;
 }
 
-interface ClockInfo {
-  host: string;
-  boot: string;
-  /** Wall clock minus monotonic clock, in microseconds. */
-  wallOffset: number;
-}
-
-function clockOf(probe: FileProbe): ClockInfo | undefined {
-  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-  const clock = other?.clock as { epoch_ns?: unknown; mono_ns?: unknown } | undefined;
-  if (typeof clock?.epoch_ns !== "number" || typeof clock.mono_ns !== "number") return undefined;
-  return {
-    host: String(other?.host ?? ""),
-    boot: String(other?.boot_id ?? ""),
-    wallOffset: (clock.epoch_ns - clock.mono_ns) / 1000,
-  };
+/** The clock group of a file (host and boot) and its wall-minus-monotonic offset, if it has one. */
+function clockOf(probe: FileProbe): { group: string; wallOffset: number } | undefined {
+  const { host, bootId, wallOffsetUs } = probe.start;
+  return wallOffsetUs === undefined
+    ? undefined
+    : { group: `${host}\n${bootId}`, wallOffset: wallOffsetUs };
 }
 
 /** Decides each file's shift and pid remapping (see the module comment for the rule). */
@@ -93,13 +74,12 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
     const groups = new Map<string, number>();
     const clocks = probes.map(clockOf);
     for (const clock of clocks) {
-      const key = clock && `${clock.host}\n${clock.boot}`;
-      if (clock && key !== undefined && !groups.has(key)) groups.set(key, clock.wallOffset);
+      if (clock && !groups.has(clock.group)) groups.set(clock.group, clock.wallOffset);
     }
     if (groups.size > 1) {
       const base = Math.min(...groups.values());
       clocks.forEach((clock, index) => {
-        if (clock) offsets[index] = groups.get(`${clock.host}\n${clock.boot}`)! - base;
+        if (clock) offsets[index] = groups.get(clock.group)! - base;
       });
     }
   }
@@ -121,21 +101,13 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
         args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
       });
     }
-    return {
-      path: probe.path,
-      shift: offsets[index] - origin,
-      pidMap,
-      labels,
-      scanned: probe.scanned,
-      raw: probe.raw,
-    };
+    return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
   });
 }
 
 function sourceLabel(probe: FileProbe): string {
-  const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-  const host = typeof other?.host === "string" && other.host !== "" ? ` on ${other.host}` : "";
-  return `${basename(probe.path)}${host}`;
+  const host = probe.start.host;
+  return `${basename(probe.path)}${host !== "" ? ` on ${host}` : ""}`;
 }
 
 function remapPids(probes: FileProbe[]): Map<string, number>[] {
@@ -174,9 +146,9 @@ function remapPids(probes: FileProbe[]): Map<string, number>[] {
 function processKeys(probes: FileProbe[]): string[] {
   const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
   const execOf = probes.map((probe) => {
-    const other = probe.info.metadata.otherData as Record<string, unknown> | undefined;
-    if (typeof other?.exec_of !== "string") return -1;
-    const earlier = byFile.get(resolve(dirname(probe.path), basename(other.exec_of)));
+    const execOf = probe.start.execOf;
+    if (execOf === undefined) return -1;
+    const earlier = byFile.get(resolve(dirname(probe.path), basename(execOf)));
     if (earlier === undefined) return -1;
     const samePid = [...probes[earlier].pids].some((pid) => probe.pids.has(pid));
     return samePid ? earlier : -1;

@@ -1,25 +1,21 @@
 /**
- * A traced process's raw file (lib/raw/convert.ts) as a combine input, with no per-process JSON file
- * in between: the first pass reads what placement needs (both ends, the earliest start, the
+ * A traced process's raw file (lib/raw/records.ts) as a combine input, with no per-process JSON
+ * file in between: the first pass reads what placement needs (both ends, the earliest start, the
  * threads), the second writes the events straight into the combined output. Both give exactly
  * what combining the converted JSON file gives: the same text on the JSON path, the same objects
  * on the parsed path.
  * @module
  */
+import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { TracerError } from "../errors.ts";
-import type { ByteBuffer } from "../bytes/byte_buffer.ts";
+import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
+import { NameTable } from "../raw/names.ts";
+import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "../raw/records.ts";
+import { appendXEvent, xEventPrefix } from "../raw/x_event.ts";
+import type { EventText } from "./event_text.ts";
 import { type FilePlan, type FileProbe, placeEvent } from "./plan.ts";
-import {
-  eventNumbers,
-  headerWithJsonNames,
-  NameTable,
-  openRawTrace,
-  pidOf,
-  type RawPass,
-  RecordKind,
-  tracerEndText,
-  writeMicroseconds,
-} from "../raw/convert.ts";
+import { type CombineSource, probeFromEnds } from "./source.ts";
+import type { Tally } from "./tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 
 /** A raw file and the JSON file it stands for (its name in metadata, labels and `exec_of` links). */
@@ -45,16 +41,11 @@ export interface RawProbe {
    * The file as a combine input; undefined when it cannot be placed from its ends (no events, an
    * odd header): convert it to JSON and combine that instead.
    */
-  probe?: FileProbe;
+  source?: CombineSource;
 }
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-/** Integers up to here are exact in a double. */
-const MAX_EXACT = 2 ** 53;
-const COMMA = 0x2c;
-const NEWLINE = 0x0a;
-const DUR = encoder.encode(',"dur":');
+/** Events handed over at once on the second pass: a record may hold many more. */
+const BATCH_EVENTS = 8192;
 
 /** The first pass: reads the whole file once, keeping only its ends, earliest start and threads. */
 export async function probeRawFile(input: RawInput): Promise<RawProbe> {
@@ -75,117 +66,108 @@ export async function probeRawFile(input: RawInput): Promise<RawProbe> {
 async function readProbe(pass: RawPass, header: string, input: RawInput): Promise<RawProbe> {
   const otherDataText = headerWithJsonNames(header, input.jsonName);
   const pid = pidOf(otherDataText);
-  const pidText = JSON.stringify(pid);
-  const threads = new Set<string>();
-  const names = new NameTable();
-  let events = 0;
-  let minNs = Infinity;
-  let endText: string | undefined;
-  for await (const rec of pass.records()) {
-    if (rec.kind === RecordKind.events) {
-      const numbers = eventNumbers(rec.payload);
-      if (numbers.length > 1) threads.add(`${pidText} ${JSON.stringify(numbers[0])}`);
-      for (let i = 1; i < numbers.length; i += 3) if (numbers[i] < minNs) minNs = numbers[i];
-      events += (numbers.length - 1) / 3;
-    } else if (rec.kind === RecordKind.names) {
-      names.add(JSON.parse(decoder.decode(rec.payload)));
-    } else if (rec.kind === RecordKind.meta) {
-      for (const event of metaEvents(rec.payload)) {
-        if (event.pid !== undefined && event.tid !== undefined) {
-          threads.add(`${JSON.stringify(event.pid)} ${JSON.stringify(event.tid)}`);
-        }
-      }
-    } else if (rec.kind === RecordKind.end) {
-      endText = decoder.decode(rec.payload);
-    }
-  }
+  const found = new ProbeVisitor(JSON.stringify(pid));
+  for await (const _ of visitRecords(pass, found)) { /* the visitor does the work */ }
+  const { events, endText } = found;
   const truncatedBytes = pass.leftover;
-  const found = { written: true, ended: endText !== undefined, events, truncatedBytes };
-  const otherData = JSON.parse(otherDataText) as Record<string, unknown>;
-  const tracerEnd = JSON.parse(tracerEndText(endText, { events, truncatedBytes, minNs })) as Record<
-    string,
-    unknown
-  >;
-  // The same rule as placing a converted file by its ends (lib/combine/combine.ts).
-  const firstTs = tracerEnd.first_ts;
-  if (
-    typeof otherData.tracer_version !== "number" || typeof otherData.pid !== "number" ||
-    typeof firstTs !== "number" || !Number.isFinite(firstTs) ||
-    typeof tracerEnd.events !== "number" || tracerEnd.events <= 0
-  ) {
-    return found;
+  const counts = { written: true, ended: endText !== undefined, events, truncatedBytes };
+  const tracerEnd = tracerEndText(endText, { events, truncatedBytes, minNs: found.minNs });
+  const ends = { otherData: JSON.parse(otherDataText), tracerEnd: JSON.parse(tracerEnd) };
+  const probe = probeFromEnds(input.path, ends, found.threads);
+  if (probe === undefined) return counts;
+  return { ...counts, source: new RawFileSource(input.rawPath, pid, probe) };
+}
+
+/** What the first pass collects: event count, earliest start, threads, the end record. */
+class ProbeVisitor implements RecordVisitor {
+  readonly names = new NameTable();
+  readonly threads = new Set<string>();
+  events = 0;
+  minNs = Infinity;
+  endText: string | undefined;
+
+  constructor(private readonly pidText: string) {}
+
+  onEvents(numbers: Float64Array, from: number, to: number): void {
+    if (to > from) this.threads.add(`${this.pidText} ${JSON.stringify(numbers[0])}`);
+    for (let i = from; i < to; i += 3) if (numbers[i] < this.minNs) this.minNs = numbers[i];
+    this.events += (to - from) / 3;
   }
-  return {
-    ...found,
-    probe: {
-      path: input.path,
-      info: {
-        form: "object",
-        metadata: { otherData, tracerEnd },
-        events: tracerEnd.events,
-        skipped: 0,
-        bytes: 0,
-        lostBytes: 0,
-        truncated: false,
-      },
-      minTs: firstTs,
-      pids: new Set([pidText]),
-      threads,
-      scanned: true,
-      raw: { rawPath: input.rawPath, pid },
-    },
-  };
-}
 
-function metaEvents(payload: Uint8Array): TraceEvent[] {
-  const events: unknown = JSON.parse(decoder.decode(payload));
-  if (!Array.isArray(events)) throw new Error("a metadata record is not a JSON array");
-  return events;
-}
-
-/** Where a raw plan's events go: the text path's buffer, or the parsed path's batch. */
-interface RawSink {
-  /** Called with the events `numbers[from, to)` of a record and the names known at that point. */
-  events(numbers: Float64Array, names: NameTable, from: number, to: number): void;
-  /** Called with each metadata event, already placed. */
-  meta(event: TraceEvent): void;
-}
-
-/** Events handed over at once: a record may hold many more. */
-const BATCH_EVENTS = 8192;
-
-/**
- * The second pass: hands the events to `sink` in batches of at most `BATCH_EVENTS`, yielding after
- * each batch and each metadata record.
- */
-async function* readEvents(plan: FilePlan, sink: RawSink): AsyncGenerator<void> {
-  using pass = await openRawTrace(plan.raw!.rawPath);
-  const names = new NameTable();
-  for await (const rec of pass.records()) {
-    if (rec.kind === RecordKind.events) {
-      const numbers = eventNumbers(rec.payload);
-      for (let from = 1; from < numbers.length; from += 3 * BATCH_EVENTS) {
-        sink.events(numbers, names, from, Math.min(numbers.length, from + 3 * BATCH_EVENTS));
-        yield;
+  onMeta(events: TraceEvent[]): void {
+    for (const event of events) {
+      if (event.pid !== undefined && event.tid !== undefined) {
+        this.threads.add(`${JSON.stringify(event.pid)} ${JSON.stringify(event.tid)}`);
       }
-      continue;
-    } else if (rec.kind === RecordKind.names) {
-      names.add(JSON.parse(decoder.decode(rec.payload)));
-    } else if (rec.kind === RecordKind.meta) {
-      for (const event of metaEvents(rec.payload)) {
-        placeEvent(event, plan);
-        sink.meta(event);
-      }
-    } else {
-      continue;
     }
-    yield;
   }
+
+  onEnd(text: string): void {
+    this.endText = text;
+  }
+}
+
+/** A raw file placed by its first pass. */
+class RawFileSource implements CombineSource {
+  readonly path: string;
+
+  constructor(
+    private readonly rawPath: string,
+    private readonly pid: number,
+    private readonly probed: FileProbe,
+  ) {
+    this.path = probed.path;
+  }
+
+  probe(): Promise<FileProbe> {
+    return Promise.resolve(this.probed);
+  }
+
+  async *events(plan: FilePlan, tally: Tally): AsyncGenerator<TraceEvent[]> {
+    const objects = new EventObjects(plan, this.pid);
+    using pass = await openRawTrace(this.rawPath);
+    for await (const _ of visitRecords(pass, objects, BATCH_EVENTS)) {
+      if (objects.batch.length === 0) continue;
+      tally.stats.events += objects.batch.length;
+      yield objects.batch;
+      objects.batch = [];
+    }
+  }
+
+  async *text(plan: FilePlan, text: EventText, tally: Tally): AsyncGenerator<void> {
+    const lines = new EventLines(plan, this.pid, text, tally);
+    using pass = await openRawTrace(this.rawPath);
+    yield* visitRecords(pass, lines, BATCH_EVENTS);
+  }
+}
+
+/** The parsed path: the events of each record as objects, placed. */
+class EventObjects implements RecordVisitor {
+  readonly names = new NameTable();
+  batch: TraceEvent[] = [];
+
+  constructor(private readonly plan: FilePlan, private readonly pid: number) {}
+
+  onEvents(numbers: Float64Array, from: number, to: number): void {
+    for (let i = from; i < to; i += 3) {
+      this.batch.push(eventObject(this.plan, this.pid, numbers, i, this.names));
+    }
+  }
+
+  onMeta(events: TraceEvent[]): void {
+    for (const event of events) {
+      placeEvent(event, this.plan);
+      this.batch.push(event);
+    }
+  }
+
+  onEnd(): void {}
 }
 
 /** One X event as the parsed path gives it for the converted file. */
 function eventObject(
   plan: FilePlan,
+  pid: number,
   numbers: Float64Array,
   i: number,
   names: NameTable,
@@ -194,7 +176,7 @@ function eventObject(
   const { name, cat } = names.values(id);
   const event: TraceEvent = {
     ph: "X",
-    pid: plan.raw!.pid,
+    pid,
     tid: numbers[0],
     ts: numbers[i] / 1000,
     dur: numbers[i + 1] / 1000,
@@ -206,85 +188,50 @@ function eventObject(
   return event;
 }
 
-/** The parsed path: the plan's events as objects, in batches. */
-export async function* rawPlanEvents(plan: FilePlan): AsyncGenerator<TraceEvent[]> {
-  let batch: TraceEvent[] = [];
-  const sink: RawSink = {
-    events(numbers, names, from, to) {
-      for (let i = from; i < to; i += 3) batch.push(eventObject(plan, numbers, i, names));
-    },
-    meta(event) {
-      batch.push(event);
-    },
-  };
-  for await (const _ of readEvents(plan, sink)) {
-    if (batch.length === 0) continue;
-    yield batch;
-    batch = [];
-  }
-}
+/** The JSON text path: each event's text, formatted as the converter does and then placed. */
+class EventLines implements RecordVisitor {
+  readonly names = new NameTable();
+  readonly #pidText: string;
 
-/**
- * The JSON text path: writes the plan's events into `out`, each preceded by `,\n` unless
- * `separator.first`; yields after each batch. Returns the number of events written.
- */
-export async function* rawPlanText(
-  plan: FilePlan,
-  out: ByteBuffer,
-  separator: { first: boolean },
-): AsyncGenerator<void, number> {
-  const pid = plan.raw!.pid;
-  const mapped = plan.pidMap.get(JSON.stringify(pid));
-  const pidText = String(mapped ?? pid);
-  const shift = plan.shift;
-  let count = 0;
-  const begin = () => {
-    if (separator.first) separator.first = false;
-    else {
-      out.reserve(2);
-      out.bytes[out.length++] = COMMA;
-      out.bytes[out.length++] = NEWLINE;
-    }
-    count++;
-  };
-  const sink: RawSink = {
-    events(numbers, names, from, to) {
-      const prefix = encoder.encode(`{"ph":"X","pid":${pidText},"tid":${numbers[0]},"ts":`);
-      for (let i = from; i < to; i += 3) {
-        const start = numbers[i];
-        const tail = names.tail(numbers[i + 2]);
-        let ns = 0;
-        if (shift !== 0) {
-          // As the JSON path computes it from the converted text "%d.%03d".
-          const whole = Math.floor(start / 1000);
-          ns = Math.round((whole + (start - whole * 1000) / 1000 + shift) * 1000);
-          if (Math.abs(ns) >= MAX_EXACT) {
-            begin();
-            const text = encoder.encode(JSON.stringify(eventObject(plan, numbers, i, names)));
-            out.copy(text, 0, text.length);
-            continue;
-          }
-        }
-        begin();
-        out.reserve(prefix.length + tail.length + 64);
-        out.bytes.set(prefix, out.length);
-        out.length += prefix.length;
-        if (shift !== 0) out.thousandths(ns);
-        else out.length = writeMicroseconds(out.bytes, out.length, start);
-        const bytes = out.bytes;
-        bytes.set(DUR, out.length);
-        let at = writeMicroseconds(bytes, out.length + DUR.length, numbers[i + 1]);
-        bytes[at++] = COMMA;
-        bytes.set(tail, at);
-        out.length = at + tail.length;
+  constructor(
+    private readonly plan: FilePlan,
+    private readonly pid: number,
+    private readonly text: EventText,
+    private readonly tally: Tally,
+  ) {
+    this.#pidText = String(plan.pidMap.get(JSON.stringify(pid)) ?? pid);
+  }
+
+  onEvents(numbers: Float64Array, from: number, to: number): void {
+    const prefix = xEventPrefix(this.#pidText, numbers[0]);
+    const { plan, text, names } = this;
+    const shift = plan.shift;
+    for (let i = from; i < to; i += 3) {
+      const start = numbers[i];
+      text.separate();
+      if (shift === 0) {
+        appendXEvent(text.out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]));
+        continue;
       }
-    },
-    meta(event) {
-      begin();
-      const text = encoder.encode(JSON.stringify(event));
-      out.copy(text, 0, text.length);
-    },
-  };
-  yield* readEvents(plan, sink);
-  return count;
+      // As the JSON path computes it from the converted text "%d.%03d".
+      const whole = Math.floor(start / 1000);
+      const ns = Math.round((whole + (start - whole * 1000) / 1000 + shift) * 1000);
+      if (Math.abs(ns) < MAX_EXACT) {
+        appendXEvent(text.out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]), ns);
+      } else {
+        text.out.text(JSON.stringify(eventObject(plan, this.pid, numbers, i, names)));
+      }
+    }
+    this.tally.stats.events += (to - from) / 3;
+  }
+
+  onMeta(events: TraceEvent[]): void {
+    for (const event of events) {
+      placeEvent(event, this.plan);
+      this.text.appendObject(event);
+    }
+    this.tally.stats.events += events.length;
+  }
+
+  onEnd(): void {}
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { combineFiles, type FileProbe } from "./combine.ts";
+import { combineFiles, type CombineSource } from "./combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
 import {
   eventsRecord as events,
@@ -8,7 +8,7 @@ import {
   rawFile as file,
   rawRecord as record,
 } from "../raw/testing.ts";
-import { RAW_MAGIC, RecordKind } from "../raw/convert.ts";
+import { RAW_MAGIC, RecordKind } from "../raw/records.ts";
 import type { TraceEvent, TraceWarning } from "../trace_event.ts";
 
 const encoder = new TextEncoder();
@@ -80,7 +80,7 @@ const RUN: Record<string, Uint8Array> = {
   "result_700.raw": encoder.encode(RAW_MAGIC),
 };
 
-async function combined(inputs: (string | FileProbe)[]) {
+async function combined(inputs: (string | CombineSource)[]) {
   const warnings: TraceWarning[] = [{ source: "run", message: "a run-stage warning" }];
   const text = await combineFiles(inputs, { warnings });
   let bytes = "";

@@ -4,7 +4,6 @@
  */
 import { TracerError } from "../errors.ts";
 import type { TraceFileInfo } from "./event_reader.ts";
-import type { FilePlan } from "./plan.ts";
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
 
 /** Counts and warnings the second pass adds for files placed without a first pass. */
@@ -39,11 +38,11 @@ export class Tally {
     this.stats.threads = this.#threads.size;
   }
 
-  /** After a file's second pass: reports damage the first pass did not look for. */
-  endFile(plan: FilePlan, info: TraceFileInfo): void {
-    if (plan.scanned || info.damage === undefined) return;
-    if (this.#strict) throw strictError(plan.path, info.damage);
-    this.#warnings.push({ source: plan.path, message: info.damage });
+  /** After the second pass of a file no first pass read: reports the damage it found. */
+  lateDamage(path: string, info: TraceFileInfo): void {
+    if (info.damage === undefined) return;
+    if (this.#strict) throw strictError(path, info.damage);
+    this.#warnings.push({ source: path, message: info.damage });
     this.#metadata.warnings = this.#warnings;
     if (info.truncated) this.stats.salvagedFiles++;
   }

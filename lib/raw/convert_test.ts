@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TracerError } from "../errors.ts";
-import { convertRawFile, microseconds, RAW_MAGIC, RecordKind } from "./convert.ts";
-import { concatBytes as concat, eventsRecord, jsonRecord, rawRecord as record } from "./testing.ts";
+import { concatBytes as concat } from "../bytes/concat.ts";
+import { convertRawFile, microseconds } from "./convert.ts";
+import { RAW_MAGIC, RecordKind } from "./records.ts";
+import { eventsRecord, jsonRecord, rawRecord as record } from "./testing.ts";
 
 const encoder = new TextEncoder();
 

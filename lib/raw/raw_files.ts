@@ -4,7 +4,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import type { FileProbe } from "../combine/plan.ts";
+import type { CombineSource } from "../combine/source.ts";
 import { probeRawFile, type RawInput } from "../combine/raw_source.ts";
 import { TracerError } from "../errors.ts";
 import { convertRawFile, defaultJsonName } from "./convert.ts";
@@ -47,14 +47,14 @@ export async function convertRawFiles(
 export async function probeRawFiles(
   rawDir: string,
   options: ConvertRawFilesOptions,
-): Promise<(string | FileProbe)[]> {
-  const inputs: (string | FileProbe)[] = [];
+): Promise<(string | CombineSource)[]> {
+  const inputs: (string | CombineSource)[] = [];
   for (const input of await rawInputs(rawDir, options)) {
     const found = await unlessDamaged(input, () => probeRawFile(input), options.warnings);
     if (found === null) continue;
-    if (found.probe !== undefined) {
+    if (found.source !== undefined) {
       keep(input, found, options.warnings);
-      inputs.push(found.probe);
+      inputs.push(found.source);
       continue;
     }
     const result = found.written

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { convertRawFiles } from "./raw_files.ts";
-import { RAW_MAGIC, RecordKind } from "./convert.ts";
+import { RAW_MAGIC, RecordKind } from "./records.ts";
 import type { TraceWarning } from "../trace_event.ts";
 
 function rawFile(otherData: Record<string, unknown>, ended: boolean): Uint8Array {

@@ -2,7 +2,8 @@
  * Builders of raw per-process trace files (docs/internals.md, section 2a) for tests.
  * @module
  */
-import { RAW_MAGIC, RecordKind } from "./convert.ts";
+import { concatBytes } from "../bytes/concat.ts";
+import { RAW_MAGIC, RecordKind } from "./records.ts";
 
 const encoder = new TextEncoder();
 
@@ -26,17 +27,6 @@ export function eventsRecord(tid: number, events: [number, number, number][]): U
     RecordKind.events,
     new Uint8Array(new Float64Array([tid, ...events.flat()]).buffer),
   );
-}
-
-/** The parts, end to end. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** A raw file: the magic line, then the records. */

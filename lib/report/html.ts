@@ -5,6 +5,7 @@
  * @module
  */
 import type { CombinedTrace } from "../trace_event.ts";
+import { concatBytes } from "../bytes/concat.ts";
 import { TracerError } from "../errors.ts";
 import { openOutput } from "./output_file.ts";
 import { buildReport } from "./report_data.ts";
@@ -53,7 +54,7 @@ export async function writeHtml(
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes < DATA_CHUNK_BYTES) continue;
-      let joined = concat(pending);
+      let joined = concatBytes(pending);
       while (joined.length >= DATA_CHUNK_BYTES) {
         await flush(joined.subarray(0, DATA_CHUNK_BYTES));
         joined = joined.subarray(DATA_CHUNK_BYTES);
@@ -63,7 +64,7 @@ export async function writeHtml(
       pendingBytes = joined.length;
     }
     await feeding;
-    if (pendingBytes > 0) await flush(concat(pending));
+    if (pendingBytes > 0) await flush(concatBytes(pending));
     await out.write(encoder.encode(between));
     await out.write(encoder.encode(`<script>${inlineScript(viewerJs)}</script>`));
     await out.write(encoder.encode(after));
@@ -82,14 +83,4 @@ function splitOnce(text: string, marker: string): [string, string] {
   const at = text.indexOf(marker);
   if (at < 0) throw new Error(`viewer template lacks ${marker}`);
   return [text.slice(0, at), text.slice(at + marker.length)];
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
+import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import {
   type CounterSeries,
   FLAG_ARGS,
@@ -362,23 +363,21 @@ export class ReportBuilder {
    * and `pid_map`): dropped events and abnormal endings. Returns the first process's argv.
    */
   #applySources(metadata: Record<string, unknown>): string[] | undefined {
-    const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
     let argv: string[] | undefined;
-    for (const source of sources) {
-      const other = source?.otherData as Record<string, unknown> | undefined;
-      if (!other || (typeof other.pid !== "number" && typeof other.pid !== "string")) continue;
-      if (!argv && Array.isArray(other.argv)) argv = other.argv.map(String);
-      const pidMap = source.pid_map as Record<string, number> | undefined;
-      const pid = pidMap?.[JSON.stringify(other.pid)] ?? other.pid;
+    for (const source of sourceRecords(metadata)) {
+      const start = readStart(source.otherData);
+      if (start.pid === undefined) continue;
+      if (!argv && start.argv) argv = start.argv.map(String);
+      const pid = source.pid_map?.[JSON.stringify(start.pid)] ?? start.pid;
       const process = this.#processes.get(String(pid));
       if (!process) continue;
-      const end = source.tracerEnd as Record<string, unknown> | undefined;
+      const end = readEnd(source.tracerEnd);
       if (!end) {
         process.ending = "no end record (killed?)";
         continue;
       }
-      if (typeof end.dropped_events === "number") process.droppedEvents += end.dropped_events;
-      if (typeof end.exit === "string" && end.exit !== "exit") process.ending = end.exit;
+      process.droppedEvents += end.droppedEvents;
+      if (end.exit !== undefined && end.exit !== "exit") process.ending = end.exit;
     }
     return argv;
   }

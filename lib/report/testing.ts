@@ -3,6 +3,7 @@
  * without compression or a browser.
  * @module
  */
+import { concatBytes } from "../bytes/concat.ts";
 import { ReportBuilder } from "./report_data.ts";
 import type { TraceEvent, TraceWarning } from "../trace_event.ts";
 import { decodeModel, type Model } from "../viewer/model.ts";
@@ -26,14 +27,7 @@ export function modelFromEvents(
       salvagedFiles: 0,
     },
   });
-  const chunks = [...builder.encode(header)];
-  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return decodeModel(bytes);
+  return decodeModel(concatBytes([...builder.encode(header)]));
 }
 
 /** Shorthand for an X event in microseconds. */

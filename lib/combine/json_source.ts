@@ -1,0 +1,128 @@
+/**
+ * A Chrome Trace Event JSON file as a combine input: tracer's own per-process files are placed
+ * from their ends, any other file by a first pass over its events (lib/combine/event_reader.ts).
+ * @module
+ */
+import {
+  canonicalJson,
+  EventParser,
+  FileScan,
+  parseNumber,
+  PHASE_BYTE,
+  PHASE_M,
+  readTracerFileEnds,
+  SeenThreads,
+  SPAN_PHASE,
+  SPAN_PID,
+  SPAN_PID_END,
+  SPAN_STRIDE,
+  SPAN_TID,
+  SPAN_TID_END,
+  SPAN_TS,
+  SPAN_TS_END,
+} from "./event_reader.ts";
+import type { EventText } from "./event_text.ts";
+import { patchedEventText } from "./json_text.ts";
+import { type FilePlan, type FileProbe, placeEvent } from "./plan.ts";
+import { type CombineSource, probeFromEnds } from "./source.ts";
+import type { Tally } from "./tally.ts";
+import type { TraceEvent } from "../trace_event.ts";
+import { readEnd, readStart } from "../trace_metadata.ts";
+
+/** The JSON trace file at `path` as a combine input. */
+export function jsonFileSource(path: string): CombineSource {
+  return new JsonFileSource(path);
+}
+
+class JsonFileSource implements CombineSource {
+  /** False for a file placed from its ends: its threads and damage are found by the second pass. */
+  #scanned = false;
+
+  constructor(readonly path: string) {}
+
+  async probe(): Promise<FileProbe> {
+    const ends = await readTracerFileEnds(this.path);
+    const placed = ends && probeFromEnds(this.path, ends, new Set());
+    if (placed !== undefined) return placed;
+    this.#scanned = true;
+    return await scanFile(this.path);
+  }
+
+  async *events(plan: FilePlan, tally: Tally): AsyncGenerator<TraceEvent[]> {
+    const parser = new EventParser();
+    let batch: TraceEvent[] = [];
+    let lastPid: unknown = undefined;
+    let lastTid: unknown = undefined;
+    const scan = new FileScan(plan.path, (bytes, spans) => parser.parse(bytes, spans, batch));
+    for await (const _ of scan.chunks()) {
+      if (batch.length === 0) continue;
+      for (const event of batch) {
+        placeEvent(event, plan);
+        if (!this.#scanned && (event.pid !== lastPid || event.tid !== lastTid)) {
+          lastPid = event.pid;
+          lastTid = event.tid;
+          if (event.pid !== undefined && event.tid !== undefined) {
+            tally.thread(JSON.stringify(event.pid), JSON.stringify(event.tid));
+          }
+        }
+      }
+      tally.stats.events += batch.length;
+      yield batch;
+      batch = [];
+    }
+    if (!this.#scanned) tally.lateDamage(plan.path, scan.finish(parser));
+  }
+
+  async *text(plan: FilePlan, out: EventText, tally: Tally): AsyncGenerator<void> {
+    const info = yield* patchedEventText(plan, out, tally, { countThreads: !this.#scanned });
+    if (!this.#scanned) tally.lateDamage(plan.path, info);
+  }
+}
+
+/** The first pass over a file: its earliest `ts`, pids and threads, without parsing events. */
+async function scanFile(path: string): Promise<FileProbe> {
+  const pids = new Set<string>();
+  const threads = new Set<string>();
+  let minTs = Infinity;
+  let events = 0;
+  let skipped = 0;
+  // Strings only for threads met for the first time.
+  const seenThreads = new SeenThreads();
+  const scan = new FileScan(path, (bytes, spans) => {
+    for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
+      if (spans[k + SPAN_PHASE] === 0) {
+        skipped++;
+        continue;
+      }
+      events++;
+      const pidStart = spans[k + SPAN_PID];
+      const tidStart = spans[k + SPAN_TID];
+      if (pidStart >= 0) {
+        if (seenThreads.isNew(bytes, spans, k)) {
+          const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
+          pids.add(pid);
+          if (tidStart >= 0) {
+            threads.add(`${pid} ${canonicalJson(bytes, tidStart, spans[k + SPAN_TID_END])}`);
+          }
+        }
+      }
+      const tsStart = spans[k + SPAN_TS];
+      if ((spans[k + SPAN_PHASE] & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
+        const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
+        if (ts < minTs) minTs = ts;
+      }
+    }
+  });
+  for await (const _ of scan.chunks()) { /* the sink does the work */ }
+  const info = scan.finish({ events, skipped });
+  const { otherData, tracerEnd } = info.metadata;
+  return {
+    path,
+    info,
+    start: readStart(otherData),
+    end: readEnd(tracerEnd),
+    minTs,
+    pids,
+    threads,
+  };
+}

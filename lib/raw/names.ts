@@ -1,0 +1,54 @@
+/**
+ * The name table of a raw file: name id -> the event's `name` and `cat`, from its names records.
+ * @module
+ */
+
+const MAX_NAME_ID = 1 << 30;
+const encoder = new TextEncoder();
+
+/** The names records read so far: name id -> its `name` and `cat`, as text and as bytes. */
+export class NameTable {
+  #done: Uint8Array[] = []; // name id -> `"name":...,"cat":"py"}`
+  #open: Uint8Array[] = []; // name id -> the same, marked unfinished
+  #values: { name: string; cat: string }[] = [];
+
+  /** Adds the entries of one names record (a parsed JSON array of `[id, name, cat]`). */
+  add(names: unknown): void {
+    if (!Array.isArray(names)) throw new Error("a names record is not a JSON array");
+    for (const entry of names) {
+      const id = Array.isArray(entry) ? entry[0] : undefined;
+      if (typeof id !== "number" || !Number.isInteger(id) || id <= 0 || id > MAX_NAME_ID) {
+        throw new Error(`bad name id ${JSON.stringify(id)}`);
+      }
+      const name = String(entry[1]);
+      const cat = String(entry[2]);
+      const head = `"name":${jsonString(name)},"cat":${jsonString(cat)}`;
+      this.#done[id] = encoder.encode(head + "}");
+      this.#open[id] = encoder.encode(head + ',"args":{"unfinished":true}}');
+      this.#values[id] = { name, cat };
+    }
+  }
+
+  /** The event's tail from `"name"` to its closing brace, for a name id (negative: unfinished). */
+  tail(id: number): Uint8Array {
+    return (id > 0 ? this.#done[id] : this.#open[-id]) ?? unknownName(id);
+  }
+
+  /** The event's `name` and `cat` for a name id (negative: unfinished). */
+  values(id: number): { name: string; cat: string } {
+    return this.#values[Math.abs(id)] ?? { name: `(unknown name ${Math.abs(id)})`, cat: "py" };
+  }
+}
+
+/** JSON text of a string, with U+2028/2029 escaped too (they end lines for some readers). */
+function jsonString(value: unknown): string {
+  return JSON.stringify(String(value)).replace(
+    /[\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+}
+
+function unknownName(id: number): Uint8Array {
+  const tail = id < 0 ? ',"args":{"unfinished":true}}' : "}";
+  return encoder.encode(`"name":"(unknown name ${Math.abs(id)})","cat":"py"${tail}`);
+}
