@@ -1,17 +1,12 @@
 /**
  * A Chrome Trace Event JSON file as a combine input: tracer's own per-process files are placed
- * from their ends, any other file by a first pass over its events (lib/combine/event_reader.ts).
+ * from their ends, any other file by a first pass over its events (lib/combine/json_scanner.ts).
  * @module
  */
+import { FileScan, readTracerFileEnds } from "./json_file.ts";
 import {
-  canonicalJson,
-  EventParser,
-  FileScan,
-  parseNumber,
   PHASE_BYTE,
   PHASE_M,
-  readTracerFileEnds,
-  SeenThreads,
   SPAN_PHASE,
   SPAN_PID,
   SPAN_PID_END,
@@ -20,7 +15,8 @@ import {
   SPAN_TID_END,
   SPAN_TS,
   SPAN_TS_END,
-} from "./event_reader.ts";
+} from "./json_scanner.ts";
+import { canonicalJson, EventParser, parseNumber, SeenThreads } from "./json_values.ts";
 import type { EventText } from "./event_text.ts";
 import { patchedEventText } from "./json_text.ts";
 import { type FilePlan, type FileProbe, placeEvent } from "./plan.ts";

@@ -6,14 +6,11 @@
  * @module
  */
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
+import { FileScan } from "./json_file.ts";
 import {
-  canonicalJson,
-  FileScan,
-  parseNumber,
   PHASE_BYTE,
   PHASE_M,
   PHASE_REWRITE,
-  SeenThreads,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -25,7 +22,8 @@ import {
   SPAN_TS,
   SPAN_TS_END,
   type TraceFileInfo,
-} from "./event_reader.ts";
+} from "./json_scanner.ts";
+import { canonicalJson, parseNumber, SeenThreads } from "./json_values.ts";
 import type { EventText } from "./event_text.ts";
 import { type FilePlan, placeEvent } from "./plan.ts";
 import type { Tally } from "./tally.ts";

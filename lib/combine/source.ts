@@ -5,7 +5,7 @@
  * for the output.
  * @module
  */
-import type { TraceFileInfo } from "./event_reader.ts";
+import type { TraceFileInfo } from "./json_scanner.ts";
 import type { EventText } from "./event_text.ts";
 import type { FilePlan, FileProbe } from "./plan.ts";
 import type { Tally } from "./tally.ts";

@@ -1,16 +1,16 @@
 /**
- * Streaming reader for Chrome Trace Event JSON: splits the `traceEvents` array (or a bare top-level
- * array) into events without holding the file, and salvages what a damaged file still holds.
+ * Splits Chrome Trace Event JSON into events without holding the file: the `traceEvents` array
+ * (or a bare top-level array) is cut into elements, and what a damaged file still holds is
+ * salvaged.
  *
- * A byte scanner tracks strings, escapes and nesting depth; the complete events found in each
- * chunk are parsed together with one `JSON.parse("[...]")` (the bytes between two events are a
- * comma and whitespace, so a run of events is itself an array body). Top-level keys other than
- * `traceEvents` are parsed as metadata. Gzip input is recognised by its magic bytes.
+ * A byte scanner tracks strings, escapes and nesting depth; the complete elements found in each
+ * chunk go to a sink as spans (start, end, and where their top-level `ts`, `pid`, `tid` and `ph`
+ * are), so a run of events can be parsed together (the bytes between two events are a comma and
+ * whitespace, so a run of events is itself an array body) or copied as bytes. Top-level keys other
+ * than `traceEvents` are parsed as metadata.
  * @module
  */
 import { concatBytes } from "../bytes/concat.ts";
-import type { TraceEvent } from "../trace_event.ts";
-import { isTraceEvent } from "../trace_event.ts";
 
 /** What reading one file found besides its events. */
 export interface TraceFileInfo {
@@ -34,8 +34,6 @@ export interface TraceFileInfo {
 
 /** Largest top-level metadata value kept, in bytes of JSON text. */
 export const METADATA_VALUE_LIMIT = 16 << 20;
-
-const READ_SIZE = 1 << 20;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -229,6 +227,8 @@ export class TraceScanner {
   /**
    * The hot loop: walks the events array from `i`, pushing each complete element's offsets onto
    * `spans`. Returns where it stopped: the chunk's end, or just after the array's `]`.
+   * One function on purpose: its state lives in locals across the byte loop (strings, escapes,
+   * depth, the fields of the current element); split into calls it measured slower.
    */
   #scanElements(chunk: Uint8Array, i: number, spans: number[], onSpans: SpanSink): number {
     const n = chunk.length;
@@ -503,7 +503,10 @@ export class TraceScanner {
     return -1;
   }
 
-  /** Handles the root and the top-level object's keys and metadata values. */
+  /**
+   * Handles the root and the top-level object's keys and metadata values: one state machine over
+   * the bytes outside the events array, kept whole so each state's bytes are read in one place.
+   */
   #scanStructure(chunk: Uint8Array, i: number, base: number): number {
     const n = chunk.length;
     switch (this.#phase) {
@@ -653,196 +656,6 @@ export class TraceScanner {
   }
 }
 
-/**
- * The chunks of a file's JSON text, gunzipped when the file starts with the gzip magic bytes.
- * A chunk is only valid until the next one is requested: two read buffers take turns, the next
- * read running while the caller works on the current chunk.
- */
-export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
-  let closed = false;
-  let pending: Promise<number> | undefined;
-  try {
-    let buffer = new Uint8Array(READ_SIZE);
-    let spare = new Uint8Array(READ_SIZE);
-    const first = await readFull(file, buffer);
-    if (first >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
-      closed = true;
-      yield* gunzip(file, buffer.slice(0, first));
-      return;
-    }
-    let count = first;
-    while (count > 0) {
-      pending = count < READ_SIZE ? undefined : readFull(file, spare);
-      yield buffer.subarray(0, count);
-      count = pending === undefined ? 0 : await pending;
-      pending = undefined;
-      [buffer, spare] = [spare, buffer];
-    }
-  } finally {
-    // A caller that stops early leaves a read running: let it finish before closing.
-    await pending?.catch(() => {});
-    if (!closed) file.close();
-  }
-}
-
-async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const count = await file.read(buffer.subarray(filled));
-    if (count === null) break;
-    filled += count;
-  }
-  return filled;
-}
-
-async function* gunzip(
-  file: Deno.FsFile,
-  head: Uint8Array<ArrayBuffer>,
-): AsyncGenerator<Uint8Array> {
-  const source = file.readable;
-  const compressed = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    async start(controller) {
-      controller.enqueue(head);
-      try {
-        for await (const chunk of source) controller.enqueue(chunk);
-        controller.close();
-      } catch (error) {
-        controller.error(error);
-      }
-    },
-  });
-  yield* compressed.pipeThrough(new DecompressionStream("gzip"));
-}
-
-/** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
-export interface TracerFileEnds {
-  /** The first line's metadata, written at process start. */
-  otherData: Record<string, unknown>;
-  /** The last line's metadata, written at process end. */
-  tracerEnd: Record<string, unknown>;
-}
-
-const END_BYTES = 1 << 16;
-const TRACER_END_KEY = '"tracerEnd":';
-
-/**
- * Reads only the first line and the last bytes of a file: returns its `otherData` and
- * `tracerEnd` when it is a complete, uncompressed tracer per-process file, else undefined.
- */
-export async function readTracerFileEnds(path: string): Promise<TracerFileEnds | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = (await file.stat()).size;
-    const head = new Uint8Array(Math.min(size, END_BYTES));
-    const headLength = await readFull(file, head);
-    if (head[0] !== OPEN_BRACE) return undefined;
-    const scanner = new TraceScanner();
-    scanner.feed(head.subarray(0, headLength), () => {});
-    const otherData = scanner.metadata.otherData;
-    if (!isRecord(otherData)) return undefined;
-    const tailStart = Math.max(0, size - END_BYTES);
-    await file.seek(tailStart, Deno.SeekMode.Start);
-    const tail = new Uint8Array(size - tailStart);
-    const tailLength = await readFull(file, tail);
-    const text = new TextDecoder().decode(tail.subarray(0, tailLength)).trimEnd();
-    const at = text.lastIndexOf(TRACER_END_KEY);
-    if (at < 0 || !text.endsWith("}") || !/\]\s*,\s*$/.test(text.slice(0, at))) return undefined;
-    const tracerEnd: unknown = JSON.parse(text.slice(at + TRACER_END_KEY.length, -1));
-    return isRecord(tracerEnd) ? { otherData, tracerEnd } : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    file.close();
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** One pass over a file: feeds its chunks to a scanner, which hands elements to `onSpans`. */
-export class FileScan {
-  #scanner = new TraceScanner();
-  #readError: string | undefined;
-
-  /** Prepares a pass over `path`; nothing is opened until `chunks` is iterated. */
-  constructor(readonly path: string, readonly onSpans: SpanSink) {}
-
-  /** Reads the file, yielding after each chunk's elements went to `onSpans`; never throws. */
-  async *chunks(): AsyncGenerator<void> {
-    try {
-      for await (const chunk of readChunks(this.path)) {
-        this.#scanner.feed(chunk, this.onSpans);
-        yield;
-      }
-    } catch (error) {
-      this.#readError = describeReadError(error);
-    }
-  }
-
-  /** The file's summary once `chunks` is exhausted; `kept` counts what the sink accepted. */
-  finish(kept: { events: number; skipped: number }): TraceFileInfo {
-    const info = this.#scanner.finish(kept);
-    const readError = this.#readError;
-    if (readError === undefined) return info;
-    if (info.bytes === 0) {
-      info.damage = readError;
-      info.lostBytes = 0;
-    } else {
-      info.truncated = true;
-      info.damage = `${readError} after ${info.bytes} bytes: kept ${info.events} events` +
-        (info.damage === undefined ? "" : ` (${info.damage})`);
-    }
-    return info;
-  }
-}
-
-/** Turns element spans into event objects, parsing each chunk's run of events at once. */
-export class EventParser {
-  #decoder = new TextDecoder();
-  /** Events produced so far. */
-  events = 0;
-  /** Elements that were not trace events or not valid JSON. */
-  skipped = 0;
-
-  /** Parses the elements at `spans` of `bytes` and appends the trace events to `out`. */
-  parse(bytes: Uint8Array, spans: number[], out: TraceEvent[]): void {
-    const count = spans.length / SPAN_STRIDE;
-    const last = spans.length - SPAN_STRIDE;
-    let parsed: unknown[] | undefined;
-    try {
-      parsed = JSON.parse(
-        `[${this.#decoder.decode(bytes.subarray(spans[SPAN_START], spans[last + SPAN_END]))}]`,
-      );
-    } catch { /* one bad element: parse them one by one below */ }
-    if (parsed === undefined || parsed.length !== count) {
-      parsed = [];
-      for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
-        const text = this.#decoder.decode(bytes.subarray(spans[k], spans[k + SPAN_END]));
-        try {
-          parsed.push(JSON.parse(text));
-        } catch {
-          parsed.push(undefined);
-        }
-      }
-    }
-    for (const value of parsed) {
-      if (isTraceEvent(value)) {
-        out.push(value);
-        this.events++;
-      } else {
-        this.skipped++;
-      }
-    }
-  }
-}
-
 const KEY_NONE = 0;
 const KEY_TS = 1;
 const KEY_PID = 2;
@@ -852,7 +665,8 @@ const KEY_PH = 4;
 /**
  * Finds the top-level `ts`, `pid`, `tid` and `ph` of the event in `bytes[start, end)` without
  * parsing it, and writes them into `span` (a single span, laid out as `SPAN_*`). Returns false
- * when the element is not an object with a non-empty string `ph`.
+ * when the element is not an object with a non-empty string `ph`. It runs once per element the
+ * fast scan could not place, over its bytes: one loop, like the scanner it stands in for.
  */
 export function locateFields(
   bytes: Uint8Array,
@@ -933,146 +747,4 @@ export function locateFields(
   }
   if (rewrite && span[SPAN_PHASE] !== 0) span[SPAN_PHASE] |= PHASE_REWRITE;
   return span[SPAN_PHASE] !== 0;
-}
-
-const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
-
-/**
- * The JSON number in `bytes[start, end)`. Plain decimals (up to 15 digits on each side of the
- * point) are read directly; anything else goes through `Number`.
- */
-export function parseNumber(bytes: Uint8Array, start: number, end: number): number {
-  let i = start;
-  const negative = bytes[i] === 0x2d;
-  if (negative) i++;
-  let whole = 0;
-  let digits = 0;
-  while (i < end) {
-    const digit = bytes[i] - 0x30;
-    if (digit < 0 || digit > 9) break;
-    whole = whole * 10 + digit;
-    digits++;
-    i++;
-  }
-  let value = whole;
-  if (i < end && bytes[i] === 0x2e) {
-    i++;
-    let fraction = 0;
-    let places = 0;
-    while (i < end) {
-      const digit = bytes[i] - 0x30;
-      if (digit < 0 || digit > 9) break;
-      fraction = fraction * 10 + digit;
-      places++;
-      i++;
-    }
-    if (places === 0 || places > 15) return Number(asciiText(bytes, start, end));
-    value += fraction / POWERS_OF_TEN[places];
-  }
-  if (i !== end || digits === 0 || digits > 15) return Number(asciiText(bytes, start, end));
-  return negative ? -value : value;
-}
-
-const RECENT_THREADS = 4;
-
-interface ThreadKey {
-  pid: Uint8Array;
-  tid: Uint8Array;
-}
-
-/**
- * The (pid, tid) pairs met so far, compared by the bytes of their JSON values, so that a repeated
- * pair costs no string: consecutive events mostly come from one of the last few threads.
- */
-export class SeenThreads {
-  #byHash = new Map<number, ThreadKey[]>();
-  /** The last few pairs met (a ring), checked before hashing. */
-  #recent: ThreadKey[] = [];
-  #next = 0;
-
-  /** True the first time the pid and tid of span `k` (pid present, tid maybe absent) are met. */
-  isNew(bytes: Uint8Array, spans: number[], k: number): boolean {
-    const pidStart = spans[k + SPAN_PID];
-    const pidEnd = spans[k + SPAN_PID_END];
-    const tidStart = spans[k + SPAN_TID];
-    const tidEnd = spans[k + SPAN_TID_END];
-    const recent = this.#recent;
-    for (let r = 0; r < recent.length; r++) {
-      if (sameKey(recent[r], bytes, pidStart, pidEnd, tidStart, tidEnd)) return false;
-    }
-    let hash = 0x811c9dc5;
-    for (let i = pidStart; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-    hash = Math.imul(hash ^ 0x20, 0x01000193);
-    for (let i = tidStart; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-    hash &= 0x3fffffff;
-    let keys = this.#byHash.get(hash);
-    if (keys === undefined) this.#byHash.set(hash, keys = []);
-    for (const key of keys) {
-      if (sameKey(key, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
-        this.#remember(key);
-        return false;
-      }
-    }
-    const key = { pid: bytes.slice(pidStart, pidEnd), tid: bytes.slice(tidStart, tidEnd) };
-    keys.push(key);
-    this.#remember(key);
-    return true;
-  }
-
-  #remember(key: ThreadKey): void {
-    this.#recent[this.#next] = key;
-    this.#next = (this.#next + 1) % RECENT_THREADS;
-  }
-}
-
-function sameKey(
-  key: ThreadKey,
-  bytes: Uint8Array,
-  pidStart: number,
-  pidEnd: number,
-  tidStart: number,
-  tidEnd: number,
-): boolean {
-  const { pid, tid } = key;
-  if (pid.length !== pidEnd - pidStart || tid.length !== tidEnd - tidStart) return false;
-  for (let i = 0; i < pid.length; i++) if (pid[i] !== bytes[pidStart + i]) return false;
-  for (let i = 0; i < tid.length; i++) if (tid[i] !== bytes[tidStart + i]) return false;
-  return true;
-}
-
-const utf8 = new TextDecoder();
-
-/**
- * The JSON value in `bytes[start, end)` as `JSON.stringify` writes it, so that ids read from bytes
- * and from parsed events compare equal (`1`, `"p\u00fc"` and `"pü"` become `1` and `"pü"`).
- */
-export function canonicalJson(bytes: Uint8Array, start: number, end: number): string {
-  let plain = end > start;
-  for (let i = start; i < end && plain; i++) {
-    const byte = bytes[i];
-    plain = (byte >= 0x30 && byte <= 0x39) || (byte === 0x2d && i === start);
-  }
-  if (plain && !(bytes[start] === 0x30 && end - start > 1)) return asciiText(bytes, start, end);
-  try {
-    return JSON.stringify(JSON.parse(utf8.decode(bytes.subarray(start, end))));
-  } catch {
-    return asciiText(bytes, start, end);
-  }
-}
-
-/** The text of `bytes[start, end)` read as Latin-1 (enough for numbers and ASCII ids). */
-export function asciiText(bytes: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]);
-  return text;
-}
-
-function describeReadError(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "the file does not exist";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (error instanceof TypeError && /gzip|decompress|corrupt|deflate/i.test(error.message)) {
-    return "the gzip data is corrupt or truncated";
-  }
-  return `cannot read it (${error instanceof Error ? error.message : String(error)})`;
 }

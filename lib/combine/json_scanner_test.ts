@@ -3,17 +3,8 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { gzipSync } from "node:zlib";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
-  asciiText,
-  EventParser,
-  FileScan,
   locateFields,
-  parseNumber,
-  readTracerFileEnds,
-  SeenThreads,
   SPAN_END,
   SPAN_PHASE,
   SPAN_PID,
@@ -26,8 +17,10 @@ import {
   SPAN_TS_END,
   type TraceFileInfo,
   TraceScanner,
-} from "./event_reader.ts";
+} from "./json_scanner.ts";
+import { asciiText, EventParser } from "./json_values.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import { EVENTS, LAYOUTS } from "./testing.ts";
 
 const encoder = new TextEncoder();
 
@@ -48,23 +41,6 @@ function scan(text: string | Uint8Array, chunkSize = 1 << 20): {
   }
   return { events, info: scanner.finish(parser) };
 }
-
-const EVENTS: TraceEvent[] = [
-  { ph: "X", pid: 1, tid: 2, ts: 10.5, dur: 1, name: 'say "hi" [x] {y}', cat: "py" },
-  { ph: "X", pid: 1, tid: 2, ts: 11, dur: 2, name: "back\\slash\\", args: { a: [1, { b: "]}" }] } },
-  { ph: "X", pid: 1, tid: 3, ts: 12.25, dur: 3, name: "ünïcødé ✓ 🚀 \u2028", cat: "c" },
-  { ph: "M", pid: 1, tid: 2, name: "thread_name", args: { name: "MainThread" } },
-];
-
-const LAYOUTS: Record<string, string> = {
-  "tracer shim (one per line)": `{"otherData":{"pid":1},"traceEvents":[\n${
-    EVENTS.map((e) => JSON.stringify(e)).join(",\n")
-  }\n],"tracerEnd":{"events":4}}`,
-  "pretty-printed": JSON.stringify({ before: 1, traceEvents: EVENTS, after: [1, 2] }, null, 2),
-  "one line": JSON.stringify({ traceEvents: EVENTS, displayTimeUnit: "ns" }),
-  "bare array": JSON.stringify(EVENTS),
-  "bare array, pretty, CRLF": JSON.stringify(EVENTS, null, "\t").replaceAll("\n", "\r\n"),
-};
 
 for (const [layout, text] of Object.entries(LAYOUTS)) {
   Deno.test(`reader: ${layout} yields every event at any chunk size`, () => {
@@ -171,87 +147,6 @@ Deno.test("fields: top-level ts, pid, tid and ph are found, nested ones are not"
   }
   const noPhase = encoder.encode('{"ts":1,"ph":""}');
   assertEquals(locateFields(noPhase, 0, noPhase.length, single), false);
-});
-
-Deno.test("SeenThreads: new only the first time, by the bytes of pid and tid", () => {
-  const lines = [
-    '{"ph":"X","pid":1,"tid":12}',
-    '{"ph":"X","pid":11,"tid":2}',
-    '{"ph":"X","pid":1}',
-  ];
-  const seen = new SeenThreads();
-  const isNew = (line: string) => {
-    const bytes = encoder.encode(line);
-    const span = new Array(SPAN_STRIDE).fill(0);
-    assert(locateFields(bytes, 0, bytes.length, span));
-    return seen.isNew(bytes, span, 0);
-  };
-  // "1" + "12" and "11" + "2" hold the same bytes: they are still two threads.
-  assertEquals(lines.map(isNew), [true, true, true]);
-  assertEquals([...lines, ...lines].map(isNew), [false, false, false, false, false, false]);
-  assertEquals(isNew('{"ph":"X","pid":"1","tid":12}'), true);
-});
-
-Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const text = LAYOUTS["tracer shim (one per line)"];
-    const gz = gzipSync(encoder.encode(text));
-    const read = async (path: string) => {
-      const parser = new EventParser();
-      const events: TraceEvent[] = [];
-      const scan = new FileScan(path, (bytes, spans) => parser.parse(bytes, spans, events));
-      for await (const _ of scan.chunks()) { /* events collected by the sink */ }
-      return { events, info: scan.finish(parser) };
-    };
-    await Deno.writeFile(join(dir, "a.json.gz"), gz);
-    const whole = await read(join(dir, "a.json.gz"));
-    assertEquals(whole.events, EVENTS);
-    assertEquals(whole.info.damage, undefined);
-
-    await Deno.writeFile(join(dir, "cut.gz"), gz.subarray(0, gz.length - 12));
-    const cut = await read(join(dir, "cut.gz"));
-    assertEquals(cut.info.truncated, true);
-    assertMatch(cut.info.damage ?? "", /gzip data is corrupt or truncated/);
-
-    const missing = await read(join(dir, "nope.json"));
-    assertEquals(missing.events, []);
-    assertEquals(missing.info.damage, "the file does not exist");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("parseNumber reads JSON numbers as Number does, to the nanosecond", () => {
-  const texts = [
-    "0",
-    "7",
-    "-3",
-    "1234567.891",
-    "5000100.5",
-    "123456789012.345",
-    "0.001",
-    "12.5e1",
-    "1E3",
-    "-0.25",
-    "1.0000000000000002",
-    "98765432109876543",
-  ];
-  for (const text of texts) {
-    const value = parseNumber(encoder.encode(text), 0, text.length);
-    assertEquals(Math.round(value * 1000), Math.round(Number(text) * 1000), text);
-  }
-  assert(Number.isNaN(parseNumber(encoder.encode("x1"), 0, 2)));
-});
-
-Deno.test("readTracerFileEnds reads only complete tracer files", async () => {
-  const fixtures = fileURLToPath(new URL("../../tests/fixtures/combine/", import.meta.url));
-  const ends = await readTracerFileEnds(join(fixtures, "run1", "result_100.json"));
-  assertEquals(ends?.otherData.pid, 100);
-  assertEquals(ends?.tracerEnd.first_ts, 5000100.5);
-  for (const name of ["truncated.json", "viztracer.json", "chrome_export.json", "empty.json"]) {
-    assertEquals(await readTracerFileEnds(join(fixtures, name)), undefined, name);
-  }
 });
 
 Deno.test("reader: random events with escapes split at random chunk sizes read back exactly", () => {

@@ -1,0 +1,50 @@
+import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileScan, readTracerFileEnds } from "./json_file.ts";
+import { EventParser } from "./json_values.ts";
+import { EVENTS, LAYOUTS } from "./testing.ts";
+import type { TraceEvent } from "../trace_event.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = LAYOUTS["tracer shim (one per line)"];
+    const gz = gzipSync(encoder.encode(text));
+    const read = async (path: string) => {
+      const parser = new EventParser();
+      const events: TraceEvent[] = [];
+      const scan = new FileScan(path, (bytes, spans) => parser.parse(bytes, spans, events));
+      for await (const _ of scan.chunks()) { /* events collected by the sink */ }
+      return { events, info: scan.finish(parser) };
+    };
+    await Deno.writeFile(join(dir, "a.json.gz"), gz);
+    const whole = await read(join(dir, "a.json.gz"));
+    assertEquals(whole.events, EVENTS);
+    assertEquals(whole.info.damage, undefined);
+
+    await Deno.writeFile(join(dir, "cut.gz"), gz.subarray(0, gz.length - 12));
+    const cut = await read(join(dir, "cut.gz"));
+    assertEquals(cut.info.truncated, true);
+    assertMatch(cut.info.damage ?? "", /gzip data is corrupt or truncated/);
+
+    const missing = await read(join(dir, "nope.json"));
+    assertEquals(missing.events, []);
+    assertEquals(missing.info.damage, "the file does not exist");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readTracerFileEnds reads only complete tracer files", async () => {
+  const fixtures = fileURLToPath(new URL("../../tests/fixtures/combine/", import.meta.url));
+  const ends = await readTracerFileEnds(join(fixtures, "run1", "result_100.json"));
+  assertEquals(ends?.otherData.pid, 100);
+  assertEquals(ends?.tracerEnd.first_ts, 5000100.5);
+  for (const name of ["truncated.json", "viztracer.json", "chrome_export.json", "empty.json"]) {
+    assertEquals(await readTracerFileEnds(join(fixtures, name)), undefined, name);
+  }
+});
