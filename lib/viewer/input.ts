@@ -3,7 +3,7 @@
  * are a pure table (unit-tested); the listeners only translate DOM events.
  * @module
  */
-import { MINIMAP_HEIGHT, TRACKS_TOP } from "./render.ts";
+import { MINIMAP_HEIGHT, TRACKS_TOP } from "./sizes.ts";
 
 /** What a held key does continuously. */
 export type Motion = "zoomIn" | "zoomOut" | "panLeft" | "panRight" | "scrollUp" | "scrollDown";

@@ -5,13 +5,8 @@
  */
 import type { CounterSeries } from "./format.ts";
 import type { Model, ProcessModel, Track } from "./model.ts";
+import { COUNTER_HEIGHT, LEVEL_HEIGHT, PROCESS_HEIGHT } from "./sizes.ts";
 
-/** Height of one call-depth level in pixels. */
-export const LEVEL_HEIGHT = 18;
-/** Height of a process header row. */
-export const PROCESS_HEIGHT = 24;
-/** Height of a counter row. */
-export const COUNTER_HEIGHT = 34;
 const THREAD_PADDING = 6;
 
 /** One horizontal band of the track area. */
@@ -131,11 +126,21 @@ export function firstEndingAfter(track: Track, level: Uint32Array, t: number): n
   return lo;
 }
 
-/** Index in `level` of the first slice starting at or after `t`. */
-export function firstStartingAt(track: Track, level: Uint32Array, t: number): number {
+/**
+ * First index >= `from` in `level` whose slice starts at or after `t`. Gallops from `from`, then
+ * bisects: the renderer asks for a nearby index, many times per frame.
+ */
+export function firstStartingAt(track: Track, level: Uint32Array, t: number, from = 0): number {
   const start = track.start;
-  let lo = 0;
-  let hi = level.length;
+  let lo = from;
+  let step = 1;
+  let hi = from;
+  while (hi < level.length && start[level[hi]] < t) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  hi = Math.min(hi, level.length);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (start[level[mid]] < t) lo = mid + 1;

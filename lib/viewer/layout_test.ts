@@ -1,15 +1,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { modelFromEvents, slice } from "../report/testing.ts";
-import {
-  computeLayout,
-  COUNTER_HEIGHT,
-  LEVEL_HEIGHT,
-  PROCESS_HEIGHT,
-  processKey,
-  rowAt,
-  sliceAt,
-  trackKey,
-} from "./layout.ts";
+import { computeLayout, processKey, rowAt, sliceAt, trackKey } from "./layout.ts";
+import { COUNTER_HEIGHT, LEVEL_HEIGHT, PROCESS_HEIGHT } from "./sizes.ts";
 
 const model = modelFromEvents([
   slice("root", 0, 10, { pid: 1, tid: 1 }),

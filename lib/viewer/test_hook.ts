@@ -1,0 +1,81 @@
+/**
+ * `window.__tracer`, the read-only hook tests and benchmarks drive the page with (its contract is
+ * in main.ts's module comment). Times are microseconds from the trace start.
+ * @module
+ */
+import type { Track } from "./model.ts";
+import { rangeStats } from "./stats.ts";
+import type { ViewController } from "./view_controller.ts";
+
+/** What the hook reaches on the page. */
+export interface HookedPage {
+  readonly view: ViewController;
+  /** Frames drawn so far. */
+  readonly frames: number;
+  /** Milliseconds spent on each frame since the last call. */
+  takeFrameTimes(): number[];
+  /** Searches as typing `query` in the search box would; returns the match count. */
+  search(query: string): number;
+  /** Selects and reveals a slice and shows its details; returns them. */
+  select(track: Track, index: number): [string, string][];
+  /** Shows the statistics of the selected range. */
+  showRange(): void;
+}
+
+/** The frozen hook object for `page`. */
+export function testHook(page: HookedPage) {
+  const { view } = page;
+  const { model } = view;
+  const tickUs = model.header.tickNs / 1000;
+  const us = (ticks: number) => ticks * tickUs;
+  const ticks = (us: number) => us / tickUs;
+  const trackOf = (pid: number | string, tid: number | string) =>
+    model.tracks.find((t) =>
+      String(t.info.pid) === String(pid) && String(t.info.tid) === String(tid)
+    );
+  return Object.freeze({
+    state: () => {
+      const { scale, selected, range, search, scrollY, currentMatch } = view.state;
+      const track = selected ? model.tracks[selected.track] : undefined;
+      return {
+        slices: model.slices,
+        processes: model.processes.length,
+        tracks: model.tracks.length,
+        view: { start: us(scale.start), end: us(scale.end) },
+        scrollY,
+        selected: track && selected
+          ? {
+            pid: track.info.pid,
+            tid: track.info.tid,
+            index: selected.slice,
+            name: model.strings[track.name[selected.slice]],
+          }
+          : null,
+        range: range ? { start: us(range.t0), end: us(range.t1) } : null,
+        search: search
+          ? { query: search.query, count: search.slices.length, current: currentMatch }
+          : null,
+        frames: page.frames,
+      };
+    },
+    search: (query: string) => page.search(query),
+    select: (pid: number | string, tid: number | string, index: number) => {
+      const track = trackOf(pid, tid);
+      if (!track || !(index >= 0 && index < track.info.count)) return null;
+      return page.select(track, index);
+    },
+    setView: (start: number, end: number) => view.setView(ticks(start), ticks(end)),
+    rangeStats: (start: number, end: number) => {
+      view.setRange(ticks(start), ticks(end));
+      page.showRange();
+      return rangeStats(model, view.state.range!).sort((a, b) => b.self - a.self).map((row) => ({
+        name: row.name,
+        count: row.count,
+        total: us(row.total),
+        self: us(row.self),
+        average: us(row.average),
+      }));
+    },
+    frameTimes: () => page.takeFrameTimes(),
+  });
+}

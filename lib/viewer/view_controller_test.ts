@@ -1,0 +1,101 @@
+import { deepEqual as assertEquals, equal as assertEqual, ok as assert } from "node:assert/strict";
+import { modelFromEvents, slice } from "../report/testing.ts";
+import { levelY } from "./layout.ts";
+import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "./sizes.ts";
+import { ViewController } from "./view_controller.ts";
+
+function controller() {
+  const model = modelFromEvents([
+    slice("main", 0, 1000, { pid: 1, tid: 1 }),
+    slice("work", 100, 200, { pid: 1, tid: 1 }),
+    slice("work", 600, 100, { pid: 1, tid: 1 }),
+    slice("other", 0, 500, { pid: 2, tid: 2 }),
+  ]);
+  let changes = 0;
+  const view = new ViewController(model, () => changes++);
+  view.resize(GUTTER + 1000, 600, 1);
+  view.setView(0, model.duration);
+  return { view, model, changes: () => changes };
+}
+
+/** Canvas point of the middle of slice `k` of the first thread. */
+function pointOf(view: ViewController, k: number) {
+  const { layout, scale } = view.state;
+  const row = layout.rows.find((r) => r.kind === "thread")!;
+  if (row.kind !== "thread") throw new Error("no thread row");
+  const track = row.track;
+  const t = track.start[k] + track.dur[k] / 2;
+  return {
+    x: GUTTER + scale.toPx(t),
+    y: TRACKS_TOP + levelY(row, track.depth[k]) + LEVEL_HEIGHT / 2 - view.state.scrollY,
+    track,
+  };
+}
+
+Deno.test("view controller: a click selects the slice under the pointer, elsewhere clears", () => {
+  const { view } = controller();
+  const { x, y, track } = pointOf(view, 1);
+  const hit = view.hit(x, y);
+  assertEqual(hit?.slice, 1);
+  assertEquals(view.click(x, y), { kind: "selected", track, slice: 1 });
+  assertEquals(view.state.selected, { track: track.index, slice: 1 });
+  assertEquals(view.click(x, TRACKS_TOP + 2000), { kind: "nothing" });
+  assertEqual(view.hit(x, TRACKS_TOP - 1), undefined, "the axis is not a row");
+});
+
+Deno.test("view controller: clicking a process header folds it and changes the layout", () => {
+  const { view, changes } = controller();
+  const before = view.state.layout.height;
+  const header = view.state.layout.rows.find((row) => row.kind === "process")!;
+  const seen = changes();
+  assertEquals(view.click(GUTTER + 10, TRACKS_TOP + header.y + 2), { kind: "folded" });
+  assert(view.state.layout.height < before);
+  assertEqual(view.collapsed.size, 1);
+  assert(changes() > seen, "a fold asks for a frame");
+});
+
+Deno.test("view controller: search steps through matches and reveals each", () => {
+  const { view, model } = controller();
+  assertEqual(view.search("work"), 2);
+  const first = view.stepMatch(1);
+  assertEqual(model.strings[first!.track.name[first!.slice]], "work");
+  assertEqual(view.state.currentMatch, 0);
+  view.setView(model.duration * 0.9, model.duration);
+  view.stepMatch(1);
+  assertEqual(view.state.currentMatch, 1);
+  const { scale } = view.state;
+  const track = model.tracks[view.state.selected!.track];
+  const k = view.state.selected!.slice;
+  assert(scale.start <= track.start[k] && track.start[k] + track.dur[k] <= scale.end, "revealed");
+  assertEqual(view.search(""), 0);
+  assertEqual(view.state.search, undefined);
+  assertEqual(view.stepMatch(1), undefined);
+});
+
+Deno.test("view controller: ranges are ordered; zoom to selection and reset move the view", () => {
+  const { view, model } = controller();
+  view.setRange(700, 300);
+  assertEquals(view.state.range, { t0: 300, t1: 700 });
+  view.command("zoomToSelection");
+  assertEquals([view.state.scale.start, view.state.scale.end], [300, 700]);
+  view.command("clear");
+  assertEqual(view.state.range, undefined);
+  view.command("reset");
+  assertEquals([view.state.scale.start, view.state.scale.end], [0, Math.max(model.duration, 10)]);
+});
+
+Deno.test("view controller: held keys zoom at the pointer; scrolling stays in bounds", () => {
+  const { view } = controller();
+  view.pointerX = 500;
+  const before = view.state.scale.toTime(500);
+  const span = view.state.scale.end - view.state.scale.start;
+  view.setMotion(new Set(["zoomIn"]));
+  assert(view.moving);
+  view.applyMotion(0.05);
+  assert(view.state.scale.end - view.state.scale.start < span, "zoomed in");
+  assert(Math.abs(view.state.scale.toTime(500) - before) < 1e-6, "around the pointer");
+  view.setMotion(new Set());
+  assert(!view.moving);
+  view.scroll(-100);
+  assertEqual(view.state.scrollY, 0);
+});
