@@ -11,12 +11,15 @@ const VIEWER_DIR = dirname(fileURLToPath(import.meta.url));
 /** Where the committed bundle lives. */
 export const BUNDLE_PATH: string = join(VIEWER_DIR, "dist", "viewer.js");
 
+/** Modules outside the viewer folder that the viewer imports (relative to lib/). */
+const SHARED = ["trace_event.ts", "bytes/concat.ts"];
+
 /**
  * The files the bundle is built from: every viewer module in `dir` and its subfolders (not the
- * tests, the bundle or this script), and the shared trace types, sorted.
+ * tests, the bundle or this script), and the shared modules it imports, sorted.
  */
 export function viewerSources(dir: string = VIEWER_DIR): string[] {
-  const files = [join(dir, "..", "trace_event.ts")];
+  const files = SHARED.map((path) => join(dir, "..", path));
   const walk = (folder: string) => {
     for (const entry of Deno.readDirSync(folder)) {
       const path = join(folder, entry.name);

@@ -24,6 +24,7 @@ Deno.test("the bundle's sources include subfolders, not tests, the bundle or the
       await Deno.writeTextFile(join(viewer, path), "");
     }
     assertEquals(viewerSources(viewer), [
+      join(dir, "bytes", "concat.ts"),
       join(dir, "trace_event.ts"),
       join(viewer, "main.ts"),
       join(viewer, "render", "frame.ts"),

@@ -78,6 +78,13 @@ export interface InputHandlers {
 
 /** Wires DOM events of `canvas` (and keys of `window`) to `handlers`. */
 export function attachInput(canvas: HTMLCanvasElement, handlers: InputHandlers): void {
+  attachKeys(handlers);
+  attachWheel(canvas, handlers);
+  attachMouse(canvas, handlers);
+}
+
+/** Held keys move the view until released (or the window loses focus); others are commands. */
+function attachKeys(handlers: InputHandlers): void {
   const held = new Set<Motion>();
   const typing = (event: KeyboardEvent) => {
     const target = event.target as HTMLElement | null;
@@ -106,6 +113,10 @@ export function attachInput(canvas: HTMLCanvasElement, handlers: InputHandlers):
     held.clear();
     handlers.motion(held);
   });
+}
+
+/** Ctrl/Cmd+wheel zooms at the pointer, Shift+wheel pans, the wheel scrolls (and pans sideways). */
+function attachWheel(canvas: HTMLCanvasElement, handlers: InputHandlers): void {
   canvas.addEventListener("wheel", (event) => {
     event.preventDefault();
     const x = event.offsetX;
@@ -119,8 +130,19 @@ export function attachInput(canvas: HTMLCanvasElement, handlers: InputHandlers):
       if (dx) handlers.pan(dx);
     }
   }, { passive: false });
+}
+
+/**
+ * A press and release without moving is a click; a drag pans, selects a range (Shift, or on the
+ * axis) or moves the view on the minimap; moving without a button hovers.
+ */
+function attachMouse(canvas: HTMLCanvasElement, handlers: InputHandlers): void {
   let drag: { x: number; y: number; mode: "pan" | "range" | "minimap"; moved: boolean } | null =
     null;
+  const canvasPoint = (event: MouseEvent) => {
+    const rect = canvas.getBoundingClientRect();
+    return { x: event.clientX - rect.left, y: event.clientY - rect.top };
+  };
   canvas.addEventListener("mousedown", (event) => {
     if (event.button !== 0) return;
     const x = event.offsetX;
@@ -135,9 +157,7 @@ export function attachInput(canvas: HTMLCanvasElement, handlers: InputHandlers):
     event.preventDefault();
   });
   globalThis.addEventListener("mousemove", (event) => {
-    const rect = canvas.getBoundingClientRect();
-    const x = event.clientX - rect.left;
-    const y = event.clientY - rect.top;
+    const { x, y } = canvasPoint(event);
     if (!drag) {
       if (event.target === canvas) handlers.hover(x, y);
       return;
@@ -156,9 +176,7 @@ export function attachInput(canvas: HTMLCanvasElement, handlers: InputHandlers):
   });
   globalThis.addEventListener("mouseup", (event) => {
     if (!drag) return;
-    const rect = canvas.getBoundingClientRect();
-    const x = event.clientX - rect.left;
-    const y = event.clientY - rect.top;
+    const { x, y } = canvasPoint(event);
     if (drag.moved && drag.mode === "range") handlers.range(drag.x, x, true);
     if (!drag.moved && drag.mode !== "minimap") handlers.click(x, y);
     drag = null;

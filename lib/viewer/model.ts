@@ -3,6 +3,7 @@
  * per-depth indexes (for drawing by binary search) and self times. Pure: no DOM.
  * @module
  */
+import { concatBytes } from "../bytes/concat.ts";
 import {
   FLAG_ARGS,
   MAGIC,
@@ -55,50 +56,15 @@ export interface Model {
 /** Decodes the uncompressed report bytes (lib/viewer/format.ts) into a model. */
 export function decodeModel(bytes: Uint8Array): Model {
   const reader = new VarintReader(bytes);
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (reader.read() !== MAGIC.charCodeAt(i)) throw new Error("not tracer report data");
-  }
-  const headerLength = reader.read();
-  const header = JSON.parse(
-    new TextDecoder().decode(bytes.subarray(reader.offset, reader.offset + headerLength)),
-  ) as ReportHeader;
-  reader.offset += headerLength;
+  const header = readHeader(bytes, reader);
   const processByPid = new Map<string, ProcessModel>();
   for (const info of header.processes) {
     processByPid.set(String(info.pid), { info, tracks: [], unfinished: 0 });
   }
-  const tracks: Track[] = header.tracks.map((info, index) => {
-    const n = info.count;
-    const model = processByPid.get(String(info.pid))!;
-    return {
-      info,
-      index,
-      process: model.info,
-      start: new Float64Array(n),
-      dur: new Float64Array(n),
-      self: new Float64Array(n),
-      depth: new Uint16Array(n),
-      name: new Uint32Array(n),
-      cat: new Uint32Array(n),
-      flags: new Uint8Array(n),
-      args: new Map(),
-      levels: [],
-      parent: new Int32Array(n),
-    };
-  });
-  let offset = reader.offset;
-  for (const track of tracks) offset = readColumn(bytes, offset, track.start, true);
-  for (const track of tracks) offset = readColumn(bytes, offset, track.dur, false);
-  for (const track of tracks) offset = readColumn(bytes, offset, track.depth, false);
-  for (const track of tracks) offset = readColumn(bytes, offset, track.name, false);
-  for (const track of tracks) offset = readColumn(bytes, offset, track.cat, false);
-  for (const track of tracks) offset = readColumn(bytes, offset, track.flags, false);
-  reader.offset = offset;
-  for (const track of tracks) {
-    for (let k = 0; k < track.flags.length; k++) {
-      if (track.flags[k] & FLAG_ARGS) track.args.set(k, reader.read());
-    }
-  }
+  const tracks = header.tracks.map((info, index) =>
+    emptyTrack(info, index, processByPid.get(String(info.pid))!.info)
+  );
+  readColumns(bytes, reader, tracks);
   let slices = 0;
   for (const track of tracks) {
     indexTrack(track);
@@ -107,12 +73,7 @@ export function decodeModel(bytes: Uint8Array): Model {
     process.tracks.push(track);
     for (let k = 0; k < track.flags.length; k++) if (track.flags[k] & 1) process.unfinished++;
   }
-  const origin = header.origin;
-  for (const instant of header.instants) instant[1] -= origin;
-  for (const series of header.counters) {
-    for (let i = 0; i < series.points.length; i += 2) series.points[i] -= origin;
-  }
-  for (const flow of header.flows) for (const step of flow.steps) step[1] -= origin;
+  fromOrigin(header);
   const processes = [...processByPid.values()];
   for (const process of processes) {
     process.tracks.sort((a, b) =>
@@ -130,6 +91,65 @@ export function decodeModel(bytes: Uint8Array): Model {
     duration: Math.max(0, header.end - header.origin),
     slices,
   };
+}
+
+/** The magic and the JSON header; leaves `reader` after it. */
+function readHeader(bytes: Uint8Array, reader: VarintReader): ReportHeader {
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (reader.read() !== MAGIC.charCodeAt(i)) throw new Error("not tracer report data");
+  }
+  const headerLength = reader.read();
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(reader.offset, reader.offset + headerLength)),
+  ) as ReportHeader;
+  reader.offset += headerLength;
+  return header;
+}
+
+function emptyTrack(info: TrackInfo, index: number, process: ProcessInfo): Track {
+  const n = info.count;
+  return {
+    info,
+    index,
+    process,
+    start: new Float64Array(n),
+    dur: new Float64Array(n),
+    self: new Float64Array(n),
+    depth: new Uint16Array(n),
+    name: new Uint32Array(n),
+    cat: new Uint32Array(n),
+    flags: new Uint8Array(n),
+    args: new Map(),
+    levels: [],
+    parent: new Int32Array(n),
+  };
+}
+
+/** The slice columns, column by column over all tracks, then the args ids of flagged slices. */
+function readColumns(bytes: Uint8Array, reader: VarintReader, tracks: Track[]): void {
+  let offset = reader.offset;
+  for (const track of tracks) offset = readColumn(bytes, offset, track.start, true);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.dur, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.depth, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.name, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.cat, false);
+  for (const track of tracks) offset = readColumn(bytes, offset, track.flags, false);
+  reader.offset = offset;
+  for (const track of tracks) {
+    for (let k = 0; k < track.flags.length; k++) {
+      if (track.flags[k] & FLAG_ARGS) track.args.set(k, reader.read());
+    }
+  }
+}
+
+/** Moves the header's instants, counters and flows to ticks from the trace origin. */
+function fromOrigin(header: ReportHeader): void {
+  const origin = header.origin;
+  for (const instant of header.instants) instant[1] -= origin;
+  for (const series of header.counters) {
+    for (let i = 0; i < series.points.length; i += 2) series.points[i] -= origin;
+  }
+  for (const flow of header.flows) for (const step of flow.steps) step[1] -= origin;
 }
 
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
@@ -200,22 +220,14 @@ export async function inflateBase64(chunks: Iterable<string>): Promise<Uint8Arra
   // The read loop reports the same failure; without this it is also an unhandled rejection.
   writing.catch(() => {});
   const parts: Uint8Array[] = [];
-  let length = 0;
   const reader = stream.readable.getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     parts.push(value);
-    length += value.length;
   }
   await writing;
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
+  return concatBytes(parts);
 }
 
 function decodeBase64(text: string): Uint8Array {
