@@ -5,6 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
+import type { Reporter } from "./reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
 import { formatError, UsageError } from "../errors.ts";
@@ -18,9 +19,6 @@ import { grouped, summaryLine, warningLine } from "./summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
-
-/** Where tracer's own lines go (stderr in the CLI). */
-export type Reporter = (line: string) => void;
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {

@@ -3,11 +3,9 @@
  * `,\n`, built in a reused byte buffer.
  * @module
  */
+import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
 import type { TraceEvent } from "../trace_event.ts";
-
-const COMMA = 0x2c;
-const NEWLINE = 0x0a;
 
 /** The output of the text pass; sources append their events to `out`. */
 export class EventText {

@@ -4,10 +4,10 @@
  * per-process file.
  * @module
  */
+import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./json_scanner.ts";
 
 const READ_SIZE = 1 << 20;
-const OPEN_BRACE = 0x7b;
 
 /**
  * The chunks of a file's JSON text, gunzipped when the file starts with the gzip magic bytes.

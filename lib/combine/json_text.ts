@@ -5,6 +5,7 @@
  * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
  * @module
  */
+import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { FileScan } from "./json_file.ts";
 import {
@@ -28,9 +29,6 @@ import type { EventText } from "./event_text.ts";
 import { type FilePlan, placeEvent } from "./plan.ts";
 import type { Tally } from "./tally.ts";
 import { isTraceEvent, type TraceEvent } from "../trace_event.ts";
-
-const COMMA = 0x2c;
-const NEWLINE = 0x0a;
 
 /**
  * Appends the events of the file `plan` places to `text`, yielding after each chunk of input;

@@ -4,6 +4,7 @@
  * section 2). Streaming: one record in memory at a time, JSON text written in ~1 MB chunks.
  * @module
  */
+import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
 import { TracerError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
@@ -33,8 +34,6 @@ export interface ConvertOptions {
 }
 
 const FLUSH_BYTES = 1 << 20;
-const COMMA = 0x2c;
-const NEWLINE = 0x0a;
 
 /**
  * Writes `jsonPath` (which must not exist yet) from the raw file at `rawPath`. A file cut short

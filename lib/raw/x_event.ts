@@ -4,12 +4,12 @@
  * name table's tail (`"name":...,"cat":...}`), times in microseconds with three decimals.
  * @module
  */
+import { COMMA } from "../bytes/ascii.ts";
 import { writeMicroseconds, writeThousandths } from "../bytes/ascii_number.ts";
 import type { ByteBuffer } from "../bytes/byte_buffer.ts";
 
 const encoder = new TextEncoder();
 const DUR = encoder.encode(',"dur":');
-const COMMA = 0x2c;
 
 /** The text every event of one events record starts with, up to its `ts` value. */
 export function xEventPrefix(pidText: string, tid: number): Uint8Array {
