@@ -6,8 +6,8 @@ import type { CombineCommand } from "./args.ts";
 import { combineFiles, expandInputs } from "../combine/combine.ts";
 import { UsageError } from "../errors.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
-import { summaryLine, warningLine } from "./summary.ts";
-import type { Reporter } from "./reporter.ts";
+import { summaryLine, warningLine } from "./_summary.ts";
+import type { Reporter } from "./_reporter.ts";
 import { writeOutput } from "../report/write_output.ts";
 
 /** Combines the inputs into the output; returns the exit status. */

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
-import type { Reporter } from "./reporter.ts";
+import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
 import { formatError, UsageError } from "../errors.ts";
@@ -15,7 +15,7 @@ import { tracedEnv } from "../run/python_env.ts";
 import { runProgram } from "../run/run_program.ts";
 import { writeShim } from "../run/shim.ts";
 import type { ShimConfig } from "../run/shim_config.ts";
-import { grouped, summaryLine, warningLine } from "./summary.ts";
+import { grouped, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";

@@ -27,13 +27,13 @@
 import { TracerError } from "../errors.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
 import { isCombined, type JsonObject, readEnd } from "../trace_metadata.ts";
-import { EventText } from "./event_text.ts";
-import { jsonFileSource } from "./json_source.ts";
-import { type FilePlan, type FileProbe, planFiles } from "./plan.ts";
+import { EventText } from "./_event_text.ts";
+import { jsonFileSource } from "./_json_source.ts";
+import { type FilePlan, type FileProbe, planFiles } from "./_plan.ts";
 import type { CombineSource } from "./source.ts";
-import { strictError, Tally } from "./tally.ts";
+import { strictError, Tally } from "./_tally.ts";
 
-export { expandInputs } from "./inputs.ts";
+export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
 
 /** How to combine. */

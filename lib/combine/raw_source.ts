@@ -12,10 +12,10 @@ import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
 import { NameTable } from "../raw/names.ts";
 import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "../raw/records.ts";
 import { appendXEvent, xEventPrefix } from "../raw/x_event.ts";
-import type { EventText } from "./event_text.ts";
-import { type FilePlan, type FileProbe, placeEvent } from "./plan.ts";
+import type { EventText } from "./_event_text.ts";
+import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
-import type { Tally } from "./tally.ts";
+import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 
 /** A raw file and the JSON file it stands for (its name in metadata, labels and `exec_of` links). */

@@ -1,14 +1,14 @@
 /**
  * The seam between combine and its inputs: a {@linkcode CombineSource} is one input file in any
- * form (a Chrome trace JSON file, lib/combine/json_source.ts; a tracer raw file,
+ * form (a Chrome trace JSON file, lib/combine/_json_source.ts; a tracer raw file,
  * lib/combine/raw_source.ts), read in two passes: `probe` for placement, then `events` or `text`
  * for the output.
  * @module
  */
-import type { TraceFileInfo } from "./json_scanner.ts";
-import type { EventText } from "./event_text.ts";
-import type { FilePlan, FileProbe } from "./plan.ts";
-import type { Tally } from "./tally.ts";
+import type { TraceFileInfo } from "./_json_scanner.ts";
+import type { EventText } from "./_event_text.ts";
+import type { FilePlan, FileProbe } from "./_plan.ts";
+import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { type JsonObject, readEnd, readStart } from "../trace_metadata.ts";
 

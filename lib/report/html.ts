@@ -8,7 +8,7 @@ import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
 import { TracerError } from "../errors.ts";
 import { openOutput } from "./output_file.ts";
-import { buildReport } from "./report_data.ts";
+import { buildReport } from "./_report_data.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { concatBytes } from "../bytes/concat.ts";
-import { ReportBuilder } from "./report_data.ts";
+import { ReportBuilder } from "./_report_data.ts";
 import type { TraceEvent, TraceWarning } from "../trace_event.ts";
 import { decodeModel, type Model } from "../viewer/model.ts";
 

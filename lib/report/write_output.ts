@@ -5,7 +5,7 @@
 import type { OutputSpec } from "../cli/args.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import { writeHtml } from "./html.ts";
-import { writeJson } from "./json.ts";
+import { writeJson } from "./_json.ts";
 
 /** Writes `trace` to `path` as the report (`.html`) or Chrome trace JSON (`.json`, `.json.gz`). */
 export function writeOutput(

@@ -5,7 +5,7 @@
  */
 import { constants } from "node:os";
 import type { Target } from "../cli/args.ts";
-import { describe, waitForTracedProcesses } from "./process_watch.ts";
+import { describe, waitForTracedProcesses } from "./_process_watch.ts";
 import type { TraceWarning } from "../trace_event.ts";
 
 /** What {@linkcode runProgram} needs. */

@@ -1,5 +1,5 @@
 /**
- * Reading the values the scanner located (lib/combine/json_scanner.ts) in an element's bytes:
+ * Reading the values the scanner located (lib/combine/_json_scanner.ts) in an element's bytes:
  * events parsed in runs, numbers, pid and tid text, and the threads met so far.
  * @module
  */
@@ -12,7 +12,7 @@ import {
   SPAN_STRIDE,
   SPAN_TID,
   SPAN_TID_END,
-} from "./json_scanner.ts";
+} from "./_json_scanner.ts";
 
 /** Turns element spans into event objects, parsing each chunk's run of events at once. */
 export class EventParser {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, liveTracedProcesses, waitForTracedProcesses } from "./process_watch.ts";
+import { describe, liveTracedProcesses, waitForTracedProcesses } from "./_process_watch.ts";
 
 const isLinux = Deno.build.os === "linux";
 

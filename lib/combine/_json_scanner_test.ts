@@ -17,8 +17,8 @@ import {
   SPAN_TS_END,
   type TraceFileInfo,
   TraceScanner,
-} from "./json_scanner.ts";
-import { asciiText, EventParser } from "./json_values.ts";
+} from "./_json_scanner.ts";
+import { asciiText, EventParser } from "./_json_values.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { EVENTS, LAYOUTS } from "./testing.ts";
 

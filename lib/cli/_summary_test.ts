@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes, grouped, summaryLine, warningLine } from "./summary.ts";
+import { formatBytes, grouped, summaryLine, warningLine } from "./_summary.ts";
 
 Deno.test("counts are grouped by thousands", () => {
   assert.equal(grouped(0), "0");

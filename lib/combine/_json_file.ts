@@ -1,11 +1,11 @@
 /**
- * Reading a trace file for the scanner (lib/combine/json_scanner.ts): its chunks, gunzipped when
+ * Reading a trace file for the scanner (lib/combine/_json_scanner.ts): its chunks, gunzipped when
  * it starts with the gzip magic bytes, one pass with a sink, and the two ends of a tracer
  * per-process file.
  * @module
  */
 import { OPEN_BRACE } from "../bytes/ascii.ts";
-import { type SpanSink, type TraceFileInfo, TraceScanner } from "./json_scanner.ts";
+import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
 
 const READ_SIZE = 1 << 20;
 

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
-import { writeJson } from "./json.ts";
+import { writeJson } from "./_json.ts";
 import type { CombinedTrace, TraceEvent } from "../trace_event.ts";
 
 function traceOf(events: TraceEvent[], metadata: Record<string, unknown>): CombinedTrace {

@@ -7,7 +7,7 @@
  */
 import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
-import { FileScan } from "./json_file.ts";
+import { FileScan } from "./_json_file.ts";
 import {
   PHASE_BYTE,
   PHASE_M,
@@ -23,11 +23,11 @@ import {
   SPAN_TS,
   SPAN_TS_END,
   type TraceFileInfo,
-} from "./json_scanner.ts";
-import { canonicalJson, parseNumber, SeenThreads } from "./json_values.ts";
-import type { EventText } from "./event_text.ts";
-import { type FilePlan, placeEvent } from "./plan.ts";
-import type { Tally } from "./tally.ts";
+} from "./_json_scanner.ts";
+import { canonicalJson, parseNumber, SeenThreads } from "./_json_values.ts";
+import type { EventText } from "./_event_text.ts";
+import { type FilePlan, placeEvent } from "./_plan.ts";
+import type { Tally } from "./_tally.ts";
 import { isTraceEvent, type TraceEvent } from "../trace_event.ts";
 
 /**

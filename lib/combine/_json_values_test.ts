@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { locateFields, SPAN_STRIDE } from "./json_scanner.ts";
-import { parseNumber, SeenThreads } from "./json_values.ts";
+import { locateFields, SPAN_STRIDE } from "./_json_scanner.ts";
+import { parseNumber, SeenThreads } from "./_json_values.ts";
 
 const encoder = new TextEncoder();
 

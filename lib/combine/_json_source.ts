@@ -1,9 +1,9 @@
 /**
  * A Chrome Trace Event JSON file as a combine input: tracer's own per-process files are placed
- * from their ends, any other file by a first pass over its events (lib/combine/json_scanner.ts).
+ * from their ends, any other file by a first pass over its events (lib/combine/_json_scanner.ts).
  * @module
  */
-import { FileScan, readTracerFileEnds } from "./json_file.ts";
+import { FileScan, readTracerFileEnds } from "./_json_file.ts";
 import {
   PHASE_BYTE,
   PHASE_M,
@@ -15,13 +15,13 @@ import {
   SPAN_TID_END,
   SPAN_TS,
   SPAN_TS_END,
-} from "./json_scanner.ts";
-import { canonicalJson, EventParser, parseNumber, SeenThreads } from "./json_values.ts";
-import type { EventText } from "./event_text.ts";
-import { patchedEventText } from "./json_text.ts";
-import { type FilePlan, type FileProbe, placeEvent } from "./plan.ts";
+} from "./_json_scanner.ts";
+import { canonicalJson, EventParser, parseNumber, SeenThreads } from "./_json_values.ts";
+import type { EventText } from "./_event_text.ts";
+import { patchedEventText } from "./_json_text.ts";
+import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
-import type { Tally } from "./tally.ts";
+import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { readEnd, readStart } from "../trace_metadata.ts";
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { TracerError } from "../errors.ts";
-import type { TraceFileInfo } from "./json_scanner.ts";
+import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
 
 /** Counts and warnings the second pass adds for files placed without a first pass. */

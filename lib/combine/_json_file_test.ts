@@ -2,8 +2,8 @@ import { deepStrictEqual as assertEquals, match as assertMatch } from "node:asse
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileScan, readTracerFileEnds } from "./json_file.ts";
-import { EventParser } from "./json_values.ts";
+import { FileScan, readTracerFileEnds } from "./_json_file.ts";
+import { EventParser } from "./_json_values.ts";
 import { EVENTS, LAYOUTS } from "./testing.ts";
 import type { TraceEvent } from "../trace_event.ts";
 

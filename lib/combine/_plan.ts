@@ -4,7 +4,7 @@
  * @module
  */
 import { basename, dirname, resolve } from "node:path";
-import type { TraceFileInfo } from "./json_scanner.ts";
+import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import type { TracerEnd, TracerStart } from "../trace_metadata.ts";
 
