@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { writeJson } from "./_json.ts";
+import { singleFileStats } from "./testing.ts";
 import type { CombinedTrace, TraceEvent } from "../trace_event.ts";
 
 function traceOf(events: TraceEvent[], metadata: Record<string, unknown>): CombinedTrace {
@@ -11,14 +12,7 @@ function traceOf(events: TraceEvent[], metadata: Record<string, unknown>): Combi
     })(),
     metadata,
     warnings: [],
-    stats: {
-      files: 1,
-      processes: 1,
-      threads: 1,
-      events: events.length,
-      droppedEvents: 0,
-      salvagedFiles: 0,
-    },
+    stats: singleFileStats(events.length),
   };
 }
 

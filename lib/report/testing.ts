@@ -5,7 +5,7 @@
  */
 import { concatBytes } from "../bytes/concat.ts";
 import { ReportBuilder } from "./_report_data.ts";
-import type { TraceEvent, TraceWarning } from "../trace_event.ts";
+import type { CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
 import { decodeModel, type Model } from "../viewer/model.ts";
 
 /** Encodes `events` as the report does and decodes them as the page does. */
@@ -18,16 +18,14 @@ export function modelFromEvents(
   const header = builder.header({
     warnings: options.warnings ?? [],
     metadata: options.metadata ?? {},
-    stats: {
-      files: 1,
-      processes: 1,
-      threads: 1,
-      events: events.length,
-      droppedEvents: 0,
-      salvagedFiles: 0,
-    },
+    stats: singleFileStats(events.length),
   });
   return decodeModel(concatBytes([...builder.encode(header)]));
+}
+
+/** The counts of one file with one process and thread holding `events` events. */
+export function singleFileStats(events: number): CombineStats {
+  return { files: 1, processes: 1, threads: 1, events, droppedEvents: 0, salvagedFiles: 0 };
 }
 
 /** Shorthand for an X event in microseconds. */
