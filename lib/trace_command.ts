@@ -108,7 +108,7 @@ async function collect(runWarnings: TraceWarning[], options: CollectOptions): Pr
 
 async function deliver(inputs: (string | FileProbe)[], options: DeliverOptions): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings });
-  trace.warnings.push(...capWarnings(trace.metadata, options.command.trace.tracerEntries));
+  trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
     written = {
@@ -140,22 +140,33 @@ async function checkTarget(command: RunCommand): Promise<void> {
   }
 }
 
-/** One warning per process that hit the event cap, naming it and the option to raise. */
-export function capWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
+/**
+ * One warning per process that lost events: those past the event cap (naming the option to
+ * raise), and those whose recording stopped early (`tracerEnd.lost`: a full disk, ...).
+ */
+export function lossWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
   const sources = Array.isArray(metadata.sources) ? metadata.sources : [];
   const warnings: TraceWarning[] = [];
   for (const source of sources as Record<string, unknown>[]) {
-    const end = source.tracerEnd as { dropped_events?: unknown } | undefined;
-    const dropped = end?.dropped_events;
-    if (typeof dropped !== "number" || dropped <= 0) continue;
+    const end = source.tracerEnd as { dropped_events?: unknown; lost?: unknown } | undefined;
     const start = source.otherData as { pid?: unknown; argv?: unknown } | undefined;
     const argv = Array.isArray(start?.argv) ? start.argv.join(" ") : "";
-    warnings.push({
-      source: `process ${start?.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
-      message: `${grouped(dropped)} events dropped past the cap of ${
-        grouped(cap)
-      } per process; raise --tracer_entries to keep them`,
-    });
+    const process = `process ${start?.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`;
+    const dropped = end?.dropped_events;
+    if (typeof dropped === "number" && dropped > 0) {
+      warnings.push({
+        source: process,
+        message: `${grouped(dropped)} events dropped past the cap of ${
+          grouped(cap)
+        } per process; raise --tracer_entries to keep them`,
+      });
+    }
+    if (typeof end?.lost === "string") {
+      warnings.push({
+        source: process,
+        message: `recording stopped early: ${end.lost}; the program ran on, untraced from then`,
+      });
+    }
   }
   return warnings;
 }
