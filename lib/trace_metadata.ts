@@ -40,6 +40,8 @@ export interface TracerEnd {
   truncatedBytes: number;
   /** `exit`: how the process ended (`exit`, `os._exit`, `signal:SIGTERM`, `killed`, ...). */
   exit?: string;
+  /** `lost`: why recording stopped early (a full disk, ...), when it did. */
+  lost?: string;
 }
 
 /** One record of a combined file's `sources`: an input file and its top-level metadata. */
@@ -92,6 +94,7 @@ export function readEnd(tracerEnd: unknown): TracerEnd | undefined {
     droppedEvents: number(tracerEnd.dropped_events) ?? 0,
     truncatedBytes: number(tracerEnd.truncated_bytes) ?? 0,
     exit: text(tracerEnd.exit),
+    lost: text(tracerEnd.lost),
   };
 }
 

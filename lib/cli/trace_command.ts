@@ -110,7 +110,7 @@ async function deliver(
   options: DeliverOptions,
 ): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings });
-  trace.warnings.push(...capWarnings(trace.metadata, options.command.trace.tracerEntries));
+  trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
     written = {
@@ -142,20 +142,32 @@ async function checkTarget(command: RunCommand): Promise<void> {
   }
 }
 
-/** One warning per process that hit the event cap, naming it and the option to raise. */
-export function capWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
+/**
+ * One warning per process that lost events: those past the event cap (naming the option to
+ * raise), and those whose recording stopped early (`tracerEnd.lost`: a full disk, ...).
+ */
+export function lossWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
   const warnings: TraceWarning[] = [];
   for (const source of sourceRecords(metadata)) {
-    const dropped = readEnd(source.tracerEnd)?.droppedEvents ?? 0;
-    if (dropped <= 0) continue;
+    const end = readEnd(source.tracerEnd);
     const start = readStart(source.otherData);
     const argv = start.argv?.join(" ") ?? "";
-    warnings.push({
-      source: `process ${start.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`,
-      message: `${grouped(dropped)} events dropped past the cap of ${
-        grouped(cap)
-      } per process; raise --tracer_entries to keep them`,
-    });
+    const process = `process ${start.pid ?? "?"}${argv ? ` (${shorten(argv)})` : ""}`;
+    const dropped = end?.droppedEvents ?? 0;
+    if (dropped > 0) {
+      warnings.push({
+        source: process,
+        message: `${grouped(dropped)} events dropped past the cap of ${
+          grouped(cap)
+        } per process; raise --tracer_entries to keep them`,
+      });
+    }
+    if (end?.lost !== undefined) {
+      warnings.push({
+        source: process,
+        message: `recording stopped early: ${end.lost}; the program ran on, untraced from then`,
+      });
+    }
   }
   return warnings;
 }

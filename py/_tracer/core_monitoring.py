@@ -12,18 +12,12 @@ from types import FunctionType, MethodType
 
 from .writer import CFunctionNames
 
-FLUSH_ITEMS = 120_000  # about 40-60k events per thread between writes
-
 _monitoring = sys.monitoring
 _events = _monitoring.events
 _DISABLE = _monitoring.DISABLE
 _ENTRY_EXIT = _events.PY_START | _events.PY_RESUME | _events.PY_RETURN | _events.PY_YIELD
 _C_CALLS = _events.CALL | _events.C_RETURN | _events.C_RAISE
 _TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)  # 2 is cProfile's, 1 coverage's: take them last
-
-
-def _resume_nothing():
-    pass
 
 
 class MonitoringCore:
@@ -53,30 +47,36 @@ class MonitoringCore:
         _monitoring.set_events(decider, _events.PY_START)
 
     def stop(self):
-        """Switches every event off and gives the tool ids back."""
+        """Switches every event off and gives the tool ids back (those the program left us)."""
         if not self._tools:
             return
-        decider, recorder = self._tools
+        tools = self._tools
         self._tools = ()
-        _monitoring.set_events(decider, 0)
-        _monitoring.set_events(recorder, 0)
-        for code in self._recorded:
-            _monitoring.set_local_events(recorder, code, 0)
-        _monitoring.free_tool_id(decider)
-        _monitoring.free_tool_id(recorder)
+        recorder = tools[1]
+        for tool in tools:
+            if _monitoring.get_tool(tool) != "tracer":
+                continue  # the program (or a debugger) freed it: it is no longer ours to touch
+            _monitoring.set_events(tool, 0)
+            if tool == recorder:
+                for code in self._recorded:
+                    _monitoring.set_local_events(recorder, code, 0)
+            _monitoring.free_tool_id(tool)
+
+    def lost_reason(self):
+        """Why recording stopped before the end (the tool ids were taken away), else None."""
+        if self._tools and any(_monitoring.get_tool(tool) != "tracer" for tool in self._tools):
+            return "the program freed the sys.monitoring tool ids tracer recorded with"
+        return None
 
     def after_fork(self):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""
-
-    def pause_thread(self):
-        """Nothing to pause: the shim's code never gets events (DISABLE, no local events)."""
-        return _resume_nothing
 
     def _callbacks(self, recorder):
         registry = self._registry
         local = registry.local
         new_thread = registry.new_thread
-        flush = registry.flush_current
+        flush_all = registry.flush_all
+        flush_at = registry.flush_at
         code_filter = self._code_filter
         recorded = self._recorded
         set_local_events = _monitoring.set_local_events
@@ -89,7 +89,6 @@ class MonitoringCore:
         descriptor_type = type(list.append)
         function_type = FunctionType
         method_type = MethodType
-        limit = FLUSH_ITEMS
         disable = _DISABLE
 
         # Hot path: every callback below runs once per call or return. Each choice is measured:
@@ -101,7 +100,10 @@ class MonitoringCore:
             # another tool can call it again, hence the membership test.
             if code not in recorded and code_filter(code):
                 recorded.add(code)
-                set_local_events(recorder, code, local_events)
+                try:
+                    set_local_events(recorder, code, local_events)
+                except ValueError:  # the program freed our tool ids: record nothing more
+                    return disable
                 # The recorder sees this code's events from the next one on: record this start.
                 try:
                     buf = local.buf
@@ -117,9 +119,10 @@ class MonitoringCore:
             except AttributeError:
                 buf = new_thread().buf
             buf.append(code)
-            buf.append(clock())
-            if len(buf) > limit:
-                flush()
+            now = clock()
+            buf.append(now)
+            if now > flush_at[0]:
+                flush_all()
 
         def on_exit(code, offset, value):
             now = clock()
@@ -155,9 +158,10 @@ class MonitoringCore:
             except AttributeError:
                 buf = new_thread().buf
             buf.append(name)
-            buf.append(clock())
-            if len(buf) > limit:
-                flush()
+            now = clock()
+            buf.append(now)
+            if now > flush_at[0]:
+                flush_all()
 
         def on_c_exit(code, offset, func, arg0):
             now = clock()

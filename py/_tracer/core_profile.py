@@ -13,8 +13,6 @@ from time import perf_counter_ns
 
 from .writer import CFunctionNames
 
-FLUSH_ITEMS = 120_000  # about 40-60k events per thread between writes
-
 _setprofile = sys.setprofile
 _start_new_thread = _thread.start_new_thread
 
@@ -43,18 +41,18 @@ class ProfileCore:
         if _thread.start_new_thread == self._start_new_thread:
             _thread.start_new_thread = _start_new_thread
 
+    def lost_reason(self):
+        """Why the calling thread stopped recording before the end, else None."""
+        if self._running and sys.getprofile() is None:
+            return (
+                "the profile function of thread %r was removed (by a RecursionError, which drops"
+                " a Python profile function on 3.8-3.11, or by the program's sys.setprofile);"
+                " its later calls are missing" % threading.current_thread().name
+            )
+        return None
+
     def after_fork(self):
         """Nothing to do: the surviving thread keeps its profile function and buffer."""
-
-    def pause_thread(self):
-        """Stops recording in the calling thread; returns the function that resumes it.
-
-        The shim's own work outside a profile callback (the fork replay) would otherwise run with
-        the profile function called for each of its C calls: ~10x slower, and all of it discarded.
-        """
-        profile = sys.getprofile()
-        _setprofile(None)
-        return lambda: _setprofile(profile)
 
     def _attach(self):
         profile = self._profiler(self._registry.new_thread().buf)
@@ -74,8 +72,8 @@ class ProfileCore:
     def _profiler(self, buf):
         append = buf.append
         clock = perf_counter_ns
-        flush = self._registry.flush_current
-        limit = FLUSH_ITEMS
+        flush_all = self._registry.flush_all
+        flush_at = self._registry.flush_at
         names = self._names
         c_name_cache = names._by_callable
         c_slow_name = names._slow_name
@@ -83,15 +81,17 @@ class ProfileCore:
         descriptor_type = type(list.append)
 
         # Hot path. Event strings are not always the interned constants (3.11): compare with ==.
-        # The clock is read last on entry and first on exit, keeping our own time outside.
+        # The clock is read last on entry and first on exit, keeping our own time outside. Every
+        # entry (Python or C) checks whether the buffers are due to be written.
         if self._ignore_c:
 
             def profile(frame, event, arg):
                 if event == "call":
                     append(frame.f_code)
-                    append(clock())
-                    if len(buf) > limit:
-                        flush()
+                    now = clock()
+                    append(now)
+                    if now > flush_at[0]:
+                        flush_all()
                 elif event == "return":
                     append(clock())
 
@@ -100,9 +100,10 @@ class ProfileCore:
         def profile(frame, event, arg):
             if event == "call":
                 append(frame.f_code)
-                append(clock())
-                if len(buf) > limit:
-                    flush()
+                now = clock()
+                append(now)
+                if now > flush_at[0]:
+                    flush_all()
             elif event == "return":
                 append(clock())
             elif event == "c_call":
@@ -114,7 +115,10 @@ class ProfileCore:
                 else:
                     name = c_slow_name(arg, cls)
                 append(name)
-                append(clock())
+                now = clock()
+                append(now)
+                if now > flush_at[0]:
+                    flush_all()
             else:  # c_return, c_exception
                 append(clock())
 

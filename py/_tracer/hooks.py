@@ -93,6 +93,10 @@ def _finish(reason):
         return
     _finishing = True
     try:
+        if not _session.owns_file():
+            # A fork child that ends before the shim's fork hook ran (a pool's terminate() can
+            # be that quick): give it its file first.
+            _session.restart_after_fork()
         _session.finish(reason)
     except Exception:  # noqa: BLE001 - a tracer failure must never change how the program ends
         pass

@@ -10,14 +10,17 @@ import threading
 from _thread import get_ident, get_native_id
 from time import perf_counter_ns, time_ns
 
+from . import SHIM_FILE_PREFIX
 from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
 
 EXEC_OF_ENV = "TRACER_EXEC_OF"
+# Recorded events reach the file within this long of the next event any thread records: the cores
+# compare each entry's clock with ThreadRegistry.flush_at, which also bounds the buffers' size.
+FLUSH_INTERVAL_NS = 50_000_000
 _clock = perf_counter_ns
 _getpid = os.getpid
 _active = threading._active  # ident -> Thread; current_thread() would create dummies mid-callback
 _THREADING_FILE = threading.__file__
-_SHIM_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
 
 
@@ -31,9 +34,10 @@ class Session:
         self._process_name = None
         self._exec_of = os.environ.pop(EXEC_OF_ENV, None)
         self._finishing = True  # until start(): nothing to finish
+        self._detached = False  # a fork child that only execs: it writes nothing
         self._code_filter = _make_code_filter(config, self._start_cwd)
         self.threads = ThreadRegistry()
-        self._writer = TraceWriter(config, _getpid(), self._code_filter)
+        self._writer = self._new_writer()
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
         if sys.version_info >= (3, 12):
@@ -41,6 +45,19 @@ class Session:
         else:
             from .core_profile import ProfileCore as Core
         self._core = Core(self.threads, config, self._code_filter)
+
+    def _new_writer(self):
+        writer = TraceWriter(self.config, _getpid(), self._code_filter)
+        writer.process_name = self._current_process_name(final=False)
+        writer.on_lost = self._writing_stopped
+        return writer
+
+    def _writing_stopped(self, _reason):
+        """The file cannot take more (disk full, ...): stop recording, the program runs on."""
+        try:
+            self._core.stop()
+        except Exception:  # noqa: BLE001 - nothing of the tracer may reach the program
+            pass
 
     def start(self):
         """Writes the file header and starts recording in every thread."""
@@ -58,33 +75,32 @@ class Session:
         if self._finishing:  # already done, or a signal arrived while finishing: touch nothing
             return
         self._finishing = True
+        lost = self._core.lost_reason()
         self._core.stop()
         end_ns = _clock()
         threads = self.threads.all_threads()
         writer = self._writer
         for thread in threads:
             writer.drain(thread)
-        writer.close(end_ns, threads, self._current_process_name(), {"exit": reason})
+        if lost is not None and writer.lost is None:
+            writer.lost = lost  # after the drains: what was recorded before is all written
+        writer.process_name = self._current_process_name()
+        writer.close(end_ns, threads, {"exit": reason})
 
     def restart_after_fork(self):
         """In a forked child: forgets the parent's events and file, records on into a new file."""
         fork_ns = _clock()
         parent = self._writer
         parent.abandon()
-        resume = self._core.pause_thread()
-        try:
-            writer = TraceWriter(self.config, _getpid(), self._code_filter)
-            # The header first, before anything can reach the new file: a finish from a signal
-            # handler must never put records ahead of it.
-            writer.write_header(self._other_data(parent.file_name))
-            survivor = self.threads.after_fork()
-            if survivor is not None:
-                writer.replay(survivor, fork_ns)
-            self._writer = writer
-            self.file_name = writer.file_name
-        finally:
-            resume()
-        # Only now: a chunk flush before the replay would write the parent's events here.
+        writer = self._new_writer()
+        # The header first, before anything can reach the new file: a finish from a signal
+        # handler must never put records ahead of it.
+        writer.write_header(self._other_data(parent.file_name))
+        survivor = self.threads.after_fork()
+        if survivor is not None:
+            writer.inherit(survivor, fork_ns, parent)
+        self._writer = writer
+        self.file_name = writer.file_name
         self.threads.writer = writer
         if self._finishing:  # finished for an exec that failed: the same process records on
             self._finishing = False
@@ -92,17 +108,24 @@ class Session:
         else:
             self._core.after_fork()
 
+    def owns_file(self):
+        """False in a fork child whose file is still the parent's (the fork hook has not run)."""
+        return self._detached or self._writer.pid == _getpid()
+
     def detach_after_fork(self):
         """In a forked child that only execs (subprocess's preexec_fn): records and writes nothing."""
         self._finishing = True
+        self._detached = True
         self._core.stop()
         self._writer.abandon()
 
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes)."""
         self._process_name = str(name)
+        self._writer.process_name = self._process_name
 
-    def _current_process_name(self):
+    def _current_process_name(self, final=True):
+        """The process_name: set by the hooks, else the command line ("" if not known yet)."""
         if self._process_name:
             return self._process_name
         argv = list(self._argv)
@@ -113,6 +136,8 @@ class Session:
             spec = getattr(sys.modules.get("__main__"), "__spec__", None)
             if spec is not None:
                 argv.insert(2, spec.name)
+            elif not final:
+                return ""
         return " ".join(argv)
 
     def _other_data(self, parent_file):
@@ -143,6 +168,9 @@ class ThreadRegistry:
         self.writer = None
         self._live = {}  # id(ThreadBuffer) -> ThreadBuffer
         self._ended = []
+        # The clock past which the next recording callback calls flush_all (a list: the cores
+        # keep the list, this class replaces its item).
+        self.flush_at = [0]
 
     def new_thread(self):
         """Creates the calling thread's buffer; called from a recording callback."""
@@ -166,11 +194,12 @@ class ThreadRegistry:
             buffer.thread = None
             self._ended.append(buffer)
 
-    def flush_current(self):
-        """Writes the calling thread's buffer (it passed the chunk size) and any ended threads'."""
-        buffer = getattr(self.local, "thread", None)
-        if buffer is not None:
-            self.writer.drain(buffer)
+    def flush_all(self):
+        """Writes every thread's buffer (live and ended); due every FLUSH_INTERVAL_NS."""
+        self.flush_at[0] = _clock() + FLUSH_INTERVAL_NS
+        writer = self.writer
+        for buffer in tuple(self._live.values()):
+            writer.drain(buffer)
         if self._ended:
             self.drain_ended()
 
@@ -178,7 +207,11 @@ class ThreadRegistry:
         """Writes the buffers of threads that have ended and forgets them."""
         ended = self._ended
         while ended:
-            self.writer.drain(ended.pop(0))
+            try:
+                buffer = ended.pop(0)
+            except IndexError:  # another thread took the last one meanwhile
+                return
+            self.writer.drain(buffer)
 
     def all_threads(self):
         """Live and ended threads, the main thread first."""
@@ -232,7 +265,7 @@ def _make_code_filter(config, start_cwd):
 
     def is_recorded(code):
         path = code.co_filename
-        if path.startswith(_SHIM_PACKAGE) or path == _SHIM_ENTRY:
+        if path.startswith(SHIM_FILE_PREFIX) or path == _SHIM_ENTRY:
             return False
         if not include and not exclude:
             return True

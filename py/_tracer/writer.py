@@ -11,10 +11,12 @@ Each chunk is one os.write (no user-space buffer to duplicate after a fork), nam
 killed process never leaves events whose names are missing.
 """
 
+import errno
 import os
 import sys
 from _thread import RLock
 from array import array
+from time import perf_counter_ns
 
 try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
     from _json import encode_basestring_ascii as _quote
@@ -32,7 +34,14 @@ KIND_END = b"T"  # UTF-8 JSON object: tracerEnd
 _os_write = os.write
 _os_close = os.close
 _os_open = os.open
+_os_fstat = os.fstat
+_os_getpid = os.getpid
+_os_ftruncate = os.ftruncate
 _BIG_ENDIAN = sys.byteorder == "big"
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+# The trace file is kept on a descriptor this high (when the limit allows), so the program's own
+# files get the numbers they get untraced.
+_HIGH_FD = 960
 
 
 def to_json(value):
@@ -66,7 +75,7 @@ def events_record(numbers):
 class ThreadBuffer:
     """One thread's recording buffer and the export state that outlives each chunk."""
 
-    __slots__ = ("buf", "ident", "tid", "thread", "name", "stack")
+    __slots__ = ("buf", "ident", "tid", "thread", "name", "stack", "inherited", "fork_ns")
 
     def __init__(self, ident, tid, thread, name):
         self.buf = []
@@ -77,6 +86,9 @@ class ThreadBuffer:
         # (name id, start clock) of calls open across chunks; the id is None for calls not
         # recorded (filtered, too deep) and 0 past the cap (counted as dropped).
         self.stack = []
+        # In a fork child: the first `inherited` items of buf are the parent's, not yet replayed.
+        self.inherited = 0
+        self.fork_ns = 0
 
     def current_name(self):
         """The thread's name now (threads can be renamed while they run)."""
@@ -89,15 +101,44 @@ class ThreadBuffer:
 
 
 def open_result_file(output_dir, pid):
-    """Creates result_<pid>.raw, or result_<pid>_<k>.raw when taken; returns (fd, base name)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    """Creates result_<pid>.raw, or result_<pid>_<k>.raw when taken; returns (fd, path, name)."""
+    flags = _OPEN_FLAGS | os.O_CREAT | os.O_EXCL
     k = 0
     while True:
         name = "result_%d.raw" % pid if k == 0 else "result_%d_%d.raw" % (pid, k)
+        path = os.path.join(output_dir, name)
         try:
-            return _os_open(os.path.join(output_dir, name), flags, 0o644), name
+            return _out_of_the_way(_os_open(path, flags, 0o644)), path, name
         except FileExistsError:
             k += 1
+
+
+def _out_of_the_way(fd):
+    """Moves `fd` to a high number (closing the low one), where the program does not look."""
+    try:
+        import fcntl
+
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+    except (ImportError, OSError, AttributeError):
+        return fd  # no room up there (a low RLIMIT_NOFILE): keep it where it is
+    _os_close(fd)
+    return high
+
+
+def _file_identity(fd):
+    info = _os_fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def lost_reason(error):
+    """Why writing the trace stopped, in plain words, from the OSError that stopped it."""
+    code = getattr(error, "errno", None)
+    if code == errno.ENOSPC:
+        return "no space left on the device of the trace data directory (ENOSPC)"
+    if code == errno.EDQUOT:
+        return "disk quota exceeded on the device of the trace data directory (EDQUOT)"
+    name = errno.errorcode.get(code, str(code))
+    return "cannot write the trace file: %s (%s)" % (getattr(error, "strerror", None) or error, name)
 
 
 def python_code_name(code):
@@ -114,9 +155,18 @@ class TraceWriter:
 
     def __init__(self, config, pid, code_filter):
         self.pid = pid
-        self.fd, self.file_name = open_result_file(config.output_dir, pid)
+        self.fd, self._path, self.file_name = open_result_file(config.output_dir, pid)
+        self._identity = _file_identity(self.fd)
+        self._size = 0  # bytes of whole records in the file
         self.lock = RLock()
         self.closed = False
+        # Why writing stopped early (a sentence for tracerEnd), and the clock then; on_lost is
+        # called once with the reason (the session stops recording: the program runs on).
+        self.lost = None
+        self.lost_ns = 0
+        self.on_lost = None
+        # The process_name M event: set by the session, written with the next chunk when changed.
+        self.process_name = ""
         self.events = 0
         self.dropped = 0
         self.unfinished = 0
@@ -130,7 +180,10 @@ class TraceWriter:
         self._c_id = {}  # C function name -> name id
         self._next_id = 1
         self._new_names = []  # [id, name, cat] not written yet
-        self._thread_names = {}  # tid -> name, for the thread_name M events
+        self._names_by_id = [None]  # id -> (name, cat), so a fork child can name what it inherits
+        # What the M records written so far say: None -> process name, tid -> thread name. Names
+        # go out with the chunks, so a killed process keeps them.
+        self._written_meta = {}
 
     def id_for(self, code):
         """The name id of a code object, or None when filters exclude it."""
@@ -157,7 +210,25 @@ class TraceWriter:
         name_id = self._next_id
         self._next_id += 1
         self._new_names.append([name_id, name, cat])
+        self._names_by_id.append((name, cat))
         return name_id
+
+    def _meta_record(self, threads):
+        """An M record of the names in `threads` (and the process's) not written as they are now."""
+        written = self._written_meta
+        events = []
+        name = self.process_name
+        if name and written.get(None) != name:
+            written[None] = name
+            events.append({"ph": "M", "pid": self.pid, "tid": self.pid, "name": "process_name",
+                           "args": {"name": name}})
+        for thread in threads:
+            name = thread.current_name()
+            if written.get(thread.tid) != name:
+                written[thread.tid] = name
+                events.append({"ph": "M", "pid": self.pid, "tid": thread.tid,
+                               "name": "thread_name", "args": {"name": name}})
+        return record(KIND_META, to_json(events).encode()) if events else b""
 
     def _names_record(self):
         if not self._new_names:
@@ -182,21 +253,53 @@ class TraceWriter:
                 count -= 1
             items = buf[:count]
             del buf[:count]
-            self._thread_names[thread.tid] = thread.current_name()
+            if self.lost is not None:
+                return  # nothing can be written any more: keep memory bounded
+            inherited = thread.inherited
+            if inherited:
+                self.replay(thread, items[:inherited])
+                del items[:inherited]
             numbers = [thread.tid]
             self._walk(thread, items, numbers)
             if len(numbers) > 1:
-                self._write(self._names_record() + events_record(numbers))
+                self._write(
+                    self._names_record() + self._meta_record((thread,)) + events_record(numbers)
+                )
 
-    def replay(self, thread, start_ns):
-        """After a fork: rebuilds the open-call stack from the buffer, without writing, from start_ns."""
-        buf = thread.buf
-        items = buf[:]
-        del buf[:]
-        if items and items[-1].__class__ is not int:
-            items.pop()
+    def inherit(self, thread, fork_ns, parent):
+        """In a fork child: takes over the surviving thread's open calls and unwritten buffer.
+
+        The open calls keep their names (named again in this file) and start at the fork. The
+        buffer is replayed at the thread's first drain, which runs unrecorded (inside a recording
+        callback, or after recording stopped), so the fork returns at once and the shim's own work
+        in the child is balanced: nothing it does is left open or closes a call of the program's.
+        """
+        stack = thread.stack
+        adopted = {}
+        for i, (name_id, start) in enumerate(stack):
+            if name_id:  # opened before the parent's last chunk: an id of the parent's file
+                new_id = adopted.get(name_id)
+                if new_id is None:
+                    name, cat = parent._names_by_id[name_id]
+                    new_id = adopted[name_id] = self._new_name(name, cat)
+                stack[i] = (new_id, start)
+        thread.inherited = len(thread.buf)
+        thread.fork_ns = fork_ns
+
+    def replay(self, thread, items):
+        """Rebuilds the open-call stack from the parent's part of the buffer, writing nothing.
+
+        The finished calls in it are the parent's: none is counted here, and the cap counts only
+        the open calls this file will close.
+        """
         self._walk(thread, items, None)
-        thread.stack[:] = [(name_id, start_ns) for name_id, _ in thread.stack]
+        stack = thread.stack
+        fork_ns = thread.fork_ns
+        stack[:] = [(name_id, fork_ns) for name_id, _ in stack]
+        thread.inherited = 0
+        self.events = 0
+        self.dropped = 0
+        self._admitted = sum(1 for name_id, _ in stack if name_id)
 
     def _walk(self, thread, items, out):
         emit = out.append if out is not None else None
@@ -251,16 +354,15 @@ class TraceWriter:
         self.dropped = dropped
         self.events += written
 
-    def close(self, end_ns, threads, process_name, end_metadata):
-        """Closes open calls as unfinished, writes the M events and tracerEnd, closes the file."""
+    def close(self, end_ns, threads, end_metadata):
+        """Closes open calls as unfinished, writes the names, tracerEnd, and closes the file."""
         with self.lock:
             if self.closed:
                 return
             chunks = [self._names_record()]
             for thread in threads:
-                self._thread_names[thread.tid] = thread.current_name()
                 numbers = [thread.tid]
-                for name_id, start in thread.stack:
+                for name_id, start in thread.stack if self.lost is None else ():
                     if name_id:
                         # A negative id marks a call still open at the end.
                         numbers += (start, end_ns - start, -name_id)
@@ -269,35 +371,76 @@ class TraceWriter:
                 del thread.stack[:]
                 if len(numbers) > 1:
                     chunks.append(events_record(numbers))
-            main_tid = threads[0].tid if threads else self.pid
-            meta = [{"ph": "M", "pid": self.pid, "tid": main_tid, "name": "process_name",
-                     "args": {"name": process_name}}]
-            for tid, name in self._thread_names.items():
-                meta.append({"ph": "M", "pid": self.pid, "tid": tid, "name": "thread_name",
-                             "args": {"name": name}})
-            chunks.append(record(KIND_META, to_json(meta).encode()))
+            chunks.append(self._meta_record(threads))
             end = dict(end_metadata)
             end.update(events=self.events, dropped_events=self.dropped, unfinished=self.unfinished,
                        end_mono_ns=end_ns)
+            if self.lost is not None:
+                end.update(lost=self.lost, lost_mono_ns=self.lost_ns)
             chunks.append(record(KIND_END, to_json(end).encode()))
-            self._write(b"".join(chunks))
+            # Even after a failed write: the space its partial chunk took is free again.
+            self._write(b"".join(chunks), final=True)
             self.closed = True
-            _os_close(self.fd)
+            self._close_own_fd()
 
     def abandon(self):
         """In a forked child: forgets the parent's file without writing to it."""
         self.closed = True
+        self._close_own_fd()
+
+    def _write(self, data, final=False):
+        """Appends whole records. A failed write is cut off the file and stops writing for good."""
+        if self.closed or (self.lost is not None and not final):
+            return
+        if _os_getpid() != self.pid:
+            # A fork child before the shim's fork hook ran (another hook's code recorded and
+            # flushed): the parent's file is not this process's to write.
+            return
         try:
-            _os_close(self.fd)
+            fd = self._own_fd()
+            view = memoryview(data)
+            while view:
+                view = view[_os_write(fd, view):]
+            self._size += len(data)
+        except OSError as error:
+            self._stop_writing(error)
+
+    def _own_fd(self):
+        """The trace file's descriptor, opened again if the program closed it or reused it."""
+        try:
+            if _file_identity(self.fd) == self._identity:
+                return self.fd
         except OSError:
             pass
+        # The number is the program's now (or free): never write, truncate or close it.
+        fd = _os_open(self._path, _OPEN_FLAGS)
+        try:
+            if _file_identity(fd) != self._identity:
+                raise OSError(errno.ENOENT, "the trace file was replaced", self._path)
+        except OSError:
+            _os_close(fd)
+            raise
+        self.fd = _out_of_the_way(fd)
+        return self.fd
 
-    def _write(self, data):
-        if self.closed:
-            return
-        data = memoryview(data)
-        while data:
-            data = data[_os_write(self.fd, data):]
+    def _stop_writing(self, error):
+        if self.lost is None:
+            self.lost = lost_reason(error)
+            self.lost_ns = perf_counter_ns()
+        try:
+            _os_ftruncate(self._own_fd(), self._size)  # a cut-off chunk would read as damage
+        except OSError:
+            pass
+        callback, self.on_lost = self.on_lost, None
+        if callback is not None:
+            callback(self.lost)
+
+    def _close_own_fd(self):
+        try:
+            if _file_identity(self.fd) == self._identity:
+                _os_close(self.fd)
+        except OSError:
+            pass
 
 
 _BuiltinType = type(len)  # builtin_function_or_method: len, time.sleep, [].append bound
@@ -322,7 +465,7 @@ class CFunctionNames:
         return self._slow_name(func, cls)
 
     def _slow_name(self, func, cls):
-        if cls is _BuiltinType:
+        if cls is _BuiltinType or isinstance(func, _BuiltinType):  # builtin_method: a subclass
             owner = func.__self__
             if owner is None or owner.__class__ is _ModuleType:
                 name = "%s.%s" % (func.__module__ or "builtins", func.__qualname__)

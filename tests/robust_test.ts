@@ -1,0 +1,281 @@
+/**
+ * The recorder never harms the program and loses nothing (issue: hostile programs, full disks,
+ * idle and killed processes): each fixture in tests/fixtures/robust is run through the CLI over
+ * the Python matrix, and the program's output, status and files are compared with what it does
+ * untraced, and the trace with what it did.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  FIXTURES,
+  noteSkipped,
+  pythonMatrix,
+  readJson,
+  runCli,
+  runCommand,
+  type RunOutput,
+  tempDir,
+} from "./helpers.ts";
+import type { TraceEvent } from "../lib/trace_event.ts";
+
+const DIR = join(FIXTURES, "robust");
+const MATRIX = pythonMatrix(["3.8", "3.11", "3.12", "3.13"]);
+
+/** A combined trace read back: its events and each process's tracerEnd by pid. */
+interface Traced extends RunOutput {
+  events: TraceEvent[];
+  ends: Map<number, Record<string, unknown>>;
+}
+
+async function traced(
+  python: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; cli?: string[] } = {},
+): Promise<Traced> {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out.json");
+  const run = await runCli(["--python", python, ...options.cli ?? [], "-o", out, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+  });
+  const trace = await readJson(out) as {
+    traceEvents: TraceEvent[];
+    otherData: { sources: { otherData: { pid: number }; tracerEnd: Record<string, unknown> }[] };
+  };
+  const ends = new Map(trace.otherData.sources.map((s) => [s.otherData.pid, s.tracerEnd]));
+  return { ...run, events: trace.traceEvents, ends };
+}
+
+/** Complete calls of the function named `qualname` (any file). */
+function calls(events: TraceEvent[], qualname: string, pid?: number): TraceEvent[] {
+  return events.filter((e) =>
+    e.ph === "X" && String(e.name).split(" (")[0] === qualname &&
+    (pid === undefined || e.pid === pid)
+  );
+}
+
+/** The summary line and the warnings: what tracer itself said. */
+function tracerLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.startsWith("tracer: "));
+}
+
+/** Runs `check` for every Python of the matrix in parallel, naming the version on failure. */
+async function eachPython(
+  check: (version: string, python: string) => Promise<void>,
+  versions?: string[],
+) {
+  const chosen = [...MATRIX].filter(([version]) => !versions || versions.includes(version));
+  await Promise.all(chosen.map(async ([version, python]) => {
+    try {
+      await check(version, python);
+    } catch (error) {
+      if (error instanceof Error) error.message = `Python ${version}: ${error.message}`;
+      throw error;
+    }
+  }));
+}
+
+Deno.test("descriptors.py: a program that dup2s onto 3 and closes every descriptor keeps its files", async () => {
+  await eachPython(async (_version, python) => {
+    await using plainDir = await tempDir();
+    await using tracedDir = await tempDir();
+    const script = join(DIR, "descriptors.py");
+    const plain = await runCommand([python, script], { cwd: plainDir.path });
+    const run = await traced(python, [script], { cwd: tracedDir.path });
+    assert.equal(plain.stdout, "3 3 True True\n");
+    assert.equal(run.stdout, plain.stdout, "same descriptor numbers, files hold only their lines");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(calls(run.events, "work").length, 400000, "both halves recorded");
+    assert.deepEqual(tracerLines(run.stderr).filter((l) => l.includes("warning")), []);
+  });
+});
+
+/** Runs `use` with a fresh 2 MB tmpfs mounted at a temp dir; false when it cannot be mounted. */
+async function withSmallDisk(use: (path: string) => Promise<void>): Promise<boolean> {
+  await using mount = await tempDir();
+  const mounted = await runCommand(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.path]);
+  if (mounted.code !== 0) return false;
+  try {
+    await use(mount.path);
+  } finally {
+    await runCommand(["umount", mount.path]);
+  }
+  return true;
+}
+
+Deno.test("fills_disk.py: a full disk under the data directory stops recording, not the program", async (t) => {
+  await eachPython(async (_version, python) => {
+    const mounted = await withSmallDisk(async (tmp) => {
+      const run = await traced(python, [join(DIR, "fills_disk.py")], {
+        env: { ...Deno.env.toObject(), TMPDIR: tmp },
+      });
+      assert.equal(run.code, 7, run.stderr);
+      assert.equal(run.stdout, "done\n");
+      assert.doesNotMatch(run.stderr, /Traceback|Errno/);
+      assert.match(
+        run.stderr,
+        /^tracer: warning: process \d+ \(.*\): recording stopped early: no space left on the device of the trace data directory \(ENOSPC\)/m,
+      );
+      const kept = calls(run.events, "work").length;
+      assert.ok(kept > 1000 && kept < 1000000, `the events before the disk filled: ${kept}`);
+      const [end] = [...run.ends.values()];
+      assert.equal(end.exit, "exit", "the end record was written after the failed chunk");
+    });
+    if (!mounted) noteSkipped(t.name, "cannot mount a small tmpfs here (needs root)");
+  });
+});
+
+Deno.test("thread_waves.py: threads ending while others start never see the tracer", async () => {
+  await eachPython(async (_version, python) => {
+    for (let round = 0; round < 3; round++) {
+      const run = await traced(python, [join(DIR, "thread_waves.py")], { cli: ["--quiet"] });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "", "nothing from the shim inside the program's threads");
+      assert.equal(run.stdout, "waves done\n");
+      assert.equal(calls(run.events, "work").length, 60 * 8 * 200);
+    }
+  });
+});
+
+Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs on (3.12+)", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "free_tools.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "freed\n");
+    assert.doesNotMatch(run.stderr, /Traceback|ValueError/);
+    assert.equal(calls(run.events, "before").length, 100);
+    assert.match(
+      run.stderr,
+      /recording stopped early: the program freed the sys\.monitoring tool ids tracer recorded with/,
+    );
+  }, ["3.12", "3.13"]);
+});
+
+Deno.test("stepper.py kill: a process that records slowly keeps what it recorded when SIGKILLed", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "stepper.py"), "kill"]);
+    assert.equal(run.code, 0, run.stderr);
+    // 30 steps 10 ms apart; events reach the file within 50 ms of the next one.
+    const steps = calls(run.events, "step").length;
+    assert.ok(steps >= 20 && steps <= 30, `steps kept of 30: ${steps}`);
+  });
+});
+
+Deno.test("stepper.py orphan: a process still running when tracer stops waiting is included", async () => {
+  await eachPython(async (_version, python) => {
+    await using dir = await tempDir();
+    const pidFile = join(dir.path, "child.pid");
+    try {
+      const run = await traced(python, [join(DIR, "stepper.py"), "orphan", pidFile], {
+        cli: ["--wait_timeout", "1"],
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /still running/);
+      const steps = calls(run.events, "step").length;
+      assert.ok(steps >= 20, `steps of the second the child was waited for: ${steps}`);
+    } finally {
+      Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGKILL");
+    }
+  });
+});
+
+Deno.test("c_calls_only.py: a loop of C calls keeps memory bounded (3.8-3.11)", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "c_calls_only.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    const peakMb = Number(run.stdout.trim());
+    assert.ok(peakMb < 120, `peak RSS ${peakMb} MB (untraced ~8 MB; unflushed it passed 340 MB)`);
+    const lens = calls(run.events, "builtins.len").length;
+    assert.ok(lens >= 4000000 && lens < 4000100, `the loop's calls (and start-up's): ${lens}`);
+  }, ["3.8", "3.11"]);
+});
+
+Deno.test("fork_inherits.py: a fork child names what it inherits, closes its fork, counts its own", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "fork_inherits.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    const pids = [...run.ends.keys()];
+    assert.equal(pids.length, 2);
+    const child = pids.find((pid) => calls(run.events, "work", pid).length === 200)!;
+    assert.ok(child, "the child recorded its own 200 calls and none of the parent's");
+    const mine = run.events.filter((e) => e.ph === "X" && e.pid === child);
+    assert.deepEqual(mine.filter((e) => /unknown name/.test(String(e.name))), []);
+    const open = mine.filter((e) => e.args?.unfinished).map((e) => String(e.name).split(" (")[0]);
+    assert.deepEqual(open.sort(), ["<module>", "inner", "outer"], "inherited calls, named");
+    const [fork] = calls(run.events, "posix.fork", child);
+    assert.ok(fork && !fork.args?.unfinished, "os.fork returns in the child");
+    const firstWork = calls(run.events, "work", child)[0];
+    assert.ok(fork.ts! + fork.dur! <= firstWork.ts!, "the child's calls follow its fork");
+    assert.equal(run.ends.get(child)!.events, mine.length, "the child counts its own events");
+  });
+});
+
+Deno.test("killed_names.py: a SIGKILLed process keeps its process and thread names", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "killed_names.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    const [pid, exitcode] = run.stdout.trim().split(" ").map(Number);
+    assert.equal(exitcode, -9);
+    const names = run.events.filter((e) => e.ph === "M" && e.pid === pid);
+    const processName = names.filter((e) => e.name === "process_name").at(-1);
+    assert.equal(processName?.args?.name, "VictimWorker");
+    const threads = names.filter((e) => e.name === "thread_name").map((e) => e.args?.name);
+    assert.ok(threads.includes("helper"), `thread names: ${threads}`);
+    assert.ok(threads.includes("victim-main"), `thread names: ${threads}`);
+  });
+});
+
+Deno.test("queue_get.py: C methods defined with their class are named by type and method", async () => {
+  await eachPython(async (_version, python) => {
+    const run = await traced(python, [join(DIR, "queue_get.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(calls(run.events, "_queue.SimpleQueue.get").length, 1);
+    assert.deepEqual(calls(run.events, "builtin_method"), []);
+  });
+});
+
+Deno.test("recursion.py: calls after a RecursionError are recorded (3.12+), or the loss is said", async () => {
+  await eachPython(async (version, python) => {
+    const run = await traced(python, [join(DIR, "recursion.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "recovered\n");
+    if (version === "3.12" || version === "3.13") {
+      assert.equal(calls(run.events, "after").length, 5);
+      assert.ok(calls(run.events, "down").every((e) => !e.args?.unfinished));
+    } else {
+      assert.match(
+        run.stderr,
+        /recording stopped early: the profile function of thread 'MainThread' was removed/,
+      );
+    }
+  });
+});
+
+const COVERAGE_PYTHON = Deno.env.get("TRACER_TEST_COVERAGE_PYTHON");
+if (!COVERAGE_PYTHON) {
+  noteSkipped(
+    "coverage under tracer",
+    "set TRACER_TEST_COVERAGE_PYTHON to a Python with coverage installed (.ci/run does)",
+  );
+}
+
+Deno.test({
+  name: "coverage run under tracer: the report lists the program's files only",
+  ignore: !COVERAGE_PYTHON,
+  async fn() {
+    await using dir = await tempDir();
+    const script = join(dir.path, "coverage_target.py");
+    await Deno.copyFile(join(DIR, "coverage_target.py"), script);
+    const run = await runCli(
+      ["-q", "--python", COVERAGE_PYTHON!, "-o", "t.json", "-m", "coverage", "run", script],
+      { cwd: dir.path },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = await runCommand([COVERAGE_PYTHON!, "-m", "coverage", "report"], {
+      cwd: dir.path,
+    });
+    assert.equal(report.code, 0, report.stdout + report.stderr);
+    const files = report.stdout.split("\n").filter((line) => /\.py\s/.test(line));
+    assert.deepEqual(files.map((line) => line.split(/\s+/)[0]), ["coverage_target.py"]);
+  },
+});
