@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
-import { DEFAULT_TRACER_ENTRIES } from "./shim_config.ts";
+import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "./shim_config.ts";
 
 /** What the traced program is: `script.py args`, `-m module args` or `-c code args`. */
 export type Target =
@@ -32,6 +32,8 @@ export interface TraceOptions {
   minDurationUs: number;
   tracerEntries: number;
   traceChildren: boolean;
+  /** `--core`: the recording core. */
+  core: CoreChoice;
 }
 
 /** `tracer [options] script.py args...`: run and trace. */
@@ -76,6 +78,7 @@ type Flag =
   | "exclude_files"
   | "min_duration"
   | "tracer_entries"
+  | "core"
   | "ignore_multiprocess"
   | "log_subprocess"
   | "log_multiprocess"
@@ -99,6 +102,7 @@ const TAKES_VALUE = new Set<Flag>([
   "exclude_files",
   "min_duration",
   "tracer_entries",
+  "core",
   "wait_timeout",
   "module",
   "code",
@@ -123,6 +127,7 @@ const LONG = new Set<string>([
   "exclude_files",
   "min_duration",
   "tracer_entries",
+  "core",
   "ignore_multiprocess",
   "log_subprocess",
   "log_multiprocess",
@@ -233,6 +238,7 @@ function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target
       minDurationUs: duration(last(values, "min_duration")),
       tracerEntries: integer(values, "tracer_entries", DEFAULT_TRACER_ENTRIES, { min: 1 }),
       traceChildren: !seen.has("ignore_multiprocess"),
+      core: coreChoice(last(values, "core")),
     },
     waitTimeoutS: seconds(last(values, "wait_timeout")),
     quiet: seen.has("quiet"),
@@ -306,6 +312,12 @@ export function duration(text: string | undefined): number {
   return Number(match[1]) * UNIT_US[match[2] ?? "us"];
 }
 
+function coreChoice(text: string | undefined): CoreChoice {
+  if (text === undefined) return "auto";
+  if (text === "auto" || text === "python" || text === "native") return text;
+  throw new UsageError(`--core needs auto, python or native, got "${text}"`);
+}
+
 function seconds(text: string | undefined): number {
   if (text === undefined) return 30;
   const value = Number(text);
@@ -338,6 +350,7 @@ Recording:
   --exclude_files PATH     do not record code under PATH (repeatable); its callees still are
   --min_duration TIME      drop calls shorter than TIME (e.g. 5us, 0.2ms)
   --tracer_entries N       per-process event cap (default ${DEFAULT_TRACER_ENTRIES})
+  --core auto|python|native  recording core (default auto: native when built for the Python)
   --ignore_multiprocess    trace only the root process, not its children
   --log_subprocess, --log_multiprocess   accepted for compatibility; children are traced anyway
   --wait_timeout SECONDS   how long to wait for traced processes that outlive the root (default 30)

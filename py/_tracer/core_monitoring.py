@@ -10,23 +10,23 @@ import sys
 from time import perf_counter_ns
 from types import FunctionType, MethodType
 
+from .constants import C_CALL_EVENTS as _C_CALLS
+from .constants import ENTRY_EXIT_EVENTS as _ENTRY_EXIT
+from .constants import FLUSH_ITEMS
+from .constants import TOOL_PREFERENCE as _TOOL_PREFERENCE
+from .core import BufferedCore
 from .writer import CFunctionNames
-
-FLUSH_ITEMS = 120_000  # about 40-60k events per thread between writes
 
 _monitoring = sys.monitoring
 _events = _monitoring.events
 _DISABLE = _monitoring.DISABLE
-_ENTRY_EXIT = _events.PY_START | _events.PY_RESUME | _events.PY_RETURN | _events.PY_YIELD
-_C_CALLS = _events.CALL | _events.C_RETURN | _events.C_RAISE
-_TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)  # 2 is cProfile's, 1 coverage's: take them last
 
 
 def _resume_nothing():
     pass
 
 
-class MonitoringCore:
+class MonitoringCore(BufferedCore):
     """Records Python (and C) calls of every thread through two sys.monitoring tools."""
 
     def __init__(self, registry, config, code_filter):
@@ -65,7 +65,7 @@ class MonitoringCore:
         _monitoring.free_tool_id(decider)
         _monitoring.free_tool_id(recorder)
 
-    def after_fork(self):
+    def after_fork(self, fork_ns):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""
 
     def pause_thread(self):

@@ -11,15 +11,15 @@ import sys
 import threading
 from time import perf_counter_ns
 
+from .constants import FLUSH_ITEMS
+from .core import BufferedCore
 from .writer import CFunctionNames
-
-FLUSH_ITEMS = 120_000  # about 40-60k events per thread between writes
 
 _setprofile = sys.setprofile
 _start_new_thread = _thread.start_new_thread
 
 
-class ProfileCore:
+class ProfileCore(BufferedCore):
     """Records Python (and C) calls through one profile function per thread."""
 
     def __init__(self, registry, config, code_filter):
@@ -43,7 +43,7 @@ class ProfileCore:
         if _thread.start_new_thread == self._start_new_thread:
             _thread.start_new_thread = _start_new_thread
 
-    def after_fork(self):
+    def after_fork(self, fork_ns):
         """Nothing to do: the surviving thread keeps its profile function and buffer."""
 
     def pause_thread(self):

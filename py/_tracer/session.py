@@ -10,9 +10,10 @@ import threading
 from _thread import get_ident, get_native_id
 from time import perf_counter_ns, time_ns
 
+from .constants import EXEC_OF_ENV
+from .core import select_core
 from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
 
-EXEC_OF_ENV = "TRACER_EXEC_OF"
 _clock = perf_counter_ns
 _getpid = os.getpid
 _active = threading._active  # ident -> Thread; current_thread() would create dummies mid-callback
@@ -36,11 +37,9 @@ class Session:
         self._writer = TraceWriter(config, _getpid(), self._code_filter)
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
-        if sys.version_info >= (3, 12):
-            from .core_monitoring import MonitoringCore as Core
-        else:
-            from .core_profile import ProfileCore as Core
-        self._core = Core(self.threads, config, self._code_filter)
+        # core_note: why the native core is not recording (None when it is, or was not asked for)
+        self._core, self.core_note = select_core(config, self.threads, self._code_filter)
+        self.core_kind = self._core.kind
 
     def start(self):
         """Writes the file header and starts recording in every thread."""
@@ -60,11 +59,10 @@ class Session:
         self._finishing = True
         self._core.stop()
         end_ns = _clock()
-        threads = self.threads.all_threads()
-        writer = self._writer
-        for thread in threads:
-            writer.drain(thread)
-        writer.close(end_ns, threads, self._current_process_name(), {"exit": reason})
+        self._core.flush_all(ending=True)
+        self._writer.close(
+            end_ns, self.threads.all_threads(), self._current_process_name(), {"exit": reason}
+        )
 
     def restart_after_fork(self):
         """In a forked child: forgets the parent's events and file, records on into a new file."""
@@ -88,7 +86,7 @@ class Session:
             self._finishing = False
             self._core.start()
         else:
-            self._core.after_fork()
+            self._core.after_fork(fork_ns)
 
     def detach_after_fork(self):
         """In a forked child that only execs (subprocess's preexec_fn): records and writes nothing."""
@@ -125,7 +123,10 @@ class Session:
             "host": os.uname().nodename,
             "boot_id": _boot_id(),
             "clock": {"epoch_ns": time_ns(), "mono_ns": _clock()},
+            "core": self._core.kind,
         }
+        if self.core_note:
+            data["core_note"] = self.core_note
         if self._exec_of:
             data["exec_of"] = self._exec_of
         if parent_file:
