@@ -116,7 +116,12 @@ static struct {
 #endif
 } S;
 
-static __thread Thread *current; /* this OS thread's record */
+/* This OS thread's record. initial-exec: read without a __tls_get_addr call (~5% of the time). */
+#if defined(__linux__)
+static __thread Thread *current __attribute__((tls_model("initial-exec")));
+#else
+static __thread Thread *current;
+#endif
 static pthread_key_t exit_key;   /* its destructor marks the record ended */
 static Thread no_thread;         /* current when the session could not register the thread */
 static PyTypeObject *method_wrapper_type; /* type((1).__add__): not in every CPython's headers */
