@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { FIXTURES, pythonMatrix, runCommand, type RunOutput, tempDir } from "./helpers.ts";
+import { FIXTURES, pythonMatrix, runCli, runCommand, type RunOutput, tempDir } from "./helpers.ts";
 import { convertRawFile, eventNumbers, openRawTrace, RecordKind } from "../lib/raw_trace.ts";
 import { writeShim } from "../lib/shim.ts";
 import { nativeLibs, PLATFORM } from "../lib/native.ts";
@@ -29,13 +29,16 @@ const SHIM = await Deno.makeTempDir({ prefix: "tracer_native_shim_" });
 await writeShim(SHIM);
 globalThis.addEventListener("unload", () => Deno.removeSync(SHIM, { recursive: true }));
 
+/** One converted per-process file. */
+interface TraceFile {
+  otherData: Record<string, unknown>;
+  events: TraceEvent[];
+  tracerEnd: Record<string, unknown>;
+}
+
 interface Traced extends RunOutput {
-  /** Per process file: its header, X events, M events and end record. */
-  files: {
-    otherData: Record<string, unknown>;
-    events: TraceEvent[];
-    tracerEnd: Record<string, unknown>;
-  }[];
+  /** Per process file: its header, X events (M events too) and end record. */
+  files: TraceFile[];
 }
 
 interface RunSpec {
@@ -276,7 +279,7 @@ nativeTest("200 fork children, each with its own calls only", async (_version, p
   });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.files.length, 201);
-  const names = (file: Traced["files"][number]) =>
+  const names = (file: TraceFile) =>
     file.events.filter((e) => e.ph === "X").map((e) => String(e.name).split(" ")[0]).sort();
   const children = run.files.filter((file) => file.otherData.parent_file !== undefined);
   assert.equal(children.length, 200);
@@ -363,3 +366,35 @@ for (const [version, replacement] of [["3.12", "cp311"], ["3.11", null]] as cons
     },
   });
 }
+
+Deno.test({
+  name: "TRACER_DEBUG=1 says which core records; --core reaches the shim through the CLI",
+  ignore: BUILT.length === 0,
+  async fn() {
+    const [version, python] = [...MATRIX].find(([v]) => BUILT.includes(tag(v))) ?? [];
+    await using dir = await tempDir();
+    const script = join(SHIM_FIXTURES, "nesting.py");
+    for (const core of ["native", "python"] as const) {
+      const out = join(dir.path, core);
+      const run = await runCli([
+        "-q",
+        "--core",
+        core,
+        "--python",
+        python!,
+        "--pid_suffix",
+        "--output_dir",
+        out,
+        script,
+      ], { env: { TRACER_DEBUG: "1" } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(`^tracer\\[\\d+\\]: recording with the ${core} core`, "m"),
+      );
+      const [file] = [...Deno.readDirSync(out)].map((entry) => join(out, entry.name));
+      const otherData = (JSON.parse(await Deno.readTextFile(file)) as TraceFile).otherData;
+      assert.equal(otherData.core, core, `${version}: otherData.core`);
+    }
+  },
+});
