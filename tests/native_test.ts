@@ -398,3 +398,34 @@ Deno.test({
     }
   },
 });
+
+nativeTest("a thread already running when tracing starts is recorded", async (version, python) => {
+  await using dir = await tempDir();
+  const config: ShimConfig = {
+    version: 1,
+    run_id: "native-late",
+    output_dir: dir.path,
+    shim_dir: SHIM,
+    ignore_c_function: false,
+    max_stack_depth: -1,
+    include_files: [NATIVE],
+    exclude_files: [],
+    min_duration_us: 0,
+    tracer_entries: 1000,
+    trace_children: true,
+    core: "native",
+  };
+  const output = await runCommand([python, join(NATIVE, "late_start.py")], {
+    env: { PYTHONPATH: SHIM, LATE_CONFIG: JSON.stringify(config) },
+  });
+  assert.equal(output.code, 0, output.stderr);
+  const [name] = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
+  const json = join(dir.path, "t.json");
+  await convertRawFile(join(dir.path, name), json);
+  const events = JSON.parse(await Deno.readTextFile(json)).traceEvents as TraceEvent[];
+  const early = events.find((e) => e.ph === "M" && (e.args as { name: string }).name === "early");
+  assert.ok(early, `${version}: the early thread has a name`);
+  const works = events.filter((e) => String(e.name).startsWith("work "));
+  assert.equal(works.length, 2, `${version}: work() in both threads`);
+  assert.equal(works.filter((e) => e.tid === early.tid).length, 1);
+});
