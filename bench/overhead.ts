@@ -1,37 +1,106 @@
 /**
- * Tracing overhead as ratios to the untraced run: whole-process wall time through the CLI and
- * through the shim alone, the running part alone, and VizTracer on the same workloads when it is
- * installed. Runs are interleaved and summarised by their median (the machine is shared).
+ * Tracing overhead, side by side in one run on CPython 3.11, 3.12 and 3.13: tracer with its native
+ * core and with its Python core, VizTracer (a venv per CPython, see viztracer.ts) and cProfile,
+ * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting).
  *
- * usage: deno run -A bench/overhead.ts [rounds=5]
+ * Per row: the program's own running time (measured inside it by workloads/timed_run.py), the
+ * whole run with the output written (wall time: tracer through the CLI writing JSON, VizTracer
+ * writing JSON, cProfile writing its .prof), and peak RSS (GNU time's %M: the largest process of
+ * the run, so for tracer the larger of the traced Python and the CLI). Runs are interleaved and
+ * summarised by their median (the machine is shared): compare ratios, not seconds.
+ *
+ * usage: deno run -A bench/overhead.ts [rounds=3]
  * @module
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_TRACER_ENTRIES, type ShimConfig } from "../lib/run/shim_config.ts";
+import { nativeLibs, PLATFORM } from "../lib/run/native.ts";
 import { pythonMatrix } from "../tests/helpers.ts";
-import { haveViztracer, VIZTRACER } from "./viztracer.ts";
+import { viztracerFor } from "./viztracer.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKLOADS = join(ROOT, "bench", "workloads");
-const VIZTRACER_VENV = dirname(VIZTRACER);
-const PYTHONS = pythonMatrix(["3.11", "3.12", "3.13"]);
-const rounds = Number(Deno.args[0] ?? 5);
+const TIMED_RUN = join(WORKLOADS, "timed_run.py");
+const GNU_TIME = "/usr/bin/time";
+const rounds = Number(Deno.args[0] ?? 3);
 
-/** Wall seconds of one process run, and its stdout. */
-async function timed(argv: string[], env: Record<string, string> = {}) {
+/** One run's measurements. */
+interface Sample {
+  /** Running part, seconds, as the program measured it. */
+  run: number;
+  /** Whole run, wall seconds. */
+  wall: number;
+  /** Peak RSS, MiB. */
+  rssMiB: number;
+}
+
+/** Runs `argv` under GNU time; returns its running part (last stdout line), wall time and RSS. */
+async function sample(argv: string[], tmp: string): Promise<Sample> {
+  const rssFile = join(tmp, "rss");
   const start = performance.now();
-  const output = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    env,
+  const output = await new Deno.Command(GNU_TIME, {
+    args: ["-o", rssFile, "-f", "%M", ...argv],
+    cwd: tmp,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const seconds = (performance.now() - start) / 1000;
-  if (!output.success) {
-    throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(output.stderr)}`);
+  const wall = (performance.now() - start) / 1000;
+  const stderr = new TextDecoder().decode(output.stderr);
+  if (!output.success) throw new Error(`${argv.join(" ")} failed: ${stderr}`);
+  if (stderr.includes("recording with the Python core")) throw new Error(stderr.trim());
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  const run = JSON.parse(lines[lines.length - 1]).run as number;
+  const rssKiB = Number((await Deno.readTextFile(rssFile)).trim().split("\n").pop());
+  return { run, wall, rssMiB: rssKiB / 1024 };
+}
+
+/** A way to run a workload: a column name and its argv. */
+type Runner = [string, (workload: string, tmp: string) => string[]];
+
+function runners(python: string, viztracer: string | null, native: boolean): Runner[] {
+  const cli = (core: string) => (workload: string, tmp: string) => [
+    Deno.execPath(),
+    "run",
+    "-A",
+    join(ROOT, "main.ts"),
+    "--quiet",
+    "--core",
+    core,
+    "--python",
+    python,
+    "-o",
+    join(tmp, "out.json"),
+    TIMED_RUN,
+    "plain",
+    workload,
+  ];
+  const list: Runner[] = [["untraced", (w) => [python, TIMED_RUN, "plain", w]]];
+  if (native) list.push(["native", cli("native")]);
+  list.push(["python", cli("python")]);
+  if (viztracer !== null) {
+    list.push(["viztracer", (w, tmp) => [
+      viztracer,
+      "--quiet",
+      "--tracer_entries",
+      "3000000", // every call kept, as tracer does (its default buffer holds 1 M)
+      "-o",
+      join(tmp, "v.json"),
+      TIMED_RUN,
+      "plain",
+      w,
+    ]]);
   }
-  return { seconds, stdout: new TextDecoder().decode(output.stdout) };
+  list.push(["cProfile", (w, tmp) => [
+    python,
+    "-m",
+    "cProfile",
+    "-o",
+    join(tmp, "p.prof"),
+    TIMED_RUN,
+    "plain",
+    w,
+  ]]);
+  return list;
 }
 
 function median(values: number[]): number {
@@ -40,135 +109,78 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-function shimEnv(outputDir: string): Record<string, string> {
-  const config: ShimConfig = {
-    version: 1,
-    run_id: "bench",
-    output_dir: outputDir,
-    shim_dir: join(ROOT, "py"),
-    ignore_c_function: false,
-    max_stack_depth: -1,
-    include_files: [],
-    exclude_files: [],
-    min_duration_us: 0,
-    tracer_entries: DEFAULT_TRACER_ENTRIES,
-    trace_children: true,
-  };
-  return { PYTHONPATH: join(ROOT, "py"), TRACER_CONFIG: JSON.stringify(config) };
-}
-
-/** One measurement kind: a name and how to run it once (returns seconds). */
-type Probe = [string, (python: string, workload: string, tmp: string) => Promise<number>];
-
-const hasViztracer = await haveViztracer();
-const hasCli = await exists(join(ROOT, "main.ts"));
-const runPart = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!).run as number;
-const timedRun = join(WORKLOADS, "timed_run.py");
-
-const probes: Probe[] = [
-  ["plain", async (py, w) => (await timed([py, w])).seconds],
-  ["shim", async (py, w, tmp) => (await timed([py, w], shimEnv(tmp))).seconds],
-  ["plain run", async (py, w) => runPart((await timed([py, timedRun, "plain", w])).stdout)],
-  [
-    "shim run",
-    async (py, w, tmp) => runPart((await timed([py, timedRun, "plain", w], shimEnv(tmp))).stdout),
-  ],
-];
-if (hasCli) {
-  probes.push(["cli", async (py, w, tmp) =>
-    (await timed([
-      Deno.execPath(),
-      "run",
-      "-A",
-      join(ROOT, "main.ts"),
-      "--quiet",
-      "--python",
-      py,
-      "-o",
-      join(tmp, "out.json"),
-      w,
-    ])).seconds]);
-}
-
-function viztracerProbes(version: string): Probe[] {
-  if (!hasViztracer || version !== "3.11") return [];
-  const python = join(VIZTRACER_VENV, "python3");
-  return [
-    [
-      "viz",
-      async (_py, w, tmp) =>
-        (await timed([VIZTRACER, "--quiet", "-o", join(tmp, "v.json"), w]))
-          .seconds,
-    ],
-    [
-      "viz run",
-      async (_py, w, tmp) =>
-        runPart((await timed([python, timedRun, "viztracer", w, join(tmp, "v.json")])).stdout),
-    ],
-  ];
-}
-
-async function measure(version: string, python: string, workload: string) {
-  const all = [...probes, ...viztracerProbes(version)];
-  const samples = new Map<string, number[]>(all.map(([name]) => [name, []]));
+async function measure(list: Runner[], workload: string): Promise<Map<string, Sample>> {
+  const samples = new Map<string, Sample[]>(list.map(([name]) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const [name, probe] of all) {
+    for (const [name, argv] of list) {
       const tmp = await Deno.makeTempDir({ prefix: "tracer_bench_" });
       try {
-        samples.get(name)!.push(await probe(python, join(WORKLOADS, workload), tmp));
+        samples.get(name)!.push(await sample(argv(join(WORKLOADS, workload), tmp), tmp));
       } finally {
         await Deno.remove(tmp, { recursive: true });
       }
     }
   }
-  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+  return new Map(
+    [...samples].map(([name, list]) => [name, {
+      run: median(list.map((s) => s.run)),
+      wall: median(list.map((s) => s.wall)),
+      rssMiB: median(list.map((s) => s.rssMiB)),
+    }]),
+  );
 }
 
-const ratio = (a?: number, b?: number) => a === undefined || !b ? "-" : `${(a / b).toFixed(2)}x`;
+const x = (a?: number, b?: number) => (a === undefined || !b ? "-" : `${(a / b).toFixed(2)}x`);
+const pad = (text: string, width: number) => text.padStart(width);
 
-console.log(`tracer overhead, medians of ${rounds} interleaved rounds (ratios to untraced)`);
-if (!hasViztracer) console.log(`VizTracer not found in ${VIZTRACER_VENV}: its columns are skipped`);
-if (!hasCli) console.log("main.ts not found: the CLI column is skipped");
+const libs = await nativeLibs();
+const built = libs !== null && libs.platform === PLATFORM ? Object.keys(libs.libs) : [];
+console.log(`tracer overhead: medians of ${rounds} interleaved rounds`);
 console.log(
-  "python workload   untraced  cli total  shim total  viz total  | untraced run  shim run  viz run",
+  "run: the program's running part (untraced seconds, then each tracer as a ratio to it);\n" +
+    "whole: wall time of the whole run with the output written (ratios to untraced);\n" +
+    "RSS: peak MiB; n/viz: tracer's native core against VizTracer (< 1 is faster)",
 );
-for (const [version, python] of PYTHONS) {
-  if (!await exists(python)) {
-    console.log(`${version}: ${python} not found, skipped`);
-    continue;
+const header = [
+  "py    workload ",
+  "| run: untraced  native  python     viz  cProf  n/viz",
+  "| whole: untraced  native  python     viz  cProf  n/viz",
+  "| RSS: untraced native python   viz",
+].join(" ");
+console.log(header);
+for (const [version, python] of pythonMatrix(["3.11", "3.12", "3.13"])) {
+  const viztracer = await viztracerFor(version);
+  const native = built.includes(`cp${version.replace(".", "")}`);
+  if (viztracer === null) {
+    console.log(`${version}: no VizTracer in /opt/viztracer-venv-${version}: its columns skipped`);
   }
-  for (const workload of ["fib.py", "mixed.py", "numeric.py"]) {
-    const m = await measure(version, python, workload);
-    const plain = m.get("plain")!;
-    const plainRun = m.get("plain run")!;
-    console.log(
-      [
-        version.padEnd(6),
-        workload.padEnd(10),
-        `${plain.toFixed(3)}s`.padStart(8),
-        ratio(m.get("cli"), plain).padStart(9),
-        ratio(m.get("shim"), plain).padStart(10),
-        ratio(m.get("viz"), plain).padStart(10),
-        " |",
-        `${plainRun.toFixed(3)}s`.padStart(12),
-        ratio(m.get("shim run"), plainRun).padStart(9),
-        ratio(m.get("viz run"), plainRun).padStart(8),
-      ].join(" "),
-    );
-  }
-  if (hasCli) {
-    const empty = await measure(version, python, "empty.py");
-    console.log(
-      `${version}  empty script: tracer adds ${
-        ((empty.get("cli")! - empty.get("plain")!) * 1000)
-          .toFixed(0)
-      } ms (CLI from source), the shim alone ${
-        ((empty.get("shim")! - empty.get("plain")!) * 1000).toFixed(0)
-      } ms`,
-    );
+  if (!native) console.log(`${version}: no native core built (deno task build:native): skipped`);
+  for (const workload of ["calls.py", "mixed.py"]) {
+    const m = await measure(runners(python, viztracer, native), workload);
+    const base = m.get("untraced")!;
+    const get = (name: string) => m.get(name);
+    console.log([
+      version.padEnd(5),
+      workload.padEnd(9),
+      "|",
+      pad(`${base.run.toFixed(3)}s`, 13),
+      pad(x(get("native")?.run, base.run), 7),
+      pad(x(get("python")?.run, base.run), 7),
+      pad(x(get("viztracer")?.run, base.run), 7),
+      pad(x(get("cProfile")?.run, base.run), 6),
+      pad(x(get("native")?.run, get("viztracer")?.run), 6),
+      "|",
+      pad(`${base.wall.toFixed(3)}s`, 15),
+      pad(x(get("native")?.wall, base.wall), 7),
+      pad(x(get("python")?.wall, base.wall), 7),
+      pad(x(get("viztracer")?.wall, base.wall), 7),
+      pad(x(get("cProfile")?.wall, base.wall), 6),
+      pad(x(get("native")?.wall, get("viztracer")?.wall), 6),
+      "|",
+      pad(base.rssMiB.toFixed(0), 13),
+      pad(get("native")?.rssMiB.toFixed(0) ?? "-", 6),
+      pad(get("python")?.rssMiB.toFixed(0) ?? "-", 6),
+      pad(get("viztracer")?.rssMiB.toFixed(0) ?? "-", 5),
+    ].join(" "));
   }
 }

@@ -11,3 +11,12 @@ export const VIZTRACER: string = Deno.env.get("VIZTRACER") ?? "/opt/viztracer-ve
 export async function haveViztracer(): Promise<boolean> {
   return await Deno.stat(VIZTRACER).then((info) => info.isFile, () => false);
 }
+
+/**
+ * The `viztracer` installed for one CPython ("3.12"): `/opt/viztracer-venv-3.12/bin/viztracer`
+ * (`python3.12 -m venv /opt/viztracer-venv-3.12 && .../pip install viztracer`), or null.
+ */
+export async function viztracerFor(version: string): Promise<string | null> {
+  const path = `/opt/viztracer-venv-${version}/bin/viztracer`;
+  return await Deno.stat(path).then((info) => (info.isFile ? path : null), () => null);
+}

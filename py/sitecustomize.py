@@ -8,7 +8,9 @@ Python would have run without us (the next one on sys.path), under the same modu
 def _tracer_start():
     import os
 
-    if os.environ.get("TRACER_CONFIG"):
+    from _tracer.constants import CONFIG_ENV
+
+    if os.environ.get(CONFIG_ENV):
         from _tracer import bootstrap
 
         bootstrap.start()

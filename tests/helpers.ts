@@ -31,6 +31,14 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<RunOut
   return runCommand([Deno.execPath(), "run", "-A", join(ROOT, "main.ts"), ...args], options);
 }
 
+/**
+ * `stderr` without the line saying the Python core records because no native core was built for
+ * this Python (a checkout where `deno task build:native` did not run).
+ */
+export function withoutCoreNote(stderr: string): string {
+  return stderr.replace(/^tracer: recording with the Python core: .*\n/m, "");
+}
+
 /** Runs a command (no shell) and collects its exit status and output. */
 export async function runCommand(argv: string[], options: RunOptions = {}): Promise<RunOutput> {
   const child = new Deno.Command(argv[0], {

@@ -21,10 +21,12 @@ import type { TraceEvent } from "../lib/trace_event.ts";
 const DIR = join(FIXTURES, "robust");
 const MATRIX = pythonMatrix(["3.8", "3.11", "3.12", "3.13"]);
 
-/** A combined trace read back: its events and each process's tracerEnd by pid. */
+/** A combined trace read back: its events, each process's tracerEnd by pid, the core used. */
 interface Traced extends RunOutput {
   events: TraceEvent[];
   ends: Map<number, Record<string, unknown>>;
+  /** `otherData.core` of the first process: "native" or "python". */
+  core: string;
 }
 
 async function traced(
@@ -40,10 +42,13 @@ async function traced(
   });
   const trace = await readJson(out) as {
     traceEvents: TraceEvent[];
-    otherData: { sources: { otherData: { pid: number }; tracerEnd: Record<string, unknown> }[] };
+    otherData: {
+      sources: { otherData: { pid: number; core: string }; tracerEnd: Record<string, unknown> }[];
+    };
   };
-  const ends = new Map(trace.otherData.sources.map((s) => [s.otherData.pid, s.tracerEnd]));
-  return { ...run, events: trace.traceEvents, ends };
+  const sources = trace.otherData.sources;
+  const ends = new Map(sources.map((s) => [s.otherData.pid, s.tracerEnd]));
+  return { ...run, events: trace.traceEvents, ends, core: sources[0].otherData.core };
 }
 
 /** Complete calls of the function named `qualname` (any file). */
@@ -73,6 +78,26 @@ async function eachPython(
       throw error;
     }
   }));
+}
+
+/**
+ * Runs `check` for every Python and each recording core (`--core python` and `--core native`;
+ * where no native core is built the second falls back to Python, and `Traced.core` says so).
+ */
+async function eachPythonAndCore(
+  check: (version: string, python: string, core: string[]) => Promise<void>,
+  versions?: string[],
+) {
+  await eachPython(async (version, python) => {
+    for (const core of ["python", "native"]) {
+      try {
+        await check(version, python, ["--core", core]);
+      } catch (error) {
+        if (error instanceof Error) error.message = `--core ${core}: ${error.message}`;
+        throw error;
+      }
+    }
+  }, versions);
 }
 
 Deno.test("descriptors.py: a program that dup2s onto 3 and closes every descriptor keeps its files", async () => {
@@ -126,9 +151,11 @@ Deno.test("fills_disk.py: a full disk under the data directory stops recording, 
 });
 
 Deno.test("thread_waves.py: threads ending while others start never see the tracer", async () => {
-  await eachPython(async (_version, python) => {
+  await eachPythonAndCore(async (_version, python, core) => {
     for (let round = 0; round < 3; round++) {
-      const run = await traced(python, [join(DIR, "thread_waves.py")], { cli: ["--quiet"] });
+      const run = await traced(python, [join(DIR, "thread_waves.py")], {
+        cli: ["--quiet", ...core],
+      });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, "", "nothing from the shim inside the program's threads");
       assert.equal(run.stdout, "waves done\n");
@@ -138,8 +165,8 @@ Deno.test("thread_waves.py: threads ending while others start never see the trac
 });
 
 Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs on (3.12+)", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "free_tools.py")]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "free_tools.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "freed\n");
     assert.doesNotMatch(run.stderr, /Traceback|ValueError/);
@@ -152,12 +179,12 @@ Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs
 });
 
 Deno.test("stepper.py kill: a process that records slowly keeps what it recorded when SIGKILLed", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "stepper.py"), "kill"]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "stepper.py"), "kill"], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     // 30 steps 10 ms apart; events reach the file within 50 ms of the next one.
     const steps = calls(run.events, "step").length;
-    assert.ok(steps >= 20 && steps <= 30, `steps kept of 30: ${steps}`);
+    assert.ok(steps >= 20, `steps kept of the 30 (or a few more) before the kill: ${steps}`);
   });
 });
 
@@ -172,7 +199,7 @@ Deno.test("stepper.py orphan: a process still running when tracer stops waiting 
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stderr, /still running/);
       const steps = calls(run.events, "step").length;
-      assert.ok(steps >= 20, `steps of the second the child was waited for: ${steps}`);
+      assert.ok(steps >= 20, `steps before its parent left (30) and while waited for: ${steps}`);
     } finally {
       Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGKILL");
     }
@@ -180,8 +207,8 @@ Deno.test("stepper.py orphan: a process still running when tracer stops waiting 
 });
 
 Deno.test("c_calls_only.py: a loop of C calls keeps memory bounded (3.8-3.11)", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "c_calls_only.py")]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "c_calls_only.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     const peakMb = Number(run.stdout.trim());
     assert.ok(peakMb < 120, `peak RSS ${peakMb} MB (untraced ~8 MB; unflushed it passed 340 MB)`);
@@ -191,8 +218,8 @@ Deno.test("c_calls_only.py: a loop of C calls keeps memory bounded (3.8-3.11)", 
 });
 
 Deno.test("fork_inherits.py: a fork child names what it inherits, closes its fork, counts its own", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "fork_inherits.py")]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "fork_inherits.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     const pids = [...run.ends.keys()];
     assert.equal(pids.length, 2);
@@ -211,8 +238,8 @@ Deno.test("fork_inherits.py: a fork child names what it inherits, closes its for
 });
 
 Deno.test("killed_names.py: a SIGKILLed process keeps its process and thread names", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "killed_names.py")]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "killed_names.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     const [pid, exitcode] = run.stdout.trim().split(" ").map(Number);
     assert.equal(exitcode, -9);
@@ -226,8 +253,8 @@ Deno.test("killed_names.py: a SIGKILLed process keeps its process and thread nam
 });
 
 Deno.test("queue_get.py: C methods defined with their class are named by type and method", async () => {
-  await eachPython(async (_version, python) => {
-    const run = await traced(python, [join(DIR, "queue_get.py")]);
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "queue_get.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(calls(run.events, "_queue.SimpleQueue.get").length, 1);
     assert.deepEqual(calls(run.events, "builtin_method"), []);
@@ -235,11 +262,11 @@ Deno.test("queue_get.py: C methods defined with their class are named by type an
 });
 
 Deno.test("recursion.py: calls after a RecursionError are recorded (3.12+), or the loss is said", async () => {
-  await eachPython(async (version, python) => {
-    const run = await traced(python, [join(DIR, "recursion.py")]);
+  await eachPythonAndCore(async (version, python, core) => {
+    const run = await traced(python, [join(DIR, "recursion.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "recovered\n");
-    if (version === "3.12" || version === "3.13") {
+    if (version === "3.12" || version === "3.13" || run.core === "native") {
       assert.equal(calls(run.events, "after").length, 5);
       assert.ok(calls(run.events, "down").every((e) => !e.args?.unfinished));
     } else {

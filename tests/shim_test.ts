@@ -283,9 +283,12 @@ Deno.test("max_stack_depth and min_duration_us", async () => {
     assert.equal(calls(shallow, "<module>").filter((e) => /filters\.py/.test(e.name!)).length, 1);
     assert.equal(calls(shallow, "deep").length, 2, "depth 2 and 3 only");
     const long = only(await traced(python, "filters.py", { config: { min_duration_us: 5000 } }));
-    assert.equal(calls(long, "slow").length, 1);
-    assert.equal(calls(long, "fast").length, 0);
+    assert.equal(calls(long, "slow").length, 1, "slow() sleeps 20 ms");
+    // Which short calls a busy machine stretches past 5 ms varies: the rule is what is checked.
     assert.ok(long.events.every((e) => e.ph !== "X" || e.dur! >= 5000));
+    const every = only(await traced(python, "filters.py"));
+    const complete = (trace: TraceFile) => trace.events.filter((e) => e.ph === "X").length;
+    assert.ok(complete(long) < complete(every) / 2, "most calls are shorter and were dropped");
   });
 });
 

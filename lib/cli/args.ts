@@ -6,7 +6,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
+import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
 import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
 
 /** What the traced program is: `script.py args`, `-m module args` or `-c code args`. */
@@ -34,6 +34,8 @@ export interface TraceOptions {
   minDurationUs: number;
   tracerEntries: number;
   traceChildren: boolean;
+  /** `--core`: the recording core. */
+  core: CoreChoice;
 }
 
 /** `tracer [options] script.py args...`: run and trace. */
@@ -179,6 +181,7 @@ function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target
       minDurationUs: duration(last(values, "min_duration")),
       tracerEntries: integer(values, "tracer_entries", DEFAULT_TRACER_ENTRIES, { min: 1 }),
       traceChildren: !seen.has("ignore_multiprocess"),
+      core: coreChoice(last(values, "core")),
     },
     waitTimeoutS: seconds(last(values, "wait_timeout")),
     quiet: seen.has("quiet"),
@@ -250,6 +253,12 @@ export function duration(text: string | undefined): number {
     );
   }
   return Number(match[1]) * UNIT_US[match[2] ?? "us"];
+}
+
+function coreChoice(text: string | undefined): CoreChoice {
+  if (text === undefined) return "auto";
+  if (text === "auto" || text === "python" || text === "native") return text;
+  throw new UsageError(`--core needs auto, python or native, got "${text}"`);
 }
 
 function seconds(text: string | undefined): number {

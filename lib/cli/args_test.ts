@@ -60,6 +60,8 @@ Deno.test("recording options, with = and repeated path options", () => {
     "1000",
     "--ignore_multiprocess",
     "--log_subprocess",
+    "--core",
+    "native",
     "--wait_timeout",
     "2.5",
     "a.py",
@@ -72,8 +74,15 @@ Deno.test("recording options, with = and repeated path options", () => {
     minDurationUs: 500,
     tracerEntries: 1000,
     traceChildren: false,
+    core: "native",
   });
   assert.equal(command.waitTimeoutS, 2.5);
+});
+
+Deno.test("--core defaults to auto and takes only auto, python or native", () => {
+  assert.equal(run(["a.py"]).trace.core, "auto");
+  assert.equal(run(["--core=python", "a.py"]).trace.core, "python");
+  assert.throws(() => parseArgs(["--core", "c", "a.py"]), /--core needs auto, python or native/);
 });
 
 Deno.test("--pid_suffix keeps per-process files and refuses -o", () => {

@@ -86,6 +86,12 @@ export const OPTIONS = [
     help: `per-process event cap (default ${DEFAULT_TRACER_ENTRIES})`,
   },
   {
+    name: "core",
+    value: "auto|python|native",
+    section: "Recording",
+    help: "recording core (default auto: native when built for the Python)",
+  },
+  {
     name: "ignore_multiprocess",
     section: "Recording",
     help: "trace only the root process, not its children",

@@ -48,6 +48,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       min_duration_us: command.trace.minDurationUs,
       tracer_entries: command.trace.tracerEntries,
       trace_children: command.trace.traceChildren,
+      core: command.trace.core,
     };
     const outcome = await runProgram({
       python,

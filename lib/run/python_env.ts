@@ -4,9 +4,9 @@
  * @module
  */
 import { delimiter } from "node:path";
-import { CONFIG_ENV, type ShimConfig } from "./shim_config.ts";
+import { CONFIG_ENV, ROOT_ENV, type ShimConfig } from "./shim_config.ts";
 
-/** Returns a copy of `base` that makes Python load the shim with `config`. */
+/** Returns a copy of `base` that makes Python load the shim with `config`, as the root process. */
 export function tracedEnv(
   base: Record<string, string>,
   config: ShimConfig,
@@ -19,5 +19,6 @@ export function tracedEnv(
     ...base,
     PYTHONPATH: [config.shim_dir, ...unique].join(delimiter),
     [CONFIG_ENV]: JSON.stringify(config),
+    [ROOT_ENV]: "1",
   };
 }

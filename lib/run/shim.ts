@@ -4,9 +4,14 @@
  * @module
  */
 import { join } from "node:path";
+import { writeNativeLibs } from "./native.ts";
 import sitecustomize from "../../py/sitecustomize.py" with { type: "text" };
 import init from "../../py/_tracer/__init__.py" with { type: "text" };
 import config from "../../py/_tracer/config.py" with { type: "text" };
+import constants from "../../py/_tracer/constants.py" with { type: "text" };
+import core from "../../py/_tracer/core.py" with { type: "text" };
+import coreNative from "../../py/_tracer/core_native.py" with { type: "text" };
+import debug from "../../py/_tracer/debug.py" with { type: "text" };
 import bootstrap from "../../py/_tracer/bootstrap.py" with { type: "text" };
 import session from "../../py/_tracer/session.py" with { type: "text" };
 import coreMonitoring from "../../py/_tracer/core_monitoring.py" with { type: "text" };
@@ -19,6 +24,10 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "sitecustomize.py": sitecustomize,
   "_tracer/__init__.py": init,
   "_tracer/config.py": config,
+  "_tracer/constants.py": constants,
+  "_tracer/core.py": core,
+  "_tracer/core_native.py": coreNative,
+  "_tracer/debug.py": debug,
   "_tracer/bootstrap.py": bootstrap,
   "_tracer/session.py": session,
   "_tracer/core_monitoring.py": coreMonitoring,
@@ -27,7 +36,10 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/hooks.py": hooks,
 };
 
-/** Writes the shim into `dir` (which must exist and be private); returns `dir`. */
+/**
+ * Writes the shim into `dir` (which must exist and be private), with the native cores built for
+ * this platform beside it (lib/run/native.ts); returns `dir`.
+ */
 export async function writeShim(dir: string): Promise<string> {
   await Deno.mkdir(join(dir, "_tracer"), { mode: 0o700, recursive: true });
   await Promise.all(
@@ -35,5 +47,6 @@ export async function writeShim(dir: string): Promise<string> {
       Deno.writeTextFile(join(dir, name), text, { mode: 0o600 })
     ),
   );
+  await writeNativeLibs(dir);
   return dir;
 }

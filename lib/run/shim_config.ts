@@ -7,6 +7,12 @@
 /** Name of the environment variable that enables the shim and carries its config. */
 export const CONFIG_ENV = "TRACER_CONFIG";
 
+/** Set (to "1") for the root process only: it is the one that says which core records. */
+export const ROOT_ENV = "TRACER_ROOT";
+
+/** `--core`: which recording core the shim uses (py/_tracer/core.py). */
+export type CoreChoice = "auto" | "python" | "native";
+
 /** What every traced process reads at start-up. */
 export interface ShimConfig {
   version: 1;
@@ -29,6 +35,8 @@ export interface ShimConfig {
   tracer_entries: number;
   /** False: the root process does not pass the shim on to its children. */
   trace_children: boolean;
+  /** Recording core; absent means "auto" (native when a library matches, else Python). */
+  core?: CoreChoice;
 }
 
 /** Default per-process event cap (`--tracer_entries`). */

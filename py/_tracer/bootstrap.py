@@ -3,7 +3,9 @@
 import os
 import sys
 
-from .config import CONFIG_ENV, parse_config
+from . import debug
+from .config import parse_config
+from .constants import CONFIG_ENV, ROOT_ENV
 
 _started = False
 session = None  # the running Session, for hooks and tests
@@ -15,6 +17,7 @@ def start():
     if _started:
         return
     _started = True
+    root = os.environ.pop(ROOT_ENV, None) is not None  # the CLI's own child; not inherited
     text = os.environ.get(CONFIG_ENV)
     if not text:
         return
@@ -31,9 +34,18 @@ def start():
         hooks.install(new_session)
         new_session.start()
     except Exception as error:  # a broken shim must never break the user's program
+        if debug.ENABLED:
+            import traceback
+
+            traceback.print_exc()
         sys.stderr.write("tracer: not tracing process %d: %s\n" % (os.getpid(), error))
         return
     session = new_session
+    note = new_session.core_note
+    if debug.ENABLED:
+        debug.log("recording with the %s core%s" % (new_session.core_kind, note and ": " + note or ""))
+    if note and root:  # said once per run, by the root process (each file's header has it too)
+        sys.stderr.write("tracer: recording with the Python core: %s\n" % note)
 
 
 def _stop_inheritance(config):

@@ -8,7 +8,8 @@ try:  # the C scanner alone: importing json costs ~20 ms of start-up (re, enum) 
 except ImportError:  # pragma: no cover - CPython always has _json
     _make_scanner = None
 
-CONFIG_ENV = "TRACER_CONFIG"
+from .constants import CONFIG_ENV, CORES
+
 SUPPORTED_VERSION = 1
 
 # key -> (accepted types, default)
@@ -23,6 +24,7 @@ _FIELDS = {
     "min_duration_us": ((int, float), 0),
     "tracer_entries": ((int,), 5000000),
     "trace_children": ((bool,), True),
+    "core": ((str,), "auto"),
 }
 
 
@@ -67,6 +69,8 @@ def parse_config(text):
     for key in ("include_files", "exclude_files"):
         if not all(isinstance(item, str) for item in values[key]):
             raise ConfigError("%s: %r must be a list of path strings" % (CONFIG_ENV, key))
+    if values["core"] not in CORES:
+        raise ConfigError("%s: 'core' must be one of %s" % (CONFIG_ENV, ", ".join(CORES)))
     if not values["output_dir"].startswith("/"):
         raise ConfigError("%s: output_dir must be an absolute path" % CONFIG_ENV)
     return Config(values)

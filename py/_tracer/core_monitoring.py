@@ -10,17 +10,18 @@ import sys
 from time import perf_counter_ns
 from types import FunctionType, MethodType
 
+from .constants import C_CALL_EVENTS as _C_CALLS
+from .constants import ENTRY_EXIT_EVENTS as _ENTRY_EXIT
+from .constants import TOOL_PREFERENCE as _TOOL_PREFERENCE
+from .core import BufferedCore
 from .writer import CFunctionNames
 
 _monitoring = sys.monitoring
 _events = _monitoring.events
 _DISABLE = _monitoring.DISABLE
-_ENTRY_EXIT = _events.PY_START | _events.PY_RESUME | _events.PY_RETURN | _events.PY_YIELD
-_C_CALLS = _events.CALL | _events.C_RETURN | _events.C_RAISE
-_TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)  # 2 is cProfile's, 1 coverage's: take them last
 
 
-class MonitoringCore:
+class MonitoringCore(BufferedCore):
     """Records Python (and C) calls of every thread through two sys.monitoring tools."""
 
     def __init__(self, registry, config, code_filter):
@@ -68,7 +69,7 @@ class MonitoringCore:
             return "the program freed the sys.monitoring tool ids tracer recorded with"
         return None
 
-    def after_fork(self):
+    def after_fork(self, fork_ns):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""
 
     def _callbacks(self, recorder):

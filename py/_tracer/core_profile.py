@@ -11,13 +11,14 @@ import sys
 import threading
 from time import perf_counter_ns
 
+from .core import BufferedCore
 from .writer import CFunctionNames
 
 _setprofile = sys.setprofile
 _start_new_thread = _thread.start_new_thread
 
 
-class ProfileCore:
+class ProfileCore(BufferedCore):
     """Records Python (and C) calls through one profile function per thread."""
 
     def __init__(self, registry, config, code_filter):
@@ -51,7 +52,7 @@ class ProfileCore:
             )
         return None
 
-    def after_fork(self):
+    def after_fork(self, fork_ns):
         """Nothing to do: the surviving thread keeps its profile function and buffer."""
 
     def _attach(self):

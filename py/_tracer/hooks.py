@@ -15,6 +15,9 @@ import signal
 import sys
 from _thread import get_ident
 
+from .constants import CONFIG_ENV as _CONFIG_ENV
+from .constants import EXEC_OF_ENV
+
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
 _real_exit = os._exit
 _real_kill = os.kill
@@ -27,8 +30,6 @@ _real_posix_spawn = getattr(os, "posix_spawn", None)
 _real_posix_spawnp = getattr(os, "posix_spawnp", None)
 _SIG_DFL = signal.SIG_DFL
 
-EXEC_OF_ENV = "TRACER_EXEC_OF"
-_CONFIG_ENV = "TRACER_CONFIG"
 # Signals whose default action ends the process without running atexit; the hooks write the trace
 # first, then let the default action happen. SIGINT only counts once the program set SIG_DFL for it
 # (Python's own SIGINT handler raises KeyboardInterrupt, which atexit covers).
@@ -284,7 +285,7 @@ def _child_env(env):
     env = dict(env)
     if any(isinstance(key, bytes) for key in env):
         encode = os.fsencode
-        path_key, config_key, separator = b"PYTHONPATH", b"TRACER_CONFIG", os.fsencode(os.pathsep)
+        path_key, config_key, separator = b"PYTHONPATH", os.fsencode(_CONFIG_ENV), os.fsencode(os.pathsep)
     else:
         encode = str
         path_key, config_key, separator = "PYTHONPATH", _CONFIG_ENV, os.pathsep

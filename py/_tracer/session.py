@@ -11,12 +11,10 @@ from _thread import get_ident, get_native_id
 from time import perf_counter_ns, time_ns
 
 from . import SHIM_FILE_PREFIX
+from .constants import EXEC_OF_ENV, FLUSH_INTERVAL_NS
+from .core import select_core
 from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
 
-EXEC_OF_ENV = "TRACER_EXEC_OF"
-# Recorded events reach the file within this long of the next event any thread records: the cores
-# compare each entry's clock with ThreadRegistry.flush_at, which also bounds the buffers' size.
-FLUSH_INTERVAL_NS = 50_000_000
 _clock = perf_counter_ns
 _getpid = os.getpid
 _active = threading._active  # ident -> Thread; current_thread() would create dummies mid-callback
@@ -40,11 +38,9 @@ class Session:
         self._writer = self._new_writer()
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
-        if sys.version_info >= (3, 12):
-            from .core_monitoring import MonitoringCore as Core
-        else:
-            from .core_profile import ProfileCore as Core
-        self._core = Core(self.threads, config, self._code_filter)
+        # core_note: why the native core is not recording (None when it is, or was not asked for)
+        self._core, self.core_note = select_core(config, self.threads, self._code_filter)
+        self.core_kind = self._core.kind
 
     def _new_writer(self):
         writer = TraceWriter(self.config, _getpid(), self._code_filter)
@@ -78,14 +74,12 @@ class Session:
         lost = self._core.lost_reason()
         self._core.stop()
         end_ns = _clock()
-        threads = self.threads.all_threads()
+        self._core.flush_all(ending=True)
         writer = self._writer
-        for thread in threads:
-            writer.drain(thread)
         if lost is not None and writer.lost is None:
-            writer.lost = lost  # after the drains: what was recorded before is all written
+            writer.lost = lost  # after the flush: what was recorded before is all written
         writer.process_name = self._current_process_name()
-        writer.close(end_ns, threads, {"exit": reason})
+        writer.close(end_ns, self.threads.all_threads(), {"exit": reason})
 
     def restart_after_fork(self):
         """In a forked child: forgets the parent's events and file, records on into a new file."""
@@ -93,6 +87,7 @@ class Session:
         parent = self._writer
         parent.abandon()
         writer = self._new_writer()
+        self._core.adopt_writer(writer, parent)
         # The header first, before anything can reach the new file: a finish from a signal
         # handler must never put records ahead of it.
         writer.write_header(self._other_data(parent.file_name))
@@ -106,7 +101,7 @@ class Session:
             self._finishing = False
             self._core.start()
         else:
-            self._core.after_fork()
+            self._core.after_fork(fork_ns)
 
     def owns_file(self):
         """False in a fork child whose file is still the parent's (the fork hook has not run)."""
@@ -152,7 +147,10 @@ class Session:
             "host": os.uname().nodename,
             "boot_id": _boot_id(),
             "clock": {"epoch_ns": time_ns(), "mono_ns": _clock()},
+            "core": self._core.kind,
         }
+        if self.core_note:
+            data["core_note"] = self.core_note
         if self._exec_of:
             data["exec_of"] = self._exec_of
         if parent_file:

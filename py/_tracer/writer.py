@@ -184,6 +184,7 @@ class TraceWriter:
         # What the M records written so far say: None -> process name, tid -> thread name. Names
         # go out with the chunks, so a killed process keeps them.
         self._written_meta = {}
+        self._c_names = CFunctionNames()  # for c_function_id
 
     def id_for(self, code):
         """The name id of a code object, or None when filters exclude it."""
@@ -201,6 +202,51 @@ class TraceWriter:
         self._code_id.setdefault(code, (code, name_id))
         self._code_id[id(code)] = (code, name_id)
         return name_id
+
+    def c_function_id(self, func):
+        """The name id of a C callable (the native core asks once per callable and caches it)."""
+        name = self._c_names.name(func)
+        name_id = self._c_id.get(name)
+        return name_id if name_id is not None else self._c_function_id(name)
+
+    def adopt_names(self, parent):
+        """Takes over every name id `parent` gave, to be written again at the start of this file.
+
+        A native core keeps its cached name ids across a fork (and a failed exec): the new file
+        must know them. Call it before this writer names anything.
+        """
+        self._code_id = dict(parent._code_id)
+        self._c_id = dict(parent._c_id)
+        self._c_names = parent._c_names
+        self._next_id = parent._next_id
+        self._names_by_id = list(parent._names_by_id)
+        names = {}
+        # Copies: on 3.8-3.11 the core asks id_for() about the shim's own code meanwhile.
+        for code, name_id in list(self._code_id.values()):
+            if name_id is not None:
+                names[name_id] = [name_id, python_code_name(code), "py"]
+        for name, name_id in list(self._c_id.items()):
+            names[name_id] = [name_id, name, "c"]
+        self._new_names = [names[name_id] for name_id in sorted(names)]
+
+    def write_events(self, thread, payload, dropped=0):
+        """Writes one chunk a native core built for `thread` (its ThreadBuffer), names first.
+
+        `payload` is a whole `E` payload (float64 little-endian: tid, then start_ns, dur_ns,
+        name_id per finished call); `dropped` counts the calls dropped past the cap since the
+        core's last chunk.
+        """
+        with self.lock:
+            if self.closed or self.lost is not None:
+                return
+            self.dropped += dropped
+            if len(payload) > 8:
+                self.events += (len(payload) - 8) // 24
+                self._write(
+                    self._names_record()
+                    + self._meta_record((thread,))
+                    + record(KIND_EVENTS, payload)
+                )
 
     def _c_function_id(self, name):
         name_id = self._c_id[name] = self._new_name(name, "c")

@@ -1,0 +1,937 @@
+/*
+ * _tracer._native: tracer's native recording core (docs/internals.md, section 4).
+ *
+ * It owns the hot path only: the callbacks (sys.monitoring with C callables on 3.12+, the C-level
+ * profile hook on 3.8-3.11), one buffer per thread in C memory, call/return pairing, and the
+ * filters decided early (include/exclude once per code object, max depth, the cap, min duration).
+ * Everything else stays in Python (core_native.py, writer.py): names come from the writer's
+ * id_for() / c_function_id(), once per code object or C callable, and finished calls leave as
+ * ready `E` payloads (float64 LE: tid, then start_ns, dur_ns, name_id per call) through
+ * writer.write_events(), which prepends pending names and does the write. No file I/O here.
+ *
+ * Threading: every entry point runs with the GIL held (no free-threaded builds: core.py refuses
+ * them). The only code that runs without the GIL is the thread-exit destructor, which sets one
+ * flag. Calls into Python (names, writes) can release the GIL, so a buffer is emptied before its
+ * payload is handed out, and thread records live as Python objects in a list, walked over copies.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define MONITORING 1 /* sys.monitoring (PEP 669) */
+#else
+#define MONITORING 0 /* PyEval_SetProfile */
+#endif
+
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *
+Py_NewRef(PyObject *object)
+{
+    Py_INCREF(object);
+    return object;
+}
+#endif
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define GET_EXTRA PyUnstable_Code_GetExtra
+#define SET_EXTRA PyUnstable_Code_SetExtra
+#define REQUEST_EXTRA_INDEX PyUnstable_Eval_RequestCodeExtraIndex
+#else
+#define GET_EXTRA _PyCode_GetExtra
+#define SET_EXTRA _PyCode_SetExtra
+#define REQUEST_EXTRA_INDEX _PyEval_RequestCodeExtraIndex
+#endif
+
+/* The clock of time.perf_counter_ns(), which the Python cores and the file header use. */
+static inline int64_t
+now_ns(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t t;
+    (void)PyTime_PerfCounterRaw(&t);
+    return (int64_t)t;
+#else
+    return (int64_t)_PyTime_GetPerfCounter();
+#endif
+}
+
+/*
+ * The verdict on a code object, cached in its co_extra slot: 0 until decided, then
+ * ((name id + 1) << 16) | DECIDED | generation. Name id -1 (so the high part 0) means "not
+ * recorded". The generation (3.12+) is the start() during which the code's local events were
+ * switched on, so a restarted core switches them on again.
+ */
+#define DECIDED 0x8000u
+#define GEN_MASK 0x7fffu
+#define VERDICT_ID(v) ((int32_t)((v) >> 16) - 1)
+
+/* One open call. name_id > 0: recorded; 0: past the cap (counted as dropped); -1: not recorded. */
+typedef struct {
+    int64_t start;
+    int32_t name_id;
+} Call;
+
+/* One thread's recording state; a Python object so that its lifetime is reference counted. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *buffer;   /* the session's ThreadBuffer: tid, thread name, open calls at the end */
+    Call *stack;        /* open calls, innermost last */
+    Py_ssize_t depth, stack_size, lost; /* lost: pushes that found no memory (popped first) */
+    double *events;     /* the E payload being filled: tid, then triples */
+    Py_ssize_t count, size; /* doubles used and allocated */
+    int ended;          /* set without the GIL when the OS thread exits */
+} Thread;
+
+/* Cache of C callable -> name id; keys hold a reference to `ref` so the pointers stay unique. */
+typedef struct {
+    const void *a, *b;
+    PyObject *ref;
+    int32_t name_id;
+} CEntry;
+
+static struct {
+    int active;
+    int debug;                 /* TRACER_DEBUG: report errors instead of swallowing them */
+    PyObject *registry;        /* session.ThreadRegistry: .writer, .new_thread() */
+    PyObject *threads;         /* list of Thread */
+    Py_ssize_t extra_index;
+    Py_ssize_t flush_doubles;  /* a full chunk: 1 + 3 * FLUSH_EVENTS */
+    int64_t flush_interval_ns; /* every thread's calls are written this often (FLUSH_INTERVAL_NS) */
+    int64_t flush_at;          /* the clock past which the next entry writes every thread's */
+    Py_ssize_t max_depth;
+    long long cap, admitted, dropped, dropped_reported;
+    int64_t min_ns;
+    int ignore_c;
+    CEntry *c_table;
+    size_t c_mask, c_count;
+#if MONITORING
+    unsigned gen;
+    PyObject *set_local_events; /* sys.monitoring.set_local_events */
+    PyObject *recorder;        /* its tool id (int) */
+    PyObject *local_events;    /* the event set of recorded code (int) */
+    PyObject *disable;         /* sys.monitoring.DISABLE */
+    PyObject *enabled;         /* set of code objects with local events on */
+#endif
+} S;
+
+/* This OS thread's record. initial-exec: read without a __tls_get_addr call (~5% of the time). */
+#if defined(__linux__)
+static __thread Thread *current __attribute__((tls_model("initial-exec")));
+#else
+static __thread Thread *current;
+#endif
+static pthread_key_t exit_key;   /* its destructor marks the record ended */
+static Thread no_thread;         /* current when the session could not register the thread */
+static PyTypeObject *method_wrapper_type; /* type((1).__add__): not in every CPython's headers */
+
+static void
+report_error(void)
+{
+    if (S.debug)
+        PyErr_WriteUnraisable(NULL);
+    else
+        PyErr_Clear();
+}
+
+/* --- threads ------------------------------------------------------------------------------ */
+
+static void
+thread_dealloc(Thread *t)
+{
+    Py_XDECREF(t->buffer);
+    PyMem_RawFree(t->stack);
+    PyMem_RawFree(t->events);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyTypeObject ThreadType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_tracer._native.Thread",
+    .tp_basicsize = sizeof(Thread),
+    .tp_dealloc = (destructor)thread_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One thread's native recording state.",
+};
+
+static void
+on_thread_exit(void *record)
+{
+    __atomic_store_n(&((Thread *)record)->ended, 1, __ATOMIC_RELEASE);
+}
+
+/* Sets events[0] to the thread's native id, as the session's ThreadBuffer knows it. */
+static void
+read_tid(Thread *t)
+{
+    PyObject *tid = PyObject_GetAttrString(t->buffer, "tid");
+    t->events[0] = tid ? PyFloat_AsDouble(tid) : 0.0;
+    Py_XDECREF(tid);
+    if (PyErr_Occurred())
+        report_error();
+}
+
+/* The calling thread's record, created on its first event (the session names it). */
+static Thread *
+thread_get(void)
+{
+    Thread *t = current;
+    if (t != NULL)
+        return t != &no_thread ? t : NULL;
+    PyObject *buffer = PyObject_CallMethod(S.registry, "new_thread", NULL);
+    t = buffer ? PyObject_New(Thread, &ThreadType) : NULL;
+    if (t == NULL) {
+        Py_XDECREF(buffer);
+        report_error();
+        current = &no_thread; /* record nothing in this thread rather than fail every event */
+        return NULL;
+    }
+    t->buffer = buffer;
+    t->stack = NULL;
+    t->depth = t->stack_size = t->lost = 0;
+    t->size = 1 + 3 * 256;
+    t->events = PyMem_RawMalloc(t->size * sizeof(double));
+    t->count = 1;
+    t->ended = 0;
+    if (t->events == NULL || PyList_Append(S.threads, (PyObject *)t) < 0) {
+        Py_DECREF(t);
+        PyErr_Clear();
+        current = &no_thread;
+        return NULL;
+    }
+    Py_DECREF(t); /* the list owns it */
+    read_tid(t);
+    current = t;
+    pthread_setspecific(exit_key, t);
+    return t;
+}
+
+/* --- writing -------------------------------------------------------------------------------- */
+
+/* Hands the thread's finished calls (and the drops counted since the last time) to the writer. */
+static void
+flush(Thread *t)
+{
+    long long dropped = S.dropped - S.dropped_reported;
+    if (t->count <= 1 && dropped == 0)
+        return;
+#if PY_BIG_ENDIAN
+    for (Py_ssize_t i = 0; i < t->count; i++) {
+        uint64_t bits;
+        memcpy(&bits, &t->events[i], 8);
+        bits = __builtin_bswap64(bits);
+        memcpy(&t->events[i], &bits, 8);
+    }
+#endif
+    PyObject *payload = PyBytes_FromStringAndSize((const char *)t->events,
+                                                  t->count * (Py_ssize_t)sizeof(double));
+    t->count = 1; /* emptied before any call that may release the GIL */
+#if PY_BIG_ENDIAN
+    read_tid(t);
+#endif
+    if (payload == NULL) {
+        report_error();
+        return;
+    }
+    S.dropped_reported = S.dropped;
+    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
+    PyObject *result = writer ? PyObject_CallMethod(writer, "write_events", "OOL", t->buffer,
+                                                    payload, dropped)
+                              : NULL;
+    Py_XDECREF(result);
+    Py_XDECREF(writer);
+    Py_DECREF(payload);
+    if (result == NULL)
+        report_error();
+}
+
+static inline void
+emit(Thread *t, int64_t start, int64_t duration, int32_t name_id)
+{
+    if (t->count + 3 > t->size) {
+        Py_ssize_t size = (t->size - 1) * 2 + 1;
+        double *grown = size <= S.flush_doubles
+                            ? PyMem_RawRealloc(t->events, size * sizeof(double))
+                            : NULL;
+        if (grown != NULL) {
+            t->events = grown;
+            t->size = size;
+        }
+        else {
+            flush(t);
+        }
+    }
+    double *out = t->events + t->count;
+    out[0] = (double)start;
+    out[1] = (double)duration;
+    out[2] = (double)name_id;
+    t->count += 3;
+    if (t->count >= S.flush_doubles)
+        flush(t);
+}
+
+/* --- pairing ---------------------------------------------------------------------------- */
+
+static inline void
+push(Thread *t, int32_t name_id, int64_t start)
+{
+    if (t->depth == t->stack_size) {
+        Py_ssize_t size = t->stack_size ? t->stack_size * 2 : 64;
+        Call *grown = PyMem_RawRealloc(t->stack, size * sizeof(Call));
+        if (grown == NULL) {
+            t->lost++;
+            return;
+        }
+        t->stack = grown;
+        t->stack_size = size;
+    }
+    t->stack[t->depth].start = start;
+    t->stack[t->depth].name_id = name_id;
+    t->depth++;
+}
+
+/* The cap and the depth limit, decided when a call starts (as writer.TraceWriter._walk does). */
+static inline int32_t
+admit(Thread *t, int32_t name_id)
+{
+    if (name_id < 0)
+        return -1;
+    if (t->depth + t->lost >= S.max_depth)
+        return -1;
+    if (S.admitted < S.cap) {
+        S.admitted++;
+        return name_id;
+    }
+    S.dropped++;
+    return 0; /* past the cap: counted, and so are its callees */
+}
+
+static void flush_threads(int ending);
+
+static inline void
+enter(Thread *t, int32_t name_id)
+{
+    name_id = admit(t, name_id);
+    int64_t now = now_ns(); /* the clock last on entry: our own time stays outside */
+    push(t, name_id, now);
+    if (now > S.flush_at) {
+        /* Every thread's finished calls reach the file within the interval of the next entry,
+         * even those of threads blocked in a sleep or a long C call. */
+        S.flush_at = now + S.flush_interval_ns;
+        flush_threads(0);
+        if (PyErr_Occurred())
+            report_error();
+    }
+}
+
+static inline void
+leave(Thread *t, int64_t now)
+{
+    if (t->lost) {
+        t->lost--;
+        return;
+    }
+    if (t->depth == 0)
+        return; /* a return from a call that started before recording did */
+    Call *call = &t->stack[--t->depth];
+    if (call->name_id > 0) {
+        int64_t duration = now - call->start;
+        if (duration >= S.min_ns)
+            emit(t, call->start, duration, call->name_id);
+    }
+}
+
+/* --- names ---------------------------------------------------------------------------------- */
+
+static uintptr_t
+verdict_of(PyObject *code)
+{
+    void *extra = NULL;
+    if (GET_EXTRA(code, S.extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return (uintptr_t)extra;
+}
+
+/* Asks the writer once per code object for its name id (None when the filters exclude it). */
+static uintptr_t
+decide(PyObject *code)
+{
+    int32_t name_id = -1;
+    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
+    PyObject *result = writer ? PyObject_CallMethod(writer, "id_for", "O", code) : NULL;
+    Py_XDECREF(writer);
+    if (result == NULL) {
+        report_error();
+    }
+    else {
+        if (result != Py_None)
+            name_id = (int32_t)PyLong_AsLong(result);
+        Py_DECREF(result);
+        if (PyErr_Occurred()) {
+            report_error();
+            name_id = -1;
+        }
+    }
+    uintptr_t verdict = ((uintptr_t)(uint32_t)(name_id + 1) << 16) | DECIDED;
+    if (SET_EXTRA(code, S.extra_index, (void *)verdict) < 0)
+        PyErr_Clear();
+    return verdict;
+}
+
+static inline int32_t
+code_id(PyObject *code)
+{
+    uintptr_t verdict = verdict_of(code);
+    if (verdict == 0)
+        verdict = decide(code);
+    return VERDICT_ID(verdict);
+}
+
+static inline size_t
+c_slot(const void *a, const void *b)
+{
+    uintptr_t h = ((uintptr_t)a >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull ^ (uintptr_t)b;
+    return (size_t)(h ^ (h >> 29)) & S.c_mask;
+}
+
+static void
+c_table_insert(const void *a, const void *b, PyObject *ref, int32_t name_id)
+{
+    size_t i = c_slot(a, b);
+    while (S.c_table[i].a != NULL)
+        i = (i + 1) & S.c_mask;
+    S.c_table[i].a = a;
+    S.c_table[i].b = b;
+    S.c_table[i].ref = ref;
+    S.c_table[i].name_id = name_id;
+    S.c_count++;
+}
+
+/* Makes room for one more entry (the table stays at most half full); 0 when out of memory. */
+static int
+c_table_reserve(void)
+{
+    if (S.c_table != NULL && (S.c_count + 1) * 2 <= S.c_mask + 1)
+        return 1;
+    size_t size = S.c_table ? (S.c_mask + 1) * 2 : 1024;
+    CEntry *old = S.c_table;
+    size_t old_size = old ? S.c_mask + 1 : 0;
+    CEntry *table = PyMem_RawCalloc(size, sizeof(CEntry));
+    if (table == NULL)
+        return 0;
+    S.c_table = table;
+    S.c_mask = size - 1;
+    S.c_count = 0;
+    for (size_t i = 0; i < old_size; i++)
+        if (old[i].a != NULL)
+            c_table_insert(old[i].a, old[i].b, old[i].ref, old[i].name_id);
+    PyMem_RawFree(old);
+    return 1;
+}
+
+/*
+ * The name id of a C callable. The key follows what writer.CFunctionNames names: a builtin by
+ * its method definition and the type (or module) it is bound to, descriptors and classes by
+ * themselves, other callable objects by their class. method-wrappers are named per call.
+ */
+static int32_t
+c_id(PyObject *func)
+{
+    const void *a, *b;
+    PyObject *ref;
+    PyTypeObject *type = Py_TYPE(func);
+    if (PyCFunction_Check(func)) {
+        PyObject *self = PyCFunction_GET_SELF(func);
+        ref = (self == NULL || PyModule_Check(self)) ? self : (PyObject *)Py_TYPE(self);
+        a = ((PyCFunctionObject *)func)->m_ml;
+        b = ref;
+    }
+    else if (type == method_wrapper_type) {
+        a = NULL;
+        b = NULL;
+        ref = NULL;
+    }
+    else if (PyType_Check(func) || type == &PyMethodDescr_Type ||
+             type == &PyClassMethodDescr_Type || type == &PyWrapperDescr_Type) {
+        a = func;
+        b = NULL;
+        ref = func;
+    }
+    else {
+        a = type;
+        b = &c_id; /* tags "an instance of a" apart from "the class a itself" */
+        ref = (PyObject *)type;
+    }
+    if (a != NULL && S.c_table != NULL) {
+        for (size_t i = c_slot(a, b); S.c_table[i].a != NULL; i = (i + 1) & S.c_mask)
+            if (S.c_table[i].a == a && S.c_table[i].b == b)
+                return S.c_table[i].name_id;
+    }
+    int32_t name_id = -1;
+    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
+    PyObject *result = writer ? PyObject_CallMethod(writer, "c_function_id", "O", func) : NULL;
+    Py_XDECREF(writer);
+    if (result != NULL) {
+        name_id = (int32_t)PyLong_AsLong(result);
+        Py_DECREF(result);
+    }
+    if (PyErr_Occurred()) {
+        report_error();
+        return -1;
+    }
+    if (a != NULL && c_table_reserve()) {
+        Py_XINCREF(ref);
+        c_table_insert(a, b, ref, name_id);
+    }
+    return name_id;
+}
+
+/* A C call: not recorded under a caller that is not recorded (as the Python cores do). */
+static inline void
+c_enter(Thread *t, PyObject *func)
+{
+    if (t->depth && t->stack[t->depth - 1].name_id < 0) {
+        push(t, -1, 0);
+        return;
+    }
+    enter(t, c_id(func));
+}
+
+#if MONITORING
+/* --- 3.12+: sys.monitoring callbacks ------------------------------------------------------ */
+
+/*
+ * Two tools, as in core_monitoring.py: the decider gets PY_START everywhere, decides once per
+ * code object and returns DISABLE; the recorder gets local events on recorded code only.
+ */
+
+static inline int
+enabled_now(PyObject *code)
+{
+    uintptr_t verdict = verdict_of(code);
+    return VERDICT_ID(verdict) >= 0 && (verdict & GEN_MASK) == S.gen;
+}
+
+static PyObject *
+mon_decide(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *code = args[0];
+    uintptr_t verdict = verdict_of(code);
+    if (verdict == 0)
+        verdict = decide(code);
+    int32_t name_id = VERDICT_ID(verdict);
+    if (S.active && name_id >= 0 && (verdict & GEN_MASK) != S.gen) {
+        verdict = (verdict & ~(uintptr_t)GEN_MASK) | S.gen;
+        if (SET_EXTRA(code, S.extra_index, (void *)verdict) < 0)
+            PyErr_Clear();
+        PyObject *r = PyObject_CallFunctionObjArgs(S.set_local_events, S.recorder, code,
+                                                   S.local_events, NULL);
+        Py_XDECREF(r);
+        if (r == NULL || PySet_Add(S.enabled, code) < 0)
+            report_error();
+        /* The recorder sees this code from its next event on: record this start here. */
+        Thread *t = thread_get();
+        if (t != NULL)
+            enter(t, name_id);
+    }
+    return Py_NewRef(S.disable);
+}
+
+static PyObject *
+mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Thread *t = thread_get();
+    if (t != NULL)
+        enter(t, VERDICT_ID(verdict_of(args[0])));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mon_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t now = now_ns(); /* the clock first on exit */
+    Thread *t = current;
+    if (t != NULL && t != &no_thread)
+        leave(t, now);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mon_throw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (enabled_now(args[0]))
+        return mon_start(module, args, nargs);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mon_unwind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t now = now_ns();
+    Thread *t = current;
+    if (t != NULL && t != &no_thread && enabled_now(args[0]))
+        leave(t, now);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mon_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *func = args[2];
+    if (PyFunction_Check(func) || PyMethod_Check(func))
+        Py_RETURN_NONE; /* CALL fires for Python callees too; they get PY_START */
+    Thread *t = thread_get();
+    if (t != NULL)
+        c_enter(t, func);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mon_c_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t now = now_ns();
+    PyObject *func = args[2];
+    if (PyFunction_Check(func) || PyMethod_Check(func))
+        Py_RETURN_NONE;
+    Thread *t = current;
+    if (t != NULL && t != &no_thread)
+        leave(t, now);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+start_monitoring(PyObject *module, PyObject *args)
+{
+    PyObject *set_local_events, *recorder, *local_events, *disable;
+    if (!PyArg_ParseTuple(args, "OOOO", &set_local_events, &recorder, &local_events, &disable))
+        return NULL;
+    Py_XSETREF(S.set_local_events, Py_NewRef(set_local_events));
+    Py_XSETREF(S.recorder, Py_NewRef(recorder));
+    Py_XSETREF(S.local_events, Py_NewRef(local_events));
+    Py_XSETREF(S.disable, Py_NewRef(disable));
+    S.gen = S.gen % GEN_MASK + 1;
+    S.active = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+take_enabled_codes(PyObject *module, PyObject *unused)
+{
+    PyObject *fresh = PySet_New(NULL);
+    if (fresh == NULL)
+        return NULL;
+    PyObject *codes = S.enabled;
+    S.enabled = fresh;
+    return codes;
+}
+
+#else
+/* --- 3.8-3.11: the C profile hook --------------------------------------------------------- */
+
+static int
+profile(PyObject *unused, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (!S.active) {
+        PyEval_SetProfile(NULL, NULL);
+        return 0;
+    }
+    Thread *t = thread_get();
+    if (t == NULL)
+        return 0;
+    switch (what) {
+    case PyTrace_CALL: {
+#if PY_VERSION_HEX >= 0x03090000
+        PyCodeObject *code = PyFrame_GetCode(frame);
+        int32_t name_id = code_id((PyObject *)code);
+        Py_DECREF(code);
+#else
+        int32_t name_id = code_id((PyObject *)frame->f_code);
+#endif
+        enter(t, name_id);
+        break;
+    }
+    case PyTrace_RETURN:
+        leave(t, now_ns());
+        break;
+    case PyTrace_C_CALL:
+        if (!S.ignore_c)
+            c_enter(t, arg);
+        break;
+    case PyTrace_C_RETURN:
+    case PyTrace_C_EXCEPTION:
+        if (!S.ignore_c)
+            leave(t, now_ns());
+        break;
+    }
+    return 0;
+}
+
+static PyObject *
+attach(PyObject *module, PyObject *unused)
+{
+    PyEval_SetProfile(profile, NULL);
+    Py_RETURN_NONE;
+}
+
+/* Sets (or clears) the profile hook of every thread: 3.9-3.11 can reach running threads. */
+static int
+set_all_profiles(Py_tracefunc func)
+{
+    PyEval_SetProfile(func, NULL);
+#if PY_VERSION_HEX >= 0x03090000
+    PyThreadState *me = PyThreadState_Get();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
+         ts != NULL;
+         ts = PyThreadState_Next(ts))
+        if (ts != me && _PyEval_SetProfile(ts, func, NULL) < 0)
+            return -1;
+#endif
+    return 0;
+}
+
+/* threading.setprofile() hook: a new thread's first event installs the C hook in it. */
+static PyObject *
+thread_profile(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char *const kinds[] = {"call", "return", "c_call", "c_exception", "c_return"};
+    static const int whats[] = {PyTrace_CALL, PyTrace_RETURN, PyTrace_C_CALL,
+                                PyTrace_C_EXCEPTION, PyTrace_C_RETURN};
+    if (nargs != 3 || !PyFrame_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "thread_profile(frame, event, arg)");
+        return NULL;
+    }
+    if (!S.active) {
+        PyEval_SetProfile(NULL, NULL);
+        Py_RETURN_NONE;
+    }
+    PyEval_SetProfile(profile, NULL);
+    for (size_t i = 0; i < sizeof(whats) / sizeof(whats[0]); i++)
+        if (PyUnicode_CompareWithASCIIString(args[1], kinds[i]) == 0)
+            profile(NULL, (PyFrameObject *)args[0], whats[i], args[2]);
+    Py_RETURN_NONE;
+}
+#endif
+
+/* --- the module's Python interface (core_native.py) ----------------------------------------- */
+
+static PyObject *
+configure(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"registry", "flush_events", "flush_interval_ns", "max_depth",
+                               "cap", "min_ns", "ignore_c", "debug", NULL};
+    PyObject *registry;
+    Py_ssize_t flush_events, max_depth;
+    long long flush_interval_ns, cap, min_ns;
+    int ignore_c, debug;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp", keywords, &registry, &flush_events,
+                                     &flush_interval_ns, &max_depth, &cap, &min_ns, &ignore_c,
+                                     &debug))
+        return NULL;
+    if (flush_events < 1) {
+        PyErr_SetString(PyExc_ValueError, "flush_events must be positive");
+        return NULL;
+    }
+    Py_XSETREF(S.registry, Py_NewRef(registry));
+    S.flush_doubles = 1 + 3 * flush_events;
+    S.flush_interval_ns = flush_interval_ns;
+    S.flush_at = 0;
+    S.max_depth = max_depth > 0 ? max_depth : PY_SSIZE_T_MAX;
+    S.cap = cap;
+    S.min_ns = min_ns;
+    S.ignore_c = ignore_c;
+    S.debug = debug;
+    Py_RETURN_NONE;
+}
+
+#if !MONITORING
+static PyObject *
+start(PyObject *module, PyObject *unused)
+{
+    S.active = 1;
+    if (set_all_profiles(profile) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+#endif
+
+static PyObject *
+stop(PyObject *module, PyObject *unused)
+{
+    S.active = 0;
+#if !MONITORING
+    if (set_all_profiles(NULL) < 0)
+        return NULL;
+#endif
+    Py_RETURN_NONE;
+}
+
+/* Gives a thread's open calls to its ThreadBuffer (.stack) for writer.close(), and forgets them. */
+static int
+export_open_calls(Thread *t)
+{
+    PyObject *stack = PyList_New(0);
+    for (Py_ssize_t i = 0; stack != NULL && i < t->depth; i++) {
+        if (t->stack[i].name_id <= 0)
+            continue;
+        PyObject *item = Py_BuildValue("(iL)", t->stack[i].name_id, (long long)t->stack[i].start);
+        if (item == NULL || PyList_Append(stack, item) < 0)
+            Py_CLEAR(stack);
+        Py_XDECREF(item);
+    }
+    t->depth = t->lost = 0;
+    int status = stack ? PyObject_SetAttrString(t->buffer, "stack", stack) : -1;
+    Py_XDECREF(stack);
+    return status;
+}
+
+/* Writes every thread's finished calls (ending: and hands over their open calls); reaps the
+ * records of threads that ended. Sets a Python error on failure. */
+static void
+flush_threads(int ending)
+{
+    PyObject *threads = PyList_GetSlice(S.threads, 0, PY_SSIZE_T_MAX);
+    if (threads == NULL)
+        return;
+    PyObject *reaped = PySet_New(NULL);
+    for (Py_ssize_t i = 0; reaped != NULL && i < PyList_GET_SIZE(threads); i++) {
+        Thread *t = (Thread *)PyList_GET_ITEM(threads, i);
+        /* Read before the flush: a thread that ends meanwhile may still have events. */
+        int ended = __atomic_load_n(&t->ended, __ATOMIC_ACQUIRE);
+        flush(t);
+        if (ending && export_open_calls(t) < 0)
+            report_error();
+        if (ended && PySet_Add(reaped, (PyObject *)t) < 0)
+            Py_CLEAR(reaped);
+    }
+    if (S.dropped != S.dropped_reported && PyList_GET_SIZE(threads) > 0)
+        flush((Thread *)PyList_GET_ITEM(threads, 0)); /* drops counted by ended threads */
+    Py_DECREF(threads);
+    if (reaped == NULL)
+        return;
+    for (Py_ssize_t i = PyList_GET_SIZE(S.threads) - 1; i >= 0; i--)
+        if (PySet_Contains(reaped, PyList_GET_ITEM(S.threads, i)) == 1)
+            PySequence_DelItem(S.threads, i);
+    Py_DECREF(reaped);
+}
+
+static PyObject *
+flush_all(PyObject *module, PyObject *args)
+{
+    int ending = 0;
+    if (!PyArg_ParseTuple(args, "|p", &ending))
+        return NULL;
+    S.flush_at = now_ns() + S.flush_interval_ns;
+    flush_threads(ending);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+after_fork(PyObject *module, PyObject *args)
+{
+    long long fork_ns;
+    if (!PyArg_ParseTuple(args, "L", &fork_ns))
+        return NULL;
+    Thread *t = current;
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    S.admitted = S.dropped = S.dropped_reported = 0;
+    if (t != NULL && t != &no_thread) {
+        if (PyList_Append(kept, (PyObject *)t) < 0) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+        t->count = 1; /* the parent's events are the parent's */
+        read_tid(t);
+        for (Py_ssize_t i = 0; i < t->depth; i++) {
+            t->stack[i].start = fork_ns;
+            if (t->stack[i].name_id > 0)
+                S.admitted++;
+        }
+    }
+    Py_SETREF(S.threads, kept); /* the other threads do not exist in this process */
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(registry, flush_events, flush_interval_ns, max_depth, cap, min_ns, ignore_c, "
+     "debug)"},
+    {"stop", stop, METH_NOARGS, "Stops recording (no I/O)."},
+    {"flush_all", flush_all, METH_VARARGS,
+     "flush_all(ending=False): writes every thread's finished calls; ending: also hands the "
+     "open calls to the ThreadBuffers and forgets them."},
+    {"after_fork", after_fork, METH_VARARGS,
+     "after_fork(fork_ns): in a fork child, drops other threads and the parent's events."},
+#if MONITORING
+    {"start_monitoring", start_monitoring, METH_VARARGS,
+     "start_monitoring(set_local_events, recorder, local_events, DISABLE)"},
+    {"take_enabled_codes", take_enabled_codes, METH_NOARGS,
+     "The code objects whose local events were switched on (and forgets them)."},
+    {"py_decide", (PyCFunction)(void (*)(void))mon_decide, METH_FASTCALL, "PY_START (decider)"},
+    {"py_start", (PyCFunction)(void (*)(void))mon_start, METH_FASTCALL, "PY_START, PY_RESUME"},
+    {"py_return", (PyCFunction)(void (*)(void))mon_return, METH_FASTCALL, "PY_RETURN, PY_YIELD"},
+    {"py_throw", (PyCFunction)(void (*)(void))mon_throw, METH_FASTCALL, "PY_THROW"},
+    {"py_unwind", (PyCFunction)(void (*)(void))mon_unwind, METH_FASTCALL, "PY_UNWIND"},
+    {"call", (PyCFunction)(void (*)(void))mon_call, METH_FASTCALL, "CALL"},
+    {"c_return", (PyCFunction)(void (*)(void))mon_c_return, METH_FASTCALL, "C_RETURN, C_RAISE"},
+#else
+    {"start", start, METH_NOARGS, "Starts recording in every thread this Python can reach."},
+    {"attach", attach, METH_NOARGS, "Starts recording in the calling thread."},
+    {"thread_profile", (PyCFunction)(void (*)(void))thread_profile, METH_FASTCALL,
+     "threading.setprofile() hook: attaches the calling thread."},
+#endif
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_tracer._native", "tracer's native recording core.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    /* Refuse another CPython before touching any structure: its layout may differ. */
+    char built[16];
+    int n = snprintf(built, sizeof(built), "%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    const char *running = Py_GetVersion();
+    if (strncmp(running, built, (size_t)n) != 0 || (running[n] >= '0' && running[n] <= '9')) {
+        PyErr_Format(PyExc_ImportError, "built for CPython %s, not %.10s", built, running);
+        return NULL;
+    }
+    if (PyType_Ready(&ThreadType) < 0)
+        return NULL;
+    S.extra_index = REQUEST_EXTRA_INDEX(NULL);
+    if (S.extra_index < 0) {
+        PyErr_SetString(PyExc_ImportError, "no free code extra slot");
+        return NULL;
+    }
+    if (pthread_key_create(&exit_key, on_thread_exit) != 0) {
+        PyErr_SetString(PyExc_ImportError, "no free thread-specific key");
+        return NULL;
+    }
+    PyObject *probe = PyObject_GetAttrString(Py_None, "__repr__");
+    if (probe == NULL)
+        return NULL;
+    method_wrapper_type = Py_TYPE(probe);
+    Py_DECREF(probe);
+    S.threads = PyList_New(0);
+#if MONITORING
+    S.enabled = PySet_New(NULL);
+    if (S.enabled == NULL)
+        return NULL;
+#endif
+    if (S.threads == NULL)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module != NULL && PyModule_AddStringConstant(module, "PY_VERSION", PY_VERSION) < 0)
+        Py_CLEAR(module);
+    return module;
+}

@@ -1,0 +1,28 @@
+"""Every constant the shim's modules share, defined once (the TypeScript side: lib/shim_config.ts).
+
+Nothing here imports more than sys: sitecustomize reads CONFIG_ENV before deciding to trace.
+"""
+
+import sys
+
+CONFIG_ENV = "TRACER_CONFIG"  # the run's JSON config (docs/internals.md, section 1)
+EXEC_OF_ENV = "TRACER_EXEC_OF"  # set across an exec: the file of the process before it
+ROOT_ENV = "TRACER_ROOT"  # set by the CLI for the root process only (it says which core runs)
+DEBUG_ENV = "TRACER_DEBUG"  # non-empty: the shim reports on stderr what it decides and what fails
+
+CORES = ("auto", "python", "native")  # the values of the config's "core" key
+
+# Recorded events reach the file within this long of the next entry any thread records: every
+# core compares each entry's clock with the next flush time, which also bounds the buffers' size.
+FLUSH_INTERVAL_NS = 50_000_000
+FLUSH_EVENTS = 16_384  # native core: also writes a thread's chunk at this many calls (384 KiB)
+
+# sys.monitoring tool ids tried in order: 2 is cProfile's, 1 coverage's, so take them last.
+TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)
+
+if sys.version_info >= (3, 12):
+    _events = sys.monitoring.events
+    # Local events of recorded code: entries and exits, and with C functions recorded, calls.
+    ENTRY_EXIT_EVENTS = _events.PY_START | _events.PY_RESUME | _events.PY_RETURN | _events.PY_YIELD
+    C_CALL_EVENTS = _events.CALL | _events.C_RETURN | _events.C_RAISE
+    del _events

@@ -1,0 +1,102 @@
+"""The recording core interface, and the choice of core for this process.
+
+A core owns the hot path: it gets the interpreter's call events, pairs calls with returns and
+hands finished calls to the session's TraceWriter (through the ThreadRegistry, whose `writer`
+changes in a fork child). Three cores implement Core:
+
+- MonitoringCore (core_monitoring.py, 3.12+) and ProfileCore (core_profile.py, 3.8-3.11): pure
+  Python, they append to ThreadBuffer lists that the writer pairs (the reference implementation);
+- NativeCore (core_native.py): the same hot path in C (_native.c), loaded from
+  `_tracer/native/cp<XY>.so` when the CLI put a library for this CPython there.
+"""
+
+import os
+import sys
+
+_NATIVE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
+
+
+class Core:
+    """What the session calls on its core. Every method runs with the GIL held."""
+
+    kind = ""  # "python" or "native": written into the file header (otherData.core)
+
+    def start(self):
+        """Starts recording in every thread it can reach, and in threads started from now on."""
+        raise NotImplementedError
+
+    def stop(self):
+        """Stops recording; no I/O (a fork child that only execs calls it and writes nothing)."""
+        raise NotImplementedError
+
+    def flush_all(self, ending=False):
+        """Writes every thread's finished calls through the registry's writer; callable from any
+        thread (a background flusher). `ending`: also leave each thread's open calls in its
+        ThreadBuffer.stack, for TraceWriter.close() to write as unfinished."""
+        raise NotImplementedError
+
+    def after_fork(self, fork_ns):
+        """In a fork child, with the registry's new writer: drop the parent's events and other
+        threads; the surviving thread's open calls keep their names and restart at fork_ns."""
+        raise NotImplementedError
+
+    def lost_reason(self):
+        """Why recording stopped before the end (a sentence for tracerEnd.lost), else None."""
+        raise NotImplementedError
+
+    def adopt_writer(self, writer, parent):
+        """A new writer replaces `parent` in this process (a fork child, a failed exec); called
+        before anything can reach it, so that name ids the core holds stay valid."""
+        raise NotImplementedError
+
+
+class BufferedCore(Core):
+    """A pure-Python core: threads append to ThreadBuffer lists that the writer walks."""
+
+    kind = "python"
+    _registry = None  # set by the subclass: the session's ThreadRegistry
+
+    def flush_all(self, ending=False):
+        """Writes every thread's buffer; open calls already live in each ThreadBuffer.stack."""
+        self._registry.flush_all()
+
+    def adopt_writer(self, writer, parent):
+        """Nothing to take over: TraceWriter.inherit names the open calls a fork child keeps."""
+
+
+def select_core(config, registry, code_filter):
+    """The core for this process, and why it is not the native one (None when it is, or when the
+    config asks for the Python core)."""
+    note = None
+    if config.core != "python":
+        native, note = load_native()
+        if native is not None:
+            from .core_native import NativeCore
+
+            return NativeCore(registry, config, native), None
+    if sys.version_info >= (3, 12):
+        from .core_monitoring import MonitoringCore as PythonCore
+    else:
+        from .core_profile import ProfileCore as PythonCore
+    return PythonCore(registry, config, code_filter), note
+
+
+def load_native():
+    """Loads `_tracer._native` built for this CPython: (module, None), or (None, why not)."""
+    version = "%d.%d" % sys.version_info[:2]
+    if sys.implementation.name != "cpython":
+        return None, "the native core needs CPython, not %s" % sys.implementation.name
+    if "t" in getattr(sys, "abiflags", ""):
+        return None, "no native core for free-threaded CPython %s" % version
+    path = os.path.join(_NATIVE_DIR, "cp%d%d.so" % sys.version_info[:2])
+    if not os.path.exists(path):
+        return None, "no native core for CPython %s on this platform" % version
+    try:
+        from importlib.machinery import ExtensionFileLoader, ModuleSpec
+
+        loader = ExtensionFileLoader("_tracer._native", path)
+        module = loader.create_module(ModuleSpec("_tracer._native", loader, origin=path))
+        loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - any failure means: use the Python core
+        return None, "the native core for CPython %s did not load (%s)" % (version, error)
+    return module, None

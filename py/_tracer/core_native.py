@@ -1,0 +1,133 @@
+"""The native core: the hot path runs in C (_native.c); this class switches it on and off.
+
+On 3.12+ the C functions are sys.monitoring callbacks of two tools, as in core_monitoring.py (a
+decider that sees each code object's first start once, a recorder with local events on recorded
+code only). On 3.8-3.11 the C profile hook is set in every thread the API reaches (3.9+: threads
+already running too), and in threads started later through threading.setprofile and
+_thread.start_new_thread, as in core_profile.py.
+"""
+
+import _thread
+import sys
+import threading
+
+from . import debug
+from .constants import FLUSH_EVENTS, FLUSH_INTERVAL_NS, TOOL_PREFERENCE
+from .core import Core
+
+_MONITORING = sys.version_info >= (3, 12)
+if _MONITORING:
+    from .constants import C_CALL_EVENTS, ENTRY_EXIT_EVENTS
+
+    _monitoring = sys.monitoring
+    _events = _monitoring.events
+else:
+    from .core_profile import _TracedStart
+
+    _start_new_thread = _thread.start_new_thread
+
+
+class NativeCore(Core):
+    """Records every thread's calls in C; finished calls go to the writer in ready-made chunks."""
+
+    kind = "native"
+
+    def __init__(self, registry, config, native):
+        self._registry = registry
+        self._native = native
+        self._ignore_c = config.ignore_c_function
+        self._running = False
+        self._tools = ()
+        native.configure(
+            registry=registry,
+            flush_events=FLUSH_EVENTS,
+            flush_interval_ns=FLUSH_INTERVAL_NS,
+            max_depth=config.max_stack_depth,
+            cap=config.tracer_entries,
+            min_ns=int(config.min_duration_us * 1000),
+            ignore_c=config.ignore_c_function,
+            debug=debug.ENABLED,
+        )
+        if not _MONITORING:
+            self._attach = native.attach  # for _TracedStart
+
+    def start(self):
+        """Switches the C callbacks on for every thread."""
+        self._running = True
+        if _MONITORING:
+            self._start_monitoring()
+        else:
+            threading.setprofile(self._native.thread_profile)
+            _thread.start_new_thread = self._start_new_thread
+            self._native.start()
+
+    def stop(self):
+        """Switches the callbacks off (what they recorded stays in C memory until flush_all)."""
+        self._running = False
+        self._native.stop()
+        if not _MONITORING:
+            threading.setprofile(None)
+            if _thread.start_new_thread == self._start_new_thread:
+                _thread.start_new_thread = _start_new_thread
+        elif self._tools:
+            tools = self._tools
+            self._tools = ()
+            codes = self._native.take_enabled_codes()
+            recorder = tools[1]
+            for tool in tools:
+                if _monitoring.get_tool(tool) != "tracer":
+                    continue  # the program (or a debugger) freed it: no longer ours to touch
+                _monitoring.set_events(tool, 0)
+                if tool == recorder:
+                    for code in codes:
+                        _monitoring.set_local_events(recorder, code, 0)
+                _monitoring.free_tool_id(tool)
+
+    def flush_all(self, ending=False):
+        """Writes every thread's finished calls; see Core.flush_all."""
+        self._native.flush_all(ending)
+
+    def after_fork(self, fork_ns):
+        """Keeps the surviving thread's open calls (and their name ids) from fork_ns on."""
+        self._native.after_fork(fork_ns)
+
+    def lost_reason(self):
+        """Why recording stopped before the end (the tool ids were taken away), else None."""
+        if self._tools and any(_monitoring.get_tool(tool) != "tracer" for tool in self._tools):
+            return "the program freed the sys.monitoring tool ids tracer recorded with"
+        return None
+
+    def adopt_writer(self, writer, parent):
+        """The C caches hold name ids `parent` gave: the new writer takes them all over."""
+        writer.adopt_names(parent)
+
+    def _start_monitoring(self):
+        free = [tool for tool in TOOL_PREFERENCE if _monitoring.get_tool(tool) is None]
+        if len(free) < 2:
+            raise RuntimeError("sys.monitoring has no two free tool ids (another profiler is active)")
+        decider, recorder = free[0], free[1]
+        _monitoring.use_tool_id(decider, "tracer")
+        _monitoring.use_tool_id(recorder, "tracer")
+        self._tools = (decider, recorder)
+        native = self._native
+        register = _monitoring.register_callback
+        register(decider, _events.PY_START, native.py_decide)
+        for event, callback in (
+            (_events.PY_START, native.py_start),
+            (_events.PY_RESUME, native.py_start),
+            (_events.PY_RETURN, native.py_return),
+            (_events.PY_YIELD, native.py_return),
+            (_events.PY_THROW, native.py_throw),
+            (_events.PY_UNWIND, native.py_unwind),
+            (_events.CALL, native.call),
+            (_events.C_RETURN, native.c_return),
+            (_events.C_RAISE, native.c_return),
+        ):
+            register(recorder, event, callback)
+        local = ENTRY_EXIT_EVENTS if self._ignore_c else ENTRY_EXIT_EVENTS | C_CALL_EVENTS
+        native.start_monitoring(_monitoring.set_local_events, recorder, local, _monitoring.DISABLE)
+        _monitoring.set_events(recorder, _events.PY_UNWIND | _events.PY_THROW)
+        _monitoring.set_events(decider, _events.PY_START)
+
+    def _start_new_thread(self, function, args, kwargs=None):
+        return _start_new_thread(_TracedStart(self, function), args, kwargs or {})
