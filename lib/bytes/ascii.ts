@@ -1,23 +1,12 @@
 /**
- * The ASCII codes the JSON scanner and writers compare and write bytes with.
+ * The ASCII codes the JSON writers write and compare bytes with. (The JSON scanner's per-byte
+ * loops keep their own local copies: see lib/combine/_json_scanner.ts.)
  * @module
  */
 
-/** `"` */
-export const QUOTE = 0x22;
-/** `\` */
-export const BACKSLASH = 0x5c;
 /** `{` */
 export const OPEN_BRACE = 0x7b;
-/** `}` */
-export const CLOSE_BRACE = 0x7d;
-/** `[` */
-export const OPEN_BRACKET = 0x5b;
-/** `]` */
-export const CLOSE_BRACKET = 0x5d;
 /** `,` */
 export const COMMA = 0x2c;
-/** `:` */
-export const COLON = 0x3a;
 /** `\n` */
 export const NEWLINE = 0x0a;

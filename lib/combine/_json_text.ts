@@ -70,8 +70,12 @@ class EventPatcher {
    */
   patch(bytes: Uint8Array, spans: number[]): void {
     const plan = this.#plan;
-    const out = this.#text.out;
+    const text = this.#text;
+    const out = text.out;
     const stats = this.#tally.stats;
+    const threads = this.#threads;
+    let events = this.events;
+    let skipped = this.skipped;
     const shifting = plan.shift !== 0;
     const remapping = plan.pidMap.size > 0;
     let pending = -1;
@@ -85,11 +89,11 @@ class EventPatcher {
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
       const phase = spans[k + SPAN_PHASE];
       if (phase === 0) {
-        this.skipped++;
+        skipped++;
         continue;
       }
-      this.events++;
-      if (this.#threads !== undefined) this.#countThread(bytes, k, spans);
+      events++;
+      if (threads !== undefined) this.#countThread(threads, bytes, k, spans);
       const start = spans[k + SPAN_START];
       const end = spans[k + SPAN_END];
       let tsNs: number | undefined;
@@ -109,14 +113,17 @@ class EventPatcher {
       }
       if (!simple) {
         flush();
-        this.#rewrite(bytes.subarray(start, end));
+        if (!this.#rewrite(bytes.subarray(start, end))) {
+          events--;
+          skipped++;
+        }
         continue;
       }
       const joined = pending >= 0 && start === pendingEnd + 2 && bytes[pendingEnd] === COMMA &&
         bytes[pendingEnd + 1] === NEWLINE;
       if (!joined) {
         flush();
-        this.#text.separate();
+        text.separate();
       }
       stats.events++;
       // Patch up to two fields, in the order they appear.
@@ -141,25 +148,27 @@ class EventPatcher {
       pendingEnd = end;
     }
     flush();
+    this.events = events;
+    this.skipped = skipped;
   }
 
-  /** An event the patcher cannot handle as bytes: parsed, placed and written again. */
-  #rewrite(element: Uint8Array): void {
+  /**
+   * An event the patcher cannot handle as bytes: parsed, placed and written again. False when it
+   * is not a trace event after all.
+   */
+  #rewrite(element: Uint8Array): boolean {
     const event = parseEvent(this.#decoder.decode(element));
-    if (event === undefined) {
-      this.events--;
-      this.skipped++;
-      return;
-    }
+    if (event === undefined) return false;
     placeEvent(event, this.#plan);
     this.#text.appendObject(event);
     this.#tally.stats.events++;
+    return true;
   }
 
-  #countThread(bytes: Uint8Array, k: number, spans: number[]): void {
+  #countThread(threads: SeenThreads, bytes: Uint8Array, k: number, spans: number[]): void {
     const pidStart = spans[k + SPAN_PID];
     if (pidStart < 0 || spans[k + SPAN_TID] < 0) return;
-    if (!this.#threads!.isNew(bytes, spans, k)) return;
+    if (!threads.isNew(bytes, spans, k)) return;
     const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
     const mapped = this.#plan.pidMap.get(pid);
     this.#tally.thread(
