@@ -236,6 +236,8 @@ class TraceWriter:
         name_id per finished call); `dropped` counts the calls dropped past the cap since the
         core's last chunk.
         """
+        if _os_getpid() != self.pid:
+            return  # a fork child before its fork hook ran: see drain()
         with self.lock:
             if self.closed or self.lost is not None:
                 return
@@ -289,6 +291,12 @@ class TraceWriter:
 
     def drain(self, thread):
         """Writes everything recorded so far in a thread's buffer as one chunk."""
+        if _os_getpid() != self.pid:
+            # A fork child before the shim's fork hook ran (another fork hook's code was
+            # recorded and flushed): the parent's file is not this process's to write, and its
+            # lock may be held by a thread that does not exist here. The buffer stays whole for
+            # the child's own writer.
+            return
         with self.lock:
             if self.closed:
                 return
@@ -402,6 +410,8 @@ class TraceWriter:
 
     def close(self, end_ns, threads, end_metadata):
         """Closes open calls as unfinished, writes the names, tracerEnd, and closes the file."""
+        if _os_getpid() != self.pid:
+            return  # a fork child before its fork hook ran: see drain()
         with self.lock:
             if self.closed:
                 return
@@ -437,10 +447,6 @@ class TraceWriter:
     def _write(self, data, final=False):
         """Appends whole records. A failed write is cut off the file and stops writing for good."""
         if self.closed or (self.lost is not None and not final):
-            return
-        if _os_getpid() != self.pid:
-            # A fork child before the shim's fork hook ran (another hook's code recorded and
-            # flushed): the parent's file is not this process's to write.
             return
         try:
             fd = self._own_fd()
