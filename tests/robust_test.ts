@@ -164,6 +164,29 @@ Deno.test("thread_waves.py: threads ending while others start never see the trac
   });
 });
 
+Deno.test("first_calls.py: threads making the first call of a function at once each record it", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "first_calls.py")], { cli: ["--quiet", ...core] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "first calls done\n");
+    const firsts = calls(run.events, "first");
+    assert.equal(firsts.length, 300 * 8 * 2, "every call of 300 new functions in 8 threads");
+    assert.equal(new Set(firsts.map((e) => e.tid)).size, 8);
+  });
+});
+
+Deno.test("twins.py: equal code objects of two files are both recorded, across a failed exec", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "twins.py")], { cli: ["--quiet", ...core] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "exec failed: Exec format error\ntwins done\n");
+    for (const file of ["twin_a.py", "twin_b.py"]) {
+      const twins = run.events.filter((e) => e.ph === "X" && e.name === `twin (${file}:1)`);
+      assert.equal(twins.length, 2 * 101, `${file}: 101 calls before the exec and 101 after`);
+    }
+  });
+});
+
 Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs on (3.12+)", async () => {
   await eachPythonAndCore(async (_version, python, core) => {
     const run = await traced(python, [join(DIR, "free_tools.py")], { cli: core });
@@ -173,7 +196,7 @@ Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs
     assert.equal(calls(run.events, "before").length, 100);
     assert.match(
       run.stderr,
-      /recording stopped early: the program freed the sys\.monitoring tool ids tracer recorded with/,
+      /recording stopped early: the program freed the sys\.monitoring tool ids? tracer recorded with/,
     );
   }, ["3.12", "3.13"]);
 });

@@ -114,7 +114,8 @@ static struct {
     PyObject *recorder;        /* its tool id (int) */
     PyObject *local_events;    /* the event set of recorded code (int) */
     PyObject *disable;         /* sys.monitoring.DISABLE */
-    PyObject *enabled;         /* set of code objects with local events on */
+    PyObject *enabled;         /* code objects with local events on (a list: code compares equal */
+                               /* across files) */
 #endif
 } S;
 
@@ -506,8 +507,12 @@ c_enter(Thread *t, PyObject *func)
 /* --- 3.12+: sys.monitoring callbacks ------------------------------------------------------ */
 
 /*
- * Two tools, as in core_monitoring.py: the decider gets PY_START everywhere, decides once per
- * code object and returns DISABLE; the recorder gets local events on recorded code only.
+ * Two tools: the decider gets PY_START everywhere, decides once per code object and returns
+ * DISABLE; the recorder gets local events on recorded code only. (core_monitoring.py uses one
+ * tool: its Python callbacks can switch threads between an event and its callback, so a start
+ * must be recorded by the callback that sees it. These C callbacks run with the GIL held from
+ * the event on, and a start fires either before mon_decide switches the local events on, when
+ * mon_decide records it, or after, when only the recorder does.)
  */
 
 static inline int
@@ -532,7 +537,7 @@ mon_decide(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyObject *r = PyObject_CallFunctionObjArgs(S.set_local_events, S.recorder, code,
                                                    S.local_events, NULL);
         Py_XDECREF(r);
-        if (r == NULL || PySet_Add(S.enabled, code) < 0)
+        if (r == NULL || PyList_Append(S.enabled, code) < 0)
             report_error();
         /* The recorder sees this code from its next event on: record this start here. */
         Thread *t = thread_get();
@@ -622,7 +627,7 @@ start_monitoring(PyObject *module, PyObject *args)
 static PyObject *
 take_enabled_codes(PyObject *module, PyObject *unused)
 {
-    PyObject *fresh = PySet_New(NULL);
+    PyObject *fresh = PyList_New(0);
     if (fresh == NULL)
         return NULL;
     PyObject *codes = S.enabled;
@@ -924,7 +929,7 @@ PyInit__native(void)
     Py_DECREF(probe);
     S.threads = PyList_New(0);
 #if MONITORING
-    S.enabled = PySet_New(NULL);
+    S.enabled = PyList_New(0);
     if (S.enabled == NULL)
         return NULL;
 #endif

@@ -1,9 +1,16 @@
 """Recording on CPython 3.12+ with sys.monitoring (PEP 669).
 
-Two tools: the "decider" gets PY_START globally, decides once per code object whether it is
-recorded and returns DISABLE, so excluded code costs nothing after its first call. The
-"recorder" gets local events only on recorded code objects, so its callbacks do no filtering:
-each is a thread-local lookup and one or two list appends (see writer.py for the buffer layout).
+One tool. PY_START is a global event: its callback records the start of recorded code and, the
+first time it meets a code object, decides whether it is recorded; excluded code gets DISABLE, so
+it costs nothing after its first call. The other events (returns, resumes, C calls) are local
+events, switched on per recorded code object before its first start is recorded, so their
+callbacks do no filtering: each is a thread-local lookup and one or two list appends (see
+writer.py for the buffer layout).
+
+Why the start is not a local event too (an earlier design had a "decider" tool with the global
+PY_START switch on a "recorder" tool's local events): when threads start the same code at once,
+a thread whose start fired before another thread switched the local events on, but whose
+decider callback ran after, recorded nothing: the start belongs to the callback that sees it.
 """
 
 import sys
@@ -22,57 +29,54 @@ _DISABLE = _monitoring.DISABLE
 
 
 class MonitoringCore(BufferedCore):
-    """Records Python (and C) calls of every thread through two sys.monitoring tools."""
+    """Records Python (and C) calls of every thread through one sys.monitoring tool."""
 
     def __init__(self, registry, config, code_filter):
         self._registry = registry
         self._code_filter = code_filter
-        self._local_events = _ENTRY_EXIT if config.ignore_c_function else _ENTRY_EXIT | _C_CALLS
-        self._recorded = set()  # code objects with the recorder's local events on
-        self._tools = ()
+        local_events = _ENTRY_EXIT & ~_events.PY_START  # PY_START is global (see above)
+        self._local_events = local_events if config.ignore_c_function else local_events | _C_CALLS
+        # id(code) -> code of the code objects with local events on. Keyed by identity: code
+        # objects compare equal across files (equality ignores co_filename), and holding the code
+        # keeps its id from being reused while it is here.
+        self._recorded = {}
+        self._tool = None
 
     def start(self):
-        """Claims two free tool ids and switches recording on for every thread."""
+        """Claims a free tool id and switches recording on for every thread."""
         free = [tool for tool in _TOOL_PREFERENCE if _monitoring.get_tool(tool) is None]
-        if len(free) < 2:
-            raise RuntimeError("sys.monitoring has no two free tool ids (another profiler is active)")
-        decider, recorder = free[0], free[1]
-        _monitoring.use_tool_id(decider, "tracer")
-        _monitoring.use_tool_id(recorder, "tracer")
-        self._tools = (decider, recorder)
-        decide, record = self._callbacks(recorder)
-        _monitoring.register_callback(decider, _events.PY_START, decide)
-        for event, callback in record.items():
-            _monitoring.register_callback(recorder, event, callback)
-        _monitoring.set_events(recorder, _events.PY_UNWIND | _events.PY_THROW)
-        _monitoring.set_events(decider, _events.PY_START)
+        if not free:
+            raise RuntimeError("sys.monitoring has no free tool id (other profilers are active)")
+        tool = free[0]
+        _monitoring.use_tool_id(tool, "tracer")
+        self._tool = tool
+        for event, callback in self._callbacks(tool).items():
+            _monitoring.register_callback(tool, event, callback)
+        _monitoring.set_events(tool, _events.PY_START | _events.PY_UNWIND | _events.PY_THROW)
 
     def stop(self):
-        """Switches every event off and gives the tool ids back (those the program left us)."""
-        if not self._tools:
+        """Switches every event off and gives the tool id back (if the program left it to us)."""
+        tool = self._tool
+        if tool is None:
             return
-        tools = self._tools
-        self._tools = ()
-        recorder = tools[1]
-        for tool in tools:
-            if _monitoring.get_tool(tool) != "tracer":
-                continue  # the program (or a debugger) freed it: it is no longer ours to touch
-            _monitoring.set_events(tool, 0)
-            if tool == recorder:
-                for code in self._recorded:
-                    _monitoring.set_local_events(recorder, code, 0)
-            _monitoring.free_tool_id(tool)
+        self._tool = None
+        if _monitoring.get_tool(tool) != "tracer":
+            return  # the program (or a debugger) freed it: it is no longer ours to touch
+        _monitoring.set_events(tool, 0)
+        for code in self._recorded.values():
+            _monitoring.set_local_events(tool, code, 0)
+        _monitoring.free_tool_id(tool)
 
     def lost_reason(self):
-        """Why recording stopped before the end (the tool ids were taken away), else None."""
-        if self._tools and any(_monitoring.get_tool(tool) != "tracer" for tool in self._tools):
-            return "the program freed the sys.monitoring tool ids tracer recorded with"
+        """Why recording stopped before the end (the tool id was taken away), else None."""
+        if self._tool is not None and _monitoring.get_tool(self._tool) != "tracer":
+            return "the program freed the sys.monitoring tool id tracer recorded with"
         return None
 
     def after_fork(self, fork_ns):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""
 
-    def _callbacks(self, recorder):
+    def _callbacks(self, tool):
         registry = self._registry
         local = registry.local
         new_thread = registry.new_thread
@@ -80,6 +84,7 @@ class MonitoringCore(BufferedCore):
         flush_at = registry.flush_at
         code_filter = self._code_filter
         recorded = self._recorded
+        code_id = id
         set_local_events = _monitoring.set_local_events
         local_events = self._local_events
         clock = perf_counter_ns
@@ -96,23 +101,27 @@ class MonitoringCore(BufferedCore):
         # a thread-local attribute is the cheapest per-thread lookup; the clock is read last on
         # entry and first on exit so the tracer's own time stays outside the recorded interval.
 
-        def decide(code, offset):
-            # Once per code object (DISABLE silences it here for good); restart_events() by
-            # another tool can call it again, hence the membership test.
-            if code not in recorded and code_filter(code):
-                recorded.add(code)
-                try:
-                    set_local_events(recorder, code, local_events)
-                except ValueError:  # the program freed our tool ids: record nothing more
+        def on_start(code, offset):
+            if code_id(code) not in recorded:
+                # First start of this code object (or a restart_events() by another tool):
+                # excluded code is silenced here for good; recorded code gets its local events
+                # before this start is recorded, so this call's return is seen in any thread.
+                if not code_filter(code):
                     return disable
-                # The recorder sees this code's events from the next one on: record this start.
                 try:
-                    buf = local.buf
-                except AttributeError:
-                    buf = new_thread().buf
-                buf.append(code)
-                buf.append(clock())
-            return disable
+                    set_local_events(tool, code, local_events)
+                except ValueError:  # the program freed our tool id: record nothing more
+                    return disable
+                recorded[code_id(code)] = code
+            try:
+                buf = local.buf
+            except AttributeError:
+                buf = new_thread().buf
+            buf.append(code)
+            now = clock()
+            buf.append(now)
+            if now > flush_at[0]:
+                flush_all()
 
         def on_entry(code, offset):
             try:
@@ -133,12 +142,12 @@ class MonitoringCore(BufferedCore):
                 pass
 
         def on_throw(code, offset, exception):  # global event: filter here (rare)
-            if code in recorded:
+            if code_id(code) in recorded:
                 on_entry(code, offset)
 
         def on_unwind(code, offset, exception):  # global event; DISABLE is not allowed here
             now = clock()
-            if code in recorded:
+            if code_id(code) in recorded:
                 try:
                     local.buf.append(now)
                 except AttributeError:
@@ -174,8 +183,8 @@ class MonitoringCore(BufferedCore):
             except AttributeError:
                 pass
 
-        return decide, {
-            _events.PY_START: on_entry,
+        return {
+            _events.PY_START: on_start,
             _events.PY_RESUME: on_entry,
             _events.PY_RETURN: on_exit,
             _events.PY_YIELD: on_exit,
