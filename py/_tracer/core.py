@@ -36,8 +36,8 @@ class Core:
         raise NotImplementedError
 
     def after_fork(self, fork_ns):
-        """In a fork child, with the registry's new writer: drop the parent's events and other
-        threads; the surviving thread's open calls keep their names and restart at fork_ns."""
+        """In a fork child, first, before its writer is installed: drop the parent's events and
+        other threads; the surviving thread's open calls keep their names and restart at fork_ns."""
         raise NotImplementedError
 
     def lost_reason(self):

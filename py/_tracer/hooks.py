@@ -46,6 +46,8 @@ _trace_children = False
 # Threads inside a subprocess.Popen with preexec_fn: a fork there is a child that runs the
 # preexec_fn and execs (or _exits) from C, it must not start a file of its own.
 _preexec_forkers = set()
+# Thread ident -> its signal mask before os.fork blocked the guarded signals (see _before_fork).
+_fork_masks = {}
 
 
 def install(session):
@@ -62,7 +64,9 @@ def install(session):
     os.environ.pop(EXEC_OF_ENV, None)
 
     atexit.register(_at_exit)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_restore_fork_mask, after_in_child=_after_fork_in_child
+    )
     os._exit = _exit
     os.execv = _execv
     os.execve = _execve
@@ -168,9 +172,29 @@ def _visible(handler):
 # --- fork --------------------------------------------------------------------------------------
 
 
+def _before_fork():
+    # CPython drops a signal that reaches a fork child before the child's own after-fork reset
+    # (_PySignal_AfterFork clears the flags Python-level handlers wait on). Untraced, a SIGTERM
+    # there kills the child (SIG_DFL); with the hooks' handler in its place it would be lost, and
+    # a pool that terminates a worker it has just forked would wait for it forever. So the
+    # signals the hooks handle stay blocked across the fork (pending in the kernel), and the
+    # child lets them in once its file is ready.
+    guarded = [signum for signum in _GUARDED_WHEN_SET if _real_getsignal(signum) == _on_fatal_signal]
+    if guarded:
+        _fork_masks[get_ident()] = signal.pthread_sigmask(signal.SIG_BLOCK, guarded)
+
+
+def _restore_fork_mask():
+    mask = _fork_masks.pop(get_ident(), None)
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _after_fork_in_child():
     global _finishing, _pending_signal
     _pending_signal = 0
+    mask = _fork_masks.pop(get_ident(), None)
+    _fork_masks.clear()  # other threads' forks in progress: those threads are not here
     # A fatal signal (a pool terminating its workers) is held until the child's file is ready,
     # then handled as usual: the file is finished and the child dies of that signal.
     _finishing = True
@@ -187,6 +211,8 @@ def _after_fork_in_child():
         _finishing = False
         if _pending_signal:
             _finish("signal:" + _signal_name(_pending_signal))
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held since the fork: now
 
 
 def _default_process_name():

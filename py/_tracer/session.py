@@ -84,6 +84,13 @@ class Session:
     def restart_after_fork(self):
         """In a forked child: forgets the parent's events and file, records on into a new file."""
         fork_ns = _clock()
+        resuming = self._finishing  # finished for an exec that failed: the same process records on
+        if not resuming:
+            # First, before this process's writer can be reached: the core drops the parent's
+            # unwritten calls. On 3.8-3.11 the native core's profile hook sees the shim's own
+            # calls here too, and a flush falling due during this method wrote the parent's
+            # calls into the new file.
+            self._core.after_fork(fork_ns)
         parent = self._writer
         parent.abandon()
         writer = self._new_writer()
@@ -97,11 +104,9 @@ class Session:
         self._writer = writer
         self.file_name = writer.file_name
         self.threads.writer = writer
-        if self._finishing:  # finished for an exec that failed: the same process records on
+        if resuming:
             self._finishing = False
             self._core.start()
-        else:
-            self._core.after_fork(fork_ns)
 
     def owns_file(self):
         """False in a fork child whose file is still the parent's (the fork hook has not run)."""
