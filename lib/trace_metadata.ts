@@ -42,6 +42,8 @@ export interface TracerEnd {
   exit?: string;
   /** `lost`: why recording stopped early (a full disk, ...), when it did. */
   lost?: string;
+  /** `deepest_stack`: the most calls open at once in one thread, when the file says. */
+  deepestStack?: number;
 }
 
 /** One record of a combined file's `sources`: an input file and its top-level metadata. */
@@ -95,6 +97,7 @@ export function readEnd(tracerEnd: unknown): TracerEnd | undefined {
     truncatedBytes: number(tracerEnd.truncated_bytes) ?? 0,
     exit: text(tracerEnd.exit),
     lost: text(tracerEnd.lost),
+    deepestStack: number(tracerEnd.deepest_stack),
   };
 }
 

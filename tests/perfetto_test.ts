@@ -195,3 +195,26 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "Perfetto UI opens a trace of odd names (undecodable byte, quote, emoji, control) cleanly",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const program = join(FIXTURES, "perfetto", "odd_names.py");
+    const run = await runCli(["--quiet", "-o", "odd.json", program], { cwd: dir.path });
+    assert.equal(run.code, 0, run.stderr);
+    const path = join(dir.path, "odd.json");
+    const text = await Deno.readTextFile(path);
+    assert.doesNotMatch(text.replaceAll("\\\\", ""), /\\u[dD][89a-fA-F]/, "no surrogate escape");
+    const odd = 'caf\\xe9 "q" \u{1f525} \u0001';
+    await using perfetto = await startPerfetto();
+    assert.ok(perfetto);
+    assert.deepEqual(await perfetto.loadsCleanly(path), { clean: true, problems: [] });
+    await checkInPerfetto(perfetto, path);
+    const trace = await perfetto.openOk(path);
+    const names = await trace.sliceNames();
+    assert.equal(names.filter((name) => name === `odd (/tmp/${odd}.py:1)`).length, 2, names.join());
+    assert.ok((await trace.threadNames()).includes(`thread ${odd}`));
+  },
+});

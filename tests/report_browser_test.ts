@@ -122,6 +122,37 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "report of odd names: an undecodable byte, a quote, an emoji, a control character as in the JSON",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const program = join(FIXTURES, "perfetto", "odd_names.py");
+    for (const output of ["odd.html", "odd.json"]) {
+      const run = await runCli(["--quiet", "-o", output, program], { cwd: dir.path });
+      assert.equal(run.code, 0, run.stderr);
+    }
+    const events = JSON.parse(await Deno.readTextFile(join(dir.path, "odd.json"))).traceEvents as {
+      name: string;
+      args?: { name?: string };
+    }[];
+    const odd = 'caf\\xe9 "q" \u{1f525} \u0001';
+    assert.ok(events.some((e) => e.name === `odd (/tmp/${odd}.py:1)`), "the JSON's name");
+    assert.ok(events.some((e) => e.args?.name === `thread ${odd}`), "the JSON's thread name");
+    await using browser = await launchBrowser();
+    const page = await openReport(browser, join(dir.path, "odd.html"));
+    assert.equal(await searchAsUser(page, "/tmp/caf"), "3 matches");
+    const rows = await stepThroughMatches(page, 3);
+    assert.deepEqual(rows.map((row) => `${row.Function} ${row.Location}`), [
+      `<module> /tmp/${odd}.py:1`,
+      `odd /tmp/${odd}.py:1`,
+      `odd /tmp/${odd}.py:1`,
+    ]);
+    assert.ok(rows.some((row) => row.Thread.startsWith(`thread ${odd} (tid `)), rows[0].Thread);
+  },
+});
+
+Deno.test({
   name: "report of hand-written per-process files: every process and thread, literal names",
   ignore,
   async fn() {

@@ -187,6 +187,74 @@ Deno.test("twins.py: equal code objects of two files are both recorded, across a
   });
 });
 
+Deno.test("open_at_exit.py: calls open at the end nest exactly: no callee ends after its caller", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "open_at_exit.py")], { cli: ["--quiet", ...core] });
+    assert.equal(run.code, 3, run.stderr);
+    const open = run.events.filter((e) => e.ph === "X" && e.args?.unfinished === true);
+    assert.equal(calls(open, "nest").length, 121);
+    assert.equal(calls(open, "hold").length, 61);
+    for (const tid of new Set(open.map((e) => e.tid))) {
+      // One chain per thread, outermost first; ends compared as any reader computes them.
+      const chain = open.filter((e) => e.tid === tid).sort((a, b) =>
+        a.ts! - b.ts! || b.dur! - a.dur!
+      );
+      for (let i = 1; i < chain.length; i++) {
+        const [caller, callee] = [chain[i - 1], chain[i]];
+        assert.ok(callee.ts! >= caller.ts!, `${callee.name} starts inside ${caller.name}`);
+        assert.ok(
+          callee.ts! + callee.dur! <= caller.ts! + caller.dur!,
+          `${callee.name} ends at ${callee.ts! + callee.dur!}, after ${caller.name} at ${
+            caller.ts! + caller.dur!
+          }`,
+        );
+      }
+    }
+  });
+});
+
+Deno.test("deep_stack.py: a JSON trace deeper than Perfetto draws says so; the HTML report does not", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "deep_stack.py")], { cli: ["--quiet", ...core] });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(calls(run.events, "deep").length, 1501);
+    const [end] = [...run.ends.values()];
+    assert.equal(end.deepest_stack, 1502, "<module> and 1,501 calls of deep");
+    assert.deepEqual(tracerLines(run.stderr), [
+      `tracer: warning: process ${[...run.ends.keys()][0]}: call stacks 1502 deep: Perfetto UI ` +
+      "shows 512 levels and draws deeper calls at depth 0 without their callers; the HTML report " +
+      "(-o x.html) shows every level",
+    ]);
+    await using dir = await tempDir();
+    const html = await runCli(
+      [
+        "--quiet",
+        "--python",
+        python,
+        ...core,
+        "-o",
+        join(dir.path, "t.html"),
+        join(DIR, "deep_stack.py"),
+      ],
+    );
+    assert.equal(html.code, 0, html.stderr);
+    assert.equal(html.stderr, "", "the report draws every level: nothing to say");
+  });
+});
+
+Deno.test("term_at_fork.py: fork children SIGTERMed as soon as they exist all die of it", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "term_at_fork.py"), "40"], {
+      cli: ["--quiet", ...core],
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "lost 0 of 40\n", "no child ran on after its SIGTERM");
+    const children = [...run.ends.values()].filter((end) => end.exit !== "exit");
+    assert.equal(children.length, 40);
+    assert.deepEqual(new Set(children.map((end) => end.exit)), new Set(["signal:SIGTERM"]));
+  });
+});
+
 Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs on (3.12+)", async () => {
   await eachPythonAndCore(async (_version, python, core) => {
     const run = await traced(python, [join(DIR, "free_tools.py")], { cli: core });

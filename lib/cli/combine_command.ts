@@ -4,6 +4,7 @@
  */
 import type { CombineCommand } from "./args.ts";
 import { combineFiles, expandInputs } from "../combine/combine.ts";
+import { deepStackWarnings } from "./_deep_stacks.ts";
 import { UsageError } from "../errors.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
 import { summaryLine, warningLine } from "./_summary.ts";
@@ -21,6 +22,7 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
     );
   }
   const trace = await combineFiles(inputs, { align: command.align, strict: command.strict });
+  if (command.output.format !== "html") trace.warnings.push(...deepStackWarnings(trace.metadata));
   const written = await writeOutput(trace, outputPath, command.output);
   for (const warning of trace.warnings) report(warningLine(warning));
   if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));

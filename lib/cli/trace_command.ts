@@ -19,6 +19,7 @@ import { grouped, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
+import { deepStackWarnings } from "./_deep_stacks.ts";
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
@@ -112,6 +113,9 @@ async function deliver(
 ): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings });
   trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
+  if (options.command.output?.format !== "html") {
+    trace.warnings.push(...deepStackWarnings(trace.metadata));
+  }
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
     written = {

@@ -6,6 +6,7 @@
 import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import { jsonText } from "../json_text.ts";
 
 /** The output of the text pass; sources append their events to `out`. */
 export class EventText {
@@ -25,9 +26,9 @@ export class EventText {
     out.bytes[out.length++] = NEWLINE;
   }
 
-  /** Appends one event as `JSON.stringify` writes it, after its separator. */
+  /** Appends one event as `jsonText` writes it, after its separator. */
   appendObject(event: TraceEvent): void {
     this.separate();
-    this.out.text(JSON.stringify(event));
+    this.out.text(jsonText(event));
   }
 }

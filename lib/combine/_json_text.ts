@@ -1,8 +1,9 @@
 /**
  * The text pass over a JSON trace file: copies each event's bytes to the output and patches only
  * its `ts` and `pid` in place, instead of parsing and re-serialising it. Events the patcher cannot
- * handle as bytes (spread over several lines, a `ts` that is not a plain number) go through
- * `JSON.parse`/`JSON.stringify` and come out the same as on the parsed path.
+ * handle as bytes (spread over several lines, a `ts` that is not a plain number, a string with a
+ * surrogate escape, which tracer never writes: see json_text.ts) go through `JSON.parse` and
+ * `jsonText` and come out the same as on the parsed path.
  * @module
  */
 import { COMMA, NEWLINE } from "../bytes/ascii.ts";
@@ -26,6 +27,7 @@ import {
 } from "./_json_scanner.ts";
 import { canonicalJson, parseNumber, SeenThreads } from "./_json_values.ts";
 import type { EventText } from "./_event_text.ts";
+import { BackslashCursor, hasSurrogateEscape } from "../json_text.ts";
 import { type FilePlan, placeEvent } from "./_plan.ts";
 import type { Tally } from "./_tally.ts";
 import { isTraceEvent, type TraceEvent } from "../trace_event.ts";
@@ -84,6 +86,7 @@ class EventPatcher {
       if (pending >= 0) out.copy(bytes, pending, pendingEnd);
       pending = -1;
     };
+    const backslashes = new BackslashCursor();
     const count = spans.length / SPAN_STRIDE;
     out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
@@ -98,7 +101,7 @@ class EventPatcher {
       const end = spans[k + SPAN_END];
       let tsNs: number | undefined;
       let pidText: string | undefined;
-      let simple = phase < PHASE_REWRITE;
+      let simple = phase < PHASE_REWRITE && !hasSurrogateEscape(bytes, start, end, backslashes);
       const tsStart = spans[k + SPAN_TS];
       const pidStart = spans[k + SPAN_PID];
       if (simple && shifting && (phase & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {

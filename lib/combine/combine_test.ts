@@ -132,3 +132,27 @@ Deno.test("combineFiles: random events agree on both paths, in any layout", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("combineFiles: the JSON text path writes no surrogate escape, quote or not", async () => {
+  // As Python's json.dumps writes it (ASCII only): Perfetto v52 cannot load `\"` with `\ud83d`.
+  const events = [
+    String.raw`{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10,"name":"x\"y \ud83d\udd25"}`,
+    String.raw`{"ph":"X","pid":1,"tid":1,"ts":20,"dur":10,"name":"caf\udce9.py \\ud800"}`,
+    String.raw`{"ph":"X","pid":1,"tid":1,"ts":40,"dur":10,"name":"plain \u00e9"}`,
+  ];
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "python.json");
+    await Deno.writeTextFile(path, `{"traceEvents":[\n${events.join(",\n")}\n]}\n`);
+    const trace = await combineFiles([path]);
+    let text = "";
+    for await (const chunk of trace.eventText()) text += new TextDecoder().decode(chunk);
+    assert(!/\\u[dD][89a-fA-F]/.test(text.replaceAll("\\\\", "")), text);
+    assertEquals(
+      JSON.parse(`[${text}]`).map((event: TraceEvent) => event.name),
+      ['x"y \u{1f525}', String.raw`caf\xe9.py \ud800`, "plain é"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

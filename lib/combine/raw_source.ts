@@ -17,6 +17,7 @@ import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
 import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import { jsonText } from "../json_text.ts";
 
 /** A raw file and the JSON file it stands for (its name in metadata, labels and `exec_of` links). */
 export interface RawInput {
@@ -219,7 +220,7 @@ class EventLines implements RecordVisitor {
       if (Math.abs(ns) < MAX_EXACT) {
         appendXEvent(text.out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]), ns);
       } else {
-        text.out.text(JSON.stringify(eventObject(plan, this.pid, numbers, i, names)));
+        text.out.text(jsonText(eventObject(plan, this.pid, numbers, i, names)));
       }
     }
     this.tally.stats.events += (to - from) / 3;

@@ -11,6 +11,7 @@ import type { TraceEvent } from "../trace_event.ts";
 import { NameTable } from "./names.ts";
 import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "./records.ts";
 import { appendXEvent, xEventPrefix } from "./x_event.ts";
+import { cleanJsonText, jsonText } from "../json_text.ts";
 
 /** What a conversion found. */
 export interface ConvertResult {
@@ -132,7 +133,7 @@ class JsonLines implements RecordVisitor {
   onMeta(events: TraceEvent[]): void {
     for (const event of events) {
       this.#newLine();
-      this.out.text(JSON.stringify(event));
+      this.out.text(jsonText(event));
     }
   }
 
@@ -163,7 +164,9 @@ export function tracerEndText(
   endText: string | undefined,
   pass: { events: number; truncatedBytes: number; minNs: number },
 ): string {
-  const end = endText ?? `{"exit":"killed","events":${pass.events},` +
+  const end = endText !== undefined
+    ? cleanJsonText(endText)
+    : `{"exit":"killed","events":${pass.events},` +
       `"truncated_bytes":${pass.truncatedBytes}}`;
   if (pass.minNs === Infinity) return end;
   const rest = end.trimStart().slice(1).trimStart();
@@ -183,14 +186,15 @@ export function headerWithJsonNames(
   text: string,
   jsonName: (rawName: string) => string,
 ): string {
+  text = cleanJsonText(text);
   const otherData = JSON.parse(text) as Record<string, unknown>;
   for (const key of ["exec_of", "parent_file"]) {
     const value = otherData[key];
     if (typeof value !== "string") continue;
-    const before = `"${key}":${JSON.stringify(value)}`;
+    const before = `"${key}":${jsonText(value)}`;
     const at = text.lastIndexOf(before);
     if (at < 0) continue;
-    text = text.slice(0, at) + `"${key}":${JSON.stringify(jsonName(value))}` +
+    text = text.slice(0, at) + `"${key}":${jsonText(jsonName(value))}` +
       text.slice(at + before.length);
   }
   return text;

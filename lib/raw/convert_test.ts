@@ -99,9 +99,12 @@ Deno.test("names are data: quotes, markup, control characters and unicode stay e
   const hostile = [
     '</script><img src=x onerror="alert(1)">',
     'back\\slash "quoted"\n\ttab\u0000nul\u2028',
-    "é 漢字 😀",
+    '"é 漢字 😀',
     "lone \ud800 surrogate",
+    "/tmp/caf\udce9.py", // a Latin-1 path, as Python's surrogateescape reads it
   ];
+  // A lone surrogate cannot be UTF-8: it is spelled, a surrogateescape byte as Python prints it.
+  const shown = [...hostile.slice(0, 3), "lone \\ud800 surrogate", "/tmp/caf\\xe9.py"];
   const { text } = await convertBytes(concat([
     encoder.encode(RAW_MAGIC),
     jsonRecord(RecordKind.header, { tracer_version: 1, pid: 3 }),
@@ -111,8 +114,10 @@ Deno.test("names are data: quotes, markup, control characters and unicode stay e
   const lines = text.split("\n");
   assert.equal(lines.length, 2 + hostile.length + 1, "one event a line: no raw newline in names");
   const names = JSON.parse(text).traceEvents.map((e: { name: string }) => e.name);
-  assert.deepEqual(names, hostile);
+  assert.deepEqual(names, shown);
   assert.ok(!text.includes("\u0000") && !text.includes("\u2028"), "control characters escaped");
+  assert.ok(text.includes('"\\"é 漢字 😀"'), "non-ASCII as raw UTF-8, after an escaped quote");
+  assert.doesNotMatch(text.replaceAll("\\\\", ""), /\\u[dD][89a-fA-F]/, "no surrogate escape");
 });
 
 Deno.test("bad input: a foreign file is refused, an empty one writes nothing", async () => {

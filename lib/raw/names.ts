@@ -3,6 +3,8 @@
  * @module
  */
 
+import { jsonText } from "../json_text.ts";
+
 const MAX_NAME_ID = 1 << 30;
 const encoder = new TextEncoder();
 
@@ -22,7 +24,7 @@ export class NameTable {
       }
       const name = String(entry[1]);
       const cat = String(entry[2]);
-      const head = `"name":${jsonString(name)},"cat":${jsonString(cat)}`;
+      const head = `"name":${jsonText(name)},"cat":${jsonText(cat)}`;
       this.#done[id] = encoder.encode(head + "}");
       this.#open[id] = encoder.encode(head + ',"args":{"unfinished":true}}');
       this.#values[id] = { name, cat };
@@ -38,14 +40,6 @@ export class NameTable {
   values(id: number): { name: string; cat: string } {
     return this.#values[Math.abs(id)] ?? { name: `(unknown name ${Math.abs(id)})`, cat: "py" };
   }
-}
-
-/** JSON text of a string, with U+2028/2029 escaped too (they end lines for some readers). */
-function jsonString(value: unknown): string {
-  return JSON.stringify(String(value)).replace(
-    /[\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
-  );
 }
 
 function unknownName(id: number): Uint8Array {

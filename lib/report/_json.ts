@@ -8,6 +8,7 @@
 import { openOutput } from "./output_file.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
+import { jsonText } from "../json_text.ts";
 
 const FLUSH_BYTES = 1 << 18;
 
@@ -45,7 +46,7 @@ export async function writeJson(
       let text = "";
       let first = true;
       for await (const event of trace.events) {
-        text += first ? JSON.stringify(event) : ",\n" + JSON.stringify(event);
+        text += first ? jsonText(event) : ",\n" + jsonText(event);
         first = false;
         if (text.length >= FLUSH_BYTES) {
           await writer.write(encoder.encode(text));
@@ -54,7 +55,7 @@ export async function writeJson(
       }
       if (text !== "") await writer.write(encoder.encode(text));
     }
-    await writer.write(encoder.encode(`\n],"otherData":${JSON.stringify(trace.metadata)}}\n`));
+    await writer.write(encoder.encode(`\n],"otherData":${jsonText(trace.metadata)}}\n`));
     await writer.close();
     await compressed;
   } catch (error) {

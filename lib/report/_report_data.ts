@@ -18,6 +18,7 @@ import {
   type TrackInfo,
   VarintWriter,
 } from "../viewer/format.ts";
+import { jsonText } from "../json_text.ts";
 
 /** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
 export const TICK_NS = 10;
@@ -182,7 +183,7 @@ export class ReportBuilder {
     let argsId = 0;
     if (args && typeof args === "object" && Object.keys(args).length > 0) {
       flags |= FLAG_ARGS;
-      argsId = this.#string(JSON.stringify(args));
+      argsId = this.#string(jsonText(args));
       if ((args as { unfinished?: unknown }).unfinished === true) flags |= FLAG_UNFINISHED;
     }
     track.push(ticks, Math.max(0, dur), name, cat, argsId, flags);
@@ -385,7 +386,8 @@ export class ReportBuilder {
   /** The encoded bytes (format.ts) after `header`, in chunks of about 64 KiB. */
   *encode(header: ReportHeader): Generator<Uint8Array> {
     const tracks = this.#finish();
-    const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+    // jsonText: a lone surrogate is spelled as the JSON output spells it, not turned into U+FFFD.
+    const headerBytes = new TextEncoder().encode(jsonText(header));
     const out = new VarintWriter();
     for (let i = 0; i < MAGIC.length; i++) out.write(MAGIC.charCodeAt(i));
     out.write(headerBytes.length);

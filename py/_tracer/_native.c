@@ -103,6 +103,7 @@ static struct {
     int64_t flush_interval_ns; /* every thread's calls are written this often (FLUSH_INTERVAL_NS) */
     int64_t flush_at;          /* the clock past which the next entry writes every thread's */
     Py_ssize_t max_depth;
+    Py_ssize_t deepest;        /* the deepest recorded stack (tracerEnd.deepest_stack) */
     long long cap, admitted, dropped, dropped_reported;
     int64_t min_ns;
     int ignore_c;
@@ -292,6 +293,8 @@ push(Thread *t, int32_t name_id, int64_t start)
     t->stack[t->depth].start = start;
     t->stack[t->depth].name_id = name_id;
     t->depth++;
+    if (name_id > 0 && t->depth > S.deepest)
+        S.deepest = t->depth; /* recorded calls only: not those past the depth limit or the cap */
 }
 
 /* The cap and the depth limit, decided when a call starts (as writer.TraceWriter._walk does). */
@@ -847,8 +850,9 @@ after_fork(PyObject *module, PyObject *args)
     PyObject *kept = PyList_New(0);
     if (kept == NULL)
         return NULL;
-    S.admitted = S.dropped = S.dropped_reported = 0;
+    S.admitted = S.dropped = S.dropped_reported = S.deepest = 0;
     if (t != NULL && t != &no_thread) {
+        S.deepest = t->depth;
         if (PyList_Append(kept, (PyObject *)t) < 0) {
             Py_DECREF(kept);
             return NULL;
@@ -865,7 +869,14 @@ after_fork(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+deepest(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromSsize_t(S.deepest);
+}
+
 static PyMethodDef methods[] = {
+    {"deepest", deepest, METH_NOARGS, "The deepest call stack any thread had."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(registry, flush_events, flush_interval_ns, max_depth, cap, min_ns, ignore_c, "
      "debug)"},

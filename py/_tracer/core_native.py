@@ -86,6 +86,9 @@ class NativeCore(Core):
     def flush_all(self, ending=False):
         """Writes every thread's finished calls; see Core.flush_all."""
         self._native.flush_all(ending)
+        if ending:
+            writer = self._registry.writer
+            writer.deepest = max(writer.deepest, self._native.deepest())
 
     def after_fork(self, fork_ns):
         """Keeps the surviving thread's open calls (and their name ids) from fork_ns on."""

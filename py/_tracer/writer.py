@@ -170,6 +170,7 @@ class TraceWriter:
         self.events = 0
         self.dropped = 0
         self.unfinished = 0
+        self.deepest = 0  # the deepest call stack seen (a native core sets it at the end)
         self._admitted = 0
         self._cap = config.tracer_entries
         depth = config.max_stack_depth
@@ -367,6 +368,7 @@ class TraceWriter:
         cap = self._cap
         admitted = self._admitted
         dropped = self.dropped
+        deepest = self.deepest
         written = 0
         it = iter(items)
         for item in it:
@@ -404,6 +406,9 @@ class TraceWriter:
                     dropped += 1
                     name_id = 0  # past the cap: counted, and its callees are counted too
             push((name_id, start))
+            if name_id and len(stack) > deepest:  # recorded: not past the depth limit or the cap
+                deepest = len(stack)
+        self.deepest = deepest
         self._admitted = admitted
         self.dropped = dropped
         self.events += written
@@ -418,10 +423,15 @@ class TraceWriter:
             chunks = [self._names_record()]
             for thread in threads:
                 numbers = [thread.tid]
+                # Open calls end at end_ns, each 1 ns before its caller (outermost first): a
+                # reader that adds ts and dur in floating point would otherwise see a callee end
+                # a hair after its caller (tracer writes microseconds with three decimals).
+                end = end_ns + 1
                 for name_id, start in thread.stack if self.lost is None else ():
                     if name_id:
+                        end = max(end - 1, start)
                         # A negative id marks a call still open at the end.
-                        numbers += (start, end_ns - start, -name_id)
+                        numbers += (start, end - start, -name_id)
                         self.unfinished += 1
                         self.events += 1
                 del thread.stack[:]
@@ -430,7 +440,7 @@ class TraceWriter:
             chunks.append(self._meta_record(threads))
             end = dict(end_metadata)
             end.update(events=self.events, dropped_events=self.dropped, unfinished=self.unfinished,
-                       end_mono_ns=end_ns)
+                       deepest_stack=self.deepest, end_mono_ns=end_ns)
             if self.lost is not None:
                 end.update(lost=self.lost, lost_mono_ns=self.lost_ns)
             chunks.append(record(KIND_END, to_json(end).encode()))
