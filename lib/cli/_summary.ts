@@ -3,12 +3,14 @@
  * @module
  */
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
+import type { Replaced } from "../report/output_file.ts";
 
 /** Where the result went. */
 export interface WrittenOutput {
   path: string;
   bytes: number;
-  replaced: boolean;
+  /** What was at the path before: a file, or a symlink (replaced itself, its target untouched). */
+  replaced: Replaced;
 }
 
 /** `tracer: 3 processes, 7 threads, 12,345 events (10 dropped) -> result.html (1.2 MB)`. */
@@ -19,7 +21,11 @@ export function summaryLine(stats: CombineStats, output: WrittenOutput): string 
     count(stats.events, "event", "events") +
     (stats.droppedEvents > 0 ? ` (${grouped(stats.droppedEvents)} dropped)` : ""),
   ];
-  const replaced = output.replaced ? ", replaced the previous file" : "";
+  const replaced = output.replaced === "file"
+    ? ", replaced the previous file"
+    : output.replaced === "symlink"
+    ? ", replaced the symbolic link there (its target is untouched)"
+    : "";
   return `tracer: ${parts.join(", ")} -> ${output.path} (${formatBytes(output.bytes)}${replaced})`;
 }
 

@@ -125,7 +125,7 @@ async function deliver(
     let bytes = 0;
     for (const path of paths) bytes += (await Deno.stat(path)).size;
     const name = paths.length === 1 ? paths[0] : join(options.pidSuffixDir!, "result_<pid>.json");
-    written = { path: `${name} (${paths.length} files)`, bytes, replaced: false };
+    written = { path: `${name} (${paths.length} files)`, bytes, replaced: null };
   }
   for (const warning of trace.warnings) {
     options.report(warningLine(namedByProcess(warning, options.dataDir)));

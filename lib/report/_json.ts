@@ -5,7 +5,7 @@
  * `tracer --combine` reads it back (see lib/combine/combine.ts).
  * @module
  */
-import { openOutput } from "./output_file.ts";
+import { openOutput, type Replaced } from "./output_file.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
 
@@ -15,7 +15,7 @@ const FLUSH_BYTES = 1 << 18;
 export async function writeJson(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: boolean }> {
+): Promise<{ bytes: number; replaced: Replaced }> {
   const output = await openOutput(path);
   let writable = output.writable;
   let compressed: Promise<void> | undefined;

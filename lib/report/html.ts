@@ -7,7 +7,7 @@
 import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
 import { TracerError } from "../errors.ts";
-import { openOutput } from "./output_file.ts";
+import { openOutput, type Replaced } from "./output_file.ts";
 import { buildReport } from "./_report_data.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
@@ -26,7 +26,7 @@ export function inlineScript(js: string): string {
 export async function writeHtml(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: boolean }> {
+): Promise<{ bytes: number; replaced: Replaced }> {
   const { builder, header } = await buildReport(trace);
   const [before, rest] = splitOnce(template, DATA_MARKER);
   const [between, after] = splitOnce(rest, VIEWER_MARKER);

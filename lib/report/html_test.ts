@@ -39,7 +39,7 @@ Deno.test("hostile strings from the trace never appear raw in the HTML, and deco
     const path = join(dir, "report.html");
     const result = await writeHtml(traceOf(EVENTS), path);
     const html = await Deno.readTextFile(path);
-    assertEquals(result, { bytes: new TextEncoder().encode(html).length, replaced: false });
+    assertEquals(result, { bytes: new TextEncoder().encode(html).length, replaced: null });
     for (const text of ["alert(1)", "<img", "<iframe", "<svg", "x()", "<b>not bold"]) {
       assert(!html.includes(text), `raw ${text} in the HTML`);
     }
@@ -80,7 +80,7 @@ Deno.test("an existing report is replaced only when the new one is complete", as
     const path = join(dir, "report.html");
     await Deno.writeTextFile(path, "old");
     const result = await writeHtml(traceOf(EVENTS), path);
-    assertEquals(result.replaced, true);
+    assertEquals(result.replaced, "file");
     const failing: CombinedTrace = {
       ...traceOf([]),
       events: (async function* () {

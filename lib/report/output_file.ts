@@ -1,17 +1,21 @@
 /**
- * Writing an output file safely: bytes go to a private temp file beside the target, which is
- * renamed over the target only when complete, so a failed write never destroys an earlier file.
+ * Writing an output file safely: bytes go to a temp file beside the target, created exclusively
+ * under an unpredictable name (so a planted symlink or file is never followed or truncated), which
+ * is renamed over the target only when complete, so a failed write never destroys an earlier file.
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { TracerError, UsageError } from "../errors.ts";
+
+/** What a committed output replaced: nothing, a file, or a symbolic link (not its target). */
+export type Replaced = "file" | "symlink" | null;
 
 /** An output file being written; `commit` makes it visible under its final name. */
 export interface OutputFile {
   /** Where the bytes go; closed by `commit` and `abort`. */
   writable: WritableStream<Uint8Array>;
   /** Closes the stream and renames the temp file to the target; returns the size in bytes. */
-  commit(): Promise<{ bytes: number; replaced: boolean }>;
+  commit(): Promise<{ bytes: number; replaced: Replaced }>;
   /** Removes the temp file after a failure; the target is untouched. */
   abort(): Promise<void>;
 }
@@ -19,10 +23,11 @@ export interface OutputFile {
 /** Opens a temp file beside `path`; throws a `TracerError` naming the path if it cannot. */
 export async function openOutput(path: string): Promise<OutputFile> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${Deno.pid}.tmp`);
+  // O_CREAT|O_EXCL: never through a symlink, never into a file someone else created.
+  const temp = join(dir, `.${basename(path)}.${randomHex(16)}.tmp`);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(temp, { write: true, create: true, truncate: true, mode: 0o644 });
+    file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
   } catch (error) {
     throw new TracerError(
       `cannot write output file ${path}: ${(error as Error).message}; choose another path with -o`,
@@ -46,7 +51,7 @@ export async function openOutput(path: string): Promise<OutputFile> {
     writable,
     async commit() {
       if (!closed) await writable.close();
-      const replaced = await exists(path);
+      const replaced = await existing(path);
       try {
         await Deno.rename(temp, path);
       } catch (error) {
@@ -68,13 +73,20 @@ export async function openOutput(path: string): Promise<OutputFile> {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
+async function existing(path: string): Promise<Replaced> {
   try {
-    await Deno.lstat(path);
-    return true;
+    return (await Deno.lstat(path)).isSymlink ? "symlink" : "file";
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** `bytes` random bytes as hex: a name nobody can guess ahead. */
+export function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /**
