@@ -1,18 +1,26 @@
 /**
- * `tracer --combine FILE... -o OUT`: merge trace files into one output.
+ * `tracer --combine FILE... -o OUT`: merge trace files into one output. A directory a run left
+ * (its `.raw` files, kept after an interrupted write) is read as the run itself would have.
  * @module
  */
 import type { CombineCommand } from "./args.ts";
-import { combineFiles, expandInputs } from "../combine/combine.ts";
+import { combineFiles, type CombineSource, expandInputs } from "../combine/combine.ts";
 import { UsageError } from "../errors.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
+import { probeRawFiles } from "../raw/raw_files.ts";
+import { signalNumber } from "../run/run_program.ts";
+import { SignalGate } from "../run/signals.ts";
 import { summaryLine, warningLine } from "./_summary.ts";
 import type { Reporter } from "./_reporter.ts";
+import type { TraceWarning } from "../trace_event.ts";
 import { writeOutput } from "../report/write_output.ts";
 
 /** Combines the inputs into the output; returns the exit status. */
 export async function combineCommand(command: CombineCommand, report: Reporter): Promise<number> {
-  const inputs = await expandInputs(command.inputs);
+  const rawDirs: string[] = [];
+  const others: string[] = [];
+  for (const input of command.inputs) (await holdsRawFiles(input) ? rawDirs : others).push(input);
+  const inputs = others.length > 0 ? await expandInputs(others) : [];
   const outputPath = await prepareOutputPath(command.output.path, command.outputDir);
   const clash = await sameFileAs(outputPath, inputs);
   if (clash !== null) {
@@ -20,11 +28,49 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
       `the output ${outputPath} is also an input (${clash}); choose another -o path`,
     );
   }
-  const trace = await combineFiles(inputs, { align: command.align, strict: command.strict });
-  const written = await writeOutput(trace, outputPath, command.output);
-  for (const warning of trace.warnings) report(warningLine(warning));
-  if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
-  return 0;
+  using signals = new SignalGate();
+  const stop = new AbortController();
+  signals.on(() => stop.abort());
+  const warnings: TraceWarning[] = [];
+  const sources: (string | CombineSource)[] = [];
+  for (const dir of rawDirs) {
+    sources.push(
+      ...await probeRawFiles(dir, {
+        jsonDir: dir,
+        warnings,
+        report: (line) => report(`tracer: ${line}`),
+        stop: stop.signal,
+      }),
+    );
+  }
+  sources.push(...inputs);
+  try {
+    const trace = await combineFiles(sources, {
+      align: command.align,
+      strict: command.strict,
+      warnings,
+    });
+    const written = await writeOutput(trace, outputPath, command.output, stop.signal);
+    for (const warning of trace.warnings) report(warningLine(warning));
+    if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
+    return 0;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    report(`tracer: ${signals.first} while writing ${outputPath}: stopped, no partial file left`);
+    return 128 + signalNumber(signals.first!);
+  }
+}
+
+/** True for a directory holding a run's `result_<pid>.raw` files. */
+async function holdsRawFiles(path: string): Promise<boolean> {
+  const stat = await Deno.stat(path).catch(() => null);
+  if (!stat?.isDirectory) return false;
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      if (/^result_\d+(_\d+)?\.raw$/.test(entry.name)) return true;
+    }
+  } catch { /* unreadable: expandInputs says so */ }
+  return false;
 }
 
 async function sameFileAs(path: string, inputs: string[]): Promise<string | null> {

@@ -3,7 +3,7 @@
  * per-process files into the requested output (or leave them, with `--pid_suffix`).
  * @module
  */
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
@@ -12,7 +12,9 @@ import { formatError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
 import { findPython } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
-import { runProgram } from "../run/run_program.ts";
+import { KEPT_DIR_PREFIX, makeRunDir, RUN_DIR_PREFIX } from "../run/run_dir.ts";
+import { runProgram, signalNumber } from "../run/run_program.ts";
+import { SignalGate } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
 import type { ShimConfig } from "../run/shim_config.ts";
 import { grouped, summaryLine, warningLine } from "./_summary.ts";
@@ -31,10 +33,15 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
   const pidSuffixDir = command.output === null ? resolve(command.outputDir ?? ".") : null;
   if (pidSuffixDir !== null) await ensureDir(pidSuffixDir);
 
-  const tempDir = await Deno.makeTempDir({ prefix: "tracer_" });
+  // From here to the end no termination signal kills tracer between steps (lib/run/signals.ts).
+  using signals = new SignalGate();
+  const tempDir = await makeRunDir();
+  const dataDir = join(tempDir, "data");
+  // tracer's lines never name files in the temp dir, which is gone when they are read.
+  const tell: Reporter = (line) => report(withoutTempPaths(line, dataDir));
+  let kept: string | null = null;
   try {
     const shimDir = await writeShim(join(tempDir, "shim"));
-    const dataDir = join(tempDir, "data");
     await Deno.mkdir(dataDir, { mode: 0o700 });
     const config: ShimConfig = {
       version: 1,
@@ -50,6 +57,10 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       trace_children: command.trace.traceChildren,
       core: command.trace.core,
     };
+    if (signals.first !== null) {
+      tell(`tracer: ${signals.first} before the program started: it was not run`);
+      return 128 + signalNumber(signals.first);
+    }
     const outcome = await runProgram({
       python,
       target: command.target,
@@ -57,18 +68,59 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       marker: `"run_id":"${config.run_id}"`,
       dataDir,
       waitTimeoutS: command.waitTimeoutS,
-      report: (line) => report(`tracer: ${line}`),
+      report: (line) => tell(`tracer: ${line}`),
+      signals,
     });
+    // A signal while the output is written stops it cleanly (lib/report/write_output.ts).
+    const stop = new AbortController();
+    signals.on(() => stop.abort());
     try {
-      await collect(outcome.warnings, { dataDir, outputPath, pidSuffixDir, command, report });
+      await collect(outcome.warnings, {
+        dataDir,
+        outputPath,
+        pidSuffixDir,
+        command,
+        report: tell,
+        stop: stop.signal,
+      });
     } catch (error) {
       // The program ran: its exit status stands, whatever happened to its trace.
-      report(formatError(error));
+      if (!stop.signal.aborted) {
+        tell(formatError(error));
+      } else {
+        kept = await keepData(tempDir, dataDir);
+        const finish = `tracer --combine ${kept} -o ${
+          outputPath ?? join(pidSuffixDir!, "result.json")
+        }`;
+        report(
+          `tracer: ${signals.first} while writing the output: stopped, no partial file left; the recorded data is kept in ${kept}; finish with: ${finish}`,
+        );
+      }
     }
     return outcome.exitCode;
   } finally {
-    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Moves the run's data dir out of the run dir (which is then removed); returns its new path. */
+async function keepData(tempDir: string, dataDir: string): Promise<string> {
+  const kept = join(dirname(tempDir), basename(tempDir).replace(RUN_DIR_PREFIX, KEPT_DIR_PREFIX));
+  await Deno.rename(dataDir, kept);
+  await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  return kept;
+}
+
+/** Names the process instead of its file in the run's temp dir. */
+function withoutTempPaths(line: string, dataDir: string): string {
+  return line.replaceAll(
+    new RegExp(`${escapeRegExp(dataDir)}/result_(\\d+)[^\\s:;,)]*`, "g"),
+    "process $1's trace file",
+  );
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 interface CollectOptions {
@@ -77,6 +129,8 @@ interface CollectOptions {
   pidSuffixDir: string | null;
   command: RunCommand;
   report: Reporter;
+  /** Aborted by a signal: stop writing (the partial output is removed). */
+  stop: AbortSignal;
 }
 
 interface DeliverOptions extends CollectOptions {
@@ -91,6 +145,7 @@ async function collect(runWarnings: TraceWarning[], options: CollectOptions): Pr
     jsonDir: pidSuffixDir ?? dataDir,
     warnings,
     report: (line: string) => report(`tracer: ${line}`),
+    stop: options.stop,
   };
   // Combining reads the raw files directly; --pid_suffix keeps one JSON file per process.
   const files = pidSuffixDir === null
@@ -116,11 +171,13 @@ async function deliver(
   if (options.outputPath !== null && options.command.output !== null) {
     written = {
       path: options.outputPath,
-      ...await writeOutput(trace, options.outputPath, options.command.output),
+      ...await writeOutput(trace, options.outputPath, options.command.output, options.stop),
     };
   } else {
     // --pid_suffix: the files are the result; read them once for the counts.
-    for await (const _ of trace.eventText()) { /* counting only, on the byte path */ }
+    for await (const _ of trace.eventText()) {
+      options.stop.throwIfAborted(); // counting only, on the byte path
+    }
     const paths = inputs as string[];
     let bytes = 0;
     for (const path of paths) bytes += (await Deno.stat(path)).size;

@@ -1,11 +1,13 @@
 /**
  * Running the traced program: spawn the root Python with the traced environment, pass stdio
- * through, forward termination signals, then wait for traced processes that outlive it.
+ * through, forward termination signals, then wait for traced processes that outlive it (until a
+ * signal stops the wait).
  * @module
  */
 import { constants } from "node:os";
 import type { Target } from "../cli/args.ts";
 import { describe, waitForTracedProcesses } from "./_process_watch.ts";
+import { interruptReachedChild, type SignalGate } from "./signals.ts";
 import type { TraceWarning } from "../trace_event.ts";
 
 /** What {@linkcode runProgram} needs. */
@@ -20,6 +22,8 @@ export interface RunRequest {
   waitTimeoutS: number;
   /** Receives tracer's own status lines (for stderr). */
   report: (line: string) => void;
+  /** tracer's signals: forwarded to the program while it runs, then they stop the wait. */
+  signals: SignalGate;
 }
 
 /** How the run ended. */
@@ -41,10 +45,6 @@ export function pythonArgs(target: Target): string[] {
   }
 }
 
-// Termination requests aimed at tracer go on to the program. SIGINT is not forwarded: a Ctrl-C
-// from the terminal already reaches the program's whole process group; tracer just outlives it.
-const FORWARDED: Deno.Signal[] = ["SIGTERM", "SIGHUP"];
-
 /** Runs the program to its end and waits (bounded) for traced processes still running. */
 export async function runProgram(request: RunRequest): Promise<RunOutcome> {
   const child = new Deno.Command(request.python, {
@@ -55,25 +55,17 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  const forward = new Map<Deno.Signal, () => void>();
-  const ignoreInterrupt = () => {};
-  Deno.addSignalListener("SIGINT", ignoreInterrupt);
-  for (const signal of FORWARDED) {
-    const handler = () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-    };
-    forward.set(signal, handler);
-    Deno.addSignalListener(signal, handler);
-  }
-  let status: Deno.CommandStatus;
-  try {
-    status = await child.status;
-  } finally {
-    for (const [signal, handler] of forward) Deno.removeSignalListener(signal, handler);
-    Deno.removeSignalListener("SIGINT", ignoreInterrupt);
-  }
+  // Termination requests aimed at tracer go on to the program, SIGINT too (timeout -s INT, an
+  // IDE's stop button), except a terminal's Ctrl-C, which already reached the whole process group.
+  request.signals.on((signal) => {
+    if (signal === "SIGINT" && interruptReachedChild(child.pid)) return;
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  });
+  const status = await child.status;
+  const stop = new AbortController();
+  request.signals.on(() => stop.abort());
   const exitCode = status.signal ? 128 + signalNumber(status.signal) : status.code;
 
   const warnings: TraceWarning[] = [];
@@ -82,6 +74,7 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
     dataDir: request.dataDir,
     timeoutS: request.waitTimeoutS,
     report: request.report,
+    stop: stop.signal,
   });
   if (left.length > 0) {
     warnings.push({
@@ -93,6 +86,7 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
   return { exitCode, warnings };
 }
 
-function signalNumber(signal: Deno.Signal): number {
+/** The number of a signal (SIGTERM: 15), 0 if unknown. */
+export function signalNumber(signal: Deno.Signal): number {
   return (constants.signals as Record<string, number>)[signal] ?? 0;
 }
