@@ -4,7 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, readJson, ROOT, runCli, runCommand, spawnCli, tempDir } from "./helpers.ts";
+import {
+  FIXTURES,
+  noteSkipped,
+  readJson,
+  ROOT,
+  runCli,
+  runCommand,
+  spawnCli,
+  tempDir,
+} from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
@@ -110,4 +119,238 @@ Deno.test({
   },
 });
 
-export { assertOneLineError };
+/** Runs tracer on a program that leaves the file `ran` in `cwd`: the test sees whether it ran. */
+async function runMarking(args: string[], cwd: string) {
+  const result = await runCli([...args, "-c", "open('ran', 'w').close()"], { cwd });
+  const ran = await Deno.stat(join(cwd, "ran")).then(() => true, () => false);
+  return { ...result, ran };
+}
+
+Deno.test("tracer -o x.html -c ... where x.html is a directory: exit 2 before the program runs", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, "x.html"));
+  const result = await runMarking(["-o", "x.html"], dir.path);
+  assert.equal(result.code, 2);
+  assertOneLineError(result.stderr, /cannot write output file .*x\.html: it is a directory/);
+  assert.equal(result.ran, false);
+});
+
+Deno.test("tracer -o <a 100 KB name>.json -c ...: exit 2 before the program runs, one short line", async () => {
+  await using dir = await tempDir();
+  const result = await runMarking(["-o", "n".repeat(100_000) + ".json"], dir.path);
+  assert.equal(result.code, 2);
+  assertOneLineError(result.stderr, /cannot write output file .*n\.\.\.n+\.json: .*too long/i);
+  assert.ok(result.stderr.length < 400, `${result.stderr.length} characters`);
+  assert.equal(result.ran, false);
+});
+
+for (const [option, value] of [["--max_stack_depth", "0"], ["--wait_timeout", "0x10"]]) {
+  Deno.test(`tracer ${option} ${value} -c ...: exit 2, one line, the program never runs`, async () => {
+    await using dir = await tempDir();
+    const result = await runMarking([option, value], dir.path);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, new RegExp(`^tracer: ${option} needs .*got "${value}"`));
+    assert.equal(result.ran, false);
+  });
+}
+
+Deno.test("tracer -o link.json -c pass, link.json a symlink: the link is replaced and said so, its target kept", async () => {
+  await using dir = await tempDir();
+  const target = join(dir.path, "target.json");
+  await Deno.writeTextFile(target, "keep");
+  await Deno.symlink(target, join(dir.path, "link.json"));
+  const result = await runCli(["-o", "link.json", "-c", "pass"], { cwd: dir.path });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /link\.json \(.*, replaced the symbolic link there \(its target is untouched\)\)/,
+  );
+  assert.equal(await Deno.readTextFile(target), "keep");
+  assert.equal((await Deno.lstat(join(dir.path, "link.json"))).isSymlink, false);
+});
+
+Deno.test("tracer -o k.json -c <SIGKILL itself>: exit 137, the message names the process, not a temp file gone", async () => {
+  await using dir = await tempDir();
+  const result = await runCli(
+    ["-o", "k.json", "-c", "import os; os.kill(os.getpid(), 9)"],
+    { cwd: dir.path, env: { TMPDIR: dir.path } },
+  );
+  assert.equal(result.code, 137);
+  assert.match(result.stderr, /process \d+'s trace file: no trace events in it/);
+  assert.ok(!result.stderr.includes(dir.path + "/tracer_"), result.stderr);
+});
+
+/** `unshare -rm`: a private mount namespace where the test may mount a tiny tmpfs, or null. */
+async function unshareWorks(): Promise<boolean> {
+  const probe = await runCommand(["unshare", "-rm", "true"]).catch(() => null);
+  if (probe?.code === 0) return true;
+  noteSkipped("full-disk tests", "unshare -rm (a user mount namespace) is not available here");
+  return false;
+}
+
+/** Runs tracer with a tmpfs of `size` mounted on `mountDir` (in a private mount namespace). */
+function runCliOnSmallFs(mountDir: string, size: string, args: string[], cwd: string) {
+  return runCommand([
+    "unshare",
+    "-rm",
+    "python3",
+    join(HOSTILE, "small_fs.py"),
+    mountDir,
+    size,
+    Deno.execPath(),
+    "run",
+    "-A",
+    join(ROOT, "main.ts"),
+    ...args,
+  ], { cwd });
+}
+
+Deno.test({
+  name:
+    "tracer -o full/a.json -c <exit 0>, no space left on full/: exit 0, one line, the data kept",
+  ignore: !isLinux,
+  async fn() {
+    if (!await unshareWorks()) return;
+    await using dir = await tempDir();
+    const full = join(dir.path, "full");
+    await Deno.mkdir(full);
+    const result = await runCliOnSmallFs(
+      full,
+      "16k",
+      ["-o", "full/a.json", "-c", "print('ran')"],
+      dir.path,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "ran\n");
+    const line = result.stderr.trim().split("\n").at(-1)!;
+    const match =
+      /^tracer: cannot write output file .*a\.json: No space left on device .*; the recorded data is kept in (\S+); finish with: tracer --combine \S+ -o \S+$/
+        .exec(line);
+    assert.ok(match, result.stderr);
+    try {
+      const finished = await runCli(["-q", "--combine", match[1], "-o", join(dir.path, "b.json")]);
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.ok(eventsOf(await readJson(join(dir.path, "b.json"))).length > 0);
+    } finally {
+      await Deno.remove(match[1], { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "TMPDIR=<full> tracer -c ...: exit 1, one line naming TMPDIR, the program never runs",
+  ignore: !isLinux,
+  async fn() {
+    if (!await unshareWorks()) return;
+    await using dir = await tempDir();
+    const full = join(dir.path, "tmp");
+    await Deno.mkdir(full);
+    // TMPDIR points into the small fs, for tracer alone (env, no shell).
+    const again = await runCommand([
+      "unshare",
+      "-rm",
+      "python3",
+      join(HOSTILE, "small_fs.py"),
+      full,
+      "64k",
+      "env",
+      `TMPDIR=${full}`,
+      Deno.execPath(),
+      "run",
+      "-A",
+      join(ROOT, "main.ts"),
+      "-o",
+      "a.json",
+      "-c",
+      "print('ran')",
+    ], { cwd: dir.path });
+    assert.equal(again.code, 1);
+    assertOneLineError(
+      again.stderr,
+      /cannot (write tracer's temp files|create a temp dir) in .*tmp \(No space left on device.*set TMPDIR to another directory$/,
+    );
+    assert.equal(again.stdout, "");
+  },
+});
+
+Deno.test("TMPDIR=/nonexistent tracer -c ...: exit 1, one line, the program never runs", async () => {
+  await using dir = await tempDir();
+  const result = await runCli(["-c", "print('ran')"], {
+    cwd: dir.path,
+    env: { TMPDIR: join(dir.path, "nonexistent") },
+  });
+  assert.equal(result.code, 1);
+  assertOneLineError(result.stderr, /cannot create a temp dir in .*nonexistent .*set TMPDIR/);
+  assert.equal(result.stdout, "");
+});
+
+Deno.test("tracer --include_files <100 KB> --include_files <100 KB> -c ...: the program runs traced", async () => {
+  await using dir = await tempDir();
+  const long = (c: string) => "/" + c.repeat(100_000);
+  const result = await runCli(
+    [
+      "-o",
+      "t.json",
+      "--include_files",
+      long("a"),
+      "--include_files",
+      long("b"),
+      "-c",
+      "print('ran')",
+    ],
+    { cwd: dir.path },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "ran\n");
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, .* -> .*t\.json/);
+});
+
+Deno.test("tracer --python /bin/ls x.py, --python <a bad shebang>: exit 2, one line, nothing runs", async () => {
+  await using dir = await tempDir();
+  const bad = join(dir.path, "badpy");
+  await Deno.writeTextFile(bad, "#!/nonexistent/interpreter\n", { mode: 0o755 });
+  for (
+    const [python, pattern] of [
+      ["/bin/ls", /--python \/bin\/ls is not a Python interpreter/],
+      [bad, /--python .*badpy cannot be started \(.*No such file or directory/],
+    ] as const
+  ) {
+    const result = await runMarking(["--python", python], dir.path);
+    assert.equal(result.code, 2, result.stderr);
+    assertOneLineError(result.stderr, pattern);
+    assert.equal(result.ran, false);
+  }
+});
+
+const PYENV = join(Deno.env.get("HOME") ?? "/root", ".pyenv", "versions");
+for (const version of ["2.7", "3.6", "3.7"]) {
+  Deno.test(`tracer --python <Python ${version}> -c ...: exit 2, one line naming the version`, async () => {
+    const dirs = [...Deno.readDirSync(PYENV)].map((entry) => entry.name)
+      .filter((name) => name.startsWith(version + "."));
+    if (dirs.length === 0) return noteSkipped(`Python ${version} refusal`, "not installed");
+    await using dir = await tempDir();
+    const python = join(PYENV, dirs[0], "bin", "python");
+    const result = await runMarking(["--python", python], dir.path);
+    assert.equal(result.code, 2);
+    assertOneLineError(
+      result.stderr,
+      new RegExp(`is Python ${version}; tracer needs CPython 3\\.8 or later`),
+    );
+    assert.equal(result.ran, false);
+  });
+}
+
+Deno.test("tracer -o sub/t.json -c <removes sub, exits 0>: exit 0, the trouble on stderr", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, "sub"));
+  const result = await runCli(
+    ["-o", "sub/t.json", "-c", "import shutil; shutil.rmtree('sub')"],
+    { cwd: dir.path },
+  );
+  assert.equal(result.code, 0);
+  const match =
+    /^tracer: cannot write output file .*t\.json: No such file or directory.*kept in (\S+);/m
+      .exec(result.stderr);
+  assert.ok(match, result.stderr);
+  await Deno.remove(match[1], { recursive: true });
+});

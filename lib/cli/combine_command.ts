@@ -5,7 +5,7 @@
  */
 import type { CombineCommand } from "./args.ts";
 import { combineFiles, type CombineSource, expandInputs } from "../combine/combine.ts";
-import { UsageError } from "../errors.ts";
+import { shortened, UsageError } from "../errors.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
 import { probeRawFiles } from "../raw/raw_files.ts";
 import { signalNumber } from "../run/run_program.ts";
@@ -25,7 +25,9 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
   const clash = await sameFileAs(outputPath, inputs);
   if (clash !== null) {
     throw new UsageError(
-      `the output ${outputPath} is also an input (${clash}); choose another -o path`,
+      `the output ${shortened(outputPath)} is also an input (${
+        shortened(clash)
+      }); choose another -o path`,
     );
   }
   using signals = new SignalGate();

@@ -8,15 +8,15 @@ import type { RunCommand } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
-import { formatError, UsageError } from "../errors.ts";
+import { formatError, reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
-import { findPython } from "../run/find_python.ts";
+import { checkPython, findPython } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
-import { KEPT_DIR_PREFIX, makeRunDir, RUN_DIR_PREFIX } from "../run/run_dir.ts";
+import { KEPT_DIR_PREFIX, makeRunDir, RUN_DIR_PREFIX, tempRoot } from "../run/run_dir.ts";
 import { runProgram, signalNumber } from "../run/run_program.ts";
 import { SignalGate } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
-import type { ShimConfig } from "../run/shim_config.ts";
+import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
 import { grouped, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
@@ -26,6 +26,7 @@ import { writeOutput } from "../report/write_output.ts";
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
   const env = Deno.env.toObject();
   const python = findPython(command.python, env);
+  await checkPython(python, command.python, env);
   await checkTarget(command);
   const outputPath = command.output === null
     ? null
@@ -41,8 +42,8 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
   const tell: Reporter = (line) => report(withoutTempPaths(line, dataDir));
   let kept: string | null = null;
   try {
-    const shimDir = await writeShim(join(tempDir, "shim"));
-    await Deno.mkdir(dataDir, { mode: 0o700 });
+    const shimDir = await tempFiles(() => writeShim(join(tempDir, "shim")));
+    await tempFiles(() => Deno.mkdir(dataDir, { mode: 0o700 }));
     const config: ShimConfig = {
       version: 1,
       run_id: crypto.randomUUID(),
@@ -57,6 +58,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       trace_children: command.trace.traceChildren,
       core: command.trace.core,
     };
+    const configPath = await tempFiles(() => writeConfig(tempDir, config));
     if (signals.first !== null) {
       tell(`tracer: ${signals.first} before the program started: it was not run`);
       return 128 + signalNumber(signals.first);
@@ -64,8 +66,8 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
     const outcome = await runProgram({
       python,
       target: command.target,
-      env: tracedEnv(env, config),
-      marker: `"run_id":"${config.run_id}"`,
+      env: tracedEnv(env, config, configPath),
+      marker: `${CONFIG_ENV}=${configPath}\0`,
       dataDir,
       waitTimeoutS: command.waitTimeoutS,
       report: (line) => tell(`tracer: ${line}`),
@@ -85,21 +87,45 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       });
     } catch (error) {
       // The program ran: its exit status stands, whatever happened to its trace.
-      if (!stop.signal.aborted) {
+      const stopped = stop.signal.aborted;
+      if (!stopped && !(error instanceof WriteFailed)) {
         tell(formatError(error));
       } else {
-        kept = await keepData(tempDir, dataDir);
+        // The recorded data is not lost with the output: it stays where the line says.
+        kept = await keepData(tempDir, dataDir).catch(() => dataDir);
         const finish = `tracer --combine ${kept} -o ${
           outputPath ?? join(pidSuffixDir!, "result.json")
         }`;
-        report(
-          `tracer: ${signals.first} while writing the output: stopped, no partial file left; the recorded data is kept in ${kept}; finish with: ${finish}`,
-        );
+        const what = stopped
+          ? `${signals.first} while writing the output: stopped, no partial file left`
+          : formatError((error as WriteFailed).cause).replace(/^tracer: /, "");
+        report(`tracer: ${what}; the recorded data is kept in ${kept}; finish with: ${finish}`);
       }
     }
     return outcome.exitCode;
   } finally {
     if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Writing the output failed (its `cause` says why): the recorded data is kept for later. */
+class WriteFailed extends Error {
+  constructor(cause: unknown) {
+    super("the output could not be written", { cause });
+  }
+}
+
+/** Runs `write` (of tracer's temp files); a failure is a `TracerError` naming TMPDIR. */
+async function tempFiles<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw new TracerError(
+      `cannot write tracer's temp files in ${shortened(tempRoot())} (${
+        reasonOf(error)
+      }); free space there or set TMPDIR to another directory`,
+      { cause: error },
+    );
   }
 }
 
@@ -169,9 +195,12 @@ async function deliver(
   trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
+    const path = options.outputPath;
     written = {
-      path: options.outputPath,
-      ...await writeOutput(trace, options.outputPath, options.command.output, options.stop),
+      path,
+      ...await writeOutput(trace, path, options.command.output, options.stop).catch((error) => {
+        throw new WriteFailed(error);
+      }),
     };
   } else {
     // --pid_suffix: the files are the result; read them once for the counts.
@@ -196,7 +225,7 @@ async function checkTarget(command: RunCommand): Promise<void> {
   try {
     await Deno.stat(path);
   } catch (error) {
-    throw new UsageError(`cannot open script ${path}: no such file`, { cause: error });
+    throw new UsageError(`cannot open script ${shortened(path)}: no such file`, { cause: error });
   }
 }
 

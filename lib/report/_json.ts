@@ -5,7 +5,8 @@
  * `tracer --combine` reads it back (see lib/combine/combine.ts).
  * @module
  */
-import { openOutput, type Replaced } from "./output_file.ts";
+import { openOutput, type Replaced, stoppedBy } from "./output_file.ts";
+import { reasonOf, shortened, TracerError } from "../errors.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
 
@@ -61,7 +62,13 @@ export async function writeJson(
     await writer.abort(error).catch(() => {});
     await compressed?.catch(() => {});
     await output.abort();
-    throw error;
+    if (error instanceof TracerError || stoppedBy(error)) throw error;
+    throw new TracerError(
+      `cannot write output file ${shortened(path)}: ${
+        reasonOf(error)
+      }; free space or choose another path with -o`,
+      { cause: error },
+    );
   }
   return await output.commit();
 }

@@ -6,8 +6,8 @@
  */
 import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
-import { TracerError } from "../errors.ts";
-import { openOutput, type Replaced } from "./output_file.ts";
+import { reasonOf, shortened, TracerError } from "../errors.ts";
+import { openOutput, type Replaced, stoppedBy } from "./output_file.ts";
 import { buildReport } from "./_report_data.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
@@ -91,10 +91,13 @@ export async function writeHtml(
     return await output.commit();
   } catch (error) {
     await output.abort();
-    if (error instanceof TracerError) throw error;
-    throw new TracerError(`cannot write HTML report ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    if (error instanceof TracerError || stoppedBy(error)) throw error;
+    throw new TracerError(
+      `cannot write HTML report ${shortened(path)}: ${
+        reasonOf(error)
+      }; free space or choose another path with -o`,
+      { cause: error },
+    );
   }
 }
 

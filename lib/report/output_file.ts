@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { TracerError, UsageError } from "../errors.ts";
+import { reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 
 /** What a committed output replaced: nothing, a file, or a symbolic link (not its target). */
 export type Replaced = "file" | "symlink" | null;
@@ -22,15 +22,16 @@ export interface OutputFile {
 
 /** Opens a temp file beside `path`; throws a `TracerError` naming the path if it cannot. */
 export async function openOutput(path: string): Promise<OutputFile> {
-  const dir = dirname(path);
   // O_CREAT|O_EXCL: never through a symlink, never into a file someone else created.
-  const temp = join(dir, `.${basename(path)}.${randomHex(16)}.tmp`);
+  const temp = tempName(path);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
   } catch (error) {
     throw new TracerError(
-      `cannot write output file ${path}: ${(error as Error).message}; choose another path with -o`,
+      `cannot write output file ${shortened(path)}: ${
+        reasonOf(error)
+      }; choose another path with -o`,
       { cause: error },
     );
   }
@@ -55,9 +56,10 @@ export async function openOutput(path: string): Promise<OutputFile> {
       try {
         await Deno.rename(temp, path);
       } catch (error) {
-        throw new TracerError(`cannot write output file ${path}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new TracerError(
+          `cannot write output file ${shortened(path)}: ${reasonOf(error)}`,
+          { cause: error },
+        );
       }
       return { bytes, replaced };
     },
@@ -81,6 +83,14 @@ async function existing(path: string): Promise<Replaced> {
   }
 }
 
+/**
+ * A fresh name beside `path` for its temp file: hidden, random, and short enough for the file
+ * system whatever the length of the target's name (which then fits too: it is checked first).
+ */
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path).slice(0, 180)}.${randomHex(16)}.tmp`);
+}
+
 /** `bytes` random bytes as hex: a name nobody can guess ahead. */
 export function randomHex(bytes: number): string {
   return Array.from(
@@ -91,14 +101,35 @@ export function randomHex(bytes: number): string {
 
 /**
  * Resolves an output path against `outputDir` (created if missing) and checks, before any work,
- * that its directory exists and takes new files (else a `UsageError`). Returns the absolute path.
+ * that it can be written: its directory exists and takes new files, its name is one the file
+ * system takes, and it is not a directory (else a `UsageError`). Returns the absolute path.
  */
 export async function prepareOutputPath(path: string, outputDir: string | null): Promise<string> {
   const dir = outputDir === null ? Deno.cwd() : resolve(outputDir);
   if (outputDir !== null) await ensureDir(dir);
   const target = resolve(dir, path);
-  await checkWritableDir(dirname(target), `cannot write output file ${target}`);
+  const what = `cannot write output file ${shortened(target)}`;
+  const existing = await Deno.stat(target).catch(() => null);
+  if (existing?.isDirectory) {
+    throw new UsageError(`${what}: it is a directory; choose another path with -o`);
+  }
+  await checkWritableDir(dirname(target), what);
+  await checkName(target, what);
   return target;
+}
+
+/** Creates (exclusively) and removes a file of `target`'s name length beside it. */
+async function checkName(target: string, what: string): Promise<void> {
+  const probe = join(dirname(target), `.${randomHex(4)}${basename(target).slice(10)}`);
+  try {
+    (await Deno.open(probe, { write: true, createNew: true })).close();
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new UsageError(
+      `${what}: ${reasonOf(error)}; choose another path with -o`,
+      { cause: error },
+    );
+  }
 }
 
 /** Creates `dir` (and parents) if missing; throws a `UsageError` naming it if it cannot. */
@@ -106,9 +137,10 @@ export async function ensureDir(dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new UsageError(`cannot create output directory ${dir}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new UsageError(
+      `cannot create output directory ${shortened(dir)}: ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -118,10 +150,15 @@ async function checkWritableDir(dir: string, what: string): Promise<void> {
     await Deno.remove(probe);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
-      ? `directory ${dir} does not exist`
-      : (error as Error).message;
+      ? `directory ${shortened(dir)} does not exist`
+      : reasonOf(error);
     throw new UsageError(`${what}: ${reason}; choose another path with -o or --output_dir`, {
       cause: error,
     });
   }
+}
+
+/** True for the error an aborted write throws (`AbortSignal.throwIfAborted`). */
+export function stoppedBy(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
 }

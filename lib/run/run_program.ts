@@ -9,6 +9,7 @@ import type { Target } from "../cli/args.ts";
 import { describe, waitForTracedProcesses } from "./_process_watch.ts";
 import { interruptReachedChild, type SignalGate } from "./signals.ts";
 import type { TraceWarning } from "../trace_event.ts";
+import { reasonOf } from "../errors.ts";
 
 /** What {@linkcode runProgram} needs. */
 export interface RunRequest {
@@ -69,19 +70,24 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
   const exitCode = status.signal ? 128 + signalNumber(status.signal) : status.code;
 
   const warnings: TraceWarning[] = [];
-  const left = await waitForTracedProcesses({
-    marker: request.marker,
-    dataDir: request.dataDir,
-    timeoutS: request.waitTimeoutS,
-    report: request.report,
-    stop: stop.signal,
-  });
-  if (left.length > 0) {
-    warnings.push({
-      message: `stopped waiting for ${left.length} traced process${
-        left.length === 1 ? "" : "es"
-      } still running (${describe(left)}); their data so far is included`,
+  try {
+    const left = await waitForTracedProcesses({
+      marker: request.marker,
+      dataDir: request.dataDir,
+      timeoutS: request.waitTimeoutS,
+      report: request.report,
+      stop: stop.signal,
     });
+    if (left.length > 0) {
+      warnings.push({
+        message: `stopped waiting for ${left.length} traced process${
+          left.length === 1 ? "" : "es"
+        } still running (${describe(left)}); their data so far is included`,
+      });
+    }
+  } catch (error) {
+    // The program's exit status stands: tracer's own trouble is a warning.
+    warnings.push({ message: `could not wait for the traced processes: ${reasonOf(error)}` });
   }
   return { exitCode, warnings };
 }
