@@ -24,6 +24,8 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
+  /** Kills the command when it aborts: a hang-only deadline (`AbortSignal.timeout`). */
+  signal?: AbortSignal;
 }
 
 /** Runs `deno run -A main.ts ...args` exactly as the compiled binary would run. */
@@ -48,6 +50,7 @@ export async function runCommand(argv: string[], options: RunOptions = {}): Prom
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
+    signal: options.signal,
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();

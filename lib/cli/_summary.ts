@@ -56,3 +56,17 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/**
+ * The warning for events the report left out (`skipped`, by phase), or null: an event whose time
+ * is no finite number of microseconds (NaN, Infinity, past 2^53 ns), an `E` without its `B`, a
+ * phase the report does not draw.
+ */
+export function skippedLine(skipped: Record<string, number> | undefined): string | null {
+  const phases = Object.entries(skipped ?? {});
+  if (phases.length === 0) return null;
+  const total = phases.reduce((sum, [, n]) => sum + n, 0);
+  const each = phases.map(([ph, n]) => `${grouped(n)} "${ph}"`).join(", ");
+  return `tracer: warning: the report leaves out ${count(total, "event", "events")} (${each}): ` +
+    "a time that is not a finite number of microseconds, an end without its begin, or a phase it does not draw";
+}

@@ -10,7 +10,7 @@ import { prepareOutputPath } from "../report/output_file.ts";
 import { probeRawFiles } from "../raw/raw_files.ts";
 import { signalNumber } from "../run/run_program.ts";
 import { SignalGate } from "../run/signals.ts";
-import { summaryLine, warningLine } from "./_summary.ts";
+import { skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { Reporter } from "./_reporter.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { writeOutput } from "../report/write_output.ts";
@@ -54,6 +54,8 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
     });
     const written = await writeOutput(trace, outputPath, command.output, stop.signal);
     for (const warning of trace.warnings) report(warningLine(warning));
+    const skipped = skippedLine(written.skipped);
+    if (skipped !== null) report(skipped);
     if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
     return 0;
   } catch (error) {

@@ -17,7 +17,7 @@ import { runProgram, signalNumber } from "../run/run_program.ts";
 import { SignalGate } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
 import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
-import { grouped, summaryLine, warningLine } from "./_summary.ts";
+import { grouped, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
@@ -216,6 +216,8 @@ async function deliver(
   for (const warning of trace.warnings) {
     options.report(warningLine(namedByProcess(warning, options.dataDir)));
   }
+  const skipped = skippedLine(written.skipped);
+  if (skipped !== null) options.report(skipped);
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
 }
 

@@ -5,7 +5,7 @@
  * `tracer --combine` reads it back (see lib/combine/combine.ts).
  * @module
  */
-import { openOutput, type Replaced, stoppedBy } from "./output_file.ts";
+import { openOutput, stoppedBy, type Written } from "./output_file.ts";
 import { reasonOf, shortened, TracerError } from "../errors.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
@@ -16,7 +16,7 @@ const FLUSH_BYTES = 1 << 18;
 export async function writeJson(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: Replaced }> {
+): Promise<Written> {
   const output = await openOutput(path);
   let writable = output.writable;
   let compressed: Promise<void> | undefined;

@@ -7,7 +7,7 @@
 import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
 import { reasonOf, shortened, TracerError } from "../errors.ts";
-import { openOutput, type Replaced, stoppedBy } from "./output_file.ts";
+import { openOutput, stoppedBy, type Written } from "./output_file.ts";
 import { buildReport } from "./_report_data.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
@@ -44,7 +44,7 @@ export async function pinScript(page: string, script: string): Promise<string> {
 export async function writeHtml(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: Replaced }> {
+): Promise<Written> {
   const { builder, header } = await buildReport(trace);
   const script = inlineScript(viewerJs);
   const [before, rest] = splitOnce(await pinScript(template, script), DATA_MARKER);
@@ -88,7 +88,7 @@ export async function writeHtml(
     await out.write(encoder.encode(`<script>${script}</script>`));
     await out.write(encoder.encode(after));
     await out.close();
-    return await output.commit();
+    return { ...await output.commit(), skipped: header.skipped };
   } catch (error) {
     await output.abort();
     if (error instanceof TracerError || stoppedBy(error)) throw error;

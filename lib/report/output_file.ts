@@ -10,6 +10,14 @@ import { reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 /** What a committed output replaced: nothing, a file, or a symbolic link (not its target). */
 export type Replaced = "file" | "symlink" | null;
 
+/** What a writer reports once its file is in place. */
+export interface Written {
+  bytes: number;
+  replaced: Replaced;
+  /** Events the report could not show, by phase (`{ X: 2 }`); the JSON writers skip none. */
+  skipped?: Record<string, number>;
+}
+
 /** An output file being written; `commit` makes it visible under its final name. */
 export interface OutputFile {
   /** Where the bytes go; closed by `commit` and `abort`. */

@@ -7,7 +7,7 @@ import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
 import { writeHtml } from "./html.ts";
 import { writeJson } from "./_json.ts";
-import type { Replaced } from "./output_file.ts";
+import type { Written } from "./output_file.ts";
 
 /**
  * Writes `trace` to `path` as the report (`.html`) or Chrome trace JSON (`.json`, `.json.gz`).
@@ -19,7 +19,7 @@ export function writeOutput(
   path: string,
   spec: OutputSpec,
   stop?: AbortSignal,
-): Promise<{ bytes: number; replaced: Replaced }> {
+): Promise<Written> {
   const stoppable = stop === undefined ? trace : abortable(trace, stop);
   switch (spec.format) {
     case "html":
