@@ -382,3 +382,44 @@ Deno.test('tracer --combine t.json -o t.html, an event with "dur": 1e307: done, 
   );
   assert.ok((await Deno.stat(out)).size > 0);
 });
+
+/** A trace of `n` X events on one thread, as Chrome Trace Event JSON text. */
+function manyEvents(n: number): string[] {
+  return Array.from(
+    { length: n },
+    (_, i) => `{"ph":"X","name":"f${i}","pid":7,"tid":7,"ts":${i * 10},"dur":5}`,
+  );
+}
+
+Deno.test("cat t.json | tracer --combine /dev/stdin -o p.json: every event, read once", async () => {
+  await using dir = await tempDir();
+  const text = `{"traceEvents":[\n${manyEvents(3000).join(",\n")}\n]}\n`;
+  const out = join(dir.path, "p.json");
+  const result = await runCli(["--combine", "/dev/stdin", "-o", out], { stdin: text });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 3,000 events -> /);
+  assert.equal(eventsOf(await readJson(out)).filter((event) => event.ph === "X").length, 3000);
+});
+
+Deno.test({
+  name: "tracer --combine fifo -o p.json (a named FIFO): read once, every event, no hang",
+  ignore: !isLinux,
+  async fn() {
+    await using dir = await tempDir();
+    const fifo = join(dir.path, "fifo");
+    assert.equal((await runCommand(["mkfifo", fifo])).code, 0);
+    const out = join(dir.path, "p.json");
+    // Opening for writing waits for tracer's one open for reading; a second open would hang.
+    const writing = Deno.open(fifo, { write: true }).then(async (file) => {
+      await file.write(new TextEncoder().encode(`[${manyEvents(2000).join(",\n")}]`));
+      file.close();
+    });
+    const result = await runCli(["--combine", fifo, "-o", out], {
+      signal: AbortSignal.timeout(120_000), // a hang-only deadline
+    });
+    await writing;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /tracer: 1 process, 1 thread, 2,000 events -> /);
+    assert.equal(eventsOf(await readJson(out)).filter((event) => event.ph === "X").length, 2000);
+  },
+});

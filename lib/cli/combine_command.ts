@@ -5,7 +5,8 @@
  */
 import type { CombineCommand } from "./args.ts";
 import { combineFiles, type CombineSource, expandInputs } from "../combine/combine.ts";
-import { shortened, UsageError } from "../errors.ts";
+import { shortened, TracerError, UsageError } from "../errors.ts";
+import { copyStreamInputs } from "../combine/stream_inputs.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
 import { probeRawFiles } from "../raw/raw_files.ts";
 import { signalNumber } from "../run/run_program.ts";
@@ -20,9 +21,9 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
   const rawDirs: string[] = [];
   const others: string[] = [];
   for (const input of command.inputs) (await holdsRawFiles(input) ? rawDirs : others).push(input);
-  const inputs = others.length > 0 ? await expandInputs(others) : [];
+  const expanded = others.length > 0 ? await expandInputs(others) : [];
   const outputPath = await prepareOutputPath(command.output.path, command.outputDir);
-  const clash = await sameFileAs(outputPath, inputs);
+  const clash = await sameFileAs(outputPath, expanded);
   if (clash !== null) {
     throw new UsageError(
       `the output ${shortened(outputPath)} is also an input (${
@@ -33,6 +34,49 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
   using signals = new SignalGate();
   const stop = new AbortController();
   signals.on(() => stop.abort());
+  let copyDir: string | null = null;
+  try {
+    const { paths: inputs, originals } = await copyStreamInputs(
+      expanded,
+      async () => copyDir = await Deno.makeTempDir({ prefix: "tracer_combine_" }),
+      { stop: stop.signal },
+    );
+    // Messages name a stream as it was given, not its copy.
+    const named = (line: string) => {
+      for (const [copy, original] of originals) line = line.replaceAll(copy, original);
+      return line;
+    };
+    return await combineAll(command, rawDirs, inputs, {
+      outputPath,
+      stop: stop.signal,
+      signals,
+      report: (line) => report(named(line)),
+    }).catch((error) => {
+      if (error instanceof TracerError) throw new TracerError(named(error.message));
+      throw error;
+    });
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    report(`tracer: ${signals.first} while reading the inputs: stopped, no output written`);
+    return 128 + signalNumber(signals.first!);
+  } finally {
+    if (copyDir !== null) await Deno.remove(copyDir, { recursive: true }).catch(() => {});
+  }
+}
+
+interface CombineAllOptions {
+  outputPath: string;
+  stop: AbortSignal;
+  signals: SignalGate;
+  report: Reporter;
+}
+
+async function combineAll(
+  command: CombineCommand,
+  rawDirs: string[],
+  inputs: string[],
+  { outputPath, stop, signals, report }: CombineAllOptions,
+): Promise<number> {
   const warnings: TraceWarning[] = [];
   const sources: (string | CombineSource)[] = [];
   for (const dir of rawDirs) {
@@ -41,7 +85,7 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
         jsonDir: dir,
         warnings,
         report: (line) => report(`tracer: ${line}`),
-        stop: stop.signal,
+        stop,
       }),
     );
   }
@@ -52,14 +96,14 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
       strict: command.strict,
       warnings,
     });
-    const written = await writeOutput(trace, outputPath, command.output, stop.signal);
+    const written = await writeOutput(trace, outputPath, command.output, stop);
     for (const warning of trace.warnings) report(warningLine(warning));
     const skipped = skippedLine(written.skipped);
     if (skipped !== null) report(skipped);
     if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
     return 0;
   } catch (error) {
-    if (!stop.signal.aborted) throw error;
+    if (!stop.aborted) throw error;
     report(`tracer: ${signals.first} while writing ${outputPath}: stopped, no partial file left`);
     return 128 + signalNumber(signals.first!);
   }
