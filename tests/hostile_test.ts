@@ -423,3 +423,37 @@ Deno.test({
     assert.equal(eventsOf(await readJson(out)).filter((event) => event.ph === "X").length, 2000);
   },
 });
+
+const ODD_EVENTS = [
+  '{"ph":"X","name":"a","pid":1,"tid":1,"ts":100,"dur":5}',
+  '{"ph":"X","name":"nan","pid":1,"tid":1,"ts":NaN,"dur":5}',
+  '{"ph":"X","name":"inf","pid":1,"tid":1,"ts":110,"dur":Infinity}',
+  '{"ph":"X","name":"dup","pid":1,"tid":1,"ts":1000,"ts":2000,"dur":1}',
+];
+
+Deno.test("tracer --combine t.json -o o.json, events with NaN, Infinity and a ts given twice: counted, named, rebased once", async () => {
+  await using dir = await tempDir();
+  const input = await traceFile(dir.path, "t.json", ODD_EVENTS);
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", input, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /^tracer: warning: .*t\.json: 2 events left out: not valid JSON \(a NaN or Infinity value/m,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 2 events -> /);
+  const text = await Deno.readTextFile(out);
+  const dup = text.split("\n").find((line) => line.includes('"dup"'))!;
+  assert.equal(dup.match(/"ts"/g)?.length, 1, dup);
+  assert.match(dup, /"ts":1900\b/);
+  assert.match(text, /"warnings":\[\{"source":"[^"]*t\.json","message":"2 events left out/);
+});
+
+Deno.test("tracer --combine t.json -o o.json --strict, an event with NaN: exit 1, one line", async () => {
+  await using dir = await tempDir();
+  const input = await traceFile(dir.path, "t.json", ODD_EVENTS.slice(0, 2));
+  const result = await runCli(["--combine", input, "-o", join(dir.path, "o.json"), "--strict"]);
+  assert.equal(result.code, 1);
+  assertOneLineError(result.stderr, /t\.json: 1 event left out: not valid JSON.*--strict refuses/);
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["t.json"]);
+});

@@ -116,6 +116,9 @@ function isKeyStart(chunk: Uint8Array, k: number, start: number): boolean {
  * inside the chunk, records the value in `fields` and returns the index just after the value;
  * otherwise returns -1 and the caller scans the key as a plain string.
  */
+/** In a field slot: the key came twice; the element is parsed and written again. */
+const DUPLICATE_KEY = -2;
+
 function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number {
   const n = chunk.length;
   if (i + 4 >= n) return -1;
@@ -159,6 +162,9 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
   }
   if (slot === 6) {
     fields[6] = chunk[valueStart] === QUOTE && j - valueStart > 2 ? chunk[valueStart + 1] : 0;
+  } else if (fields[slot] !== -1) {
+    // A key given twice: readers keep the last value, a byte patch would change the first only.
+    fields[slot] = fields[slot + 1] = DUPLICATE_KEY;
   } else {
     fields[slot] = valueStart;
     fields[slot + 1] = j;
@@ -339,6 +345,11 @@ export class TraceScanner {
         locateFields(whole, 0, whole.length, single);
         onSpans(whole, single);
       } else {
+        for (const slot of [0, 2, 4]) {
+          if (current[slot] !== DUPLICATE_KEY) continue;
+          current[slot] = current[slot + 1] = -1;
+          rewrite = true;
+        }
         if (rewrite && current[6] !== 0) current[6] |= PHASE_REWRITE;
         spans.push(
           start,
@@ -727,6 +738,8 @@ export function locateFields(
           i++;
         }
       }
+      const slot = key === KEY_TS ? SPAN_TS : key === KEY_PID ? SPAN_PID : SPAN_TID;
+      if (key !== KEY_PH && span[slot] !== -1) rewrite = true; // a key given twice
       if (key === KEY_TS) {
         span[SPAN_TS] = valueStart;
         span[SPAN_TS_END] = i;
