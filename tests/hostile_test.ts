@@ -15,6 +15,7 @@ import {
   tempDir,
 } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
+import { decodeModel, inflateBase64 } from "../lib/viewer/model.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
 const isLinux = Deno.build.os === "linux";
@@ -456,4 +457,31 @@ Deno.test("tracer --combine t.json -o o.json --strict, an event with NaN: exit 1
   assert.equal(result.code, 1);
   assertOneLineError(result.stderr, /t\.json: 1 event left out: not valid JSON.*--strict refuses/);
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["t.json"]);
+});
+
+Deno.test("tracer --tracer_entries 10 -o k.json, then tracer --combine k.json -o k.html: the report keeps the run's warning", async () => {
+  await using dir = await tempDir();
+  const json = join(dir.path, "k.json");
+  const run = await runCli([
+    "-o",
+    json,
+    "--tracer_entries",
+    "10",
+    "-c",
+    "def f(): pass\nfor _ in range(100): f()",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /events dropped past the cap of 10 per process/);
+  const html = join(dir.path, "k.html");
+  const result = await runCli(["--combine", json, "-o", html]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^tracer: warning: process \d+ .*events dropped past the cap of 10/m);
+  const chunks = [
+    ...(await Deno.readTextFile(html)).matchAll(/class="tracer-data">([^<]*)</g),
+  ].map((match) => match[1]);
+  const model = decodeModel(await inflateBase64(chunks));
+  assert.ok(
+    model.header.warnings.some((warning) => /dropped past the cap of 10/.test(warning.message)),
+    JSON.stringify(model.header.warnings),
+  );
 });

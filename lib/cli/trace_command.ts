@@ -193,6 +193,8 @@ async function deliver(
 ): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings });
   trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
+  // The output keeps them (otherData.warnings), so a report made from it later shows them too.
+  if (trace.warnings.length > 0) trace.metadata.warnings = trace.warnings;
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
     const path = options.outputPath;
