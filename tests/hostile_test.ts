@@ -485,3 +485,28 @@ Deno.test("tracer --tracer_entries 10 -o k.json, then tracer --combine k.json -o
     JSON.stringify(model.header.warnings),
   );
 });
+
+Deno.test({
+  name:
+    "tracer x.py a<0xff>b, tracer s<0xff>.py: exit 2, one line naming the argument, nothing runs",
+  ignore: !isLinux,
+  async fn() {
+    await using dir = await tempDir();
+    await Deno.writeTextFile(join(dir.path, "x.py"), "open('ran', 'w').close()\n");
+    const cli = [Deno.execPath(), "run", "-A", join(ROOT, "main.ts"), "-o", "t.json"];
+    for (
+      const [args, shown] of [[["x.py", "a<FF>b"], "a\\\\xffb"], [["s<FF>.py"], "s\\\\xff\\.py"]]
+    ) {
+      const result = await runCommand(
+        ["python3", join(HOSTILE, "exec_bytes.py"), ...cli, ...args as string[]],
+        { cwd: dir.path },
+      );
+      assert.equal(result.code, 2, result.stderr);
+      assertOneLineError(
+        result.stderr,
+        new RegExp(`argument \\d+ \\(${shown}\\) is not valid UTF-8 text`),
+      );
+      assert.equal(await Deno.stat(join(dir.path, "ran")).then(() => true, () => false), false);
+    }
+  },
+});

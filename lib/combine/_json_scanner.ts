@@ -35,6 +35,13 @@ export interface TraceFileInfo {
 /** Largest top-level metadata value kept, in bytes of JSON text. */
 export const METADATA_VALUE_LIMIT = 16 << 20;
 
+/**
+ * The largest event (array element) the scanner holds while it spans chunks: 64 MiB. A bigger
+ * one (a 4 GB string, a file of NUL bytes after the `[`) ends the file's reading there, with the
+ * events before it kept, so memory stays bounded whatever the input.
+ */
+export const EVENT_SIZE_LIMIT = 64 << 20;
+
 // Byte codes of the per-byte loops, local on purpose: the same constants imported from
 // lib/bytes/ascii.ts measured 10-12% slower on bench/combine (imports are not folded into the loop).
 const QUOTE = 0x22;
@@ -372,6 +379,15 @@ export class TraceScanner {
       }
       this.#phase = Phase.Element;
       this.#keepPiece(chunk.subarray(start < 0 ? 0 : start, n));
+      if (this.#piecesBytes > EVENT_SIZE_LIMIT) {
+        this.#pieces = [];
+        this.#fail(
+          `an event larger than ${
+            EVENT_SIZE_LIMIT >> 20
+          } MiB (the most tracer reads) at byte ${this.#goodEnd}`,
+        );
+        return n;
+      }
     } else {
       this.#phase = Phase.Array;
     }
