@@ -510,3 +510,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "kill -KILL <tracer pid> during `tracer orphan.py`: the orphan stops recording, the next run removes the dead run's dir",
+  ignore: !isLinux,
+  async fn() {
+    await using dir = await tempDir();
+    const tmp = join(dir.path, "tmp");
+    await Deno.mkdir(tmp);
+    const go = join(dir.path, "go");
+    const run = spawnCli(["-o", join(dir.path, "t.json"), join(HOSTILE, "orphan.py"), go], {
+      env: { TMPDIR: tmp },
+    });
+    await run.waitFor(/^ready$/m);
+    Deno.kill(run.child.pid, "SIGKILL");
+    await run.child.status;
+    await Deno.writeTextFile(go, "");
+    // The orphan holds tracer's stdout: its last line ends the output.
+    const sizes = (await run.waitFor(/^sizes (\d+) (\d+)$/m)).slice(1).map(Number);
+    assert.equal(sizes[1], sizes[0], "nothing written once the tracer was gone");
+    await run.done();
+    const left = [...Deno.readDirSync(tmp)].map((entry) => entry.name);
+    assert.equal(left.length, 1);
+    assert.match(left[0], /^tracer_run_/);
+    const next = await runCli(["-q", "-o", join(dir.path, "u.json"), "-c", "pass"], {
+      env: { TMPDIR: tmp },
+    });
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual([...Deno.readDirSync(tmp)], []);
+  },
+});

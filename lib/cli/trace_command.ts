@@ -12,7 +12,13 @@ import { formatError, reasonOf, shortened, TracerError, UsageError } from "../er
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
 import { checkPython, findPython } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
-import { KEPT_DIR_PREFIX, makeRunDir, RUN_DIR_PREFIX, tempRoot } from "../run/run_dir.ts";
+import {
+  KEPT_DIR_PREFIX,
+  makeRunDir,
+  removeDeadRuns,
+  RUN_DIR_PREFIX,
+  tempRoot,
+} from "../run/run_dir.ts";
 import { runProgram, signalNumber } from "../run/run_program.ts";
 import { SignalGate } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
@@ -36,6 +42,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
 
   // From here to the end no termination signal kills tracer between steps (lib/run/signals.ts).
   using signals = new SignalGate();
+  await removeDeadRuns();
   const tempDir = await makeRunDir();
   const dataDir = join(tempDir, "data");
   // tracer's lines never name files in the temp dir, which is gone when they are read.
@@ -57,6 +64,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       tracer_entries: command.trace.tracerEntries,
       trace_children: command.trace.traceChildren,
       core: command.trace.core,
+      tracer_pid: Deno.pid,
     };
     const configPath = await tempFiles(() => writeConfig(tempDir, config));
     if (signals.first !== null) {

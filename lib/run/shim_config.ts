@@ -39,6 +39,8 @@ export interface ShimConfig {
   trace_children: boolean;
   /** Recording core; absent means "auto" (native when a library matches, else Python). */
   core?: CoreChoice;
+  /** The tracer CLI's pid: once it is gone, processes stop recording (nobody would read it). */
+  tracer_pid?: number;
 }
 
 /** Default per-process event cap (`--tracer_entries`). */

@@ -25,6 +25,7 @@ _FIELDS = {
     "tracer_entries": ((int,), 5000000),
     "trace_children": ((bool,), True),
     "core": ((str,), "auto"),
+    "tracer_pid": ((int,), 0),
 }
 
 
