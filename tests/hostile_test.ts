@@ -541,3 +541,48 @@ Deno.test({
     assert.deepEqual([...Deno.readDirSync(tmp)], []);
   },
 });
+
+/** Gzips `parts` (written one after another) into `path`. */
+async function gzipFile(path: string, parts: Iterable<Uint8Array>): Promise<void> {
+  const gzip = new CompressionStream("gzip");
+  const writing = (async () => {
+    const writer = gzip.writable.getWriter();
+    for (const part of parts) await writer.write(part as Uint8Array<ArrayBuffer>);
+    await writer.close();
+  })();
+  await Deno.writeFile(path, gzip.readable);
+  await writing;
+}
+
+Deno.test("tracer --combine t.json.gz, an event holding an 80 MiB string: the event before it kept, a warning naming the limit", async () => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "t.json.gz");
+  const encoder = new TextEncoder();
+  const block = new Uint8Array(1 << 20).fill(0x61);
+  await gzipFile(input, [
+    encoder.encode(`{"traceEvents":[${OK_EVENT},\n{"ph":"X","pid":1,"tid":1,"ts":0,"name":"`),
+    ...Array.from({ length: 80 }, () => block),
+    encoder.encode('"}]}'),
+  ]);
+  const result = await runCli(["--combine", input, "-o", join(dir.path, "o.json")]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /t\.json\.gz: an event larger than 64 MiB \(the most tracer reads\) at byte \d+: kept 1 events/,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 1 event -> /);
+});
+
+Deno.test("tracer --combine t.json, NUL bytes after the [: exit 1, one line naming the limit", async () => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "t.json");
+  using file = await Deno.open(input, { write: true, createNew: true });
+  await file.write(new TextEncoder().encode('{"traceEvents":['));
+  await file.truncate(16 + (80 << 20)); // the rest reads as NUL bytes
+  const result = await runCli(["--combine", input, "-o", join(dir.path, "o.json")]);
+  assert.equal(result.code, 1);
+  assertOneLineError(
+    result.stderr,
+    /no events could be read .*t\.json: an event larger than 64 MiB/,
+  );
+});

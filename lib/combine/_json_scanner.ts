@@ -666,6 +666,10 @@ export class TraceScanner {
     }
     this.#carryEscape = carry;
     this.#keyPieces.push(chunk.slice(start, n));
+    if (this.#keyPieces.reduce((sum, piece) => sum + piece.length, 0) > METADATA_VALUE_LIMIT) {
+      this.#keyPieces = [];
+      this.#fail(`a key longer than ${METADATA_VALUE_LIMIT >> 20} MiB at byte ${base + start}`);
+    }
     return n;
   }
 
