@@ -95,11 +95,8 @@ export class VarintWriter {
     this.#buffer = new Uint8Array(chunkSize + 16);
   }
 
-  /** Appends one non-negative integer (up to 2^53); throws for anything else (Infinity would loop). */
+  /** Appends one non-negative integer (up to 2^53). */
   write(value: number): void {
-    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) {
-      throw new RangeError(`cannot encode ${value} as a varint`);
-    }
     const buffer = this.#buffer;
     let length = this.#length;
     while (value >= 0x80) {
