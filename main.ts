@@ -8,12 +8,15 @@ import { parseArgs } from "./lib/cli/args.ts";
 import { HELP } from "./lib/cli/options.ts";
 import { combineCommand } from "./lib/cli/combine_command.ts";
 import { exitCodeFor, formatError } from "./lib/errors.ts";
+import { refuseNonUtf8Args } from "./lib/cli/raw_args.ts";
 import { traceProgram } from "./lib/cli/trace_command.ts";
 
 /** Runs tracer with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const report = (line: string) => console.error(line);
   try {
+    // Only the process's own argv has bytes to check (tests call main with other arrays).
+    if (argv === Deno.args) refuseNonUtf8Args(argv);
     const command = parseArgs(argv);
     switch (command.kind) {
       case "help":

@@ -26,11 +26,33 @@ export function exitCodeFor(error: unknown): number {
   return error instanceof UsageError ? 2 : 1;
 }
 
+/**
+ * A path (or any user text) as an error line quotes it: at most ~80 characters, the start and end
+ * kept (the end names the file), so a 100 KB name still gives a readable line.
+ */
+export function shortened(text: string, max = 80): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 3) / 2);
+  return `${text.slice(0, half)}...${text.slice(text.length - half)}`;
+}
+
+/**
+ * Why a system call failed, without the path Deno's message appends (`File exists (os error 17):
+ * open '/x'` -> `File exists (os error 17)`): the line names the path itself, shortened.
+ */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return shortened(message.replace(/(\(os error \d+\)).*$/s, "$1"), 200);
+}
+
 /** One line for stderr: `tracer: <message>`, without a stack trace for errors tracer knows. */
 export function formatError(error: unknown): string {
   if (error instanceof UsageError || error instanceof TracerError) {
     return `tracer: ${error.message}`;
   }
   const message = error instanceof Error ? error.message : String(error);
-  return `tracer: internal error: ${message.split("\n")[0]} (please report this)`;
+  // A failed system call (a full disk, a directory removed meanwhile) is the machine's state,
+  // not a bug in tracer: say it as it is.
+  if (/\(os error \d+\)/.test(message)) return `tracer: ${shortened(message.split("\n")[0], 300)}`;
+  return `tracer: internal error: ${shortened(message.split("\n")[0], 300)} (please report this)`;
 }

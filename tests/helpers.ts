@@ -24,6 +24,8 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
+  /** Kills the command when it aborts: a hang-only deadline (`AbortSignal.timeout`). */
+  signal?: AbortSignal;
 }
 
 /** Runs `deno run -A main.ts ...args` exactly as the compiled binary would run. */
@@ -48,6 +50,7 @@ export async function runCommand(argv: string[], options: RunOptions = {}): Prom
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
+    signal: options.signal,
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
@@ -105,4 +108,67 @@ export function pythonMatrix(versions = ["3.8", "3.11", "3.12", "3.13"]): Map<st
 /** Reads a JSON file. */
 export async function readJson(path: string): Promise<unknown> {
   return JSON.parse(await Deno.readTextFile(path));
+}
+
+/** A running CLI whose output is collected as it comes, so a test can wait for a line. */
+export interface LiveCli {
+  child: Deno.ChildProcess;
+  /** Resolves with the match once stdout or stderr (as collected so far) matches `pattern`. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Waits for the end; returns what it printed. */
+  done(): Promise<RunOutput>;
+}
+
+/** Starts `deno run -A main.ts ...args` (in a new session, `setsid`: no controlling terminal). */
+export function spawnCli(args: string[], options: RunOptions = {}): LiveCli {
+  const argv = [Deno.execPath(), "run", "-A", join(ROOT, "main.ts"), ...args];
+  const child = new Deno.Command("setsid", {
+    args: argv,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const text = { stdout: "", stderr: "" };
+  const waiters: { pattern: RegExp; resolve: (match: RegExpExecArray) => void }[] = [];
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      const match = waiter.pattern.exec(text.stdout) ?? waiter.pattern.exec(text.stderr);
+      if (match !== null) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(match);
+      }
+    }
+  };
+  const collect = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text[key] += decoder.decode(chunk, { stream: true });
+      check();
+    }
+  };
+  const reading = Promise.all([collect(child.stdout, "stdout"), collect(child.stderr, "stderr")]);
+  return {
+    child,
+    waitFor(pattern) {
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        check();
+        child.status.then(() =>
+          reading.then(() => {
+            check();
+            if (waiters.some((waiter) => waiter.pattern === pattern)) {
+              reject(new Error(`ended before printing ${pattern}:\n${text.stderr}`));
+            }
+          })
+        );
+      });
+    },
+    async done() {
+      const status = await child.status;
+      await reading;
+      return { code: status.code, signal: status.signal, ...text };
+    },
+  };
 }

@@ -26,3 +26,11 @@ export function deepStackWarnings(metadata: Record<string, unknown>): TraceWarni
   }
   return warnings;
 }
+
+/** Appends the warnings `to` does not hold yet (a combined input may carry the same ones). */
+export function addWarnings(to: TraceWarning[], warnings: TraceWarning[]): void {
+  const held = new Set(to.map((warning) => `${warning.source}\n${warning.message}`));
+  for (const warning of warnings) {
+    if (!held.has(`${warning.source}\n${warning.message}`)) to.push(warning);
+  }
+}

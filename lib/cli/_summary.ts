@@ -3,12 +3,14 @@
  * @module
  */
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
+import type { Replaced } from "../report/output_file.ts";
 
 /** Where the result went. */
 export interface WrittenOutput {
   path: string;
   bytes: number;
-  replaced: boolean;
+  /** What was at the path before: a file, or a symlink (replaced itself, its target untouched). */
+  replaced: Replaced;
 }
 
 /** `tracer: 3 processes, 7 threads, 12,345 events (10 dropped) -> result.html (1.2 MB)`. */
@@ -19,7 +21,11 @@ export function summaryLine(stats: CombineStats, output: WrittenOutput): string 
     count(stats.events, "event", "events") +
     (stats.droppedEvents > 0 ? ` (${grouped(stats.droppedEvents)} dropped)` : ""),
   ];
-  const replaced = output.replaced ? ", replaced the previous file" : "";
+  const replaced = output.replaced === "file"
+    ? ", replaced the previous file"
+    : output.replaced === "symlink"
+    ? ", replaced the symbolic link there (its target is untouched)"
+    : "";
   return `tracer: ${parts.join(", ")} -> ${output.path} (${formatBytes(output.bytes)}${replaced})`;
 }
 
@@ -49,4 +55,18 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * The warning for events the report left out (`skipped`, by phase), or null: an event whose time
+ * is no finite number of microseconds (NaN, Infinity, past 2^53 ns), an `E` without its `B`, a
+ * phase the report does not draw.
+ */
+export function skippedLine(skipped: Record<string, number> | undefined): string | null {
+  const phases = Object.entries(skipped ?? {});
+  if (phases.length === 0) return null;
+  const total = phases.reduce((sum, [, n]) => sum + n, 0);
+  const each = phases.map(([ph, n]) => `${grouped(n)} "${ph}"`).join(", ");
+  return `tracer: warning: the report leaves out ${count(total, "event", "events")} (${each}): ` +
+    "a time that is not a finite number of microseconds, an end without its begin, or a phase it does not draw";
 }

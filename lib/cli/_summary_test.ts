@@ -18,7 +18,7 @@ Deno.test("the summary line names counts, drops, path and size", () => {
     salvagedFiles: 0,
   };
   assert.equal(
-    summaryLine(stats, { path: "out.json", bytes: 1536, replaced: true }),
+    summaryLine(stats, { path: "out.json", bytes: 1536, replaced: "file" }),
     "tracer: 3 processes, 1 thread, 12,345 events (1,000 dropped) -> out.json (1.5 KB, replaced the previous file)",
   );
   assert.equal(formatBytes(512), "512 B");

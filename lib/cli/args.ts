@@ -5,7 +5,7 @@
  * belongs to the traced program, including arguments that look like options.
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { shortened, UsageError } from "../errors.ts";
 import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
 import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
 
@@ -106,12 +106,12 @@ export function parseArgs(argv: string[]): Command {
     const flag = option.name;
     seen.add(flag);
     if (option.value === undefined) {
-      if (inline !== undefined) throw new UsageError(`option ${arg} takes no value`);
+      if (inline !== undefined) throw new UsageError(`option ${shortened(arg)} takes no value`);
       continue;
     }
     let value = inline;
     if (value === undefined) {
-      if (i + 1 >= argv.length) throw new UsageError(`option ${arg} needs a value`);
+      if (i + 1 >= argv.length) throw new UsageError(`option ${shortened(arg)} needs a value`);
       value = argv[++i];
     }
     if (flag === "module" || flag === "code") {
@@ -146,7 +146,9 @@ function optionOf(arg: string): { option: Option; inline?: string } {
       return { option, inline: eq === -1 ? undefined : arg.slice(eq + 1) };
     }
   }
-  throw new UsageError(`unknown option ${arg}; run tracer --help for the list of options`);
+  throw new UsageError(
+    `unknown option ${shortened(arg)}; run tracer --help for the list of options`,
+  );
 }
 
 function scriptTarget(rest: string[], after: string): Target {
@@ -175,7 +177,7 @@ function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target
     python: last(values, "python") ?? null,
     trace: {
       ignoreCFunction: seen.has("ignore_c_function"),
-      maxStackDepth: integer(values, "max_stack_depth", -1, { min: -1 }),
+      maxStackDepth: stackDepth(last(values, "max_stack_depth")),
       includeFiles: values.get("include_files") ?? [],
       excludeFiles: values.get("exclude_files") ?? [],
       minDurationUs: duration(last(values, "min_duration")),
@@ -218,7 +220,9 @@ export function outputSpec(path: string): OutputSpec {
   if (lower.endsWith(".json")) return { path, format: "json" };
   if (lower.endsWith(".html") || lower.endsWith(".htm")) return { path, format: "html" };
   throw new UsageError(
-    `cannot tell the output format of ${path}: use a name ending in .html, .json or .json.gz`,
+    `cannot tell the output format of ${
+      shortened(path)
+    }: use a name ending in .html, .json or .json.gz`,
   );
 }
 
@@ -236,7 +240,7 @@ function integer(
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`--${flag} needs a whole number >= ${min}, got "${text}"`);
+    throw new UsageError(`--${flag} needs a whole number >= ${min}, got "${shortened(text)}"`);
   }
   return value;
 }
@@ -249,7 +253,7 @@ export function duration(text: string | undefined): number {
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(text);
   if (!match) {
     throw new UsageError(
-      `--min_duration needs a duration such as 5us, 0.2ms or 100ns, got "${text}"`,
+      `--min_duration needs a duration such as 5us, 0.2ms or 100ns, got "${shortened(text)}"`,
     );
   }
   return Number(match[1]) * UNIT_US[match[2] ?? "us"];
@@ -258,14 +262,29 @@ export function duration(text: string | undefined): number {
 function coreChoice(text: string | undefined): CoreChoice {
   if (text === undefined) return "auto";
   if (text === "auto" || text === "python" || text === "native") return text;
-  throw new UsageError(`--core needs auto, python or native, got "${text}"`);
+  throw new UsageError(`--core needs auto, python or native, got "${shortened(text)}"`);
 }
 
+/** `--max_stack_depth`: N >= 1, or -1 (VizTracer's spelling of no limit); 0 would record nothing. */
+function stackDepth(text: string | undefined): number {
+  if (text === undefined || text.trim() === "-1") return -1;
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(
+      `--max_stack_depth needs a whole number >= 1 (leave it out for no limit), got "${
+        shortened(text)
+      }"`,
+    );
+  }
+  return value;
+}
+
+/** Decimal seconds only: `Number()` would also take `0x10` (16) or `1e3`. */
 function seconds(text: string | undefined): number {
   if (text === undefined) return 30;
   const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--wait_timeout needs a number of seconds >= 0, got "${text}"`);
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) || !Number.isFinite(value)) {
+    throw new UsageError(`--wait_timeout needs a number of seconds >= 0, got "${shortened(text)}"`);
   }
   return value;
 }

@@ -3,19 +3,27 @@
  * per-process files into the requested output (or leave them, with `--pid_suffix`).
  * @module
  */
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { RunCommand } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
-import { formatError, UsageError } from "../errors.ts";
+import { formatError, reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
-import { findPython } from "../run/find_python.ts";
+import { checkPython, findPython } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
-import { runProgram } from "../run/run_program.ts";
+import {
+  KEPT_DIR_PREFIX,
+  makeRunDir,
+  removeDeadRuns,
+  RUN_DIR_PREFIX,
+  tempRoot,
+} from "../run/run_dir.ts";
+import { runProgram, signalNumber } from "../run/run_program.ts";
+import { SignalGate } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
-import type { ShimConfig } from "../run/shim_config.ts";
-import { grouped, summaryLine, warningLine } from "./_summary.ts";
+import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
+import { grouped, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
@@ -25,6 +33,7 @@ import { deepStackWarnings } from "./_deep_stacks.ts";
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
   const env = Deno.env.toObject();
   const python = findPython(command.python, env);
+  await checkPython(python, command.python, env);
   await checkTarget(command);
   const outputPath = command.output === null
     ? null
@@ -32,11 +41,17 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
   const pidSuffixDir = command.output === null ? resolve(command.outputDir ?? ".") : null;
   if (pidSuffixDir !== null) await ensureDir(pidSuffixDir);
 
-  const tempDir = await Deno.makeTempDir({ prefix: "tracer_" });
+  // From here to the end no termination signal kills tracer between steps (lib/run/signals.ts).
+  using signals = new SignalGate();
+  await removeDeadRuns();
+  const tempDir = await makeRunDir();
+  const dataDir = join(tempDir, "data");
+  // tracer's lines never name files in the temp dir, which is gone when they are read.
+  const tell: Reporter = (line) => report(withoutTempPaths(line, dataDir));
+  let kept: string | null = null;
   try {
-    const shimDir = await writeShim(join(tempDir, "shim"));
-    const dataDir = join(tempDir, "data");
-    await Deno.mkdir(dataDir, { mode: 0o700 });
+    const shimDir = await tempFiles(() => writeShim(join(tempDir, "shim")));
+    await tempFiles(() => Deno.mkdir(dataDir, { mode: 0o700 }));
     const config: ShimConfig = {
       version: 1,
       run_id: crypto.randomUUID(),
@@ -50,26 +65,97 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
       tracer_entries: command.trace.tracerEntries,
       trace_children: command.trace.traceChildren,
       core: command.trace.core,
+      tracer_pid: Deno.pid,
     };
+    const configPath = await tempFiles(() => writeConfig(tempDir, config));
+    if (signals.first !== null) {
+      tell(`tracer: ${signals.first} before the program started: it was not run`);
+      return 128 + signalNumber(signals.first);
+    }
     const outcome = await runProgram({
       python,
       target: command.target,
-      env: tracedEnv(env, config),
-      marker: `"run_id":"${config.run_id}"`,
+      env: tracedEnv(env, config, configPath),
+      marker: `${CONFIG_ENV}=${configPath}\0`,
       dataDir,
       waitTimeoutS: command.waitTimeoutS,
-      report: (line) => report(`tracer: ${line}`),
+      report: (line) => tell(`tracer: ${line}`),
+      signals,
     });
+    // A signal while the output is written stops it cleanly (lib/report/write_output.ts).
+    const stop = new AbortController();
+    signals.on(() => stop.abort());
     try {
-      await collect(outcome.warnings, { dataDir, outputPath, pidSuffixDir, command, report });
+      await collect(outcome.warnings, {
+        dataDir,
+        outputPath,
+        pidSuffixDir,
+        command,
+        report: tell,
+        stop: stop.signal,
+      });
     } catch (error) {
       // The program ran: its exit status stands, whatever happened to its trace.
-      report(formatError(error));
+      const stopped = stop.signal.aborted;
+      if (!stopped && !(error instanceof WriteFailed)) {
+        tell(formatError(error));
+      } else {
+        // The recorded data is not lost with the output: it stays where the line says.
+        kept = await keepData(tempDir, dataDir).catch(() => dataDir);
+        const finish = `tracer --combine ${kept} -o ${
+          outputPath ?? join(pidSuffixDir!, "result.json")
+        }`;
+        const what = stopped
+          ? `${signals.first} while writing the output: stopped, no partial file left`
+          : formatError((error as WriteFailed).cause).replace(/^tracer: /, "");
+        report(`tracer: ${what}; the recorded data is kept in ${kept}; finish with: ${finish}`);
+      }
     }
     return outcome.exitCode;
   } finally {
-    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Writing the output failed (its `cause` says why): the recorded data is kept for later. */
+class WriteFailed extends Error {
+  constructor(cause: unknown) {
+    super("the output could not be written", { cause });
+  }
+}
+
+/** Runs `write` (of tracer's temp files); a failure is a `TracerError` naming TMPDIR. */
+async function tempFiles<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw new TracerError(
+      `cannot write tracer's temp files in ${shortened(tempRoot())} (${
+        reasonOf(error)
+      }); free space there or set TMPDIR to another directory`,
+      { cause: error },
+    );
+  }
+}
+
+/** Moves the run's data dir out of the run dir (which is then removed); returns its new path. */
+async function keepData(tempDir: string, dataDir: string): Promise<string> {
+  const kept = join(dirname(tempDir), basename(tempDir).replace(RUN_DIR_PREFIX, KEPT_DIR_PREFIX));
+  await Deno.rename(dataDir, kept);
+  await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  return kept;
+}
+
+/** Names the process instead of its file in the run's temp dir. */
+function withoutTempPaths(line: string, dataDir: string): string {
+  return line.replaceAll(
+    new RegExp(`${escapeRegExp(dataDir)}/result_(\\d+)[^\\s:;,)]*`, "g"),
+    "process $1's trace file",
+  );
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 interface CollectOptions {
@@ -78,6 +164,8 @@ interface CollectOptions {
   pidSuffixDir: string | null;
   command: RunCommand;
   report: Reporter;
+  /** Aborted by a signal: stop writing (the partial output is removed). */
+  stop: AbortSignal;
 }
 
 interface DeliverOptions extends CollectOptions {
@@ -92,6 +180,7 @@ async function collect(runWarnings: TraceWarning[], options: CollectOptions): Pr
     jsonDir: pidSuffixDir ?? dataDir,
     warnings,
     report: (line: string) => report(`tracer: ${line}`),
+    stop: options.stop,
   };
   // Combining reads the raw files directly; --pid_suffix keeps one JSON file per process.
   const files = pidSuffixDir === null
@@ -116,24 +205,33 @@ async function deliver(
   if (options.command.output?.format !== "html") {
     trace.warnings.push(...deepStackWarnings(trace.metadata));
   }
+  // The output keeps them (otherData.warnings), so a report made from it later shows them too.
+  if (trace.warnings.length > 0) trace.metadata.warnings = trace.warnings;
   let written;
   if (options.outputPath !== null && options.command.output !== null) {
+    const path = options.outputPath;
     written = {
-      path: options.outputPath,
-      ...await writeOutput(trace, options.outputPath, options.command.output),
+      path,
+      ...await writeOutput(trace, path, options.command.output, options.stop).catch((error) => {
+        throw new WriteFailed(error);
+      }),
     };
   } else {
     // --pid_suffix: the files are the result; read them once for the counts.
-    for await (const _ of trace.eventText()) { /* counting only, on the byte path */ }
+    for await (const _ of trace.eventText()) {
+      options.stop.throwIfAborted(); // counting only, on the byte path
+    }
     const paths = inputs as string[];
     let bytes = 0;
     for (const path of paths) bytes += (await Deno.stat(path)).size;
     const name = paths.length === 1 ? paths[0] : join(options.pidSuffixDir!, "result_<pid>.json");
-    written = { path: `${name} (${paths.length} files)`, bytes, replaced: false };
+    written = { path: `${name} (${paths.length} files)`, bytes, replaced: null };
   }
   for (const warning of trace.warnings) {
     options.report(warningLine(namedByProcess(warning, options.dataDir)));
   }
+  const skipped = skippedLine(written.skipped);
+  if (skipped !== null) options.report(skipped);
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
 }
 
@@ -143,7 +241,7 @@ async function checkTarget(command: RunCommand): Promise<void> {
   try {
     await Deno.stat(path);
   } catch (error) {
-    throw new UsageError(`cannot open script ${path}: no such file`, { cause: error });
+    throw new UsageError(`cannot open script ${shortened(path)}: no such file`, { cause: error });
   }
 }
 

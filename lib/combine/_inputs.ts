@@ -3,7 +3,7 @@
  * @module
  */
 import { basename, join, resolve } from "node:path";
-import { UsageError } from "../errors.ts";
+import { shortened, UsageError } from "../errors.ts";
 
 /** Expands directories (their *.json / *.json.gz files) and globs the shell did not expand; throws UsageError naming a missing input. */
 export async function expandInputs(args: string[]): Promise<string[]> {
@@ -14,7 +14,9 @@ export async function expandInputs(args: string[]): Promise<string[]> {
       const names = await listDir(arg, "");
       const traces = names.filter(isTraceFileName);
       if (traces.length === 0) {
-        throw new UsageError(`directory ${arg} holds no .json or .json.gz files; name the files`);
+        throw new UsageError(
+          `directory ${shortened(arg)} holds no .json or .json.gz files; name the files`,
+        );
       }
       found.push(...traces.map((name) => join(arg, name)));
     } else if (stat !== null) {
@@ -23,10 +25,12 @@ export async function expandInputs(args: string[]): Promise<string[]> {
       const dir = arg.slice(0, arg.length - basename(arg).length) || ".";
       const pattern = globPattern(basename(arg));
       const names = (await listDir(dir, arg)).filter((name) => pattern.test(name));
-      if (names.length === 0) throw new UsageError(`no file matches ${arg}; check the pattern`);
+      if (names.length === 0) {
+        throw new UsageError(`no file matches ${shortened(arg)}; check the pattern`);
+      }
       found.push(...names.map((name) => join(dir, name)));
     } else {
-      throw new UsageError(`input file ${arg} does not exist; check the path`);
+      throw new UsageError(`input file ${shortened(arg)} does not exist; check the path`);
     }
   }
   const seen = new Set<string>();
@@ -59,7 +63,9 @@ async function listDir(dir: string, forArg: string): Promise<string[]> {
       if (entry.isFile || entry.isSymlink) names.push(entry.name);
     }
   } catch (error) {
-    const what = forArg === "" ? `directory ${dir}` : `${forArg}: directory ${dir}`;
+    const what = forArg === ""
+      ? `directory ${shortened(dir)}`
+      : `${shortened(forArg)}: directory ${shortened(dir)}`;
     throw new UsageError(`cannot list ${what} (${(error as Error).message}); check the path`, {
       cause: error,
     });

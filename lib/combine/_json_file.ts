@@ -52,22 +52,37 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
   return filled;
 }
 
+/**
+ * Compressed bytes fed to the decompressor at a time: gzip inflates up to ~1032 times, and the
+ * decompressor turns each input chunk into one output chunk, so this bounds every chunk at ~16 MiB.
+ */
+const GZIP_SLICE = 16 << 10;
+
 async function* gunzip(
   file: Deno.FsFile,
   head: Uint8Array<ArrayBuffer>,
 ): AsyncGenerator<Uint8Array> {
-  const source = file.readable;
+  // Pulled, one slice at a time, as the decompressor takes them: nothing is read ahead unbounded.
+  let pending: Uint8Array<ArrayBuffer> = head;
+  const buffer = new Uint8Array(READ_SIZE);
   const compressed = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    async start(controller) {
-      controller.enqueue(head);
-      try {
-        for await (const chunk of source) controller.enqueue(chunk);
-        controller.close();
-      } catch (error) {
-        controller.error(error);
+    async pull(controller) {
+      if (pending.length === 0) {
+        const count = await file.read(buffer);
+        if (count === null) {
+          file.close();
+          controller.close();
+          return;
+        }
+        pending = buffer.slice(0, count);
       }
+      controller.enqueue(pending.slice(0, GZIP_SLICE));
+      pending = pending.subarray(GZIP_SLICE);
     },
-  });
+    cancel() {
+      file.close();
+    },
+  }, { highWaterMark: 0 });
   yield* compressed.pipeThrough(new DecompressionStream("gzip"));
 }
 

@@ -35,6 +35,13 @@ export interface TraceFileInfo {
 /** Largest top-level metadata value kept, in bytes of JSON text. */
 export const METADATA_VALUE_LIMIT = 16 << 20;
 
+/**
+ * The largest event (array element) the scanner holds while it spans chunks: 64 MiB. A bigger
+ * one (a 4 GB string, a file of NUL bytes after the `[`) ends the file's reading there, with the
+ * events before it kept, so memory stays bounded whatever the input.
+ */
+export const EVENT_SIZE_LIMIT = 64 << 20;
+
 // Byte codes of the per-byte loops, local on purpose: the same constants imported from
 // lib/bytes/ascii.ts measured 10-12% slower on bench/combine (imports are not folded into the loop).
 const QUOTE = 0x22;
@@ -116,6 +123,9 @@ function isKeyStart(chunk: Uint8Array, k: number, start: number): boolean {
  * inside the chunk, records the value in `fields` and returns the index just after the value;
  * otherwise returns -1 and the caller scans the key as a plain string.
  */
+/** In a field slot: the key came twice; the element is parsed and written again. */
+const DUPLICATE_KEY = -2;
+
 function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number {
   const n = chunk.length;
   if (i + 4 >= n) return -1;
@@ -159,6 +169,9 @@ function captureField(chunk: Uint8Array, i: number, fields: Int32Array): number 
   }
   if (slot === 6) {
     fields[6] = chunk[valueStart] === QUOTE && j - valueStart > 2 ? chunk[valueStart + 1] : 0;
+  } else if (fields[slot] !== -1) {
+    // A key given twice: readers keep the last value, a byte patch would change the first only.
+    fields[slot] = fields[slot + 1] = DUPLICATE_KEY;
   } else {
     fields[slot] = valueStart;
     fields[slot + 1] = j;
@@ -339,6 +352,11 @@ export class TraceScanner {
         locateFields(whole, 0, whole.length, single);
         onSpans(whole, single);
       } else {
+        for (const slot of [0, 2, 4]) {
+          if (current[slot] !== DUPLICATE_KEY) continue;
+          current[slot] = current[slot + 1] = -1;
+          rewrite = true;
+        }
         if (rewrite && current[6] !== 0) current[6] |= PHASE_REWRITE;
         spans.push(
           start,
@@ -361,6 +379,15 @@ export class TraceScanner {
       }
       this.#phase = Phase.Element;
       this.#keepPiece(chunk.subarray(start < 0 ? 0 : start, n));
+      if (this.#piecesBytes > EVENT_SIZE_LIMIT) {
+        this.#pieces = [];
+        this.#fail(
+          `an event larger than ${
+            EVENT_SIZE_LIMIT >> 20
+          } MiB (the most tracer reads) at byte ${this.#goodEnd}`,
+        );
+        return n;
+      }
     } else {
       this.#phase = Phase.Array;
     }
@@ -639,6 +666,10 @@ export class TraceScanner {
     }
     this.#carryEscape = carry;
     this.#keyPieces.push(chunk.slice(start, n));
+    if (this.#keyPieces.reduce((sum, piece) => sum + piece.length, 0) > METADATA_VALUE_LIMIT) {
+      this.#keyPieces = [];
+      this.#fail(`a key longer than ${METADATA_VALUE_LIMIT >> 20} MiB at byte ${base + start}`);
+    }
     return n;
   }
 
@@ -727,6 +758,8 @@ export function locateFields(
           i++;
         }
       }
+      const slot = key === KEY_TS ? SPAN_TS : key === KEY_PID ? SPAN_PID : SPAN_TID;
+      if (key !== KEY_PH && span[slot] !== -1) rewrite = true; // a key given twice
       if (key === KEY_TS) {
         span[SPAN_TS] = valueStart;
         span[SPAN_TS_END] = i;

@@ -21,6 +21,7 @@ import type { EventText } from "./_event_text.ts";
 import { patchedEventText } from "./_json_text.ts";
 import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
+import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { readEnd, readStart } from "../trace_metadata.ts";
@@ -33,6 +34,8 @@ export function jsonFileSource(path: string): CombineSource {
 class JsonFileSource implements CombineSource {
   /** False for a file placed from its ends: its threads and damage are found by the second pass. */
   #scanned = false;
+  /** What the first pass counted (scanned files): elements taken as events, and not. */
+  #first = { events: 0, skipped: 0 };
 
   constructor(readonly path: string) {}
 
@@ -41,7 +44,15 @@ class JsonFileSource implements CombineSource {
     const placed = ends && probeFromEnds(this.path, ends, new Set());
     if (placed !== undefined) return placed;
     this.#scanned = true;
-    return await scanFile(this.path);
+    const probe = await scanFile(this.path);
+    this.#first = { events: probe.info.events, skipped: probe.info.skipped };
+    return probe;
+  }
+
+  /** After the second pass: what it found beyond what the first pass reported. */
+  #secondPass(path: string, tally: Tally, info: TraceFileInfo): void {
+    if (!this.#scanned) return tally.lateDamage(path, info);
+    tally.recount(path, this.#first, { events: info.events, skipped: info.skipped });
   }
 
   async *events(plan: FilePlan, tally: Tally): AsyncGenerator<TraceEvent[]> {
@@ -66,12 +77,12 @@ class JsonFileSource implements CombineSource {
       yield batch;
       batch = [];
     }
-    if (!this.#scanned) tally.lateDamage(plan.path, scan.finish(parser));
+    this.#secondPass(plan.path, tally, scan.finish(parser));
   }
 
   async *text(plan: FilePlan, out: EventText, tally: Tally): AsyncGenerator<void> {
     const info = yield* patchedEventText(plan, out, tally, { countThreads: !this.#scanned });
-    if (!this.#scanned) tally.lateDamage(plan.path, info);
+    this.#secondPass(plan.path, tally, info);
   }
 }
 

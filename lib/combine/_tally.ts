@@ -46,6 +46,42 @@ export class Tally {
     this.#metadata.warnings = this.#warnings;
     if (info.truncated) this.stats.salvagedFiles++;
   }
+
+  /**
+   * After the second pass of a file the first pass read: names every element it could not write
+   * beyond those already reported (an event with NaN or Infinity, which JSON has no numbers for,
+   * passes the first pass's quick look), and a file that changed between the passes, so that no
+   * warning contradicts the summary's count.
+   */
+  recount(path: string, first: PassCounts, second: PassCounts): void {
+    const lines: string[] = [];
+    const firstTotal = first.events + first.skipped;
+    const secondTotal = second.events + second.skipped;
+    if (firstTotal !== secondTotal) {
+      lines.push(
+        `the file changed while it was read (${firstTotal} array elements at first, ${secondTotal} then): the output holds the ${second.events} events read last`,
+      );
+    }
+    const late = second.skipped - first.skipped;
+    if (late > 0) {
+      lines.push(
+        `${late} event${
+          late === 1 ? "" : "s"
+        } left out: not valid JSON (a NaN or Infinity value, which JSON has no numbers for, or another invalid value)`,
+      );
+    }
+    if (lines.length === 0) return;
+    const damage = lines.join("; ");
+    if (this.#strict) throw strictError(path, damage);
+    this.#warnings.push({ source: path, message: damage });
+    this.#metadata.warnings = this.#warnings;
+  }
+}
+
+/** Elements of a file a pass read: taken as events, and not (not valid trace events). */
+export interface PassCounts {
+  events: number;
+  skipped: number;
 }
 
 /** The error `--strict` raises for a damaged input. */

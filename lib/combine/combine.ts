@@ -79,6 +79,7 @@ export async function combineFiles(
   const usableSources = sources.filter((_, index) => probes[index].info.events > 0);
   const plans = planFiles(usable, options.align ?? false);
   const metadata = mergeMetadata(usable, plans);
+  warnings.unshift(...carriedWarnings(usable));
   if (warnings.length > 0) metadata.warnings = warnings;
   const { processes, threads } = processesAndThreads(usable, plans);
   const stats: CombineStats = {
@@ -247,6 +248,25 @@ function sourcesOf(probe: FileProbe): JsonObject[] {
  * `viztracer_metadata`, and `pid_map` when pids were remapped), `file_info` (VizTracer's source
  * map, merged) and `warnings`. Combining a combined file carries its sources over unchanged.
  */
+/**
+ * The warnings earlier combines recorded in their output (`otherData.warnings`: a run's lost
+ * events, damaged files), so a trace turned into a report later still shows them.
+ */
+function carriedWarnings(probes: FileProbe[]): TraceWarning[] {
+  const carried: TraceWarning[] = [];
+  for (const probe of probes) {
+    const other = probe.info.metadata.otherData;
+    if (!isCombined(other) || !Array.isArray(other.warnings)) continue;
+    for (const warning of other.warnings) {
+      if (typeof warning !== "object" || warning === null) continue;
+      const { source, message } = warning as Record<string, unknown>;
+      if (typeof message !== "string") continue;
+      carried.push(typeof source === "string" ? { source, message } : { message });
+    }
+  }
+  return carried;
+}
+
 function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, unknown> {
   const sources: Record<string, unknown>[] = [];
   const files: Record<string, unknown> = {};

@@ -32,6 +32,8 @@ export interface ConvertOptions {
    * Default: the same name ending in `.json`.
    */
   jsonName?: (rawName: string) => string;
+  /** Aborted (tracer got a signal): stop, remove the partial JSON file, throw `stop.reason`. */
+  stop?: AbortSignal;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -59,13 +61,14 @@ export async function convertRawFile(
     });
   }
   try {
-    const result = await writeConverted(pass, output, headerWithJsonNames(pass.header, jsonName));
+    const header = headerWithJsonNames(pass.header, jsonName);
+    const result = await writeConverted(pass, output, header, options.stop);
     output.close();
     return result;
   } catch (error) {
     output.close();
     await Deno.remove(jsonPath).catch(() => {});
-    if (error instanceof TracerError) throw error;
+    if (error instanceof TracerError || options.stop?.aborted) throw error;
     throw new TracerError(`cannot convert ${rawPath}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -76,10 +79,12 @@ async function writeConverted(
   pass: RawPass,
   output: Deno.FsFile,
   otherDataText: string,
+  stop: AbortSignal | undefined,
 ): Promise<ConvertResult> {
   const lines = new JsonLines(pidOf(otherDataText));
   lines.out.text(`{"otherData":${otherDataText},"traceEvents":[`);
   for await (const _ of visitRecords(pass, lines)) {
+    stop?.throwIfAborted();
     if (lines.out.length >= FLUSH_BYTES) await writeAll(output, lines.out.take());
   }
   const truncatedBytes = pass.leftover;

@@ -18,6 +18,8 @@ export interface ConvertRawFilesOptions {
   warnings: TraceWarning[];
   /** Called with one line (no `tracer: ` prefix) when a file gets another name than usual. */
   report: (line: string) => void;
+  /** Aborted (tracer got a signal): stop converting; the partial file is removed. */
+  stop?: AbortSignal;
 }
 
 const RAW_NAME = /^result_(\d+)(?:_(\d+))?\.raw$/;
@@ -29,9 +31,14 @@ export async function convertRawFiles(
 ): Promise<string[]> {
   const paths: string[] = [];
   for (const input of await rawInputs(rawDir, options)) {
+    options.stop?.throwIfAborted();
     const result = await unlessDamaged(
       input,
-      () => convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName }),
+      () =>
+        convertRawFile(input.rawPath, input.path, {
+          jsonName: input.jsonName,
+          stop: options.stop,
+        }),
       options.warnings,
     );
     if (result !== null && keep(input, result, options.warnings)) paths.push(input.path);
@@ -50,6 +57,7 @@ export async function probeRawFiles(
 ): Promise<(string | CombineSource)[]> {
   const inputs: (string | CombineSource)[] = [];
   for (const input of await rawInputs(rawDir, options)) {
+    options.stop?.throwIfAborted();
     const found = await unlessDamaged(input, () => probeRawFile(input), options.warnings);
     if (found === null) continue;
     if (found.source !== undefined) {
@@ -60,7 +68,11 @@ export async function probeRawFiles(
     const result = found.written
       ? await unlessDamaged(
         input,
-        () => convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName }),
+        () =>
+          convertRawFile(input.rawPath, input.path, {
+            jsonName: input.jsonName,
+            stop: options.stop,
+          }),
         options.warnings,
       )
       : found;

@@ -22,6 +22,8 @@ export const RecordKind = {
 
 const HEADER_BYTES = 5;
 const READ_BYTES = 1 << 20;
+/** The largest record read (its length field can claim up to 4 GiB): past it, the file is damaged. */
+const MAX_RECORD_BYTES = 256 << 20;
 
 /** One record of a raw file; the payload is only valid until the next record is read. */
 export interface RawRecord {
@@ -199,6 +201,11 @@ class RecordReader {
     const at = this.#start;
     const b = this.#buffer;
     const length = (b[at + 1] | b[at + 2] << 8 | b[at + 3] << 16 | b[at + 4] << 24) >>> 0;
+    if (length > MAX_RECORD_BYTES) {
+      // Not a record the shim writes (its chunks are a few MB): damage, not a buffer to fill.
+      this.stop(0);
+      return null;
+    }
     await this.#fill(HEADER_BYTES + length);
     if (this.#end - this.#start < HEADER_BYTES + length) return this.#finish();
     const kind = this.#buffer[this.#start];

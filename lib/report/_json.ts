@@ -5,7 +5,8 @@
  * `tracer --combine` reads it back (see lib/combine/combine.ts).
  * @module
  */
-import { openOutput } from "./output_file.ts";
+import { openOutput, stoppedBy, type Written } from "./output_file.ts";
+import { reasonOf, shortened, TracerError } from "../errors.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
 import { jsonText } from "../json_text.ts";
@@ -16,7 +17,7 @@ const FLUSH_BYTES = 1 << 18;
 export async function writeJson(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: boolean }> {
+): Promise<Written> {
   const output = await openOutput(path);
   let writable = output.writable;
   let compressed: Promise<void> | undefined;
@@ -62,7 +63,13 @@ export async function writeJson(
     await writer.abort(error).catch(() => {});
     await compressed?.catch(() => {});
     await output.abort();
-    throw error;
+    if (error instanceof TracerError || stoppedBy(error)) throw error;
+    throw new TracerError(
+      `cannot write output file ${shortened(path)}: ${
+        reasonOf(error)
+      }; free space or choose another path with -o`,
+      { cause: error },
+    );
   }
   return await output.commit();
 }

@@ -30,7 +30,7 @@ Deno.test("writeJson: one event per line, otherData last, replaces an earlier fi
   try {
     const path = join(dir, "out.json");
     const first = await writeJson(traceOf(EVENTS.slice(0, 2), { a: 1 }), path);
-    assertEquals(first.replaced, false);
+    assertEquals(first.replaced, null);
     const text = await Deno.readTextFile(path);
     assertEquals(first.bytes, new TextEncoder().encode(text).length);
     assertEquals(text.split("\n"), [
@@ -41,7 +41,7 @@ Deno.test("writeJson: one event per line, otherData last, replaces an earlier fi
       "",
     ]);
     const second = await writeJson(traceOf(EVENTS, { b: [2] }), path);
-    assertEquals(second.replaced, true);
+    assertEquals(second.replaced, "file");
     assertEquals(JSON.parse(await Deno.readTextFile(path)), {
       traceEvents: EVENTS,
       otherData: { b: [2] },

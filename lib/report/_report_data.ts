@@ -107,8 +107,11 @@ class TrackData {
   }
 }
 
+/** Microseconds to ticks; NaN unless the result is an exact integer (1e307 us overflows). */
 function toTicks(us: unknown): number {
-  return typeof us === "number" && Number.isFinite(us) ? Math.round(us * TICKS_PER_US) : NaN;
+  if (typeof us !== "number") return NaN;
+  const ticks = Math.round(us * TICKS_PER_US);
+  return Number.isSafeInteger(ticks) ? ticks : NaN;
 }
 
 function idKey(value: unknown): string {
@@ -201,7 +204,8 @@ export class ReportBuilder {
       const cat = event.cat === undefined ? 0 : this.#string(String(event.cat)) + 1;
       if (ph === "X") {
         const dur = toTicks(event.ts! + (event.dur ?? 0)) - ticks;
-        this.#slice(track, ticks, Number.isNaN(dur) ? 0 : dur, name, cat, event.args);
+        if (Number.isNaN(dur)) return this.#skip(ph);
+        this.#slice(track, ticks, dur, name, cat, event.args);
       } else if (ph === "B") {
         track.open.push({ ticks, name, cat, args: event.args });
       } else {

@@ -186,3 +186,13 @@ Deno.test("combine's per-file sources mark dropped events and abnormal endings p
   });
   assertEquals(model.header.metadata, { argv: ["app.py", "-v"] });
 });
+
+Deno.test("a time past what ticks can hold (dur 1e307 us) is a skipped event, not an endless encode", () => {
+  const model = modelFromEvents([
+    slice("ok", 0, 5),
+    slice("huge", 1, 1e307),
+    slice("far", 1e307, 1),
+  ]);
+  assertEquals(model.header.skipped, { X: 2 });
+  assertEquals(names(model), ["ok"]);
+});

@@ -6,8 +6,8 @@
  */
 import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
-import { TracerError } from "../errors.ts";
-import { openOutput } from "./output_file.ts";
+import { reasonOf, shortened, TracerError } from "../errors.ts";
+import { openOutput, stoppedBy, type Written } from "./output_file.ts";
 import { buildReport } from "./_report_data.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
@@ -22,13 +22,32 @@ export function inlineScript(js: string): string {
   return js.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
 }
 
+/** The CSP `script-src` source allowing exactly `script` (the text inside its element) to run. */
+export async function scriptHash(script: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(script));
+  return `'sha256-${new Uint8Array(digest).toBase64()}'`;
+}
+
+/**
+ * The page template with its CSP's `script-src` narrowed to the hash of `script`: no other inline
+ * script, injected or not, can run. Computed from the script actually embedded, at write time, so
+ * it stays right whenever the viewer changes.
+ */
+export async function pinScript(page: string, script: string): Promise<string> {
+  const csp = /(<meta http-equiv="Content-Security-Policy"\s+content="[^"]*?script-src )[^;"]*/;
+  if (!csp.test(page)) throw new Error("viewer template lacks a CSP script-src directive");
+  const hash = await scriptHash(script);
+  return page.replace(csp, (_, head) => head + hash);
+}
+
 /** Writes one self-contained HTML report (viewer + compressed trace data) through lib/report/output_file.ts. */
 export async function writeHtml(
   trace: CombinedTrace,
   path: string,
-): Promise<{ bytes: number; replaced: boolean }> {
+): Promise<Written> {
   const { builder, header } = await buildReport(trace);
-  const [before, rest] = splitOnce(template, DATA_MARKER);
+  const script = inlineScript(viewerJs);
+  const [before, rest] = splitOnce(await pinScript(template, script), DATA_MARKER);
   const [between, after] = splitOnce(rest, VIEWER_MARKER);
   const output = await openOutput(path);
   const encoder = new TextEncoder();
@@ -66,16 +85,19 @@ export async function writeHtml(
     await feeding;
     if (pendingBytes > 0) await flush(concatBytes(pending));
     await out.write(encoder.encode(between));
-    await out.write(encoder.encode(`<script>${inlineScript(viewerJs)}</script>`));
+    await out.write(encoder.encode(`<script>${script}</script>`));
     await out.write(encoder.encode(after));
     await out.close();
-    return await output.commit();
+    return { ...await output.commit(), skipped: header.skipped };
   } catch (error) {
     await output.abort();
-    if (error instanceof TracerError) throw error;
-    throw new TracerError(`cannot write HTML report ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    if (error instanceof TracerError || stoppedBy(error)) throw error;
+    throw new TracerError(
+      `cannot write HTML report ${shortened(path)}: ${
+        reasonOf(error)
+      }; free space or choose another path with -o`,
+      { cause: error },
+    );
   }
 }
 

@@ -39,7 +39,11 @@ Deno.test("hostile strings from the trace never appear raw in the HTML, and deco
     const path = join(dir, "report.html");
     const result = await writeHtml(traceOf(EVENTS), path);
     const html = await Deno.readTextFile(path);
-    assertEquals(result, { bytes: new TextEncoder().encode(html).length, replaced: false });
+    assertEquals(result, {
+      bytes: new TextEncoder().encode(html).length,
+      replaced: null,
+      skipped: {},
+    });
     for (const text of ["alert(1)", "<img", "<iframe", "<svg", "x()", "<b>not bold"]) {
       assert(!html.includes(text), `raw ${text} in the HTML`);
     }
@@ -74,13 +78,32 @@ Deno.test("the page is self-contained: a strict CSP and no URL to load anything 
   }
 });
 
+Deno.test("the CSP lets exactly the embedded viewer script run: its sha256, no 'unsafe-inline'", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "report.html");
+    await writeHtml(traceOf(EVENTS), path);
+    const html = await Deno.readTextFile(path);
+    const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html)![1];
+    const scriptSrc = csp.split(";").map((part) => part.trim()).find((part) =>
+      part.startsWith("script-src ")
+    );
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1]);
+    assertEquals(scripts.length, 1);
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(scripts[0]));
+    assertEquals(scriptSrc, `script-src 'sha256-${new Uint8Array(digest).toBase64()}'`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("an existing report is replaced only when the new one is complete", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "report.html");
     await Deno.writeTextFile(path, "old");
     const result = await writeHtml(traceOf(EVENTS), path);
-    assertEquals(result.replaced, true);
+    assertEquals(result.replaced, "file");
     const failing: CombinedTrace = {
       ...traceOf([]),
       events: (async function* () {

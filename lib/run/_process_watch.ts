@@ -88,35 +88,44 @@ export interface WaitOptions {
   /** Called with one status line for stderr when waiting starts and when the set changes. */
   report: (line: string) => void;
   pollMs?: number;
+  /** Aborted (by a signal tracer got): stop waiting now. */
+  stop?: AbortSignal;
 }
 
-/** Waits until no traced process runs, the timeout passes or SIGINT arrives; returns those left. */
+/** Waits until no traced process runs, the timeout passes or `stop` aborts; returns those left. */
 export async function waitForTracedProcesses(options: WaitOptions): Promise<LiveProcess[]> {
   const start = Date.now();
   const deadline = start + options.timeoutS * 1000;
-  let interrupted = false;
-  const onInterrupt = () => interrupted = true;
-  Deno.addSignalListener("SIGINT", onInterrupt);
-  try {
-    let lastKey = "";
-    while (true) {
-      const live = await liveTracedProcesses(options.marker, options.dataDir);
-      if (live.length === 0 || interrupted || Date.now() >= deadline) return live;
-      const key = live.map((p) => p.pid).join(",");
-      // Processes that end within moments (a resource tracker, a pool's last worker) are not news.
-      if (key !== lastKey && Date.now() - start >= QUIET_MS) {
-        lastKey = key;
-        options.report(
-          `waiting for ${live.length} traced process${live.length === 1 ? "" : "es"}: ${
-            describe(live)
-          } (up to ${options.timeoutS} s, Ctrl-C stops waiting)`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+  const stop = options.stop ?? new AbortController().signal;
+  let lastKey = "";
+  while (true) {
+    const live = await liveTracedProcesses(options.marker, options.dataDir);
+    if (live.length === 0 || stop.aborted || Date.now() >= deadline) return live;
+    const key = live.map((p) => p.pid).join(",");
+    // Processes that end within moments (a resource tracker, a pool's last worker) are not news.
+    if (key !== lastKey && Date.now() - start >= QUIET_MS) {
+      lastKey = key;
+      options.report(
+        `waiting for ${live.length} traced process${live.length === 1 ? "" : "es"}: ${
+          describe(live)
+        } (up to ${options.timeoutS} s, Ctrl-C stops waiting)`,
+      );
     }
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    await pause(options.pollMs ?? 100, stop);
   }
+}
+
+/** Resolves after `ms`, or as soon as `stop` aborts. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener("abort", done);
+  });
 }
 
 /** `4711 python3 worker.py, 4712 ...`, shortened to a readable line. */

@@ -42,7 +42,10 @@ export async function writeNativeLibs(shimDir: string): Promise<string[]> {
   const tags = Object.keys(found.libs);
   await Promise.all(
     tags.map((tag) =>
-      Deno.writeFile(join(dir, `${tag}.so`), decodeBase64(found.libs[tag]), { mode: 0o700 })
+      Deno.writeFile(join(dir, `${tag}.so`), decodeBase64(found.libs[tag]), {
+        mode: 0o700,
+        createNew: true,
+      })
     ),
   );
   return tags;

@@ -17,12 +17,12 @@ const config: ShimConfig = {
 };
 
 Deno.test("the shim dir goes first on PYTHONPATH, user entries follow once each", () => {
-  const env = tracedEnv({ PYTHONPATH: "/a:/tmp/shim:/b:/a:", HOME: "/h" }, config);
+  const env = tracedEnv({ PYTHONPATH: "/a:/tmp/shim:/b:/a:", HOME: "/h" }, config, "/tmp/c.json");
   assert.equal(env.PYTHONPATH, "/tmp/shim:/a:/b");
   assert.equal(env.HOME, "/h");
-  assert.deepEqual(JSON.parse(env.TRACER_CONFIG), config);
+  assert.equal(env.TRACER_CONFIG, "/tmp/c.json");
 });
 
 Deno.test("without a PYTHONPATH the shim dir is the only entry", () => {
-  assert.equal(tracedEnv({}, config).PYTHONPATH, "/tmp/shim");
+  assert.equal(tracedEnv({}, config, "/tmp/c.json").PYTHONPATH, "/tmp/shim");
 });

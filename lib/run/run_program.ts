@@ -1,12 +1,15 @@
 /**
  * Running the traced program: spawn the root Python with the traced environment, pass stdio
- * through, forward termination signals, then wait for traced processes that outlive it.
+ * through, forward termination signals, then wait for traced processes that outlive it (until a
+ * signal stops the wait).
  * @module
  */
 import { constants } from "node:os";
 import type { Target } from "../cli/args.ts";
 import { describe, waitForTracedProcesses } from "./_process_watch.ts";
+import { interruptReachedChild, type SignalGate } from "./signals.ts";
 import type { TraceWarning } from "../trace_event.ts";
+import { reasonOf } from "../errors.ts";
 
 /** What {@linkcode runProgram} needs. */
 export interface RunRequest {
@@ -20,6 +23,8 @@ export interface RunRequest {
   waitTimeoutS: number;
   /** Receives tracer's own status lines (for stderr). */
   report: (line: string) => void;
+  /** tracer's signals: forwarded to the program while it runs, then they stop the wait. */
+  signals: SignalGate;
 }
 
 /** How the run ended. */
@@ -41,10 +46,6 @@ export function pythonArgs(target: Target): string[] {
   }
 }
 
-// Termination requests aimed at tracer go on to the program. SIGINT is not forwarded: a Ctrl-C
-// from the terminal already reaches the program's whole process group; tracer just outlives it.
-const FORWARDED: Deno.Signal[] = ["SIGTERM", "SIGHUP"];
-
 /** Runs the program to its end and waits (bounded) for traced processes still running. */
 export async function runProgram(request: RunRequest): Promise<RunOutcome> {
   const child = new Deno.Command(request.python, {
@@ -55,44 +56,43 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  const forward = new Map<Deno.Signal, () => void>();
-  const ignoreInterrupt = () => {};
-  Deno.addSignalListener("SIGINT", ignoreInterrupt);
-  for (const signal of FORWARDED) {
-    const handler = () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-    };
-    forward.set(signal, handler);
-    Deno.addSignalListener(signal, handler);
-  }
-  let status: Deno.CommandStatus;
-  try {
-    status = await child.status;
-  } finally {
-    for (const [signal, handler] of forward) Deno.removeSignalListener(signal, handler);
-    Deno.removeSignalListener("SIGINT", ignoreInterrupt);
-  }
+  // Termination requests aimed at tracer go on to the program, SIGINT too (timeout -s INT, an
+  // IDE's stop button), except a terminal's Ctrl-C, which already reached the whole process group.
+  request.signals.on((signal) => {
+    if (signal === "SIGINT" && interruptReachedChild(child.pid)) return;
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  });
+  const status = await child.status;
+  const stop = new AbortController();
+  request.signals.on(() => stop.abort());
   const exitCode = status.signal ? 128 + signalNumber(status.signal) : status.code;
 
   const warnings: TraceWarning[] = [];
-  const left = await waitForTracedProcesses({
-    marker: request.marker,
-    dataDir: request.dataDir,
-    timeoutS: request.waitTimeoutS,
-    report: request.report,
-  });
-  if (left.length > 0) {
-    warnings.push({
-      message: `stopped waiting for ${left.length} traced process${
-        left.length === 1 ? "" : "es"
-      } still running (${describe(left)}); their data so far is included`,
+  try {
+    const left = await waitForTracedProcesses({
+      marker: request.marker,
+      dataDir: request.dataDir,
+      timeoutS: request.waitTimeoutS,
+      report: request.report,
+      stop: stop.signal,
     });
+    if (left.length > 0) {
+      warnings.push({
+        message: `stopped waiting for ${left.length} traced process${
+          left.length === 1 ? "" : "es"
+        } still running (${describe(left)}); their data so far is included`,
+      });
+    }
+  } catch (error) {
+    // The program's exit status stands: tracer's own trouble is a warning.
+    warnings.push({ message: `could not wait for the traced processes: ${reasonOf(error)}` });
   }
   return { exitCode, warnings };
 }
 
-function signalNumber(signal: Deno.Signal): number {
+/** The number of a signal (SIGTERM: 15), 0 if unknown. */
+export function signalNumber(signal: Deno.Signal): number {
   return (constants.signals as Record<string, number>)[signal] ?? 0;
 }

@@ -44,7 +44,7 @@ export async function writeShim(dir: string): Promise<string> {
   await Deno.mkdir(join(dir, "_tracer"), { mode: 0o700, recursive: true });
   await Promise.all(
     Object.entries(SHIM_FILES).map(([name, text]) =>
-      Deno.writeTextFile(join(dir, name), text, { mode: 0o600 })
+      Deno.writeTextFile(join(dir, name), text, { mode: 0o600, createNew: true })
     ),
   );
   await writeNativeLibs(dir);

@@ -1,10 +1,12 @@
 /**
- * The run configuration handed to the Python shim in the `TRACER_CONFIG` environment variable.
- * Mirrors `py/_tracer/config.py`; see docs/internals.md.
+ * The run configuration handed to the Python shim: a JSON file in the run's private dir, whose
+ * path is in the `TRACER_CONFIG` environment variable. Mirrors `py/_tracer/config.py`; see
+ * docs/internals.md.
  * @module
  */
+import { join } from "node:path";
 
-/** Name of the environment variable that enables the shim and carries its config. */
+/** Name of the environment variable that enables the shim and names its config file. */
 export const CONFIG_ENV = "TRACER_CONFIG";
 
 /** Set (to "1") for the root process only: it is the one that says which core records. */
@@ -37,7 +39,16 @@ export interface ShimConfig {
   trace_children: boolean;
   /** Recording core; absent means "auto" (native when a library matches, else Python). */
   core?: CoreChoice;
+  /** The tracer CLI's pid: once it is gone, processes stop recording (nobody would read it). */
+  tracer_pid?: number;
 }
 
 /** Default per-process event cap (`--tracer_entries`). */
 export const DEFAULT_TRACER_ENTRIES = 5_000_000;
+
+/** Writes `config` as `dir/config.json` (created exclusively, 0600); returns its path. */
+export async function writeConfig(dir: string, config: ShimConfig): Promise<string> {
+  const path = join(dir, "config.json");
+  await Deno.writeTextFile(path, JSON.stringify(config), { mode: 0o600, createNew: true });
+  return path;
+}

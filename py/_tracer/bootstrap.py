@@ -4,7 +4,7 @@ import os
 import sys
 
 from . import debug
-from .config import parse_config
+from .config import load_config
 from .constants import CONFIG_ENV, ROOT_ENV
 
 _started = False
@@ -22,7 +22,7 @@ def start():
     if not text:
         return
     try:
-        config = parse_config(text)
+        config = load_config(text)
         if not config.trace_children:
             _stop_inheritance(config)
         from .session import Session

@@ -1,4 +1,4 @@
-"""The run configuration read from the TRACER_CONFIG environment variable.
+"""The run configuration TRACER_CONFIG names (a file's path, or the JSON itself).
 
 Mirrors lib/shim_config.ts; the keys are documented in docs/internals.md, section 1.
 """
@@ -25,6 +25,7 @@ _FIELDS = {
     "tracer_entries": ((int,), 5000000),
     "trace_children": ((bool,), True),
     "core": ((str,), "auto"),
+    "tracer_pid": ((int,), 0),
 }
 
 
@@ -43,6 +44,19 @@ class Config:
 
     def __repr__(self):
         return "Config(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in _FIELDS)
+
+
+def load_config(value):
+    """The Config TRACER_CONFIG names: the path of a JSON file (what the CLI sets: the config
+    can be any size, an environment variable cannot) or, when it starts with "{", the JSON itself."""
+    if value.startswith("{"):
+        return parse_config(value)
+    try:
+        with open(value, "rb") as file:
+            text = file.read().decode("utf-8")
+    except (OSError, UnicodeError) as error:
+        raise ConfigError("%s: cannot read %s (%s)" % (CONFIG_ENV, value, error)) from error
+    return parse_config(text)
 
 
 def parse_config(text):

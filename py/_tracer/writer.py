@@ -18,6 +18,8 @@ from _thread import RLock
 from array import array
 from time import perf_counter_ns
 
+from .constants import FLUSH_INTERVAL_NS
+
 try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
     from _json import encode_basestring_ascii as _quote
 except ImportError:  # pragma: no cover - CPython always has _json
@@ -37,6 +39,7 @@ _os_open = os.open
 _os_fstat = os.fstat
 _os_getpid = os.getpid
 _os_ftruncate = os.ftruncate
+_os_kill = os.kill
 _BIG_ENDIAN = sys.byteorder == "big"
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 # The trace file is kept on a descriptor this high (when the limit allows), so the program's own
@@ -130,8 +133,14 @@ def _file_identity(fd):
     return info.st_dev, info.st_ino
 
 
+class _TracerGone(OSError):
+    """The tracer CLI ended (killed): nothing will read the trace, so recording stops."""
+
+
 def lost_reason(error):
     """Why writing the trace stopped, in plain words, from the OSError that stopped it."""
+    if isinstance(error, _TracerGone):
+        return "the tracer that collects this trace ended (killed?), so recording stopped"
     code = getattr(error, "errno", None)
     if code == errno.ENOSPC:
         return "no space left on the device of the trace data directory (ENOSPC)"
@@ -186,6 +195,10 @@ class TraceWriter:
         # go out with the chunks, so a killed process keeps them.
         self._written_meta = {}
         self._c_names = CFunctionNames()  # for c_function_id
+        # The tracer CLI that reads this file: once it is gone (SIGKILLed), nobody will; checked
+        # before a chunk is written, at most every FLUSH_INTERVAL_NS.
+        self._tracer_pid = config.tracer_pid
+        self._tracer_check_ns = 0
 
     def id_for(self, code):
         """The name id of a code object, or None when filters exclude it."""
@@ -454,9 +467,28 @@ class TraceWriter:
         self.closed = True
         self._close_own_fd()
 
+    def _tracer_gone(self):
+        """True once the tracer CLI has ended: this process is an orphan nobody collects."""
+        if self._tracer_pid <= 0:
+            return False
+        now = perf_counter_ns()
+        if now < self._tracer_check_ns:
+            return False
+        self._tracer_check_ns = now + FLUSH_INTERVAL_NS
+        try:
+            _os_kill(self._tracer_pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # EPERM: it exists (another user's process may hold a reused pid)
+            pass
+        return False
+
     def _write(self, data, final=False):
         """Appends whole records. A failed write is cut off the file and stops writing for good."""
         if self.closed or (self.lost is not None and not final):
+            return
+        if not final and self._tracer_gone():
+            self._stop_writing(_TracerGone())
             return
         try:
             fd = self._own_fd()

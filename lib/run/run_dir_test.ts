@@ -1,0 +1,46 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { removeDeadRuns } from "./run_dir.ts";
+
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+Deno.test({
+  name: "only run dirs of this user whose tracer is provably gone are removed",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const root = await Deno.makeTempDir();
+    try {
+      const dead = await deadPid();
+      const make = async (name: string, pid: number | null) => {
+        await Deno.mkdir(join(root, name));
+        if (pid !== null) {
+          await Deno.writeTextFile(
+            join(root, name, "config.json"),
+            JSON.stringify({ tracer_pid: pid }),
+          );
+        }
+      };
+      await make("tracer_run_dead", dead);
+      await make("tracer_run_alive", 1); // init: always running
+      await make("tracer_run_noconfig", null);
+      await make("tracer_kept_dead", dead); // data kept for tracer --combine: never removed
+      await make("other_dead", dead);
+      await Deno.symlink(join(root, "other_dead"), join(root, "tracer_run_link"));
+      assertEquals(await removeDeadRuns(root), [join(root, "tracer_run_dead")]);
+      const left = [...Deno.readDirSync(root)].map((entry) => entry.name).sort();
+      assertEquals(left, [
+        "other_dead",
+        "tracer_kept_dead",
+        "tracer_run_alive",
+        "tracer_run_link",
+        "tracer_run_noconfig",
+      ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
