@@ -32,7 +32,8 @@
  * @module
  */
 import { attachInput, type Command } from "./input.ts";
-import { decodeModel, inflateBase64, type Model, type Track } from "./model.ts";
+import { inflateBase64, type Model, type Track } from "./model.ts";
+import { openModel } from "./open_model.ts";
 import { Panel } from "./panel.ts";
 import { RenderCache } from "./render/cache.ts";
 import { drawFrame } from "./render/frame.ts";
@@ -109,6 +110,10 @@ class Page implements HookedPage {
     this.panel.showRange();
   }
 
+  canvasTop(): number {
+    return this.canvas.getBoundingClientRect().top;
+  }
+
   /** A key command: the view's own, or the search box's. */
   command(command: Command): void {
     if (command === "focusSearch") byId<HTMLInputElement>("search").focus();
@@ -130,7 +135,9 @@ class Page implements HookedPage {
 
   click(x: number, y: number): void {
     const outcome = this.view.click(x, y);
-    if (outcome.kind === "selected") this.panel.showSlice(outcome.track, outcome.slice);
+    if (outcome.kind === "selected" || (outcome.kind === "expanded" && outcome.slice >= 0)) {
+      this.panel.showSlice(outcome.track, outcome.slice);
+    }
   }
 
   hover(x: number, y: number): void {
@@ -230,6 +237,8 @@ function wireInput(page: Page): void {
   const { view } = page;
   byId("reset").addEventListener("click", () => page.command("reset"));
   byId("zoom-selection").addEventListener("click", () => page.command("zoomToSelection"));
+  byId("expand-all").addEventListener("click", () => page.command("expandAll"));
+  byId("collapse-all").addEventListener("click", () => page.command("collapseAll"));
   attachInput(page.canvas, {
     motion: (held) => view.setMotion(held),
     command: (command) => page.command(command),
@@ -258,7 +267,7 @@ async function start() {
   if (chunks.length === 0) throw new Error("the report holds no trace data");
   const bytes = await inflateBase64(chunks);
   performance.mark("tracer:inflated");
-  const model = decodeModel(bytes);
+  const model = openModel(bytes);
   performance.mark("tracer:decoded");
   const page = new Page(model, byId<HTMLCanvasElement>("timeline"));
   showHeader(model);

@@ -13,10 +13,12 @@ import atexit
 import os
 import signal
 import sys
-from _thread import get_ident
+from _thread import get_ident, get_native_id
+from time import perf_counter_ns as _clock
 
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
+from .session import launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
 _real_exit = os._exit
@@ -24,6 +26,7 @@ _real_kill = os.kill
 _real_getpid = os.getpid
 _real_execv = os.execv
 _real_execve = os.execve
+_real_fork = getattr(os, "fork", None)
 _real_signal = signal.signal
 _real_getsignal = signal.getsignal
 _real_posix_spawn = getattr(os, "posix_spawn", None)
@@ -46,6 +49,12 @@ _trace_children = False
 # Threads inside a subprocess.Popen with preexec_fn: a fork there is a child that runs the
 # preexec_fn and execs (or _exits) from C, it must not start a file of its own.
 _preexec_forkers = set()
+# Threads inside a launching call the hooks record (Process.start, Popen): the fork or exec inside
+# it is the same launch, not another one.
+_launching = set()
+# This process is multiprocessing's fork server: its forks are the workers other processes asked
+# for with Process.start, which records their launch.
+_in_forkserver = False
 
 
 def install(session):
@@ -66,6 +75,8 @@ def install(session):
     os._exit = _exit
     os.execv = _execv
     os.execve = _execve
+    if _real_fork is not None:
+        os.fork = _fork
     signal.signal = _signal
     signal.getsignal = _getsignal
     for signum in _ALWAYS_GUARDED:
@@ -78,7 +89,7 @@ def install(session):
             os.posix_spawnp = _posix_spawnp
     _patch_on_import("subprocess", _patch_subprocess)
     _patch_on_import("multiprocessing.process", _patch_multiprocessing_process)
-    _patch_on_import("multiprocessing.forkserver", _name_main("multiprocessing.forkserver"))
+    _patch_on_import("multiprocessing.forkserver", _patch_forkserver)
     _patch_on_import(
         "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
     )
@@ -169,8 +180,10 @@ def _visible(handler):
 
 
 def _after_fork_in_child():
-    global _finishing, _pending_signal
+    global _finishing, _pending_signal, _in_forkserver
     _pending_signal = 0
+    forked_by_server = _in_forkserver
+    _in_forkserver = False  # a worker's own forks are its own launches
     # A fatal signal (a pool terminating its workers) is held until the child's file is ready,
     # then handled as usual: the file is finished and the child dies of that signal.
     _finishing = True
@@ -178,7 +191,7 @@ def _after_fork_in_child():
         if get_ident() in _preexec_forkers or not _trace_children:
             _session.detach_after_fork()
             return
-        _session.restart_after_fork()
+        _session.restart_after_fork("forkserver" if forked_by_server else "fork")
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
@@ -200,6 +213,64 @@ def _set_process_name(name):
     global _process_name
     _process_name = name
     _session.set_process_name(name)
+
+
+def _fork():
+    """`os.fork`: records the launch arrow's parent end of a bare fork."""
+    thread = get_ident()
+    outer = thread not in _launching and not _in_forkserver
+    started = _clock()
+    pid = _real_fork()
+    if pid > 0 and outer:
+        _record_launch(pid, "fork", started)
+    return pid
+
+
+# --- launch arrows ------------------------------------------------------------------------------
+
+
+def _record_launch(child_pid, kind, started_ns):
+    """Queues the parent's end of a launch arrow: the first call this thread made after
+    `started_ns` (the launching call the hook wrapped)."""
+    try:
+        flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
+        flow["args"] = {"bind": "next"}
+        _session.add_flow(flow)
+    except Exception:  # noqa: BLE001 - the launch happened; only its arrow is lost
+        pass
+
+
+def _launching_call(original, kind_of):
+    """Wraps a launching call (`Process.start`, `Popen.__init__`) to record its launch arrow.
+
+    `kind_of(self)` gives the launch kind, or None when nothing was started.
+    """
+
+    def launch(self, *args, **kwargs):
+        thread = get_ident()
+        if thread in _launching:
+            return original(self, *args, **kwargs)
+        _launching.add(thread)
+        started = _clock()
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            _launching.discard(thread)
+        try:
+            pid = getattr(self, "pid", None)
+            kind = kind_of(self)
+            if isinstance(pid, int) and pid > 0 and kind:
+                _record_launch(pid, kind, started)
+        except Exception:  # noqa: BLE001
+            pass
+        return result
+
+    _copy_identity(launch, original)
+    return launch
+
+
+def _process_kind(process):
+    return getattr(getattr(process, "_popen", None), "method", None) or "fork"
 
 
 # --- exec --------------------------------------------------------------------------------------
@@ -230,6 +301,8 @@ def _exec(path, argv, env):
     else:
         new_env = _child_env(env)
         new_env[EXEC_OF_ENV] = file_name
+    if _trace_children:
+        _record_exec()
     _finish("exec")
     try:
         if new_env is None:
@@ -244,6 +317,15 @@ def _exec(path, argv, env):
                 os.environ[EXEC_OF_ENV] = previous
         _resume_after_failed_exec()
         raise
+
+
+def _record_exec():
+    """The exec arrow's first end: the call that execs (the successor keeps the pid)."""
+    try:
+        pid = _real_getpid()
+        _session.add_flow(launch_flow("s", "exec", pid, get_native_id(), _clock()))
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _can_exec(path):
@@ -262,7 +344,7 @@ def _resume_after_failed_exec():
         if resume is not None:
             resume()
         else:
-            _session.restart_after_fork()
+            _session.restart_after_fork(None)
             if _process_name:
                 _session.set_process_name(_process_name)
     except Exception:  # noqa: BLE001
@@ -341,7 +423,7 @@ def _patch_subprocess(module):
             _preexec_forkers.discard(thread)
 
     _copy_identity(__init__, original)
-    popen.__init__ = __init__
+    popen.__init__ = _launching_call(__init__, lambda _popen: "subprocess")
 
 
 # --- process names ------------------------------------------------------------------------------
@@ -359,6 +441,24 @@ def _patch_multiprocessing_process(module):
 
     _copy_identity(_bootstrap, original)
     module.BaseProcess._bootstrap = _bootstrap
+    module.BaseProcess.start = _launching_call(module.BaseProcess.start, _process_kind)
+
+
+def _patch_forkserver(module):
+    """Names the fork server process and marks its forks as the workers it serves."""
+    original = module.main
+
+    def main(*args, **kwargs):
+        global _in_forkserver
+        _in_forkserver = True
+        try:
+            _set_process_name("multiprocessing.forkserver")
+        except Exception:  # noqa: BLE001
+            pass
+        return original(*args, **kwargs)
+
+    _copy_identity(main, original)
+    module.main = main
 
 
 def _name_main(name):

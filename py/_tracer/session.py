@@ -41,6 +41,8 @@ class Session:
         # core_note: why the native core is not recording (None when it is, or was not asked for)
         self._core, self.core_note = select_core(config, self.threads, self._code_filter)
         self.core_kind = self._core.kind
+        self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
+        self._launch = None  # (kind, parent pid) of this process, for otherData
 
     def _new_writer(self):
         writer = TraceWriter(self.config, _getpid(), self._code_filter)
@@ -58,6 +60,12 @@ class Session:
     def start(self):
         """Writes the file header and starts recording in every thread."""
         try:
+            start_ns = _clock()
+            if not self.root:
+                kind = "exec" if self._exec_of else _fresh_launch_kind(self._argv)
+                self._launch = (kind, _getpid() if self._exec_of else os.getppid())
+                # The child's end of its launch arrow: the next call this thread makes.
+                self.add_flow(launch_flow("f", kind, _getpid(), get_native_id(), start_ns))
             self._writer.write_header(self._other_data(None))
             self._core.start()
         except BaseException:
@@ -81,13 +89,24 @@ class Session:
         writer.process_name = self._current_process_name()
         writer.close(end_ns, self.threads.all_threads(), {"exit": reason})
 
-    def restart_after_fork(self):
-        """In a forked child: forgets the parent's events and file, records on into a new file."""
+    def restart_after_fork(self, launch="fork"):
+        """In a forked child: forgets the parent's events and file, records on into a new file.
+
+        `launch` says how the child was forked (`fork`, `forkserver`); None when the same process
+        records on after an exec that failed.
+        """
         fork_ns = _clock()
         parent = self._writer
         parent.abandon()
         writer = self._new_writer()
         self._core.adopt_writer(writer, parent)
+        if launch is not None:
+            self._launch = (launch, parent.pid)
+            # The child's end of its launch arrow: the stack it inherited (bound to the slice
+            # open just after the fork, `bp: "e"`).
+            flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS)
+            flow["bp"] = "e"
+            writer.flows.append(flow)
         # The header first, before anything can reach the new file: a finish from a signal
         # handler must never put records ahead of it.
         writer.write_header(self._other_data(parent.file_name))
@@ -113,6 +132,10 @@ class Session:
         self._detached = True
         self._core.stop()
         self._writer.abandon()
+
+    def add_flow(self, event):
+        """Queues a Trace Event flow event for the file (written with the next names record)."""
+        self._writer.flows.append(event)
 
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes)."""
@@ -155,7 +178,33 @@ class Session:
             data["exec_of"] = self._exec_of
         if parent_file:
             data["parent_file"] = parent_file
+        if self._launch is not None:
+            data["launch"], data["parent_pid"] = self._launch
         return data
+
+
+# A fork child's end of its launch arrow is this much after the fork, inside the calls it
+# inherited (which all restart at the fork) rather than on their common start.
+_FORK_FLOW_NS = 50
+
+
+def launch_flow(phase, kind, child_pid, tid, ns):
+    """A flow event of the launch arrow of `child_pid` (`s`: the parent's end, `f`: the child's).
+
+    Both ends derive the id from the child's pid, so they match without talking to each other;
+    an exec successor (same pid) has its own id.
+    """
+    flow_id = child_pid * 4 + (2 if kind == "exec" else 1)
+    return {"ph": phase, "id": flow_id, "pid": _getpid(), "tid": tid, "ts": ns / 1000,
+            "cat": "tracer.launch", "name": kind}
+
+
+def _fresh_launch_kind(argv):
+    """How a process that is no fork child was started: by multiprocessing (spawn) or not."""
+    for arg in argv:
+        if arg == "--multiprocessing-fork" or "from multiprocessing." in arg:
+            return "spawn"
+    return "subprocess"
 
 
 class ThreadRegistry:

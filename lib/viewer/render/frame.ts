@@ -5,7 +5,7 @@
  * spaces: lib/viewer/sizes.ts.
  * @module
  */
-import { firstRowBelow, levelY, type Row } from "../layout.ts";
+import { bandOf, firstRowBelow, levelY, type Row } from "../layout.ts";
 import { GUTTER, TRACKS_TOP } from "../sizes.ts";
 import { COLORS, PIXELS } from "../theme.ts";
 import { axisTicks } from "../time_scale.ts";
@@ -51,10 +51,10 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
   for (let r = first; r < layout.rows.length; r++) {
     const row = layout.rows[r];
     if (row.y >= bottom) break;
-    if (row.kind !== "thread") continue;
-    const y = TRACKS_TOP + row.y - scrollY;
-    for (let depth = 0; depth < row.levels; depth++) {
-      drawLevel(raster, state, cache, row.track, depth, y + levelY(row, depth) - row.y);
+    const band = bandOf(row);
+    if (!band) continue;
+    for (let depth = 0; depth < band.levels; depth++) {
+      drawLevel(raster, state, cache, band, depth, TRACKS_TOP + levelY(band, depth) - scrollY);
     }
   }
   if (raster.width > 0 && raster.height > 0) {
@@ -66,15 +66,14 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
     const row = layout.rows[r];
     if (row.y >= bottom) break;
     const y = TRACKS_TOP + row.y - scrollY;
+    const band = bandOf(row);
+    if (band) rowOf.set(band.track.index, row);
     if (row.kind === "process") drawProcessRow(ctx, state, row, y);
     else if (row.kind === "counter") drawCounterRow(ctx, state, row, y);
-    else {
-      rowOf.set(row.track.index, row);
-      drawThreadRow(ctx, state, row, y);
-    }
+    else drawThreadRow(ctx, state, row, y);
   }
   drawInstants(ctx, state, rowOf);
-  drawFlows(ctx, state, rowOf);
+  drawFlows(ctx, state);
   if (state.range) {
     const x0 = GUTTER + Math.max(0, scale.toPx(state.range.t0));
     const x1 = GUTTER + Math.min(scale.width, scale.toPx(state.range.t1));

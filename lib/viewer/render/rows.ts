@@ -3,11 +3,19 @@
  * instant markers and flow arrows.
  * @module
  */
-import { levelY, type Row, sliceAt } from "../layout.ts";
-import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "../sizes.ts";
+import { placeArrows } from "../arrow_geometry.ts";
+import type { FlowKind } from "../format.ts";
+import type { Row } from "../layout.ts";
+import type { ProcessModel } from "../model.ts";
+import { FOOTER_HEIGHT, GUTTER, TRACKS_TOP } from "../sizes.ts";
 import { BOLD_FONT, COLORS, FONT } from "../theme.ts";
 import type { ViewState } from "../view_state.ts";
 
+/** Indent of the gutter labels per level of the process tree. */
+const TREE_INDENT = 10;
+const SMALL_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+
+/** A process: a compact lane (name beside its first thread's strip) or a header over its threads. */
 export function drawProcessRow(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
@@ -15,23 +23,57 @@ export function drawProcessRow(
   y: number,
 ) {
   const { process } = row;
+  const info = process.info;
+  const indent = 8 + process.treeDepth * TREE_INDENT;
+  const focused = state.model.processes[state.focus] === process;
+  ctx.textBaseline = "middle";
+  if (!row.expanded) {
+    ctx.fillStyle = COLORS.processBackground;
+    ctx.fillRect(0, y, GUTTER - 1, row.height);
+    ctx.fillStyle = COLORS.processRule;
+    ctx.fillRect(0, y, state.width, 1);
+    drawTreeMark(ctx, process, indent, y, row.height);
+    const sub = processSub(process);
+    ctx.font = FONT;
+    const subWidth = Math.min(ctx.measureText(sub).width, 110);
+    ctx.font = BOLD_FONT;
+    ctx.fillStyle = COLORS.processTitle;
+    const room = GUTTER - indent - subWidth - 14;
+    const title = clipToWidth(ctx, `▸ ${info.name || "process"}`, room);
+    ctx.fillText(title, indent, y + row.height / 2 + 1);
+    const x = indent + ctx.measureText(title).width + 5;
+    ctx.font = FONT;
+    ctx.fillStyle = COLORS.mutedText;
+    ctx.fillText(clipToWidth(ctx, sub, GUTTER - x - 4), x, y + row.height / 2 + 1);
+    if (alerted(process)) {
+      // Dropped events or an abnormal end: a red mark, the header says which when expanded.
+      ctx.fillStyle = COLORS.alert;
+      ctx.fillRect(GUTTER - 5, y + 3, 3, row.height - 6);
+    }
+    ctx.fillStyle = COLORS.rule;
+    ctx.fillRect(GUTTER - 1, y, 1, row.height);
+    if (focused) drawFocus(ctx, y, row.height);
+    return;
+  }
   ctx.fillStyle = COLORS.processBackground;
   ctx.fillRect(0, y, state.width, row.height);
   ctx.fillStyle = COLORS.processRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
+  drawTreeMark(ctx, process, indent, y, row.height);
   ctx.font = BOLD_FONT;
-  ctx.textBaseline = "middle";
   ctx.fillStyle = COLORS.processTitle;
-  const info = process.info;
-  const title = `${row.collapsed ? "▸" : "▾"} ${info.name || "process"} (pid ${info.pid})`;
-  ctx.fillText(clip(title, 140), 8, y + row.height / 2);
-  let x = 8 + ctx.measureText(clip(title, 140)).width + 14;
+  const title = clip(`▾ ${info.name || "process"} (pid ${info.pid})`, 140);
+  ctx.fillText(title, indent, y + row.height / 2);
+  let x = indent + ctx.measureText(title).width + 14;
   ctx.font = FONT;
   const slices = process.tracks.reduce((sum, track) => sum + track.info.count, 0);
   const parts = [
     `${process.tracks.length} thread${process.tracks.length === 1 ? "" : "s"}`,
     `${slices.toLocaleString("en-US")} slices`,
   ];
+  if (info.launch && info.parent !== undefined) {
+    parts.unshift(`${info.launch} of pid ${info.parent}`);
+  }
   if (info.labels) parts.push(info.labels);
   ctx.fillStyle = COLORS.processDetail;
   const detail = clip(parts.join(" · "), 160);
@@ -47,6 +89,38 @@ export function drawProcessRow(
     ctx.fillStyle = COLORS.alert;
     ctx.fillText(alerts.join(" · "), x, y + row.height / 2);
   }
+  if (focused) drawFocus(ctx, y, row.height);
+}
+
+/** The short line after a lane's name: how it was started and its pid. */
+function processSub(process: ProcessModel): string {
+  const { launch, pid } = process.info;
+  return launch ? `${launch} · ${pid}` : String(pid);
+}
+
+function alerted(process: ProcessModel): boolean {
+  const info = process.info;
+  return info.droppedEvents > 0 || info.ending !== undefined;
+}
+
+/** The tree's elbow left of a child process's name. */
+function drawTreeMark(
+  ctx: CanvasRenderingContext2D,
+  process: ProcessModel,
+  indent: number,
+  y: number,
+  height: number,
+) {
+  if (process.treeDepth === 0) return;
+  ctx.fillStyle = COLORS.tree;
+  const x = indent - TREE_INDENT + 3;
+  ctx.fillRect(x, y, 1, height / 2);
+  ctx.fillRect(x, y + height / 2, TREE_INDENT - 5, 1);
+}
+
+function drawFocus(ctx: CanvasRenderingContext2D, y: number, height: number) {
+  ctx.fillStyle = COLORS.focus;
+  ctx.fillRect(0, y, 3, height);
 }
 
 export function drawCounterRow(
@@ -79,9 +153,10 @@ export function drawCounterRow(
   ctx.lineTo(state.width, base);
   ctx.closePath();
   ctx.fill();
-  drawGutterLabel(ctx, row.series.name, `max ${formatNumber(max)}`, y, row.height);
+  drawGutterLabel(ctx, row.series.name, `max ${formatNumber(max)}`, y, row.height, 12);
 }
 
+/** A thread: its name in the gutter beside its strip or flame chart, and a chart's footer. */
 export function drawThreadRow(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
@@ -89,11 +164,34 @@ export function drawThreadRow(
   y: number,
 ) {
   const { track } = row;
+  const indent = 20 + row.process.treeDepth * TREE_INDENT;
   ctx.fillStyle = COLORS.threadRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
   const name = track.info.name || "thread";
-  const sub = `tid ${track.info.tid}${row.collapsed ? " · collapsed" : ""}`;
-  drawGutterLabel(ctx, `${row.collapsed ? "▸" : "▾"} ${name}`, sub, y, Math.min(row.height, 40));
+  if (!row.expanded) {
+    ctx.fillStyle = COLORS.gutter;
+    ctx.fillRect(0, y, GUTTER - 1, row.height - 1);
+    ctx.fillStyle = COLORS.rule;
+    ctx.fillRect(GUTTER - 1, y, 1, row.height);
+    ctx.textBaseline = "middle";
+    ctx.font = SMALL_FONT;
+    ctx.fillStyle = COLORS.secondaryText;
+    const text = clipToWidth(ctx, `▸ ${name} · ${track.info.tid}`, GUTTER - indent - 4);
+    ctx.fillText(text, indent, y + row.height / 2);
+    return;
+  }
+  drawGutterLabel(ctx, `▾ ${name}`, `tid ${track.info.tid}`, y, Math.min(row.height, 40), indent);
+  if (!row.footer) return;
+  const footerY = y + row.height - FOOTER_HEIGHT;
+  ctx.fillStyle = COLORS.footer;
+  ctx.fillRect(GUTTER, footerY, state.width - GUTTER, FOOTER_HEIGHT - 1);
+  ctx.font = SMALL_FONT;
+  ctx.fillStyle = COLORS.secondaryText;
+  ctx.textBaseline = "middle";
+  const label = row.hidden > 0
+    ? `▾ ${row.hidden} deeper level${row.hidden === 1 ? "" : "s"} not shown: click (or x) to show`
+    : `▴ show ${row.band.levels > 0 ? "fewer" : ""} levels: click (or x)`;
+  ctx.fillText(label, GUTTER + 8, footerY + FOOTER_HEIGHT / 2);
 }
 
 function drawGutterLabel(
@@ -102,6 +200,7 @@ function drawGutterLabel(
   sub: string,
   y: number,
   height: number,
+  indent: number,
 ) {
   ctx.fillStyle = COLORS.gutter;
   ctx.fillRect(0, y, GUTTER - 1, height - 1);
@@ -111,11 +210,12 @@ function drawGutterLabel(
   ctx.font = BOLD_FONT;
   ctx.fillStyle = COLORS.text;
   const twoLines = height >= 30;
-  ctx.fillText(clipToWidth(ctx, title, GUTTER - 20), 12, twoLines ? y + 11 : y + height / 2);
+  const room = GUTTER - indent - 8;
+  ctx.fillText(clipToWidth(ctx, title, room), indent, twoLines ? y + 11 : y + height / 2);
   if (twoLines) {
     ctx.font = FONT;
     ctx.fillStyle = COLORS.mutedText;
-    ctx.fillText(clipToWidth(ctx, sub, GUTTER - 20), 12, y + 26);
+    ctx.fillText(clipToWidth(ctx, sub, room), indent, y + 26);
   }
 }
 
@@ -140,52 +240,41 @@ export function drawInstants(
   }
 }
 
-export function drawFlows(
-  ctx: CanvasRenderingContext2D,
-  state: ViewState,
-  rowOf: Map<number, Row>,
-) {
-  const { scale, model, scrollY } = state;
-  ctx.strokeStyle = COLORS.flow;
-  ctx.fillStyle = COLORS.flow;
-  ctx.lineWidth = 1.2;
-  const pointOf = (step: [number, number]) => {
-    const row = rowOf.get(step[0]);
-    if (!row || row.kind !== "thread") return undefined;
-    let depth = 0;
-    for (let d = row.levels - 1; d > 0; d--) {
-      if (sliceAt(row.track, d, step[1]) >= 0) {
-        depth = d;
-        break;
-      }
+/** The flow arrows: launches, tasks and results in their own colours, exec boundaries. */
+export function drawFlows(ctx: CanvasRenderingContext2D, state: ViewState) {
+  ctx.lineWidth = 1.3;
+  for (const { arrow, from, to } of placeArrows(state)) {
+    const color = FLOW_COLORS[arrow.kind];
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    if (arrow.name === "exec" && arrow.from.track.info.pid === arrow.to.track.info.pid) {
+      // An exec successor keeps its lane: mark the boundary across the lane.
+      ctx.fillRect(to.x - 1, to.y - 8, 2, 16);
     }
-    return {
-      x: GUTTER + scale.toPx(step[1]),
-      y: TRACKS_TOP + levelY(row, depth) - scrollY + LEVEL_HEIGHT / 2,
-    };
-  };
-  for (const flow of model.header.flows) {
-    for (let i = 1; i < flow.steps.length; i++) {
-      const a = flow.steps[i - 1];
-      const b = flow.steps[i];
-      if (b[1] < scale.start || a[1] > scale.end) continue;
-      const from = pointOf(a);
-      const to = pointOf(b);
-      if (!from || !to) continue;
-      ctx.beginPath();
-      ctx.moveTo(from.x, from.y);
-      const mid = (from.x + to.x) / 2;
-      ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
-      ctx.stroke();
-      ctx.beginPath();
-      ctx.moveTo(to.x, to.y);
-      ctx.lineTo(to.x - 6, to.y - 3);
-      ctx.lineTo(to.x - 6, to.y + 3);
-      ctx.closePath();
-      ctx.fill();
-    }
+    ctx.beginPath();
+    ctx.moveTo(from.x, from.y);
+    const mid = (from.x + to.x) / 2;
+    ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(from.x, from.y, 2.5, 0, 2 * Math.PI);
+    ctx.fill();
+    const back = to.x >= from.x ? -1 : 1;
+    ctx.beginPath();
+    ctx.moveTo(to.x, to.y);
+    ctx.lineTo(to.x + back * 7, to.y - 3.5);
+    ctx.lineTo(to.x + back * 7, to.y + 3.5);
+    ctx.closePath();
+    ctx.fill();
   }
 }
+
+const FLOW_COLORS: Record<FlowKind, string> = {
+  launch: COLORS.launchFlow,
+  task: COLORS.taskFlow,
+  result: COLORS.resultFlow,
+  flow: COLORS.flow,
+};
 
 function clip(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
