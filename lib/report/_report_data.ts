@@ -117,7 +117,9 @@ const FLOW_KINDS: Record<string, FlowKind> = {
 
 /** How a flow event binds to a slice (lib/viewer/format.ts `FlowBind`). */
 function flowBind(event: TraceEvent): FlowBind {
-  if ((event.args as { bind?: unknown } | undefined)?.bind === "next") return "n";
+  const bind = (event.args as { bind?: unknown } | undefined)?.bind;
+  if (bind === "next") return "n";
+  if (bind === "main") return "m";
   if (event.ph === "f") return event.bp === "e" ? "e" : "n";
   return "e";
 }

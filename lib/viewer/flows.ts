@@ -36,6 +36,14 @@ export function bindSlice(track: Track, t: number, bind: FlowBind): number {
     }
     return -1;
   }
+  if (bind === "m") {
+    const top = levels[0] ?? new Uint32Array(0);
+    let best = -1;
+    for (let i = firstStartingAt(track, top, t); i < top.length; i++) {
+      if (best < 0 || track.dur[top[i]] > track.dur[best]) best = top[i];
+    }
+    return best;
+  }
   // The next slice to start; of several starting together, the outermost.
   let best = -1;
   for (let depth = 0; depth < levels.length; depth++) {

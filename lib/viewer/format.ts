@@ -65,9 +65,10 @@ export type FlowKind = "launch" | "task" | "result" | "flow";
 /**
  * How a flow step finds its slice: `e` the deepest slice enclosing its time (Trace Event `s`, `t`,
  * and `f` with `bp:"e"`), `n` the next slice starting at or after it (`f` without `bp`, or a step
- * whose event says `args.bind: "next"`).
+ * whose event says `args.bind: "next"`), `m` the longest top-level slice starting at or after it
+ * (`args.bind: "main"`: a new program's main call).
  */
-export type FlowBind = "e" | "n";
+export type FlowBind = "e" | "n" | "m";
 
 /** One flow arrow chain: the steps in time order, each `[trackIndex, ticks]`. */
 export interface FlowRecord {

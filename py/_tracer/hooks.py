@@ -222,19 +222,22 @@ def _fork():
     started = _clock()
     pid = _real_fork()
     if pid > 0 and outer:
-        _record_launch(pid, "fork", started)
+        # No recorded call is os.fork itself (this wrapper is the shim's): the arrow starts at
+        # the call that forks.
+        _record_launch(pid, "fork", started, "enclosing")
     return pid
 
 
 # --- launch arrows ------------------------------------------------------------------------------
 
 
-def _record_launch(child_pid, kind, started_ns):
-    """Queues the parent's end of a launch arrow: the first call this thread made after
-    `started_ns` (the launching call the hook wrapped)."""
+def _record_launch(child_pid, kind, started_ns, bind="next"):
+    """Queues the parent's end of a launch arrow: by default the first call this thread made after
+    `started_ns` (the launching call the hook wrapped), "enclosing" the call open then."""
     try:
         flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
-        flow["args"] = {"bind": "next"}
+        if bind == "next":
+            flow["args"] = {"bind": "next"}
         _session.add_flow(flow)
     except Exception:  # noqa: BLE001 - the launch happened; only its arrow is lost
         pass
@@ -401,7 +404,9 @@ def _spawn_env(env):
 
 def _patch_subprocess(module):
     popen = module.Popen
-    original = popen.__init__
+    real_init = popen.__init__
+    # The launch arrow starts at the real __init__ (the env fix-up below calls recorded code).
+    original = _launching_call(real_init, lambda _popen: "subprocess")
 
     def __init__(self, args, *rest, **kwargs):
         # env and preexec_fn are Popen's 11th and 7th parameters (args included) on every
@@ -422,8 +427,8 @@ def _patch_subprocess(module):
         finally:
             _preexec_forkers.discard(thread)
 
-    _copy_identity(__init__, original)
-    popen.__init__ = _launching_call(__init__, lambda _popen: "subprocess")
+    _copy_identity(__init__, real_init)
+    popen.__init__ = __init__
 
 
 # --- process names ------------------------------------------------------------------------------

@@ -60,12 +60,9 @@ class Session:
     def start(self):
         """Writes the file header and starts recording in every thread."""
         try:
-            start_ns = _clock()
             if not self.root:
                 kind = "exec" if self._exec_of else _fresh_launch_kind(self._argv)
                 self._launch = (kind, _getpid() if self._exec_of else os.getppid())
-                # The child's end of its launch arrow: the next call this thread makes.
-                self.add_flow(launch_flow("f", kind, _getpid(), get_native_id(), start_ns))
             self._writer.write_header(self._other_data(None))
             self._core.start()
         except BaseException:
@@ -132,6 +129,16 @@ class Session:
         self._detached = True
         self._core.stop()
         self._writer.abandon()
+
+    def mark_launched(self):
+        """The program's code starts now (sitecustomize is done): queues the child's end of its
+        launch arrow, bound to the next call this thread makes."""
+        if self._launch is not None and not self._finishing:
+            flow = launch_flow("f", self._launch[0], _getpid(), get_native_id(), _clock())
+            # For the report: the program's main call, not the import machinery's tail that runs
+            # first (Perfetto binds the next slice).
+            flow["args"] = {"bind": "main"}
+            self.add_flow(flow)
 
     def add_flow(self, event):
         """Queues a Trace Event flow event for the file (written with the next names record)."""
