@@ -18,6 +18,7 @@ from time import perf_counter_ns as _clock
 
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
+from . import tasks
 from .session import launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
@@ -90,6 +91,9 @@ def install(session):
     _patch_on_import("subprocess", _patch_subprocess)
     _patch_on_import("multiprocessing.process", _patch_multiprocessing_process)
     _patch_on_import("multiprocessing.forkserver", _patch_forkserver)
+    tasks.install(session)
+    _patch_on_import("multiprocessing.pool", tasks.patch_pool)
+    _patch_on_import("concurrent.futures.process", tasks.patch_process_pool)
     _patch_on_import(
         "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
     )
