@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FIXTURES, noteSkipped, runCli, tempDir } from "./helpers.ts";
-import { type Browser, findChromium, launchBrowser } from "./browser.ts";
+import { type Browser, findChromium, launchBrowser, type Page } from "./browser.ts";
 
 const SCREENSHOTS = Deno.env.get("TRACER_TEST_SCREENSHOTS");
 const ignore = findChromium() === undefined;
@@ -136,6 +136,7 @@ async function joinArrows(browser: Browser, report: string, name: string): Promi
       received: await functionAt(results[0].to),
     });
   }
+  if (name === "fork Pool") await checkFlameGraph(page, main);
   if (SCREENSHOTS) {
     await page.evaluate("__tracer.expandAll(false)");
     await page.screenshot(join(SCREENSHOTS, `tasks_${name.replaceAll(" ", "_")}.png`));
@@ -143,4 +144,45 @@ async function joinArrows(browser: Browser, report: string, name: string): Promi
   assert.deepEqual(page.problems(), []);
   await page.close();
   return joined;
+}
+
+interface FlameNode {
+  name: string;
+  total: number;
+  calls: number;
+  children: FlameNode[];
+}
+
+/** Calls of `name` merged into the flame graph, anywhere in it. */
+function callsOf(nodes: FlameNode[], name: string): number {
+  let calls = 0;
+  for (const node of nodes) {
+    if (node.name.startsWith(`${name} `)) calls += node.calls;
+    calls += callsOf(node.children, name);
+  }
+  return calls;
+}
+
+/**
+ * The flame graph tab: the 8 square() calls merged (all in workers, none in the main process),
+ * the main thread's graph rooted at its module, a range clipping it; the canvas is drawn.
+ */
+async function checkFlameGraph(page: Page, main: number): Promise<void> {
+  assert.equal(callsOf(await page.evaluate<FlameNode[]>("__tracer.flameGraph()"), "square"), 8);
+  const ofMain = await page.evaluate<FlameNode[]>(`__tracer.flameGraph(${main})`);
+  assert.equal(callsOf(ofMain, "square"), 0);
+  const thread = await page.evaluate<FlameNode[]>(`__tracer.flameGraph(${main}, ${main})`);
+  assert.ok(thread[0].name.startsWith("<module> "), thread[0].name);
+  const whole = thread[0].total;
+  await page.evaluate(`__tracer.rangeStats(0, ${whole / 4})`);
+  const ranged = await page.evaluate<FlameNode[]>(`__tracer.flameGraph(${main}, ${main})`);
+  assert.ok(ranged[0].total <= whole / 4 + 1e-6 && ranged[0].total < whole, `${ranged[0].total}`);
+  const tab = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+    `document.getElementById("tab-flame").getBoundingClientRect().toJSON()`,
+  );
+  await page.click(tab.x + tab.width / 2, tab.y + tab.height / 2);
+  const canvas = await page.evaluate<{ width: number; height: number } | null>(
+    `document.getElementById("flame-canvas")?.getBoundingClientRect().toJSON() ?? null`,
+  );
+  assert.ok(canvas && canvas.width > 100 && canvas.height >= 17, JSON.stringify(canvas));
 }

@@ -9,13 +9,18 @@
  *   set and the message is shown in `#error`.
  * - DOM a user sees: `#search` (input; Enter = next match, Shift+Enter = previous),
  *   `#search-count` ("3 / 120" or "no match"), buttons `#prev-match`, `#next-match`, `#reset`,
- *   `#zoom-selection`, tabs `#tab-details`, `#tab-range`, `#tab-summary` (the summary has a
+ *   `#zoom-selection`, `#expand-all`, `#collapse-all`, tabs `#tab-details`, `#tab-range`,
+ *   `#tab-flame` (a flame graph `#flame-canvas` of the range or the whole trace, its scope picker
+ *   `#flame-scope`, `#flame-info` naming the hovered box), `#tab-summary` (the summary has a
  *   process filter `#summary-process`; above 1.5 M slices it waits for a click on
  *   `#compute-summary`); the panel body
  *   `#panel-body` (details as `table.details` rows `th`/`td`; statistics as `table.stats`, header
  *   cells `th[data-sort]` sort on click); `#warnings` (hidden when none); `#timeline` (canvas).
  * - Keys (focus not in an input): W/S or Up/Down zoom, A/D or Left/Right pan (held: continuous),
- *   0 reset, F zoom to selection, Escape clear, / focus search, n/N next/previous match.
+ *   0 reset, F zoom to selection, Escape clear, / focus search, n/N next/previous match,
+ *   j/k (or ]/[) next/previous process, e expand/collapse it, x all depth levels of it,
+ *   Shift+E expand all, Shift+C collapse all. A click on a name expands or collapses its process
+ *   or thread, on an activity strip expands its thread, near an arrow's end selects the other end.
  *   Ctrl/Cmd+wheel zooms at the pointer, wheel scrolls tracks, Shift+wheel pans, drag pans,
  *   Shift+drag (or drag on the time axis) selects a range, drag on the minimap moves the view.
  * - `window.__tracer` (read-only hook, times in microseconds from the trace start):
@@ -29,6 +34,19 @@
  *   - `rangeStats(start, end)`: selects a range; returns its per-function statistics
  *     `{ name, count, total, self, average }[]` (microseconds), sorted by self time.
  *   - `frameTimes()`: milliseconds spent drawing each frame so far (clears the list).
+ *   - `tracks()`: the lanes intersecting the track area now, in drawing order,
+ *     `{ pid, tid, name, y, height, expanded }[]`: `tid` null for a process lane (a compact lane
+ *     also lists its first thread, drawn in it, with the same box); `y`, `height` in CSS pixels
+ *     from the viewport's top.
+ *   - `flows()`: every arrow, `{ kind, name, from, to }[]`, `kind` "launch", "task", "result"
+ *     (or "flow" for other inputs' flows), `name` the launch kind (`fork`, `spawn`,
+ *     `forkserver`, `subprocess`, `exec`), ends `{ pid, tid, index }` with `index` as `select`'s.
+ *   - `expand(pid, tid?)`, `collapse(pid, tid?)`: one thread, or every thread of the process, as a
+ *     flame chart or an activity strip; false if there is no such process or thread.
+ *     `expandAll(flag)`: every thread.
+ *   - `flameGraph(pid?, tid?)`: the merged stacks of the selected range (else the whole trace) of
+ *     all tracks, a process or a thread: `{ name, total, self, calls, children }[]`, heaviest
+ *     first, times in microseconds.
  * @module
  */
 import { attachInput, type Command } from "./input.ts";

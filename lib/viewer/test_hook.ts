@@ -5,6 +5,8 @@
  */
 import type { ArrowEnd, Track } from "./model.ts";
 import { TRACKS_TOP } from "./sizes.ts";
+import { flameGraph, type FlameNode } from "./flame_graph.ts";
+import { scopeFilter } from "./flame_panel.ts";
 import { rangeStats } from "./stats.ts";
 import type { ViewController } from "./view_controller.ts";
 
@@ -138,6 +140,22 @@ export function testHook(page: HookedPage) {
     expand: (pid: number | string, tid?: number | string) => unfold(pid, tid, true),
     collapse: (pid: number | string, tid?: number | string) => unfold(pid, tid, false),
     expandAll: (flag = true) => view.expandAll(flag !== false),
+    flameGraph: (pid?: number | string, tid?: number | string) => {
+      const scope = {
+        pid: pid === undefined || pid === null ? undefined : String(pid),
+        tid: tid === undefined || tid === null ? undefined : String(tid),
+      };
+      const range = view.state.range ?? { t0: -Infinity, t1: Infinity };
+      const describe = (node: FlameNode): unknown => ({
+        name: model.strings[node.name] ?? "",
+        total: us(node.total),
+        self: us(node.self),
+        calls: node.calls,
+        children: node.children.map(describe),
+      });
+      return (describe(flameGraph(model, range, scopeFilter(scope))) as { children: unknown[] })
+        .children;
+    },
   });
 
   function unfold(pid: number | string, tid: number | string | undefined, expand: boolean) {
