@@ -9,6 +9,7 @@ import { prepareOutputPath } from "../report/output_file.ts";
 import { summaryLine, warningLine } from "./_summary.ts";
 import type { Reporter } from "./_reporter.ts";
 import { writeOutput } from "../report/write_output.ts";
+import { openIfAsked } from "./open_report.ts";
 
 /** Combines the inputs into the output; returns the exit status. */
 export async function combineCommand(command: CombineCommand, report: Reporter): Promise<number> {
@@ -24,6 +25,7 @@ export async function combineCommand(command: CombineCommand, report: Reporter):
   const written = await writeOutput(trace, outputPath, command.output);
   for (const warning of trace.warnings) report(warningLine(warning));
   if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
+  openIfAsked(command.open, command.output, outputPath, report);
   return 0;
 }
 

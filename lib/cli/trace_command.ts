@@ -19,6 +19,7 @@ import { grouped, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
+import { openIfAsked } from "./open_report.ts";
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
@@ -131,6 +132,9 @@ async function deliver(
     options.report(warningLine(namedByProcess(warning, options.dataDir)));
   }
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
+  if (options.outputPath !== null && options.command.output !== null) {
+    openIfAsked(options.command.open, options.command.output, options.outputPath, options.report);
+  }
 }
 
 async function checkTarget(command: RunCommand): Promise<void> {
