@@ -3,7 +3,8 @@
 `install(session)` is called once per process, after recording started. It makes every way a
 process ends write the session's file (atexit, `os._exit`, a fatal signal's default action,
 `exec`), gives fork children their own file, passes the shim on to children started with a custom
-environment, and names processes (multiprocessing names, fork children).
+environment, names processes (multiprocessing names, fork children) and records each launch's
+arrow (`Popen`, `Process.start`, `os.fork`, `os.exec*`; tasks.py does the pools' task arrows).
 
 Nothing heavy is imported here: `subprocess` and the multiprocessing modules are patched when the
 program imports them (a meta path finder that costs one dict lookup per import).
