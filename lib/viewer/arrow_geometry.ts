@@ -22,8 +22,39 @@ export interface PlacedArrow {
   to: Point;
 }
 
-/** The arrows with at least one end in the view's time window. */
-export function placeArrows(state: ViewState): PlacedArrow[] {
+/**
+ * Above this many task and result arrows in the view, only those with an end at the selected
+ * slice are drawn (launch arrows always are): thousands of crossing curves cost frames and show
+ * nothing.
+ */
+export const MAX_TASK_ARROWS = 300;
+
+/** What `placeArrows` found: the arrows to draw, and how many task arrows it left out. */
+export interface PlacedArrows {
+  arrows: PlacedArrow[];
+  hidden: number;
+}
+
+/**
+ * The arrows with at least one end in the view's time window: every launch arrow, and the task
+ * and result arrows unless there are more than `MAX_TASK_ARROWS` (then those at the selection).
+ */
+export function placeArrows(state: ViewState): PlacedArrows {
+  const all = placeAll(state);
+  let tasks = 0;
+  for (const placed of all) if (placed.arrow.kind !== "launch") tasks++;
+  if (tasks <= MAX_TASK_ARROWS) return { arrows: all, hidden: 0 };
+  const selected = state.selected;
+  const atSelection = (placed: PlacedArrow) =>
+    selected !== undefined &&
+    [placed.arrow.from, placed.arrow.to].some((end) =>
+      end.track.index === selected.track && end.slice === selected.slice
+    );
+  const arrows = all.filter((placed) => placed.arrow.kind === "launch" || atSelection(placed));
+  return { arrows, hidden: all.length - arrows.length };
+}
+
+function placeAll(state: ViewState): PlacedArrow[] {
   const { scale, layout, model } = state;
   const bands = new Map<number, SliceBand>();
   for (const row of layout.rows) {

@@ -362,7 +362,7 @@ export class ViewController {
     if (x < GUTTER || y < TRACKS_TOP) return undefined;
     let best: ArrowEnd | undefined;
     let bestDistance = ARROW_END_RADIUS * ARROW_END_RADIUS;
-    for (const { arrow, from, to } of placeArrows(this.state)) {
+    for (const { arrow, from, to } of placeArrows(this.state).arrows) {
       for (const [point, other] of [[from, arrow.to], [to, arrow.from]] as const) {
         const distance = (point.x - x) ** 2 + (point.y - y) ** 2;
         if (distance <= bestDistance) {

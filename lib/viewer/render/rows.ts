@@ -3,7 +3,7 @@
  * instant markers and flow arrows.
  * @module
  */
-import { placeArrows } from "../arrow_geometry.ts";
+import { placeArrows, type PlacedArrow } from "../arrow_geometry.ts";
 import type { FlowKind } from "../format.ts";
 import type { Row } from "../layout.ts";
 import type { ProcessModel } from "../model.ts";
@@ -240,31 +240,50 @@ export function drawInstants(
   }
 }
 
-/** The flow arrows: launches, tasks and results in their own colours, exec boundaries. */
+/**
+ * The flow arrows: launches, tasks and results in their own colours, exec boundaries. One path
+ * per kind for the curves and one for the heads: thousands of arrows cost a few canvas calls.
+ */
 export function drawFlows(ctx: CanvasRenderingContext2D, state: ViewState) {
+  const byKind = new Map<FlowKind, PlacedArrow[]>();
+  const { arrows, hidden } = placeArrows(state);
+  if (hidden > 0) {
+    ctx.font = FONT;
+    ctx.textBaseline = "top";
+    ctx.fillStyle = COLORS.mutedText;
+    const note = `${hidden.toLocaleString("en-US")} task arrows hidden: zoom in or select a slice`;
+    ctx.fillText(note, state.width - ctx.measureText(note).width - 10, TRACKS_TOP + 4);
+  }
+  for (const placed of arrows) {
+    const list = byKind.get(placed.arrow.kind);
+    if (list) list.push(placed);
+    else byKind.set(placed.arrow.kind, [placed]);
+  }
   ctx.lineWidth = 1.3;
-  for (const { arrow, from, to } of placeArrows(state)) {
-    const color = FLOW_COLORS[arrow.kind];
+  for (const [kind, arrows] of byKind) {
+    const color = FLOW_COLORS[kind];
     ctx.strokeStyle = color;
     ctx.fillStyle = color;
-    if (arrow.name === "exec" && arrow.from.track.info.pid === arrow.to.track.info.pid) {
-      // An exec successor keeps its lane: mark the boundary across the lane.
-      ctx.fillRect(to.x - 1, to.y - 8, 2, 16);
-    }
     ctx.beginPath();
-    ctx.moveTo(from.x, from.y);
-    const mid = (from.x + to.x) / 2;
-    ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
+    for (const { from, to } of arrows) {
+      const mid = (from.x + to.x) / 2;
+      ctx.moveTo(from.x, from.y);
+      ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
+    }
     ctx.stroke();
     ctx.beginPath();
-    ctx.arc(from.x, from.y, 2.5, 0, 2 * Math.PI);
-    ctx.fill();
-    const back = to.x >= from.x ? -1 : 1;
-    ctx.beginPath();
-    ctx.moveTo(to.x, to.y);
-    ctx.lineTo(to.x + back * 7, to.y - 3.5);
-    ctx.lineTo(to.x + back * 7, to.y + 3.5);
-    ctx.closePath();
+    for (const { arrow, from, to } of arrows) {
+      ctx.rect(from.x - 2, from.y - 2, 4, 4);
+      const back = to.x >= from.x ? -1 : 1;
+      ctx.moveTo(to.x, to.y);
+      ctx.lineTo(to.x + back * 7, to.y - 3.5);
+      ctx.lineTo(to.x + back * 7, to.y + 3.5);
+      ctx.closePath();
+      if (arrow.name === "exec" && arrow.from.track.info.pid === arrow.to.track.info.pid) {
+        // An exec successor keeps its lane: mark the boundary across the lane.
+        ctx.rect(to.x - 1, to.y - 8, 2, 16);
+      }
+    }
     ctx.fill();
   }
 }
