@@ -105,14 +105,14 @@ Deno.test({
     for (const launch of launches) {
       assert.ok(order.indexOf(launch.parent) <= order.indexOf(launch.child));
     }
-    // 3 bare forks (the arrow starts at the function calling os.fork), then 4 pool workers and 2
+    // 3 bare forks (the arrow starts at the os.fork call), then 4 pool workers and 2
     // spawned processes (Process.start), 4 Popen (one of them execs).
     const forks = launches.filter((launch) => launch.kind === "fork").map((launch) => launch.child);
     const launcherOf = (launch: Launch) =>
       launch.kind === "subprocess"
         ? "Popen.__init__"
         : launch.kind === "fork" && forks.indexOf(launch.child) < 3
-        ? "main"
+        ? "posix.fork"
         : launch.kind === "exec"
         ? undefined
         : "BaseProcess.start";

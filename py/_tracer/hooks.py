@@ -20,7 +20,7 @@ from time import perf_counter_ns as _clock
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
 from . import tasks
-from .session import launch_flow
+from .session import bare_fork_id, launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
 _real_exit = os._exit
@@ -28,7 +28,6 @@ _real_kill = os.kill
 _real_getpid = os.getpid
 _real_execv = os.execv
 _real_execve = os.execve
-_real_fork = getattr(os, "fork", None)
 _real_signal = signal.signal
 _real_getsignal = signal.getsignal
 _real_posix_spawn = getattr(os, "posix_spawn", None)
@@ -54,6 +53,10 @@ _preexec_forkers = set()
 # Threads inside a launching call the hooks record (Process.start, Popen): the fork or exec inside
 # it is the same launch, not another one.
 _launching = set()
+# Forks so far (a bare fork's launch arrow id: parent and child both know it) and when the last
+# one started.
+_fork_seq = 0
+_fork_started_ns = 0
 # This process is multiprocessing's fork server: its forks are the workers other processes asked
 # for with Process.start, which records their launch.
 _in_forkserver = False
@@ -73,12 +76,14 @@ def install(session):
     os.environ.pop(EXEC_OF_ENV, None)
 
     atexit.register(_at_exit)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
     os._exit = _exit
     os.execv = _execv
     os.execve = _execve
-    if _real_fork is not None:
-        os.fork = _fork
     signal.signal = _signal
     signal.getsignal = _getsignal
     for signum in _ALWAYS_GUARDED:
@@ -196,7 +201,12 @@ def _after_fork_in_child():
         if get_ident() in _preexec_forkers or not _trace_children:
             _session.detach_after_fork()
             return
-        _session.restart_after_fork("forkserver" if forked_by_server else "fork")
+        # A fork inside a launching call (Process.start) has that call's arrow, keyed by the
+        # child's pid; a fork server's forks have the Process.start of the process that asked.
+        bare = get_ident() not in _launching and not forked_by_server
+        _session.restart_after_fork(
+            "forkserver" if forked_by_server else "fork", _fork_seq if bare else None
+        )
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
@@ -220,29 +230,37 @@ def _set_process_name(name):
     _session.set_process_name(name)
 
 
-def _fork():
-    """`os.fork`: records the launch arrow's parent end of a bare fork."""
-    thread = get_ident()
-    outer = thread not in _launching and not _in_forkserver
-    started = _clock()
-    pid = _real_fork()
-    if pid > 0 and outer:
-        # No recorded call is os.fork itself (this wrapper is the shim's): the arrow starts at
-        # the call that forks.
-        _record_launch(pid, "fork", started, "enclosing")
-    return pid
+def _before_fork():
+    global _fork_seq, _fork_started_ns
+    _fork_seq += 1
+    _fork_started_ns = _clock()
+
+
+def _after_fork_in_parent():
+    """A bare fork (no Process.start around it): the parent's end of its launch arrow, at the call
+    that forks (its id from this process's pid and the fork's number, as the child computes it)."""
+    try:
+        thread = get_ident()
+        if thread in _launching or thread in _preexec_forkers or _in_forkserver:
+            return
+        if not _trace_children:
+            return
+        flow = launch_flow("s", "fork", 0, get_native_id(), _fork_started_ns,
+                           bare_fork_id(_real_getpid(), _fork_seq))
+        _session.add_flow(flow)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 # --- launch arrows ------------------------------------------------------------------------------
 
 
-def _record_launch(child_pid, kind, started_ns, bind="next"):
-    """Queues the parent's end of a launch arrow: by default the first call this thread made after
-    `started_ns` (the launching call the hook wrapped), "enclosing" the call open then."""
+def _record_launch(child_pid, kind, started_ns):
+    """Queues the parent's end of a launch arrow: the first call this thread made after
+    `started_ns` (the launching call the hook wrapped)."""
     try:
         flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
-        if bind == "next":
-            flow["args"] = {"bind": "next"}
+        flow["args"] = {"bind": "next"}
         _session.add_flow(flow)
     except Exception:  # noqa: BLE001 - the launch happened; only its arrow is lost
         pass

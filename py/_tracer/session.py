@@ -86,11 +86,12 @@ class Session:
         writer.process_name = self._current_process_name()
         writer.close(end_ns, self.threads.all_threads(), {"exit": reason})
 
-    def restart_after_fork(self, launch="fork"):
+    def restart_after_fork(self, launch="fork", bare_fork=None):
         """In a forked child: forgets the parent's events and file, records on into a new file.
 
         `launch` says how the child was forked (`fork`, `forkserver`); None when the same process
-        records on after an exec that failed.
+        records on after an exec that failed. `bare_fork` is the parent's fork number when no
+        launching call the hooks wrap was around the fork (its launch arrow's id).
         """
         fork_ns = _clock()
         parent = self._writer
@@ -101,7 +102,9 @@ class Session:
             self._launch = (launch, parent.pid)
             # The child's end of its launch arrow: the stack it inherited (bound to the slice
             # open just after the fork, `bp: "e"`).
-            flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS)
+            flow_id = None if bare_fork is None else bare_fork_id(parent.pid, bare_fork)
+            flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS,
+                               flow_id)
             flow["bp"] = "e"
             writer.flows.append(flow)
         # The header first, before anything can reach the new file: a finish from a signal
@@ -195,15 +198,22 @@ class Session:
 _FORK_FLOW_NS = 50
 
 
-def launch_flow(phase, kind, child_pid, tid, ns):
+def launch_flow(phase, kind, child_pid, tid, ns, flow_id=None):
     """A flow event of the launch arrow of `child_pid` (`s`: the parent's end, `f`: the child's).
 
     Both ends derive the id from the child's pid, so they match without talking to each other;
-    an exec successor (same pid) has its own id.
+    an exec successor (same pid) has its own id; a bare fork's is given (`bare_fork_id`).
     """
-    flow_id = child_pid * 4 + (2 if kind == "exec" else 1)
+    if flow_id is None:
+        flow_id = child_pid * 4 + (2 if kind == "exec" else 1)
     return {"ph": phase, "id": flow_id, "pid": _getpid(), "tid": tid, "ts": ns / 1000,
             "cat": "tracer.launch", "name": kind}
+
+
+def bare_fork_id(parent_pid, fork_number):
+    """The launch arrow id of a bare `os.fork` (the parent does not learn the child's pid in its
+    fork hooks, but both sides know the parent's pid and how many forks it made)."""
+    return (1 << 49) + (parent_pid * 1000003 + fork_number) % (1 << 46)
 
 
 def _fresh_launch_kind(argv):
