@@ -1,7 +1,8 @@
 """Task arrows: links between the call that submitted a task to a process pool, the worker call
 that ran it, and the parent call that received its result, written as Trace Event flow events.
 
-`multiprocessing.pool` (Pool, ThreadPool: apply_async, map, imap, ...) and
+`multiprocessing.pool` (Pool: apply_async, map, imap, ...; a ThreadPool's C queue cannot be
+wrapped, it has no task arrows) and
 `concurrent.futures.process` (ProcessPoolExecutor: submit, map) are patched when the program
 imports them. Nothing travels with the tasks: both sides derive a flow's id from what each already
 knows, the submitting process's pid and the pool's own task key ((job, index) for a Pool, the work
@@ -10,7 +11,6 @@ result arrow from the worker call to the receiving call (cat `tracer.result`).
 """
 
 import os
-import threading
 from _thread import get_native_id
 from time import perf_counter_ns as _clock
 
@@ -53,21 +53,20 @@ def _add(event):
 
 
 def _submitter_pid():
-    """In a pool worker: the pid of the process that owns the pool (this one for a thread pool)."""
-    if threading.current_thread() is not threading.main_thread():
-        return os.getpid()
+    """In a pool worker process: the pid of the process that owns the pool."""
     import multiprocessing
 
     parent = multiprocessing.parent_process()
     return parent.pid if parent is not None else os.getppid()
 
 
-def _worker_got(submitter, tid, key):
+def _worker_got(submitter, key):
     """A worker took task `key` of process `submitter`: the task arrow ends and the result arrow
     starts at the next call it makes (the task's function). The clock is read last: the calls
     made here before it must not be that next call."""
     task_id = flow_id(submitter, key, _TASK)
     result_id = flow_id(submitter, key, _RESULT)
+    tid = get_native_id()
     ns = _clock()
     _add(_flow("f", _TASK, task_id, tid, ns, "next"))
     _add(_flow("s", _RESULT, result_id, tid, ns, "next"))
@@ -143,13 +142,12 @@ def _pool_worker(original):
         try:
             get = inqueue.get
             submitter = _submitter_pid()
-            tid = get_native_id()
 
             def traced_get(*get_args, **get_kwargs):
                 task = get(*get_args, **get_kwargs)
                 try:
                     if type(task) is tuple and len(task) == 5:
-                        _worker_got(submitter, tid, (task[0], task[1]))
+                        _worker_got(submitter, (task[0], task[1]))
                 except Exception:  # noqa: BLE001
                     pass
                 return task
@@ -203,14 +201,13 @@ def _executor_worker(original):
         try:
             get = call_queue.get
             submitter = _submitter_pid()
-            tid = get_native_id()
 
             def traced_get(*get_args, **get_kwargs):
                 item = get(*get_args, **get_kwargs)
                 try:
                     work_id = getattr(item, "work_id", None)
                     if isinstance(work_id, int):
-                        _worker_got(submitter, tid, (work_id,))
+                        _worker_got(submitter, (work_id,))
                 except Exception:  # noqa: BLE001
                     pass
                 return item

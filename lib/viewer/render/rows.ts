@@ -7,7 +7,7 @@ import { placeArrows, type PlacedArrow } from "../arrow_geometry.ts";
 import type { FlowKind } from "../format.ts";
 import type { Row } from "../layout.ts";
 import type { ProcessModel } from "../model.ts";
-import { FOOTER_HEIGHT, GUTTER, TRACKS_TOP } from "../sizes.ts";
+import { FOOTER_HEIGHT, GUTTER, MAX_LEVELS, TRACKS_TOP } from "../sizes.ts";
 import { BOLD_FONT, COLORS, FONT } from "../theme.ts";
 import type { ViewState } from "../view_state.ts";
 
@@ -190,7 +190,7 @@ export function drawThreadRow(
   ctx.textBaseline = "middle";
   const label = row.hidden > 0
     ? `▾ ${row.hidden} deeper level${row.hidden === 1 ? "" : "s"} not shown: click (or x) to show`
-    : `▴ show ${row.band.levels > 0 ? "fewer" : ""} levels: click (or x)`;
+    : `▴ show ${MAX_LEVELS} levels only: click (or x)`;
   ctx.fillText(label, GUTTER + 8, footerY + FOOTER_HEIGHT / 2);
 }
 
