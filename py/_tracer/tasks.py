@@ -165,13 +165,15 @@ def _pool_worker(original):
 
 
 def patch_process_pool(module):
-    """Patches concurrent.futures.process: submit, the worker loop and (3.9+) the result item."""
+    """Patches concurrent.futures.process: submit, the worker loop and the result item (3.9+:
+    3.8 handles results inline in a function, its executors have no task arrows)."""
+    manager = getattr(module, "_ExecutorManagerThread", None)
+    if manager is None or not hasattr(manager, "process_result_item"):
+        return
     executor = module.ProcessPoolExecutor
     executor.submit = _executor_submit(executor.submit)
     module._process_worker = _executor_worker(module._process_worker)
-    manager = getattr(module, "_ExecutorManagerThread", None)
-    if manager is not None and hasattr(manager, "process_result_item"):
-        manager.process_result_item = _executor_result(manager.process_result_item)
+    manager.process_result_item = _executor_result(manager.process_result_item)
 
 
 # work id -> (tid, ns) of the submit, until its result arrives (work ids are per executor: two
