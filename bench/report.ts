@@ -234,20 +234,28 @@ const TASKS = 2000;
 function* flowEvents(span: number): Generator<TraceEvent> {
   const next = random(99);
   const main = LAYOUT[0].pid;
-  const flow = (ph: string, cat: string, id: number, pid: number, ts: number): TraceEvent => ({
+  const flow = (
+    ph: string,
+    cat: string,
+    id: number,
+    pid: number,
+    ts: number,
+    name = cat.slice("tracer.".length),
+  ): TraceEvent => ({
     ph,
     id,
     pid,
     tid: pid,
     ts: Math.round(ts * 1000) / 1000,
     cat,
-    name: cat.slice("tracer.".length),
+    name,
     ...(ph === "f" || cat === "tracer.task" ? { args: { bind: "next" } } : {}),
   });
   for (const [i, worker] of LAYOUT.slice(1).entries()) {
     const at = span * 0.01 * (i + 1) / LAYOUT.length;
-    yield flow("s", "tracer.launch", worker.pid * 4 + 1, main, at);
-    yield flow("f", "tracer.launch", worker.pid * 4 + 1, worker.pid, at + span * 0.001);
+    const kind = worker.name.startsWith("Spawn") ? "spawn" : "fork";
+    yield flow("s", "tracer.launch", worker.pid * 4 + 1, main, at, kind);
+    yield flow("f", "tracer.launch", worker.pid * 4 + 1, worker.pid, at + span * 0.001, kind);
   }
   for (let task = 0; task < TASKS; task++) {
     const worker = LAYOUT[1 + Math.floor(next() * (LAYOUT.length - 1))].pid;

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FIXTURES, noteSkipped, runCli, tempDir } from "./helpers.ts";
 import { findChromium, launchBrowser, type Page } from "./browser.ts";
+import { syntheticTrace } from "../bench/report.ts";
+import { writeHtml } from "../lib/report/html.ts";
 
 const SCREENSHOTS = Deno.env.get("TRACER_TEST_SCREENSHOTS");
 const VIEWPORT = { width: 1600, height: 1000 };
@@ -178,6 +180,32 @@ Deno.test({
       async () => JSON.stringify(await lanes(page)) === JSON.stringify(first),
       "collapsed by e",
     );
+    assert.deepEqual(page.problems(), []);
+  },
+});
+
+Deno.test({
+  name: "report of 30 processes and 42 threads (the benchmark's program): all on the first screen",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    const report = join(dir.path, "thirty.html");
+    await writeHtml(syntheticTrace(20_000), report);
+    await using browser = await launchBrowser({ viewport: VIEWPORT });
+    const page = await browser.newPage();
+    await page.goto(report);
+    assert.equal((await page.waitForReady()).error, undefined);
+    const first = await lanes(page);
+    assert.equal(first.filter((lane) => lane.tid === null).length, 30);
+    assert.equal(
+      new Set(first.filter((l) => l.tid !== null).map((l) => `${l.pid}/${l.tid}`)).size,
+      42,
+    );
+    for (const lane of first) {
+      assert.ok(lane.y >= 0 && lane.y + lane.height <= VIEWPORT.height, JSON.stringify(lane));
+      assert.ok(lane.height >= 12, `readable: ${JSON.stringify(lane)}`);
+    }
+    await screenshot(page, "processes_thirty.png");
     assert.deepEqual(page.problems(), []);
   },
 });

@@ -30,9 +30,9 @@ export const LEVEL_HEIGHT = 18;
 /** Height of a process header row (a process with an expanded thread). */
 export const PROCESS_HEIGHT = 24;
 /** Height of a compact process lane: its name beside its first thread's activity strip. */
-export const LANE_HEIGHT = 17;
+export const LANE_HEIGHT = 16;
 /** Height of a thread's activity strip (a thread not expanded). */
-export const STRIP_HEIGHT = 14;
+export const STRIP_HEIGHT = 12;
 /** Height of one depth level inside an activity strip. */
 export const STRIP_LEVEL_HEIGHT = 3;
 /** Depth levels an expanded thread shows until its depth is expanded too. */
