@@ -87,7 +87,7 @@ Deno.test({
     assert.equal(threadLanes.length, state.tracks);
     for (const lane of first) {
       assert.ok(lane.y >= 0 && lane.y + lane.height <= VIEWPORT.height, JSON.stringify(lane));
-      assert.ok(lane.height >= 14, `readable: ${JSON.stringify(lane)}`);
+      assert.ok(lane.height >= 12, `readable: ${JSON.stringify(lane)}`);
       assert.equal(lane.expanded, false);
     }
     assert.ok(processLanes.every((lane) => lane.name.length > 0));
