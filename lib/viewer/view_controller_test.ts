@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals, equal as assertEqual, ok as assert } from "node:assert/strict";
 import { modelFromEvents, slice } from "../report/testing.ts";
+import { placeArrows } from "./arrow_geometry.ts";
 import { levelY } from "./layout.ts";
 import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "./sizes.ts";
 import { ViewController } from "./view_controller.ts";
@@ -131,4 +132,34 @@ Deno.test("view controller: held keys zoom at the pointer; scrolling stays in bo
   assert(!view.moving);
   view.scroll(-100);
   assertEqual(view.state.scrollY, 0);
+});
+
+Deno.test("view controller: a click at an arrow's end selects the slice at its other end", () => {
+  const model = modelFromEvents([
+    slice("main", 0, 1000, { pid: 1, tid: 1 }),
+    slice("submit", 100, 50, { pid: 1, tid: 1 }),
+    slice("worker", 300, 400, { pid: 2, tid: 2 }),
+    { ph: "s", id: 7, pid: 1, tid: 1, ts: 120, cat: "tracer.task", name: "task" },
+    { ph: "f", id: 7, pid: 2, tid: 2, ts: 300, cat: "tracer.task", name: "task", bp: "e" },
+  ]);
+  const view = new ViewController(model, () => {});
+  view.resize(GUTTER + 1000, 600, 1);
+  view.setView(0, model.duration);
+  view.expandAll(true);
+  const [placed] = placeArrows(view.state).arrows;
+  const [submit, worker] = [placed.arrow.from, placed.arrow.to];
+  assertEquals([model.strings[submit.track.name[submit.slice]], placed.arrow.kind], [
+    "submit",
+    "task",
+  ]);
+  assertEquals(view.click(placed.from.x + 2, placed.from.y + 1), {
+    kind: "selected",
+    track: worker.track,
+    slice: worker.slice,
+  });
+  assertEquals(view.click(placed.to.x - 1, placed.to.y), {
+    kind: "selected",
+    track: submit.track,
+    slice: submit.slice,
+  });
 });
