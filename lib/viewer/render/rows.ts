@@ -35,13 +35,13 @@ export function drawProcessRow(
     drawTreeMark(ctx, process, indent, y, row.height);
     const sub = processSub(process);
     ctx.font = FONT;
-    const subWidth = Math.min(ctx.measureText(sub).width, 110);
+    const subWidth = Math.min(textWidth(ctx, sub), 110);
     ctx.font = BOLD_FONT;
     ctx.fillStyle = COLORS.processTitle;
     const room = GUTTER - indent - subWidth - 14;
     const title = clipToWidth(ctx, `▸ ${info.name || "process"}`, room);
     ctx.fillText(title, indent, y + row.height / 2 + 1);
-    const x = indent + ctx.measureText(title).width + 5;
+    const x = indent + textWidth(ctx, title) + 5;
     ctx.font = FONT;
     ctx.fillStyle = COLORS.mutedText;
     ctx.fillText(clipToWidth(ctx, sub, GUTTER - x - 4), x, y + row.height / 2 + 1);
@@ -64,7 +64,7 @@ export function drawProcessRow(
   ctx.fillStyle = COLORS.processTitle;
   const title = clip(`▾ ${info.name || "process"} (pid ${info.pid})`, 140);
   ctx.fillText(title, indent, y + row.height / 2);
-  let x = indent + ctx.measureText(title).width + 14;
+  let x = indent + textWidth(ctx, title) + 14;
   ctx.font = FONT;
   const slices = process.tracks.reduce((sum, track) => sum + track.info.count, 0);
   const parts = [
@@ -78,7 +78,7 @@ export function drawProcessRow(
   ctx.fillStyle = COLORS.processDetail;
   const detail = clip(parts.join(" · "), 160);
   ctx.fillText(detail, x, y + row.height / 2);
-  x += ctx.measureText(detail).width + 14;
+  x += textWidth(ctx, detail) + 14;
   const alerts: string[] = [];
   if (info.droppedEvents > 0) {
     alerts.push(`⚠ ${info.droppedEvents.toLocaleString("en-US")} events dropped (overflow)`);
@@ -299,10 +299,26 @@ function clip(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
 }
 
+/**
+ * Text widths by font and text: the gutter's labels are the same every frame, and measuring them
+ * (dozens of lanes, several measures each) would cost milliseconds a frame.
+ */
+const widths = new Map<string, number>();
+
+function textWidth(ctx: CanvasRenderingContext2D, text: string): number {
+  const key = `${ctx.font}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    if (widths.size > 20_000) widths.clear();
+    widths.set(key, width = ctx.measureText(text).width);
+  }
+  return width;
+}
+
 function clipToWidth(ctx: CanvasRenderingContext2D, text: string, room: number): string {
-  if (ctx.measureText(text).width <= room) return text;
+  if (textWidth(ctx, text) <= room) return text;
   let n = text.length;
-  while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > room) n = Math.floor(n * 0.85);
+  while (n > 1 && textWidth(ctx, text.slice(0, n) + "…") > room) n = Math.floor(n * 0.85);
   return text.slice(0, n) + "…";
 }
 
