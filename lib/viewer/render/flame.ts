@@ -7,7 +7,7 @@
  */
 import { FLAG_UNFINISHED } from "../format.ts";
 import { firstEndingAfter, firstStartingAt, type SliceBand } from "../layout.ts";
-import type { LevelSummary } from "../lod.ts";
+import { type LevelSummary, STRIP_SLICES_PER_BIN } from "../lod.ts";
 import type { Track } from "../model.ts";
 import type { PlotRaster } from "../raster.ts";
 import { GUTTER, LEVEL_HEIGHT, MIN_LABEL_WIDTH, TRACKS_TOP } from "../sizes.ts";
@@ -57,7 +57,8 @@ export function drawLevel(
   const pxPerTick = scale.width * pixelRatio / (scale.end - scale.start);
   const pen = { raster, state, cache, track, y, line: scan * raster.width, pxPerTick, chart };
   // Search highlights need each slice's name, which the summaries do not keep.
-  const summary = search ? undefined : cache.lod.summary(track, depth, 1 / pxPerTick);
+  const perBin = chart ? undefined : STRIP_SLICES_PER_BIN;
+  const summary = search ? undefined : cache.lod.summary(track, depth, 1 / pxPerTick, perBin);
   if (summary) drawSummary(pen, summary);
   else drawSlices(pen, level);
   raster.copyDown(scan, end);
