@@ -36,7 +36,7 @@ Deno.test("by default each process is a compact lane and each further thread a s
     ["process", 0, LANE_HEIGHT, 1, 2],
     ["thread", LANE_HEIGHT, STRIP_HEIGHT, 2, 1],
     ["process", LANE_HEIGHT + STRIP_HEIGHT, LANE_HEIGHT, 2, 1],
-    ["process", 2 * LANE_HEIGHT + STRIP_HEIGHT, LANE_HEIGHT, 3, 4],
+    ["process", 2 * LANE_HEIGHT + STRIP_HEIGHT, LANE_HEIGHT, 3, 3],
   ]);
   assertEquals(layout.height, 3 * LANE_HEIGHT + STRIP_HEIGHT);
 });

@@ -34,7 +34,7 @@ export const LANE_HEIGHT = 16;
 /** Height of a thread's activity strip (a thread not expanded). */
 export const STRIP_HEIGHT = 12;
 /** Height of one depth level inside an activity strip. */
-export const STRIP_LEVEL_HEIGHT = 3;
+export const STRIP_LEVEL_HEIGHT = 4;
 /** Depth levels an expanded thread shows until its depth is expanded too. */
 export const MAX_LEVELS = 10;
 /** Height of the footer under a bounded flame chart (it expands the depth). */
