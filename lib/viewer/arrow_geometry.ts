@@ -40,37 +40,36 @@ export interface PlacedArrows {
  * and result arrows unless there are more than `MAX_TASK_ARROWS` (then those at the selection).
  */
 export function placeArrows(state: ViewState): PlacedArrows {
-  const all = placeAll(state);
+  const { scale, layout, model, selected } = state;
+  const inView = (arrow: Arrow) => {
+    const a = arrow.from.track.start[arrow.from.slice];
+    const b = arrow.to.track.start[arrow.to.slice];
+    return Math.max(a, b) >= scale.start && Math.min(a, b) <= scale.end;
+  };
+  // Counted first, without placing: a frame must not allocate for thousands of hidden arrows.
   let tasks = 0;
-  for (const placed of all) if (placed.arrow.kind !== "launch") tasks++;
-  if (tasks <= MAX_TASK_ARROWS) return { arrows: all, hidden: 0 };
-  const selected = state.selected;
-  const atSelection = (placed: PlacedArrow) =>
-    selected !== undefined &&
-    [placed.arrow.from, placed.arrow.to].some((end) =>
-      end.track.index === selected.track && end.slice === selected.slice
-    );
-  const arrows = all.filter((placed) => placed.arrow.kind === "launch" || atSelection(placed));
-  return { arrows, hidden: all.length - arrows.length };
-}
-
-function placeAll(state: ViewState): PlacedArrow[] {
-  const { scale, layout, model } = state;
+  for (const arrow of model.arrows) if (arrow.kind !== "launch" && inView(arrow)) tasks++;
+  const every = tasks <= MAX_TASK_ARROWS;
+  const atSelection = (end: ArrowEnd) =>
+    selected !== undefined && end.track.index === selected.track && end.slice === selected.slice;
   const bands = new Map<number, SliceBand>();
   for (const row of layout.rows) {
     const band = bandOf(row);
     if (band) bands.set(band.track.index, band);
   }
-  const placed: PlacedArrow[] = [];
+  const arrows: PlacedArrow[] = [];
+  let shownTasks = 0;
   for (const arrow of model.arrows) {
-    const a = arrow.from.track.start[arrow.from.slice];
-    const b = arrow.to.track.start[arrow.to.slice];
-    if (Math.max(a, b) < scale.start || Math.min(a, b) > scale.end) continue;
-    const from = pointOf(state, bands, arrow.from, a);
-    const to = pointOf(state, bands, arrow.to, b);
-    if (from && to) placed.push({ arrow, from, to });
+    if (!inView(arrow)) continue;
+    const task = arrow.kind !== "launch";
+    if (task && !every && !atSelection(arrow.from) && !atSelection(arrow.to)) continue;
+    const from = pointOf(state, bands, arrow.from, arrow.from.track.start[arrow.from.slice]);
+    const to = pointOf(state, bands, arrow.to, arrow.to.track.start[arrow.to.slice]);
+    if (!from || !to) continue;
+    arrows.push({ arrow, from, to });
+    if (task) shownTasks++;
   }
-  return placed;
+  return { arrows, hidden: every ? 0 : tasks - shownTasks };
 }
 
 function pointOf(

@@ -14,7 +14,14 @@ import { drawAxis } from "./axis.ts";
 import type { RenderCache } from "./cache.ts";
 import { drawLevel, drawSliceOverlays } from "./flame.ts";
 import { drawMinimap } from "./minimap.ts";
-import { drawCounterRow, drawFlows, drawInstants, drawProcessRow, drawThreadRow } from "./rows.ts";
+import {
+  drawCompactGutter,
+  drawCounterRow,
+  drawFlows,
+  drawInstants,
+  drawProcessRow,
+  drawThreadRow,
+} from "./rows.ts";
 
 /** Draws one frame. */
 export function drawFrame(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
@@ -72,6 +79,7 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
     else if (row.kind === "counter") drawCounterRow(ctx, state, row, y);
     else drawThreadRow(ctx, state, row, y);
   }
+  drawGutterImage(ctx, state, cache, first);
   drawInstants(ctx, state, rowOf);
   drawFlows(ctx, state);
   if (state.range) {
@@ -85,4 +93,29 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
       ctx.fillRect(x1 - 1, TRACKS_TOP, 1, height - TRACKS_TOP);
     }
   }
+}
+
+/**
+ * The gutter of the compact lanes and strips, from an image redrawn only when the layout, the
+ * scroll, the size or the focus changes: zooming and panning leave it as it is.
+ */
+function drawGutterImage(
+  ctx: CanvasRenderingContext2D,
+  state: ViewState,
+  cache: RenderCache,
+  first: number,
+) {
+  const { layout, scrollY, height, pixelRatio, focus } = state;
+  const room = height - TRACKS_TOP;
+  const key = `${cache.layoutId(layout)}:${scrollY}:${room}:${pixelRatio}:${focus}`;
+  const size = { width: Math.ceil(GUTTER * pixelRatio), height: Math.ceil(room * pixelRatio) };
+  const image = cache.gutter(key, size, (gutter) => {
+    gutter.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
+    for (let r = first; r < layout.rows.length; r++) {
+      const row = layout.rows[r];
+      if (row.y >= scrollY + room) break;
+      drawCompactGutter(gutter, state, row, row.y - scrollY);
+    }
+  });
+  ctx.drawImage(image, 0, TRACKS_TOP, size.width / pixelRatio, size.height / pixelRatio);
 }

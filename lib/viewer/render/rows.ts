@@ -11,6 +11,9 @@ import { FOOTER_HEIGHT, GUTTER, MAX_LEVELS, TRACKS_TOP } from "../sizes.ts";
 import { BOLD_FONT, COLORS, FONT } from "../theme.ts";
 import type { ViewState } from "../view_state.ts";
 
+/** A canvas's 2D context, on the page or offscreen (the cached gutter image). */
+export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
 /** Indent of the gutter labels per level of the process tree. */
 const TREE_INDENT = 10;
 const SMALL_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
@@ -28,31 +31,9 @@ export function drawProcessRow(
   const focused = state.model.processes[state.focus] === process;
   ctx.textBaseline = "middle";
   if (!row.expanded) {
-    ctx.fillStyle = COLORS.processBackground;
-    ctx.fillRect(0, y, GUTTER - 1, row.height);
+    // Its gutter comes from the cached gutter image (drawCompactGutter).
     ctx.fillStyle = COLORS.processRule;
     ctx.fillRect(0, y, state.width, 1);
-    drawTreeMark(ctx, process, indent, y, row.height);
-    const sub = processSub(process);
-    ctx.font = FONT;
-    const subWidth = Math.min(textWidth(ctx, sub), 110);
-    ctx.font = BOLD_FONT;
-    ctx.fillStyle = COLORS.processTitle;
-    const room = GUTTER - indent - subWidth - 14;
-    const title = clipToWidth(ctx, `▸ ${info.name || "process"}`, room);
-    ctx.fillText(title, indent, y + row.height / 2 + 1);
-    const x = indent + textWidth(ctx, title) + 5;
-    ctx.font = FONT;
-    ctx.fillStyle = COLORS.mutedText;
-    ctx.fillText(clipToWidth(ctx, sub, GUTTER - x - 4), x, y + row.height / 2 + 1);
-    if (alerted(process)) {
-      // Dropped events or an abnormal end: a red mark, the header says which when expanded.
-      ctx.fillStyle = COLORS.alert;
-      ctx.fillRect(GUTTER - 5, y + 3, 3, row.height - 6);
-    }
-    ctx.fillStyle = COLORS.rule;
-    ctx.fillRect(GUTTER - 1, y, 1, row.height);
-    if (focused) drawFocus(ctx, y, row.height);
     return;
   }
   ctx.fillStyle = COLORS.processBackground;
@@ -92,6 +73,55 @@ export function drawProcessRow(
   if (focused) drawFocus(ctx, y, row.height);
 }
 
+/**
+ * The gutter of a compact lane or an activity strip (its name, how it started, its pid or tid):
+ * drawn into the cached gutter image, which changes only with the layout, the scroll and the focus
+ * (text is costly to raster, and dozens of lanes are on screen).
+ */
+export function drawCompactGutter(ctx: Context2D, state: ViewState, row: Row, y: number) {
+  if (row.kind === "counter" || row.expanded) return;
+  ctx.textBaseline = "middle";
+  if (row.kind === "thread") {
+    const indent = 20 + row.process.treeDepth * TREE_INDENT;
+    ctx.fillStyle = COLORS.gutter;
+    ctx.fillRect(0, y, GUTTER - 1, row.height - 1);
+    ctx.fillStyle = COLORS.rule;
+    ctx.fillRect(GUTTER - 1, y, 1, row.height);
+    ctx.font = SMALL_FONT;
+    ctx.fillStyle = COLORS.secondaryText;
+    const { name, tid } = row.track.info;
+    const text = clipToWidth(ctx, `▸ ${name || "thread"} · ${tid}`, GUTTER - indent - 4);
+    ctx.fillText(text, indent, y + row.height / 2);
+    return;
+  }
+  const { process } = row;
+  const info = process.info;
+  const indent = 8 + process.treeDepth * TREE_INDENT;
+  ctx.fillStyle = COLORS.processBackground;
+  ctx.fillRect(0, y + 1, GUTTER - 1, row.height - 1);
+  drawTreeMark(ctx, process, indent, y, row.height);
+  const sub = processSub(process);
+  ctx.font = FONT;
+  const subWidth = Math.min(textWidth(ctx, sub), 110);
+  ctx.font = BOLD_FONT;
+  ctx.fillStyle = COLORS.processTitle;
+  const room = GUTTER - indent - subWidth - 14;
+  const title = clipToWidth(ctx, `▸ ${info.name || "process"}`, room);
+  ctx.fillText(title, indent, y + row.height / 2 + 1);
+  const x = indent + textWidth(ctx, title) + 5;
+  ctx.font = FONT;
+  ctx.fillStyle = COLORS.mutedText;
+  ctx.fillText(clipToWidth(ctx, sub, GUTTER - x - 4), x, y + row.height / 2 + 1);
+  if (alerted(process)) {
+    // Dropped events or an abnormal end: a red mark, the header says which when expanded.
+    ctx.fillStyle = COLORS.alert;
+    ctx.fillRect(GUTTER - 5, y + 3, 3, row.height - 6);
+  }
+  ctx.fillStyle = COLORS.rule;
+  ctx.fillRect(GUTTER - 1, y, 1, row.height);
+  if (state.model.processes[state.focus] === process) drawFocus(ctx, y, row.height);
+}
+
 /** The short line after a lane's name: how it was started and its pid. */
 function processSub(process: ProcessModel): string {
   const { launch, pid } = process.info;
@@ -105,7 +135,7 @@ function alerted(process: ProcessModel): boolean {
 
 /** The tree's elbow left of a child process's name. */
 function drawTreeMark(
-  ctx: CanvasRenderingContext2D,
+  ctx: Context2D,
   process: ProcessModel,
   indent: number,
   y: number,
@@ -118,7 +148,7 @@ function drawTreeMark(
   ctx.fillRect(x, y + height / 2, TREE_INDENT - 5, 1);
 }
 
-function drawFocus(ctx: CanvasRenderingContext2D, y: number, height: number) {
+function drawFocus(ctx: Context2D, y: number, height: number) {
   ctx.fillStyle = COLORS.focus;
   ctx.fillRect(0, y, 3, height);
 }
@@ -168,18 +198,7 @@ export function drawThreadRow(
   ctx.fillStyle = COLORS.threadRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
   const name = track.info.name || "thread";
-  if (!row.expanded) {
-    ctx.fillStyle = COLORS.gutter;
-    ctx.fillRect(0, y, GUTTER - 1, row.height - 1);
-    ctx.fillStyle = COLORS.rule;
-    ctx.fillRect(GUTTER - 1, y, 1, row.height);
-    ctx.textBaseline = "middle";
-    ctx.font = SMALL_FONT;
-    ctx.fillStyle = COLORS.secondaryText;
-    const text = clipToWidth(ctx, `▸ ${name} · ${track.info.tid}`, GUTTER - indent - 4);
-    ctx.fillText(text, indent, y + row.height / 2);
-    return;
-  }
+  if (!row.expanded) return; // its gutter is in the cached gutter image (drawCompactGutter)
   drawGutterLabel(ctx, `▾ ${name}`, `tid ${track.info.tid}`, y, Math.min(row.height, 40), indent);
   if (!row.footer) return;
   const footerY = y + row.height - FOOTER_HEIGHT;
@@ -305,7 +324,7 @@ function clip(text: string, max: number): string {
  */
 const widths = new Map<string, number>();
 
-function textWidth(ctx: CanvasRenderingContext2D, text: string): number {
+function textWidth(ctx: Context2D, text: string): number {
   const key = `${ctx.font}\u0000${text}`;
   let width = widths.get(key);
   if (width === undefined) {
@@ -315,7 +334,7 @@ function textWidth(ctx: CanvasRenderingContext2D, text: string): number {
   return width;
 }
 
-function clipToWidth(ctx: CanvasRenderingContext2D, text: string, room: number): string {
+function clipToWidth(ctx: Context2D, text: string, room: number): string {
   if (textWidth(ctx, text) <= room) return text;
   let n = text.length;
   while (n > 1 && textWidth(ctx, text.slice(0, n) + "…") > room) n = Math.floor(n * 0.85);
