@@ -278,7 +278,7 @@ export function drawFlows(ctx: CanvasRenderingContext2D, state: ViewState) {
     if (list) list.push(placed);
     else byKind.set(placed.arrow.kind, [placed]);
   }
-  ctx.lineWidth = 1.3;
+  ctx.lineWidth = 1;
   for (const [kind, arrows] of byKind) {
     const color = FLOW_COLORS[kind];
     ctx.strokeStyle = color;
