@@ -1,6 +1,7 @@
 /**
- * Report benchmark: synthetic traces of several sizes written with `writeHtml`, opened in headless
- * Chromium. Prints HTML bytes per event, time from navigation start to `data-ready`, JS heap, and
+ * Report benchmark: synthetic traces of several sizes (30 processes, 44 threads, launch, task and
+ * result arrows) written with `writeHtml`, opened in headless Chromium at 1600 x 1000 (the
+ * overview: every process a compact lane). Prints HTML bytes per event, time from navigation start to `data-ready`, JS heap, and
  * frame times while zooming and panning, next to the goals; compares sizes with VizTracer's HTML.
  *
  *   deno run -A bench/report.ts [--sizes 100000,1000000,5000000] [--seconds 4] [--repeat 3]
@@ -211,13 +212,61 @@ function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 }
 
-/** Process and thread layout of the synthetic program: a main process and worker processes. */
+/**
+ * Process and thread layout of the synthetic program: a main process (3 threads) and 29 worker
+ * processes (pool workers with a helper thread, spawned processes), 30 processes in all.
+ */
 const LAYOUT = [
   { pid: 4100, name: "python3 app.py --serve", threads: ["MainThread", "io-worker", "heartbeat"] },
-  { pid: 4117, name: "ForkPoolWorker-1", threads: ["MainThread", "Thread-1 (handle)"] },
-  { pid: 4118, name: "ForkPoolWorker-2", threads: ["MainThread", "Thread-1 (handle)"] },
-  { pid: 4125, name: "SpawnProcess-3", threads: ["MainThread"] },
+  ...Array.from({ length: 29 }, (_, i) => ({
+    pid: 4117 + i,
+    name: i < 20 ? `ForkPoolWorker-${i + 1}` : `SpawnProcess-${i - 19}`,
+    threads: i % 3 === 0 ? ["MainThread", "Thread-1 (handle)"] : ["MainThread"],
+  })),
 ];
+/** Task arrows (submit to worker, worker back to the main process) of the synthetic program. */
+const TASKS = 2000;
+
+/**
+ * The arrows of the synthetic program as flow events: a launch arrow from the main thread to each
+ * worker's start, and `TASKS` task and result arrows between the main thread and the workers'.
+ */
+function* flowEvents(span: number): Generator<TraceEvent> {
+  const next = random(99);
+  const main = LAYOUT[0].pid;
+  const flow = (
+    ph: string,
+    cat: string,
+    id: number,
+    pid: number,
+    ts: number,
+    name = cat.slice("tracer.".length),
+  ): TraceEvent => ({
+    ph,
+    id,
+    pid,
+    tid: pid,
+    ts: Math.round(ts * 1000) / 1000,
+    cat,
+    name,
+    ...(ph === "f" || cat === "tracer.task" ? { args: { bind: "next" } } : {}),
+  });
+  for (const [i, worker] of LAYOUT.slice(1).entries()) {
+    const at = span * 0.01 * (i + 1) / LAYOUT.length;
+    const kind = worker.name.startsWith("Spawn") ? "spawn" : "fork";
+    yield flow("s", "tracer.launch", worker.pid * 4 + 1, main, at, kind);
+    yield flow("f", "tracer.launch", worker.pid * 4 + 1, worker.pid, at + span * 0.001, kind);
+  }
+  for (let task = 0; task < TASKS; task++) {
+    const worker = LAYOUT[1 + Math.floor(next() * (LAYOUT.length - 1))].pid;
+    const at = span * (0.02 + 0.95 * next());
+    const id = (1 << 30) + task * 2;
+    yield flow("s", "tracer.task", id, main, at);
+    yield flow("f", "tracer.task", id, worker, at + span * 0.0005);
+    yield flow("s", "tracer.result", id + 1, worker, at + span * 0.0005);
+    yield flow("f", "tracer.result", id + 1, main, at + span * 0.002);
+  }
+}
 
 /** Every event of a synthetic trace with `count` X events: metadata first, then in ts order. */
 export function* syntheticEvents(count: number): Generator<TraceEvent> {
@@ -263,16 +312,20 @@ export function* syntheticEvents(count: number): Generator<TraceEvent> {
       return { events, event: events.next().value ?? undefined };
     },
   );
+  let last = 0;
   for (;;) {
     let best = -1;
     for (let i = 0; i < heads.length; i++) {
       const event = heads[i].event;
       if (event && (best < 0 || event.ts! < heads[best].event!.ts!)) best = i;
     }
-    if (best < 0) return;
-    yield heads[best].event!;
+    if (best < 0) break;
+    const event = heads[best].event!;
+    last = Math.max(last, event.ts! + (event.dur ?? 0));
+    yield event;
     heads[best].event = heads[best].events.next().value ?? undefined;
   }
+  yield* flowEvents(last);
 }
 
 /** A synthetic `CombinedTrace` with `count` complete events, streamed without a combine stage. */
@@ -508,7 +561,7 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const repeat = Math.max(1, Number(values.repeat) || 1);
   const dir = await Deno.makeTempDir({ prefix: "tracer_bench_report_" });
-  await using browser = await launchBrowser();
+  await using browser = await launchBrowser({ viewport: { width: 1600, height: 1000 } });
   console.log(`chromium start-up: ${browser.startupMs.toFixed(0)} ms; output dir ${dir}`);
   const rows: Row[] = [];
   try {

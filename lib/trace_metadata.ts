@@ -26,6 +26,10 @@ export interface TracerStart {
   wallOffsetUs?: number;
   /** `exec_of`: the file of the process this one continues after `exec`. */
   execOf?: string;
+  /** `parent_pid`: the traced process that started this one, as this one knows it. */
+  parentPid?: number;
+  /** `launch`: how it was started (`fork`, `spawn`, `forkserver`, `subprocess`, `exec`). */
+  launch?: string;
 }
 
 /** What tracer reads of a file's `tracerEnd`. */
@@ -83,6 +87,8 @@ export function readStart(otherData: unknown): TracerStart {
       ? (epochNs - monoNs) / 1000
       : undefined,
     execOf: text(other.exec_of),
+    parentPid: number(other.parent_pid),
+    launch: text(other.launch),
   };
 }
 

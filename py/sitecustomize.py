@@ -40,10 +40,23 @@ def _tracer_chain_load():
     spec.loader.exec_module(module)
 
 
+def _tracer_started():
+    import sys
+
+    bootstrap = sys.modules.get("_tracer.bootstrap")
+    if bootstrap is not None and bootstrap.session is not None:
+        bootstrap.session.mark_launched()
+
+
 try:
     _tracer_start()
 finally:
     try:
         _tracer_chain_load()
     finally:
-        del _tracer_start, _tracer_chain_load
+        try:
+            # The program's own code starts now: the end of this process's launch arrow.
+            _tracer_started()
+        except Exception:  # noqa: BLE001 - the arrow is lost, the program runs
+            pass
+        del _tracer_start, _tracer_chain_load, _tracer_started

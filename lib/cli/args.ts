@@ -50,6 +50,8 @@ export interface RunCommand {
   trace: TraceOptions;
   waitTimeoutS: number;
   quiet: boolean;
+  /** `--open`: open the HTML report in the browser. */
+  open: boolean;
 }
 
 /** `tracer --combine FILE... [-o OUT]`: merge trace files. */
@@ -61,6 +63,8 @@ export interface CombineCommand {
   align: boolean;
   strict: boolean;
   quiet: boolean;
+  /** `--open`: open the HTML report in the browser. */
+  open: boolean;
 }
 
 /** Everything tracer can be asked to do. */
@@ -187,6 +191,7 @@ function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target
     },
     waitTimeoutS: seconds(last(values, "wait_timeout")),
     quiet: seen.has("quiet"),
+    open: seen.has("open"),
   };
 }
 
@@ -210,6 +215,7 @@ function combineCommand(
     align: seen.has("align_combine"),
     strict: seen.has("strict"),
     quiet: seen.has("quiet"),
+    open: seen.has("open"),
   };
 }
 

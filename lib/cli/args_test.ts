@@ -101,6 +101,7 @@ Deno.test("--combine takes files until the end", () => {
     align: false,
     strict: false,
     quiet: false,
+    open: false,
   });
   const aligned = parseArgs(["--align_combine", "--strict", "--combine", "d"]);
   assert.equal(aligned.kind === "combine" && aligned.align && aligned.strict, true);

@@ -16,6 +16,7 @@ import { skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { Reporter } from "./_reporter.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { writeOutput } from "../report/write_output.ts";
+import { openIfAsked } from "./open_report.ts";
 
 /** Combines the inputs into the output; returns the exit status. */
 export async function combineCommand(command: CombineCommand, report: Reporter): Promise<number> {
@@ -105,6 +106,7 @@ async function combineAll(
     const skipped = skippedLine(written.skipped);
     if (skipped !== null) report(skipped);
     if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
+    openIfAsked(command.open, command.output, outputPath, report);
     return 0;
   } catch (error) {
     if (!stop.aborted) throw error;

@@ -45,6 +45,11 @@ export const OPTIONS = [
   },
   { name: "quiet", short: "-q", section: "Output", help: "no summary line" },
   {
+    name: "open",
+    section: "Output",
+    help: "open the HTML report in the browser once it is written",
+  },
+  {
     name: "python",
     value: "PATH",
     section: "Recording",

@@ -28,6 +28,7 @@ import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
 import { deepStackWarnings } from "./_deep_stacks.ts";
+import { openIfAsked } from "./open_report.ts";
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
 export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
@@ -233,6 +234,9 @@ async function deliver(
   const skipped = skippedLine(written.skipped);
   if (skipped !== null) options.report(skipped);
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
+  if (options.outputPath !== null && options.command.output !== null) {
+    openIfAsked(options.command.open, options.command.output, options.outputPath, options.report);
+  }
 }
 
 async function checkTarget(command: RunCommand): Promise<void> {

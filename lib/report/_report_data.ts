@@ -10,6 +10,8 @@ import {
   type CounterSeries,
   FLAG_ARGS,
   FLAG_UNFINISHED,
+  type FlowBind,
+  type FlowKind,
   type FlowRecord,
   type InstantRecord,
   MAGIC,
@@ -107,6 +109,39 @@ class TrackData {
   }
 }
 
+/** Flow kinds of the categories the shim writes. */
+const FLOW_KINDS: Record<string, FlowKind> = {
+  "tracer.launch": "launch",
+  "tracer.task": "task",
+  "tracer.result": "result",
+};
+
+/** How a flow event binds to a slice (lib/viewer/format.ts `FlowBind`). */
+function flowBind(event: TraceEvent): FlowBind {
+  const bind = (event.args as { bind?: unknown } | undefined)?.bind;
+  if (bind === "next") return "n";
+  if (bind === "main") return "m";
+  if (event.ph === "f") return event.bp === "e" ? "e" : "n";
+  return "e";
+}
+
+/** Each process's parent and launch kind from the launch arrows (the parent's end starts it). */
+function applyLaunches(
+  processes: Map<string, ProcessInfo>,
+  flows: FlowRecord[],
+  tracks: TrackData[],
+): void {
+  for (const flow of flows) {
+    if (flow.kind !== "launch") continue;
+    const from = tracks[flow.steps[0][0]];
+    const to = tracks[flow.steps[flow.steps.length - 1][0]];
+    const child = processes.get(String(to.pid));
+    if (!child || String(from.pid) === String(to.pid)) continue;
+    child.parent = from.pid;
+    child.launch = flow.name;
+  }
+}
+
 /** Microseconds to ticks; NaN unless the result is an exact integer (1e307 us overflows). */
 function toTicks(us: unknown): number {
   if (typeof us !== "number") return NaN;
@@ -130,7 +165,10 @@ export class ReportBuilder {
   #processes = new Map<string, ProcessInfo>();
   #instants: { track: TrackData; ticks: number; name: number; scope: string }[] = [];
   #counters = new Map<string, CounterSeries>();
-  #flows = new Map<string, { name: string; steps: { track: TrackData; ticks: number }[] }>();
+  #flows = new Map<
+    string,
+    { name: string; cat: string; steps: { track: TrackData; ticks: number; bind: FlowBind }[] }
+  >();
   #skipped: Record<string, number> = {};
   #events = 0;
   #finished: TrackData[] | undefined;
@@ -231,10 +269,12 @@ export class ReportBuilder {
     } else if (ph === "s" || ph === "t" || ph === "f") {
       const ticks = toTicks(event.ts);
       if (Number.isNaN(ticks) || event.id === undefined) return this.#skip(ph);
-      const key = `${event.cat ?? ""}\u0000${String(event.id)}`;
+      const cat = String(event.cat ?? "");
+      const key = `${cat}\u0000${String(event.id)}`;
       let flow = this.#flows.get(key);
-      if (!flow) this.#flows.set(key, flow = { name: String(event.name ?? ""), steps: [] });
-      flow.steps.push({ track: this.#track(event.pid, event.tid), ticks });
+      if (!flow) this.#flows.set(key, flow = { name: String(event.name ?? ""), cat, steps: [] });
+      else if (ph === "s") flow.name = String(event.name ?? ""); // the start names a flow
+      flow.steps.push({ track: this.#track(event.pid, event.tid), ticks, bind: flowBind(event) });
     } else {
       this.#skip(ph);
     }
@@ -338,13 +378,18 @@ export class ReportBuilder {
       instant.name,
       instant.scope,
     ]);
-    const flows: FlowRecord[] = [...this.#flows.values()].filter((flow) => flow.steps.length > 1)
-      .map((flow) => ({
+    const flows: FlowRecord[] = [];
+    for (const flow of this.#flows.values()) {
+      if (flow.steps.length < 2) continue;
+      const steps = flow.steps.sort((a, b) => a.ticks - b.ticks);
+      flows.push({
         name: flow.name,
-        steps: flow.steps.sort((a, b) => a.ticks - b.ticks).map((
-          step,
-        ) => [trackIndex.get(step.track)!, step.ticks] as [number, number]),
-      }));
+        steps: steps.map((step) => [trackIndex.get(step.track)!, step.ticks]),
+        kind: FLOW_KINDS[flow.cat] ?? "flow",
+        binds: steps.map((step) => step.bind),
+      });
+    }
+    applyLaunches(this.#processes, flows, tracks);
     return {
       version: 1,
       tickNs: TICK_NS,
@@ -376,6 +421,14 @@ export class ReportBuilder {
       const pid = source.pid_map?.[JSON.stringify(start.pid)] ?? start.pid;
       const process = this.#processes.get(String(pid));
       if (!process) continue;
+      if (start.launch && start.launch !== "exec") {
+        // Until a launch arrow says better (applyLaunches): what the process knew of its start.
+        const parent = start.parentPid === undefined
+          ? undefined
+          : source.pid_map?.[JSON.stringify(start.parentPid)] ?? start.parentPid;
+        if (parent !== undefined && this.#processes.has(String(parent))) process.parent = parent;
+        process.launch = start.launch;
+      }
       const end = readEnd(source.tracerEnd);
       if (!end) {
         process.ending = "no end record (killed?)";

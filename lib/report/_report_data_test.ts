@@ -196,3 +196,33 @@ Deno.test("a time past what ticks can hold (dur 1e307 us) is a skipped event, no
   assertEquals(model.header.skipped, { X: 2 });
   assertEquals(names(model), ["ok"]);
 });
+
+Deno.test("a process's parent: its launch arrow, else what its otherData says", () => {
+  const start = (pid: number, extra: Record<string, unknown>) => ({
+    otherData: { tracer_version: 1, pid, ...extra },
+    tracerEnd: { exit: "exit" },
+  });
+  const model = modelFromEvents([
+    slice("main", 0, 100, { pid: 1, tid: 1 }),
+    slice("Popen.__init__", 10, 5, { pid: 1, tid: 1 }),
+    slice("child", 20, 10, { pid: 2, tid: 2 }),
+    slice("tracker", 30, 10, { pid: 3, tid: 3 }),
+    slice("after exec", 50, 10, { pid: 2, tid: 2 }),
+    { ph: "s", id: 9, pid: 1, tid: 1, ts: 9, cat: "tracer.launch", name: "subprocess" },
+    { ph: "f", id: 9, pid: 2, tid: 2, ts: 19, cat: "tracer.launch", name: "subprocess" },
+  ], {
+    metadata: {
+      sources: [
+        start(1, {}),
+        start(2, { parent_pid: 77, launch: "spawn" }),
+        start(2, { parent_pid: 2, launch: "exec" }),
+        start(3, { parent_pid: 1, launch: "spawn" }),
+      ],
+    },
+  });
+  const launch = Object.fromEntries(
+    model.processes.map((p) => [p.info.pid, [p.info.parent ?? null, p.info.launch ?? null]]),
+  );
+  assertEquals(launch, { 1: [null, null], 2: [1, "subprocess"], 3: [1, "spawn"] });
+  assertEquals(model.header.flows.map((flow) => [flow.kind, flow.binds]), [["launch", ["e", "n"]]]);
+});

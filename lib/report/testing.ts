@@ -6,7 +6,8 @@
 import { concatBytes } from "../bytes/concat.ts";
 import { ReportBuilder } from "./_report_data.ts";
 import type { CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
-import { decodeModel, type Model } from "../viewer/model.ts";
+import type { Model } from "../viewer/model.ts";
+import { openModel } from "../viewer/open_model.ts";
 
 /** Encodes `events` as the report does and decodes them as the page does. */
 export function modelFromEvents(
@@ -20,7 +21,7 @@ export function modelFromEvents(
     metadata: options.metadata ?? {},
     stats: singleFileStats(events.length),
   });
-  return decodeModel(concatBytes([...builder.encode(header)]));
+  return openModel(concatBytes([...builder.encode(header)]));
 }
 
 /** The counts of one file with one process and thread holding `events` events. */

@@ -18,6 +18,7 @@ import coreMonitoring from "../../py/_tracer/core_monitoring.py" with { type: "t
 import coreProfile from "../../py/_tracer/core_profile.py" with { type: "text" };
 import writer from "../../py/_tracer/writer.py" with { type: "text" };
 import hooks from "../../py/_tracer/hooks.py" with { type: "text" };
+import tasks from "../../py/_tracer/tasks.py" with { type: "text" };
 
 /** The shim's files, by path relative to the shim directory. */
 export const SHIM_FILES: Readonly<Record<string, string>> = {
@@ -34,6 +35,7 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/core_profile.py": coreProfile,
   "_tracer/writer.py": writer,
   "_tracer/hooks.py": hooks,
+  "_tracer/tasks.py": tasks,
 };
 
 /**

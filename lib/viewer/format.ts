@@ -31,6 +31,10 @@ export interface ProcessInfo {
   droppedEvents: number;
   /** How the process ended when not normally (`os._exit`, `signal:SIGTERM`, `no end record`). */
   ending?: string;
+  /** The traced process that started this one, when known. */
+  parent?: number | string;
+  /** How it was started: `fork`, `spawn`, `forkserver`, `subprocess` (`exec` for a successor). */
+  launch?: string;
 }
 
 /** One (pid, tid) timeline; its slices live in the columns. */
@@ -55,10 +59,25 @@ export interface CounterSeries {
   points: number[];
 }
 
+/** What a flow arrow shows: a process start, a task sent to a worker, or its result coming back. */
+export type FlowKind = "launch" | "task" | "result" | "flow";
+
+/**
+ * How a flow step finds its slice: `e` the deepest slice enclosing its time (Trace Event `s`, `t`,
+ * and `f` with `bp:"e"`), `n` the next slice starting at or after it (`f` without `bp`, or a step
+ * whose event says `args.bind: "next"`), `m` the longest top-level slice starting at or after it
+ * (`args.bind: "main"`: a new program's main call).
+ */
+export type FlowBind = "e" | "n" | "m";
+
 /** One flow arrow chain: the steps in time order, each `[trackIndex, ticks]`. */
 export interface FlowRecord {
   name: string;
   steps: [number, number][];
+  /** From the category: `tracer.launch`, `tracer.task`, `tracer.result`; "flow" otherwise. */
+  kind?: FlowKind;
+  /** Per step, how it binds to a slice (default: `e` first, `n` after). */
+  binds?: FlowBind[];
 }
 
 /** Everything except the slice columns. */

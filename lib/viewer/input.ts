@@ -14,7 +14,13 @@ export type Command =
   | "clear"
   | "focusSearch"
   | "nextMatch"
-  | "prevMatch";
+  | "prevMatch"
+  | "nextProcess"
+  | "prevProcess"
+  | "toggleProcess"
+  | "toggleDepth"
+  | "expandAll"
+  | "collapseAll";
 
 /** The continuous motion bound to a key (WASD and arrows), if any. */
 export function motionForKey(key: string): Motion | undefined {
@@ -56,6 +62,20 @@ export function commandForKey(key: string, shift: boolean): Command | undefined 
       return shift ? "prevMatch" : "nextMatch";
     case "N":
       return "prevMatch";
+    case "j":
+    case "]":
+      return "nextProcess";
+    case "k":
+    case "[":
+      return "prevProcess";
+    case "e":
+      return "toggleProcess";
+    case "x":
+      return "toggleDepth";
+    case "E":
+      return "expandAll";
+    case "C":
+      return "collapseAll";
   }
   return undefined;
 }

@@ -1,17 +1,51 @@
 /**
- * Vertical layout of the track area: one header row per process, then its counters and threads
- * (one row per call depth), collapsible. Pure: no DOM.
+ * Vertical layout of the track area. By default every process is a compact lane (its first
+ * thread's activity strip beside its name) and every other thread a thin activity strip, so a run
+ * of ~30 processes fits one screen; an expanded thread is a flame chart of a bounded number of
+ * depth levels (all of them once its depth is expanded too), under its process's header and
+ * counters. Pure: no DOM.
  * @module
  */
 import type { CounterSeries } from "./format.ts";
 import type { Model, ProcessModel, Track } from "./model.ts";
-import { COUNTER_HEIGHT, LEVEL_HEIGHT, PROCESS_HEIGHT } from "./sizes.ts";
+import {
+  COUNTER_HEIGHT,
+  FOOTER_HEIGHT,
+  LANE_HEIGHT,
+  LEVEL_HEIGHT,
+  MAX_LEVELS,
+  PROCESS_HEIGHT,
+  STRIP_HEIGHT,
+  STRIP_LEVEL_HEIGHT,
+} from "./sizes.ts";
 
 const THREAD_PADDING = 6;
+/** Space above level 0 in a row. */
+const BAND_TOP = 2;
+
+/** The slice levels a row draws: from `top` down, `levels` levels `levelHeight` high. */
+export interface SliceBand {
+  track: Track;
+  /** Content y of level 0. */
+  top: number;
+  levels: number;
+  levelHeight: number;
+  /** True for a flame chart (labels, outlines), false for an activity strip. */
+  chart: boolean;
+}
 
 /** One horizontal band of the track area. */
 export type Row =
-  | { kind: "process"; y: number; height: number; process: ProcessModel; collapsed: boolean }
+  | {
+    kind: "process";
+    y: number;
+    height: number;
+    process: ProcessModel;
+    /** Some thread of it is expanded (the row is a header), else it is a compact lane. */
+    expanded: boolean;
+    /** A compact lane's strip: its first thread. */
+    band?: SliceBand;
+  }
   | { kind: "counter"; y: number; height: number; process: ProcessModel; series: CounterSeries }
   | {
     kind: "thread";
@@ -19,9 +53,12 @@ export type Row =
     height: number;
     process: ProcessModel;
     track: Track;
-    /** Depth levels shown (1 when collapsed). */
-    levels: number;
-    collapsed: boolean;
+    expanded: boolean;
+    band: SliceBand;
+    /** Depth levels of the track not drawn (the depth is bounded until expanded). */
+    hidden: number;
+    /** The row ends in a footer that expands (or bounds again) the depth. */
+    footer: boolean;
   };
 
 /** The rows in display order and the total height. */
@@ -30,18 +67,24 @@ export interface Layout {
   height: number;
 }
 
-/** Key of a process in the collapsed set. */
-export function processKey(process: ProcessModel): string {
-  return `p${process.info.pid}`;
+/** What is unfolded: thread flame charts and threads with their whole depth (`trackKey`s). */
+export interface Unfolded {
+  expanded: ReadonlySet<string>;
+  deep: ReadonlySet<string>;
 }
 
-/** Key of a thread in the collapsed set. */
+/** Key of a thread in the unfolded sets. */
 export function trackKey(track: Track): string {
-  return `t${track.info.pid}:${track.info.tid}`;
+  return `${track.info.pid}\u0000${track.info.tid}`;
 }
 
-/** Lays the processes out from y = 0; `collapsed` holds process and thread keys. */
-export function computeLayout(model: Model, collapsed: ReadonlySet<string>): Layout {
+/** True when some thread of `process` is expanded. */
+export function isExpanded(process: ProcessModel, unfolded: Unfolded): boolean {
+  return process.tracks.some((track) => unfolded.expanded.has(trackKey(track)));
+}
+
+/** Lays the processes out from y = 0. */
+export function computeLayout(model: Model, unfolded: Unfolded): Layout {
   const rows: Row[] = [];
   let y = 0;
   const countersByPid = new Map<string, CounterSeries[]>();
@@ -50,23 +93,68 @@ export function computeLayout(model: Model, collapsed: ReadonlySet<string>): Lay
     countersByPid.set(key, [...countersByPid.get(key) ?? [], series]);
   }
   for (const process of model.processes) {
-    const isCollapsed = collapsed.has(processKey(process));
-    rows.push({ kind: "process", y, height: PROCESS_HEIGHT, process, collapsed: isCollapsed });
+    const expanded = isExpanded(process, unfolded);
+    const tracks = process.tracks;
+    if (!expanded) {
+      const first = tracks[0];
+      const band = first ? strip(first, y, LANE_HEIGHT) : undefined;
+      rows.push({ kind: "process", y, height: LANE_HEIGHT, process, expanded, band });
+      y += LANE_HEIGHT;
+      for (const track of tracks.slice(1)) {
+        const band = strip(track, y, STRIP_HEIGHT);
+        rows.push(threadRow(process, track, y, STRIP_HEIGHT, false, band, 0, false));
+        y += STRIP_HEIGHT;
+      }
+      continue;
+    }
+    rows.push({ kind: "process", y, height: PROCESS_HEIGHT, process, expanded });
     y += PROCESS_HEIGHT;
-    if (isCollapsed) continue;
     for (const series of countersByPid.get(String(process.info.pid)) ?? []) {
       rows.push({ kind: "counter", y, height: COUNTER_HEIGHT, process, series });
       y += COUNTER_HEIGHT;
     }
-    for (const track of process.tracks) {
-      const trackCollapsed = collapsed.has(trackKey(track));
-      const levels = trackCollapsed ? 1 : Math.max(1, track.levels.length);
-      const height = levels * LEVEL_HEIGHT + THREAD_PADDING;
-      rows.push({ kind: "thread", y, height, process, track, levels, collapsed: trackCollapsed });
+    for (const track of tracks) {
+      const key = trackKey(track);
+      if (!unfolded.expanded.has(key)) {
+        const band = strip(track, y, STRIP_HEIGHT);
+        rows.push(threadRow(process, track, y, STRIP_HEIGHT, false, band, 0, false));
+        y += STRIP_HEIGHT;
+        continue;
+      }
+      const total = Math.max(1, track.levels.length);
+      const levels = unfolded.deep.has(key) ? total : Math.min(total, MAX_LEVELS);
+      const footer = total > MAX_LEVELS;
+      const height = levels * LEVEL_HEIGHT + THREAD_PADDING + (footer ? FOOTER_HEIGHT : 0);
+      const band = { track, top: y + BAND_TOP, levels, levelHeight: LEVEL_HEIGHT, chart: true };
+      rows.push(threadRow(process, track, y, height, true, band, total - levels, footer));
       y += height;
     }
   }
   return { rows, height: y };
+}
+
+function strip(track: Track, y: number, height: number): SliceBand {
+  const room = Math.floor((height - 2 * BAND_TOP) / STRIP_LEVEL_HEIGHT);
+  const levels = Math.max(1, Math.min(track.levels.length, room));
+  return { track, top: y + BAND_TOP, levels, levelHeight: STRIP_LEVEL_HEIGHT, chart: false };
+}
+
+function threadRow(
+  process: ProcessModel,
+  track: Track,
+  y: number,
+  height: number,
+  expanded: boolean,
+  band: SliceBand,
+  hidden: number,
+  footer: boolean,
+): Row {
+  return { kind: "thread", y, height, process, track, expanded, band, hidden, footer };
+}
+
+/** The slice levels a row draws, if any. */
+export function bandOf(row: Row): SliceBand | undefined {
+  return row.kind === "counter" ? undefined : row.band;
 }
 
 /** The row at height `y`, if any (binary search). */
@@ -97,9 +185,9 @@ export function firstRowBelow(layout: Layout, y: number): number {
   return lo;
 }
 
-/** The y of a depth level inside a thread row. */
-export function levelY(row: { y: number }, depth: number): number {
-  return row.y + 2 + depth * LEVEL_HEIGHT;
+/** The content y of a depth level of a band. */
+export function levelY(band: SliceBand, depth: number): number {
+  return band.top + depth * band.levelHeight;
 }
 
 /** The slice of `track` at time `t` and depth `depth`, or -1 (binary search in the level). */

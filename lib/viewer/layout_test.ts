@@ -1,44 +1,76 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { modelFromEvents, slice } from "../report/testing.ts";
-import { computeLayout, processKey, rowAt, sliceAt, trackKey } from "./layout.ts";
-import { COUNTER_HEIGHT, LEVEL_HEIGHT, PROCESS_HEIGHT } from "./sizes.ts";
+import { computeLayout, rowAt, sliceAt, trackKey } from "./layout.ts";
+import {
+  COUNTER_HEIGHT,
+  FOOTER_HEIGHT,
+  LANE_HEIGHT,
+  LEVEL_HEIGHT,
+  MAX_LEVELS,
+  PROCESS_HEIGHT,
+  STRIP_HEIGHT,
+} from "./sizes.ts";
 
+const DEEP = MAX_LEVELS + 5;
 const model = modelFromEvents([
   slice("root", 0, 10, { pid: 1, tid: 1 }),
   slice("child", 2, 3, { pid: 1, tid: 1 }),
   slice("other", 0, 4, { pid: 1, tid: 2 }),
   slice("p2", 0, 4, { pid: 2, tid: 2 }),
   { ph: "C", name: "mem", ts: 0, pid: 2, args: { value: 1 } },
+  ...Array.from({ length: DEEP }, (_, d) => slice(`deep${d}`, d, 100 - 2 * d, { pid: 3, tid: 3 })),
 ]);
-
-Deno.test("processes, counters and threads are stacked with one level per depth", () => {
-  const layout = computeLayout(model, new Set());
-  assertEquals(layout.rows.map((row) => [row.kind, row.y, row.height]), [
-    ["process", 0, PROCESS_HEIGHT],
-    ["thread", 24, 2 * LEVEL_HEIGHT + 6],
-    ["thread", 66, LEVEL_HEIGHT + 6],
-    ["process", 90, PROCESS_HEIGHT],
-    ["counter", 114, COUNTER_HEIGHT],
-    ["thread", 148, LEVEL_HEIGHT + 6],
+const none = { expanded: new Set<string>(), deep: new Set<string>() };
+const describe = (rows: ReturnType<typeof computeLayout>["rows"]) =>
+  rows.map((row) => [
+    row.kind,
+    row.y,
+    row.height,
+    row.kind === "counter" ? null : row.band?.track.info.tid ?? null,
+    row.kind === "counter" ? null : row.band?.levels ?? null,
   ]);
-  assertEquals(layout.height, 172);
+
+Deno.test("by default each process is a compact lane and each further thread a strip", () => {
+  const layout = computeLayout(model, none);
+  assertEquals(describe(layout.rows), [
+    ["process", 0, LANE_HEIGHT, 1, 2],
+    ["thread", LANE_HEIGHT, STRIP_HEIGHT, 2, 1],
+    ["process", LANE_HEIGHT + STRIP_HEIGHT, LANE_HEIGHT, 2, 1],
+    ["process", 2 * LANE_HEIGHT + STRIP_HEIGHT, LANE_HEIGHT, 3, 3],
+  ]);
+  assertEquals(layout.height, 3 * LANE_HEIGHT + STRIP_HEIGHT);
 });
 
-Deno.test("collapsing a process hides its rows; collapsing a thread keeps one level", () => {
-  const [p1, p2] = model.processes;
-  const layout = computeLayout(model, new Set([processKey(p2), trackKey(p1.tracks[0])]));
-  assertEquals(layout.rows.map((row) => [row.kind, row.height]), [
-    ["process", PROCESS_HEIGHT],
-    ["thread", LEVEL_HEIGHT + 6],
-    ["thread", LEVEL_HEIGHT + 6],
-    ["process", PROCESS_HEIGHT],
+Deno.test("an expanded thread is a flame chart under its process header, depth bounded", () => {
+  const [p1, p2, p3] = model.processes;
+  const deepTrack = p3.tracks[0];
+  const expanded = new Set([trackKey(p1.tracks[0]), trackKey(p2.tracks[0]), trackKey(deepTrack)]);
+  const layout = computeLayout(model, { expanded, deep: new Set() });
+  const chart = (levels: number, footer = false) =>
+    levels * LEVEL_HEIGHT + 6 + (footer ? FOOTER_HEIGHT : 0);
+  let y = 0;
+  const next = (height: number) => (y += height) - height;
+  assertEquals(describe(layout.rows), [
+    ["process", next(PROCESS_HEIGHT), PROCESS_HEIGHT, null, null],
+    ["thread", next(chart(2)), chart(2), 1, 2],
+    ["thread", next(STRIP_HEIGHT), STRIP_HEIGHT, 2, 1],
+    ["process", next(PROCESS_HEIGHT), PROCESS_HEIGHT, null, null],
+    ["counter", next(COUNTER_HEIGHT), COUNTER_HEIGHT, null, null],
+    ["thread", next(chart(1)), chart(1), 2, 1],
+    ["process", next(PROCESS_HEIGHT), PROCESS_HEIGHT, null, null],
+    ["thread", next(chart(MAX_LEVELS, true)), chart(MAX_LEVELS, true), 3, MAX_LEVELS],
   ]);
+  const last = layout.rows[layout.rows.length - 1];
+  assertEquals(last.kind === "thread" && [last.hidden, last.footer], [DEEP - MAX_LEVELS, true]);
+  const all = computeLayout(model, { expanded, deep: new Set([trackKey(deepTrack)]) });
+  const row = all.rows[all.rows.length - 1];
+  assertEquals(row.kind === "thread" && [row.band.levels, row.hidden, row.footer], [DEEP, 0, true]);
 });
 
 Deno.test("rowAt and sliceAt find what is under a point", () => {
-  const layout = computeLayout(model, new Set());
-  assertEquals(rowAt(layout, 30)?.kind, "thread");
-  assertEquals(rowAt(layout, 100)?.kind, "process");
+  const layout = computeLayout(model, none);
+  assertEquals(rowAt(layout, LANE_HEIGHT + 2)?.kind, "thread");
+  assertEquals(rowAt(layout, 2)?.kind, "process");
   assertEquals(rowAt(layout, 500), undefined);
   const track = model.processes[0].tracks[0];
   const ticks = (us: number) => us * 100;

@@ -21,8 +21,13 @@ export interface LevelSummary {
 }
 
 const BASE_BINS = 1024;
-/** A summary is only worth it with this many slices per bin on average. */
+/** A summary is only worth it with this many slices per bin on average (a flame chart's level). */
 const MIN_SLICES_PER_BIN = 2;
+/**
+ * An activity strip's levels take a summary sooner: dozens of strips are on screen at once, and a
+ * strip's few pixels of height need no slice-exact drawing.
+ */
+export const STRIP_SLICES_PER_BIN = 0.25;
 /** Slices summarised per frame at most (a few milliseconds). */
 const BUILD_BUDGET = 300_000;
 
@@ -41,14 +46,20 @@ export class LevelOfDetail {
 
   /**
    * The summary with bins no longer than `ticksPerPixel` (and over half of it), or undefined when
-   * the level has too few slices for one to pay off or this frame's build budget is spent.
+   * the level has fewer than `minSlicesPerBin` slices a bin (too few for one to pay off) or this
+   * frame's build budget is spent.
    */
-  summary(track: Track, depth: number, ticksPerPixel: number): LevelSummary | undefined {
+  summary(
+    track: Track,
+    depth: number,
+    ticksPerPixel: number,
+    minSlicesPerBin = MIN_SLICES_PER_BIN,
+  ): LevelSummary | undefined {
     const level = track.levels[depth];
     if (!level || this.duration <= 0) return undefined;
     const j = Math.max(0, Math.ceil(Math.log2(this.duration / (BASE_BINS * ticksPerPixel))));
     const bins = BASE_BINS * 2 ** j;
-    if (level.length < bins * MIN_SLICES_PER_BIN) return undefined;
+    if (level.length < bins * minSlicesPerBin) return undefined;
     let levels = this.#summaries.get(track);
     if (!levels) this.#summaries.set(track, levels = []);
     const perBin = levels[depth] ??= [];

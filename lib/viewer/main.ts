@@ -9,13 +9,18 @@
  *   set and the message is shown in `#error`.
  * - DOM a user sees: `#search` (input; Enter = next match, Shift+Enter = previous),
  *   `#search-count` ("3 / 120" or "no match"), buttons `#prev-match`, `#next-match`, `#reset`,
- *   `#zoom-selection`, tabs `#tab-details`, `#tab-range`, `#tab-summary` (the summary has a
+ *   `#zoom-selection`, `#expand-all`, `#collapse-all`, tabs `#tab-details`, `#tab-range`,
+ *   `#tab-flame` (a flame graph `#flame-canvas` of the range or the whole trace, its scope picker
+ *   `#flame-scope`, `#flame-info` naming the hovered box), `#tab-summary` (the summary has a
  *   process filter `#summary-process`; above 1.5 M slices it waits for a click on
  *   `#compute-summary`); the panel body
  *   `#panel-body` (details as `table.details` rows `th`/`td`; statistics as `table.stats`, header
  *   cells `th[data-sort]` sort on click); `#warnings` (hidden when none); `#timeline` (canvas).
  * - Keys (focus not in an input): W/S or Up/Down zoom, A/D or Left/Right pan (held: continuous),
- *   0 reset, F zoom to selection, Escape clear, / focus search, n/N next/previous match.
+ *   0 reset, F zoom to selection, Escape clear, / focus search, n/N next/previous match,
+ *   j/k (or ]/[) next/previous process, e expand/collapse it, x all depth levels of it,
+ *   Shift+E expand all, Shift+C collapse all. A click on a name expands or collapses its process
+ *   or thread, on an activity strip expands its thread, near an arrow's end selects the other end.
  *   Ctrl/Cmd+wheel zooms at the pointer, wheel scrolls tracks, Shift+wheel pans, drag pans,
  *   Shift+drag (or drag on the time axis) selects a range, drag on the minimap moves the view.
  * - `window.__tracer` (read-only hook, times in microseconds from the trace start):
@@ -29,10 +34,24 @@
  *   - `rangeStats(start, end)`: selects a range; returns its per-function statistics
  *     `{ name, count, total, self, average }[]` (microseconds), sorted by self time.
  *   - `frameTimes()`: milliseconds spent drawing each frame so far (clears the list).
+ *   - `tracks()`: the lanes intersecting the track area now, in drawing order,
+ *     `{ pid, tid, name, y, height, expanded }[]`: `tid` null for a process lane (a compact lane
+ *     also lists its first thread, drawn in it, with the same box); `y`, `height` in CSS pixels
+ *     from the viewport's top.
+ *   - `flows()`: every arrow, `{ kind, name, from, to }[]`, `kind` "launch", "task", "result"
+ *     (or "flow" for other inputs' flows), `name` the launch kind (`fork`, `spawn`,
+ *     `forkserver`, `subprocess`, `exec`), ends `{ pid, tid, index }` with `index` as `select`'s.
+ *   - `expand(pid, tid?)`, `collapse(pid, tid?)`: one thread, or every thread of the process, as a
+ *     flame chart or an activity strip; false if there is no such process or thread.
+ *     `expandAll(flag)`: every thread.
+ *   - `flameGraph(pid?, tid?)`: the merged stacks of the selected range (else the whole trace) of
+ *     all tracks, a process or a thread: `{ name, total, self, calls, children }[]`, heaviest
+ *     first, times in microseconds.
  * @module
  */
 import { attachInput, type Command } from "./input.ts";
-import { decodeModel, inflateBase64, type Model, type Track } from "./model.ts";
+import { inflateBase64, type Model, type Track } from "./model.ts";
+import { openModel } from "./open_model.ts";
 import { Panel } from "./panel.ts";
 import { RenderCache } from "./render/cache.ts";
 import { drawFrame } from "./render/frame.ts";
@@ -109,6 +128,10 @@ class Page implements HookedPage {
     this.panel.showRange();
   }
 
+  canvasTop(): number {
+    return this.canvas.getBoundingClientRect().top;
+  }
+
   /** A key command: the view's own, or the search box's. */
   command(command: Command): void {
     if (command === "focusSearch") byId<HTMLInputElement>("search").focus();
@@ -130,7 +153,9 @@ class Page implements HookedPage {
 
   click(x: number, y: number): void {
     const outcome = this.view.click(x, y);
-    if (outcome.kind === "selected") this.panel.showSlice(outcome.track, outcome.slice);
+    if (outcome.kind === "selected" || (outcome.kind === "expanded" && outcome.slice >= 0)) {
+      this.panel.showSlice(outcome.track, outcome.slice);
+    }
   }
 
   hover(x: number, y: number): void {
@@ -230,6 +255,8 @@ function wireInput(page: Page): void {
   const { view } = page;
   byId("reset").addEventListener("click", () => page.command("reset"));
   byId("zoom-selection").addEventListener("click", () => page.command("zoomToSelection"));
+  byId("expand-all").addEventListener("click", () => page.command("expandAll"));
+  byId("collapse-all").addEventListener("click", () => page.command("collapseAll"));
   attachInput(page.canvas, {
     motion: (held) => view.setMotion(held),
     command: (command) => page.command(command),
@@ -258,7 +285,7 @@ async function start() {
   if (chunks.length === 0) throw new Error("the report holds no trace data");
   const bytes = await inflateBase64(chunks);
   performance.mark("tracer:inflated");
-  const model = decodeModel(bytes);
+  const model = openModel(bytes);
   performance.mark("tracer:decoded");
   const page = new Page(model, byId<HTMLCanvasElement>("timeline"));
   showHeader(model);

@@ -6,6 +6,7 @@
 import { concatBytes } from "../bytes/concat.ts";
 import {
   FLAG_ARGS,
+  type FlowKind,
   MAGIC,
   type ProcessInfo,
   type ReportHeader,
@@ -38,16 +39,34 @@ export interface ProcessModel {
   info: ProcessInfo;
   tracks: Track[];
   unfinished: number;
+  /** Depth in the process tree (0: no traced parent). */
+  treeDepth: number;
+}
+
+/** One end of a flow arrow: a slice of a track. */
+export interface ArrowEnd {
+  track: Track;
+  slice: number;
+}
+
+/** One flow arrow between two slices (flows.ts resolves them). */
+export interface Arrow {
+  kind: FlowKind;
+  name: string;
+  from: ArrowEnd;
+  to: ArrowEnd;
 }
 
 /** The whole decoded report. */
 export interface Model {
   header: ReportHeader;
   strings: string[];
-  /** In display order. */
+  /** In display order: the process tree, parents first, after `openModel` (tree.ts). */
   processes: ProcessModel[];
   /** In header order (instants and flows refer to these indexes). */
   tracks: Track[];
+  /** The flow arrows resolved to slices, after `openModel` (flows.ts). */
+  arrows: Arrow[];
   /** Duration of the trace in ticks (origin is 0). */
   duration: number;
   slices: number;
@@ -59,7 +78,7 @@ export function decodeModel(bytes: Uint8Array): Model {
   const header = readHeader(bytes, reader);
   const processByPid = new Map<string, ProcessModel>();
   for (const info of header.processes) {
-    processByPid.set(String(info.pid), { info, tracks: [], unfinished: 0 });
+    processByPid.set(String(info.pid), { info, tracks: [], unfinished: 0, treeDepth: 0 });
   }
   const tracks = header.tracks.map((info, index) =>
     emptyTrack(info, index, processByPid.get(String(info.pid))!.info)
@@ -74,20 +93,19 @@ export function decodeModel(bytes: Uint8Array): Model {
     for (let k = 0; k < track.flags.length; k++) if (track.flags[k] & 1) process.unfinished++;
   }
   fromOrigin(header);
-  const processes = [...processByPid.values()];
-  for (const process of processes) {
+  const sorted = [...processByPid.values()];
+  for (const process of sorted) {
     process.tracks.sort((a, b) =>
       a.info.sortIndex - b.info.sortIndex || compareIds(a.info.tid, b.info.tid)
     );
   }
-  processes.sort((a, b) =>
-    a.info.sortIndex - b.info.sortIndex || compareIds(a.info.pid, b.info.pid)
-  );
+  sorted.sort((a, b) => a.info.sortIndex - b.info.sortIndex || compareIds(a.info.pid, b.info.pid));
   return {
     header,
     strings: header.strings,
-    processes,
+    processes: sorted,
     tracks,
+    arrows: [],
     duration: Math.max(0, header.end - header.origin),
     slices,
   };

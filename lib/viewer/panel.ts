@@ -1,9 +1,11 @@
 /**
- * The side panel: three tabs (details of the selected slice, statistics of the selected range, the
- * whole trace's summary) filled from the view controller's state.
+ * The side panel: four tabs (details of the selected slice, statistics of the selected range, the
+ * flame graph of the range or the whole trace, the whole trace's summary) filled from the view
+ * controller's state.
  * @module
  */
 import { sliceDetails, splitName } from "./details.ts";
+import { showFlameGraph } from "./flame_panel.ts";
 import type { Model, Track } from "./model.ts";
 import { rangeStats } from "./stats.ts";
 import { formatDuration } from "./time_scale.ts";
@@ -11,8 +13,8 @@ import { byId, el, showDetails, showStats } from "./ui.ts";
 import type { ViewController } from "./view_controller.ts";
 
 /** A panel tab. */
-export type Tab = "details" | "range" | "summary";
-const TABS: readonly Tab[] = ["details", "range", "summary"];
+export type Tab = "details" | "range" | "flame" | "summary";
+const TABS: readonly Tab[] = ["details", "range", "flame", "summary"];
 
 /** The panel of `#panel-body` and its `#tab-*` buttons. */
 export class Panel {
@@ -89,6 +91,7 @@ export class Panel {
     this.#markTab(tab);
     const { range, selected } = this.#view.state;
     if (tab === "summary") this.showSummary();
+    else if (tab === "flame") showFlameGraph(byId("panel-body"), this.#model, range);
     else if (tab === "range") {
       if (range) this.showRange();
       else showDetails(byId("panel-body"), [], "Shift+drag on the timeline to select a range");

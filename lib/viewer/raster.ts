@@ -17,6 +17,11 @@ export function hexPixel(hex: string): number {
   return packRgb(value >> 16, (value >> 8) & 0xff, value & 0xff);
 }
 
+/** A packed pixel as a CSS colour (`rgb(r g b)`), for canvas fills outside the buffer. */
+export function unpackCss(pixel: number): string {
+  return `rgb(${pixel & 0xff} ${(pixel >>> 8) & 0xff} ${(pixel >>> 16) & 0xff})`;
+}
+
 /** An RGBA pixel buffer reused across frames; reallocated only when its size changes. */
 export class PlotRaster {
   width = 0;

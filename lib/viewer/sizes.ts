@@ -18,7 +18,7 @@
  */
 
 /** Width of the label column on the left. */
-export const GUTTER = 200;
+export const GUTTER = 270;
 /** Height of the minimap strip at the top. */
 export const MINIMAP_HEIGHT = 40;
 /** Height of the time axis under the minimap. */
@@ -27,8 +27,18 @@ export const AXIS_HEIGHT = 22;
 export const TRACKS_TOP = MINIMAP_HEIGHT + AXIS_HEIGHT;
 /** Height of one call-depth level. */
 export const LEVEL_HEIGHT = 18;
-/** Height of a process header row. */
+/** Height of a process header row (a process with an expanded thread). */
 export const PROCESS_HEIGHT = 24;
+/** Height of a compact process lane: its name beside its first thread's activity strip. */
+export const LANE_HEIGHT = 16;
+/** Height of a thread's activity strip (a thread not expanded). */
+export const STRIP_HEIGHT = 12;
+/** Height of one depth level inside an activity strip. */
+export const STRIP_LEVEL_HEIGHT = 4;
+/** Depth levels an expanded thread shows until its depth is expanded too. */
+export const MAX_LEVELS = 10;
+/** Height of the footer under a bounded flame chart (it expands the depth). */
+export const FOOTER_HEIGHT = 14;
 /** Height of a counter row. */
 export const COUNTER_HEIGHT = 34;
 /** Slices narrower than this get no label. */

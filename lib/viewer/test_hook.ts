@@ -3,7 +3,10 @@
  * in main.ts's module comment). Times are microseconds from the trace start.
  * @module
  */
-import type { Track } from "./model.ts";
+import type { ArrowEnd, Track } from "./model.ts";
+import { TRACKS_TOP } from "./sizes.ts";
+import { flameGraph, type FlameNode } from "./flame_graph.ts";
+import { scopeFilter } from "./flame_panel.ts";
 import { rangeStats } from "./stats.ts";
 import type { ViewController } from "./view_controller.ts";
 
@@ -20,6 +23,55 @@ export interface HookedPage {
   select(track: Track, index: number): [string, string][];
   /** Shows the statistics of the selected range. */
   showRange(): void;
+  /** The canvas's top in CSS pixels from the top of the viewport. */
+  canvasTop(): number;
+}
+
+/** An arrow end as the hook reports it: the slice `index` as `select()` takes it. */
+function endOf(end: ArrowEnd) {
+  return { pid: end.track.info.pid, tid: end.track.info.tid, index: end.slice };
+}
+
+/**
+ * The lanes intersecting the track area now: process rows (`tid` null; a compact lane also
+ * reports its first thread, drawn in it) and thread rows, y and height in viewport CSS pixels.
+ */
+function lanes(view: ViewController, canvasTop: number) {
+  const { layout, scrollY, height } = view.state;
+  const lanes: {
+    pid: number | string;
+    tid: number | string | null;
+    name: string;
+    y: number;
+    height: number;
+    expanded: boolean;
+  }[] = [];
+  const top = scrollY;
+  const bottom = scrollY + height - TRACKS_TOP;
+  for (const row of layout.rows) {
+    if (row.kind === "counter" || row.y + row.height <= top || row.y >= bottom) continue;
+    const y = canvasTop + TRACKS_TOP + row.y - scrollY;
+    const info = row.process.info;
+    if (row.kind === "process") {
+      lanes.push({
+        pid: info.pid,
+        tid: null,
+        name: info.name,
+        y,
+        height: row.height,
+        expanded: row.expanded,
+      });
+      const band = row.band;
+      if (band) {
+        const { tid, name } = band.track.info;
+        lanes.push({ pid: info.pid, tid, name, y, height: row.height, expanded: false });
+      }
+    } else {
+      const { tid, name } = row.track.info;
+      lanes.push({ pid: info.pid, tid, name, y, height: row.height, expanded: row.expanded });
+    }
+  }
+  return lanes;
 }
 
 /** The frozen hook object for `page`. */
@@ -77,5 +129,41 @@ export function testHook(page: HookedPage) {
       }));
     },
     frameTimes: () => page.takeFrameTimes(),
+    tracks: () => lanes(view, page.canvasTop()),
+    flows: () =>
+      model.arrows.map((arrow) => ({
+        kind: arrow.kind,
+        name: arrow.name,
+        from: endOf(arrow.from),
+        to: endOf(arrow.to),
+      })),
+    expand: (pid: number | string, tid?: number | string) => unfold(pid, tid, true),
+    collapse: (pid: number | string, tid?: number | string) => unfold(pid, tid, false),
+    expandAll: (flag = true) => view.expandAll(flag !== false),
+    flameGraph: (pid?: number | string, tid?: number | string) => {
+      const scope = {
+        pid: pid === undefined || pid === null ? undefined : String(pid),
+        tid: tid === undefined || tid === null ? undefined : String(tid),
+      };
+      const range = view.state.range ?? { t0: -Infinity, t1: Infinity };
+      const describe = (node: FlameNode): unknown => ({
+        name: model.strings[node.name] ?? "",
+        total: us(node.total),
+        self: us(node.self),
+        calls: node.calls,
+        children: node.children.map(describe),
+      });
+      return (describe(flameGraph(model, range, scopeFilter(scope))) as { children: unknown[] })
+        .children;
+    },
   });
+
+  function unfold(pid: number | string, tid: number | string | undefined, expand: boolean) {
+    const process = model.processes.find((p) => String(p.info.pid) === String(pid));
+    if (!process) return false;
+    const track = tid === undefined || tid === null ? undefined : trackOf(pid, tid);
+    if (tid !== undefined && tid !== null && !track) return false;
+    view.setExpanded(process, track, expand);
+    return true;
+  }
 }

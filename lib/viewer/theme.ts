@@ -42,7 +42,15 @@ export const COLORS = {
   counterFill: "rgba(14, 116, 144, 0.35)",
   counterLine: "#0e7490",
   instant: "#7c3aed",
-  flow: "rgba(55, 65, 81, 0.8)",
+  // Arrows are opaque and 1 px wide: translucent or wider strokes across the tracks cost the
+  // browser whole frames to raster while zooming.
+  flow: "#4b5563",
+  launchFlow: "#059669",
+  taskFlow: "#2563eb",
+  resultFlow: "#d97706",
+  tree: "#94a3b8",
+  focus: "#2563eb",
+  footer: "#f3f4f6",
   range: "rgba(37, 99, 235, 0.10)",
   rangeEdge: "rgba(37, 99, 235, 0.7)",
   rangeLabel: "rgba(37, 99, 235, 0.9)",

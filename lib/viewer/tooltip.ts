@@ -4,6 +4,7 @@
  * @module
  */
 import { threadLabel } from "./details.ts";
+import { bandOf } from "./layout.ts";
 import type { Model } from "./model.ts";
 import { GUTTER } from "./sizes.ts";
 import { formatDuration } from "./time_scale.ts";
@@ -18,14 +19,15 @@ export function showTooltip(
   point: { x: number; y: number },
 ): void {
   const tip = byId("tooltip");
-  if (!hit || hit.slice < 0 || hit.row.kind !== "thread") {
+  const band = hit && bandOf(hit.row);
+  if (!hit || hit.slice < 0 || !band) {
     tip.hidden = true;
     canvas.style.cursor = hit?.row.kind === "process" || (hit && point.x < GUTTER)
       ? "pointer"
       : "default";
     return;
   }
-  const track = hit.row.track;
+  const track = band.track;
   const k = hit.slice;
   const tickNs = model.header.tickNs;
   canvas.style.cursor = "pointer";

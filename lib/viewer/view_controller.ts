@@ -5,15 +5,27 @@
  * Coordinates are canvas CSS pixels and ticks (lib/viewer/sizes.ts).
  * @module
  */
+import { placeArrows } from "./arrow_geometry.ts";
 import type { Command, Motion } from "./input.ts";
-import { computeLayout, levelY, processKey, type Row, rowAt, sliceAt, trackKey } from "./layout.ts";
-import type { Model, Track } from "./model.ts";
+import {
+  bandOf,
+  computeLayout,
+  isExpanded,
+  levelY,
+  type Row,
+  rowAt,
+  sliceAt,
+  trackKey,
+} from "./layout.ts";
+import type { ArrowEnd, Model, ProcessModel, Track } from "./model.ts";
 import { overviewBins } from "./overview.ts";
 import type { ViewState } from "./view_state.ts";
 import { searchSlices, stepMatch } from "./search.ts";
-import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "./sizes.ts";
+import { FOOTER_HEIGHT, GUTTER, LEVEL_HEIGHT, MAX_LEVELS, TRACKS_TOP } from "./sizes.ts";
 import { TimeScale } from "./time_scale.ts";
 
+/** A click this close (CSS px) to an arrow's end selects the slice at its other end. */
+const ARROW_END_RADIUS = 6;
 /** Minimap columns of the whole-trace overview. */
 const OVERVIEW_BINS = 2000;
 /** Held-key speeds: zoom factor e^(3/s), pan 1.2 view widths/s, scroll 1200 px/s. */
@@ -30,6 +42,7 @@ export interface Hit {
 /** What a click did. */
 export type ClickOutcome =
   | { kind: "folded" }
+  | { kind: "expanded"; track: Track; slice: number }
   | { kind: "selected"; track: Track; slice: number }
   | { kind: "cleared" }
   | { kind: "nothing" };
@@ -37,8 +50,10 @@ export type ClickOutcome =
 /** The viewer's state and the operations on it; `changed` is called whenever a frame is due. */
 export class ViewController {
   readonly state: ViewState;
-  /** Folded processes and threads (`processKey`, `trackKey`). */
-  readonly collapsed: Set<string> = new Set();
+  /** Threads shown as flame charts (`trackKey`); the others are activity strips. */
+  readonly expanded: Set<string> = new Set();
+  /** Expanded threads showing every depth level (`trackKey`). */
+  readonly deep: Set<string> = new Set();
   /** Plot x of the pointer, the centre of held-key zooming; undefined when it is off the plot. */
   pointerX: number | undefined;
   #held: ReadonlySet<Motion> = new Set();
@@ -48,13 +63,14 @@ export class ViewController {
     const span = Math.max(model.duration, 10);
     this.state = {
       model,
-      layout: computeLayout(model, this.collapsed),
+      layout: computeLayout(model, this),
       scale: new TimeScale(0, span, 800, span),
       scrollY: 0,
       width: 800,
       height: 600,
       pixelRatio: 1,
       currentMatch: -1,
+      focus: 0,
       overview: overviewBins(model, OVERVIEW_BINS),
     };
   }
@@ -131,25 +147,58 @@ export class ViewController {
     const { layout, scrollY, scale } = this.state;
     const row = rowAt(layout, y - TRACKS_TOP + scrollY);
     if (!row) return undefined;
-    if (row.kind !== "thread" || x < GUTTER) return { row, slice: -1 };
-    const depth = Math.floor((y - TRACKS_TOP + scrollY - levelY(row, 0)) / LEVEL_HEIGHT);
-    if (depth < 0 || depth >= row.levels) return { row, slice: -1 };
+    const band = bandOf(row);
+    if (!band || x < GUTTER) return { row, slice: -1 };
     const t = scale.toTime(x - GUTTER);
-    return { row, slice: sliceAt(row.track, depth, t, scale.perPixel * 0.5) };
+    const contentY = y - TRACKS_TOP + scrollY;
+    if (!band.chart) {
+      // A strip's levels are too thin to aim at: the deepest slice under the pointer.
+      for (let depth = band.levels - 1; depth >= 0; depth--) {
+        const k = sliceAt(band.track, depth, t, scale.perPixel * 0.5);
+        if (k >= 0) return { row, slice: k };
+      }
+      return { row, slice: -1 };
+    }
+    const depth = Math.floor((contentY - levelY(band, 0)) / band.levelHeight);
+    if (depth < 0 || depth >= band.levels) return { row, slice: -1 };
+    return { row, slice: sliceAt(band.track, depth, t, scale.perPixel * 0.5) };
   }
 
-  /** A click at canvas point (x, y): folds a row by its header or label, or selects a slice. */
+  /**
+   * A click at canvas point (x, y): a process header or name expands or collapses the process, a
+   * thread's name the thread, a flame chart's footer its depth; a click on an activity strip
+   * expands its thread (selecting the slice under the pointer); in a flame chart it selects.
+   */
   click(x: number, y: number): ClickOutcome {
+    const end = this.#arrowEndAt(x, y);
+    if (end) {
+      this.select(end.track, end.slice, true);
+      return { kind: "selected", track: end.track, slice: end.slice };
+    }
     const hit = this.hit(x, y);
     if (!hit) return { kind: "nothing" };
     const { row } = hit;
-    if (row.kind === "process") {
-      this.#toggle(processKey(row.process));
+    this.state.focus = Math.max(0, this.model.processes.indexOf(row.process));
+    const band = bandOf(row);
+    if (row.kind === "process" && (x < GUTTER || !band)) {
+      this.setExpanded(row.process, undefined, !row.expanded);
       return { kind: "folded" };
     }
     if (row.kind === "thread" && x < GUTTER) {
-      this.#toggle(trackKey(row.track));
+      this.setExpanded(row.process, row.track, !row.expanded);
       return { kind: "folded" };
+    }
+    if (
+      row.kind === "thread" && row.footer &&
+      y - TRACKS_TOP + this.state.scrollY >= row.y + row.height - FOOTER_HEIGHT
+    ) {
+      this.toggleDepth(row.track);
+      return { kind: "folded" };
+    }
+    if (band && !band.chart) {
+      this.setExpanded(row.process, band.track, true);
+      if (hit.slice >= 0) this.select(band.track, hit.slice, true);
+      return { kind: "expanded", track: band.track, slice: hit.slice };
     }
     if (row.kind === "thread" && hit.slice >= 0) {
       this.select(row.track, hit.slice);
@@ -160,11 +209,102 @@ export class ViewController {
     return { kind: "cleared" };
   }
 
-  /** Selects slice `k` of `track`; with `reveal`, scrolls and pans to it. */
+  /**
+   * Selects slice `k` of `track`; with `reveal`, expands its thread (and its depth when the slice
+   * lies deeper than the bound), scrolls and pans to it.
+   */
   select(track: Track, k: number, reveal = false): void {
     this.state.selected = { track: track.index, slice: k };
-    if (reveal) this.#reveal(track, k);
+    if (reveal) {
+      const key = trackKey(track);
+      let relayout = !this.expanded.has(key);
+      this.expanded.add(key);
+      if (track.depth[k] >= MAX_LEVELS && !this.deep.has(key)) {
+        this.deep.add(key);
+        relayout = true;
+      }
+      if (relayout) this.#relayout();
+      this.#reveal(track, k);
+    }
     this.changed();
+  }
+
+  /**
+   * Expands (flame charts) or collapses (activity strips) one thread of `process`, or all of its
+   * threads when `track` is undefined; collapsing also bounds the depth again.
+   */
+  setExpanded(process: ProcessModel, track: Track | undefined, expand: boolean): void {
+    for (const each of track ? [track] : process.tracks) {
+      const key = trackKey(each);
+      if (expand) this.expanded.add(key);
+      else {
+        this.expanded.delete(key);
+        this.deep.delete(key);
+      }
+    }
+    this.#relayout();
+  }
+
+  /** Expands (true) or collapses (false) every thread of every process. */
+  expandAll(expand: boolean): void {
+    this.deep.clear();
+    this.expanded.clear();
+    if (expand) { for (const track of this.model.tracks) this.expanded.add(trackKey(track)); }
+    this.#relayout();
+  }
+
+  /** Shows every depth level of an expanded thread, or bounds it again. */
+  toggleDepth(track: Track): void {
+    const key = trackKey(track);
+    if (!this.deep.delete(key)) {
+      this.deep.add(key);
+      this.expanded.add(key);
+    }
+    this.#relayout();
+  }
+
+  /** Moves the keyboard focus to the next (1) or previous (-1) process and scrolls to it. */
+  focusProcess(step: 1 | -1): void {
+    const count = this.model.processes.length;
+    if (count === 0) return;
+    this.state.focus = Math.max(0, Math.min(count - 1, this.state.focus + step));
+    this.#scrollToFocus();
+    this.changed();
+  }
+
+  /** Expands or collapses the process that has the keyboard focus. */
+  toggleFocused(): void {
+    const process = this.model.processes[this.state.focus];
+    if (!process) return;
+    this.setExpanded(process, undefined, !isExpanded(process, this));
+    this.#scrollToFocus();
+  }
+
+  /** Shows every depth level of the focused process's expanded threads, or bounds them again. */
+  toggleFocusedDepth(): void {
+    const process = this.model.processes[this.state.focus];
+    if (!process) return;
+    const deep = process.tracks.some((track) => this.deep.has(trackKey(track)));
+    for (const track of process.tracks) {
+      const key = trackKey(track);
+      if (deep) this.deep.delete(key);
+      else if (this.expanded.has(key) || !isExpanded(process, this)) {
+        this.expanded.add(key);
+        this.deep.add(key);
+      }
+    }
+    this.#relayout();
+  }
+
+  #scrollToFocus(): void {
+    const process = this.model.processes[this.state.focus];
+    const row = this.state.layout.rows.find((r) => r.kind === "process" && r.process === process);
+    if (!row) return;
+    const room = this.state.height - TRACKS_TOP;
+    if (row.y < this.state.scrollY || row.y + row.height > this.state.scrollY + room) {
+      this.state.scrollY = row.y - 8;
+      this.#clampScroll();
+    }
   }
 
   /** Selects the range [t0, t1] (ticks, either order). */
@@ -197,6 +337,12 @@ export class ViewController {
   /** The view commands of the keyboard (search commands are the page's). */
   command(command: Exclude<Command, "focusSearch" | "nextMatch" | "prevMatch">): void {
     const { scale, range, selected } = this.state;
+    if (command === "nextProcess") return this.focusProcess(1);
+    if (command === "prevProcess") return this.focusProcess(-1);
+    if (command === "toggleProcess") return this.toggleFocused();
+    if (command === "toggleDepth") return this.toggleFocusedDepth();
+    if (command === "expandAll") return this.expandAll(true);
+    if (command === "collapseAll") return this.expandAll(false);
     if (command === "reset") scale.reset();
     else if (command === "clear") {
       this.state.range = undefined;
@@ -211,9 +357,25 @@ export class ViewController {
     this.changed();
   }
 
-  #toggle(key: string): void {
-    if (!this.collapsed.delete(key)) this.collapsed.add(key);
-    this.state.layout = computeLayout(this.model, this.collapsed);
+  /** The other end of the arrow whose end is within a few pixels of (x, y), if any. */
+  #arrowEndAt(x: number, y: number): ArrowEnd | undefined {
+    if (x < GUTTER || y < TRACKS_TOP) return undefined;
+    let best: ArrowEnd | undefined;
+    let bestDistance = ARROW_END_RADIUS * ARROW_END_RADIUS;
+    for (const { arrow, from, to } of placeArrows(this.state).arrows) {
+      for (const [point, other] of [[from, arrow.to], [to, arrow.from]] as const) {
+        const distance = (point.x - x) ** 2 + (point.y - y) ** 2;
+        if (distance <= bestDistance) {
+          bestDistance = distance;
+          best = other;
+        }
+      }
+    }
+    return best;
+  }
+
+  #relayout(): void {
+    this.state.layout = computeLayout(this.model, this);
     this.#clampScroll();
     this.changed();
   }
@@ -227,9 +389,10 @@ export class ViewController {
       const span = Math.max(scale.end - scale.start, (e - s) * 1.5);
       scale.set(s + (e - s) / 2 - span / 2, s + (e - s) / 2 + span / 2);
     }
-    const row = this.state.layout.rows.find((r) => r.kind === "thread" && r.track === track);
-    if (!row) return;
-    const y = levelY(row, track.depth[k]);
+    const row = this.state.layout.rows.find((r) => bandOf(r)?.track === track);
+    const band = row && bandOf(row);
+    if (!band) return;
+    const y = levelY(band, Math.min(track.depth[k], band.levels - 1));
     const room = this.state.height - TRACKS_TOP;
     if (y < this.state.scrollY || y + LEVEL_HEIGHT > this.state.scrollY + room) {
       this.state.scrollY = y - room / 3;

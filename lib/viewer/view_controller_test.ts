@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals, equal as assertEqual, ok as assert } from "node:assert/strict";
 import { modelFromEvents, slice } from "../report/testing.ts";
+import { placeArrows } from "./arrow_geometry.ts";
 import { levelY } from "./layout.ts";
 import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "./sizes.ts";
 import { ViewController } from "./view_controller.ts";
@@ -15,6 +16,7 @@ function controller() {
   const view = new ViewController(model, () => changes++);
   view.resize(GUTTER + 1000, 600, 1);
   view.setView(0, model.duration);
+  view.expandAll(true);
   return { view, model, changes: () => changes };
 }
 
@@ -27,7 +29,7 @@ function pointOf(view: ViewController, k: number) {
   const t = track.start[k] + track.dur[k] / 2;
   return {
     x: GUTTER + scale.toPx(t),
-    y: TRACKS_TOP + levelY(row, track.depth[k]) + LEVEL_HEIGHT / 2 - view.state.scrollY,
+    y: TRACKS_TOP + levelY(row.band, track.depth[k]) + LEVEL_HEIGHT / 2 - view.state.scrollY,
     track,
   };
 }
@@ -43,15 +45,47 @@ Deno.test("view controller: a click selects the slice under the pointer, elsewhe
   assertEqual(view.hit(x, TRACKS_TOP - 1), undefined, "the axis is not a row");
 });
 
-Deno.test("view controller: clicking a process header folds it and changes the layout", () => {
-  const { view, changes } = controller();
+Deno.test("view controller: a process header collapses it; a click on its strip expands it", () => {
+  const { view, changes, model } = controller();
   const before = view.state.layout.height;
   const header = view.state.layout.rows.find((row) => row.kind === "process")!;
   const seen = changes();
   assertEquals(view.click(GUTTER + 10, TRACKS_TOP + header.y + 2), { kind: "folded" });
   assert(view.state.layout.height < before);
-  assertEqual(view.collapsed.size, 1);
+  assertEqual(view.expanded.size, 1, "only the other process stays expanded");
   assert(changes() > seen, "a fold asks for a frame");
+  const lane = view.state.layout.rows[0];
+  assert(lane.kind === "process" && !lane.expanded && lane.band, "a compact lane");
+  const track = model.processes[0].tracks[0];
+  const x = GUTTER + view.state.scale.toPx(track.start[1] + 1);
+  const outcome = view.click(x, TRACKS_TOP + lane.y + lane.height - 3);
+  assertEquals(outcome, { kind: "expanded", track, slice: 1 });
+  assertEquals(view.state.selected, { track: track.index, slice: 1 });
+  assertEqual(view.state.layout.height, before);
+});
+
+Deno.test("view controller: keys move between processes, expand, collapse all, depth", () => {
+  const { view, model } = controller();
+  view.command("collapseAll");
+  assertEqual(view.expanded.size, 0);
+  assertEqual(view.state.focus, 0);
+  view.command("nextProcess");
+  view.command("nextProcess");
+  assertEqual(view.state.focus, 1, "stays on the last process");
+  view.command("toggleProcess");
+  const expandedRows = view.state.layout.rows.filter((row) =>
+    row.kind !== "counter" && row.expanded
+  );
+  assertEquals(expandedRows.map((row) => row.process), [model.processes[1], model.processes[1]]);
+  view.command("toggleDepth");
+  assertEqual(view.deep.size, 1);
+  view.command("prevProcess");
+  view.command("toggleProcess");
+  view.command("toggleProcess");
+  assertEqual(view.expanded.size, 1, "toggled twice: only the second process is expanded");
+  view.command("expandAll");
+  assertEqual(view.expanded.size, model.tracks.length);
+  assertEqual(view.deep.size, 0);
 });
 
 Deno.test("view controller: search steps through matches and reveals each", () => {
@@ -98,4 +132,34 @@ Deno.test("view controller: held keys zoom at the pointer; scrolling stays in bo
   assert(!view.moving);
   view.scroll(-100);
   assertEqual(view.state.scrollY, 0);
+});
+
+Deno.test("view controller: a click at an arrow's end selects the slice at its other end", () => {
+  const model = modelFromEvents([
+    slice("main", 0, 1000, { pid: 1, tid: 1 }),
+    slice("submit", 100, 50, { pid: 1, tid: 1 }),
+    slice("worker", 300, 400, { pid: 2, tid: 2 }),
+    { ph: "s", id: 7, pid: 1, tid: 1, ts: 120, cat: "tracer.task", name: "task" },
+    { ph: "f", id: 7, pid: 2, tid: 2, ts: 300, cat: "tracer.task", name: "task", bp: "e" },
+  ]);
+  const view = new ViewController(model, () => {});
+  view.resize(GUTTER + 1000, 600, 1);
+  view.setView(0, model.duration);
+  view.expandAll(true);
+  const [placed] = placeArrows(view.state).arrows;
+  const [submit, worker] = [placed.arrow.from, placed.arrow.to];
+  assertEquals([model.strings[submit.track.name[submit.slice]], placed.arrow.kind], [
+    "submit",
+    "task",
+  ]);
+  assertEquals(view.click(placed.from.x + 2, placed.from.y + 1), {
+    kind: "selected",
+    track: worker.track,
+    slice: worker.slice,
+  });
+  assertEquals(view.click(placed.to.x - 1, placed.to.y), {
+    kind: "selected",
+    track: submit.track,
+    slice: submit.slice,
+  });
 });

@@ -23,6 +23,8 @@ export interface ViewState {
   range?: { t0: number; t1: number };
   search?: SearchResult;
   currentMatch: number;
+  /** Index (display order) of the process the keyboard moves and expands. */
+  focus: number;
   /** Busy fraction per minimap column over the whole trace. */
   overview: Float32Array;
 }

@@ -30,6 +30,7 @@ def start():
         from . import hooks
 
         new_session = Session(config)
+        new_session.root = root
         # Hooks first: what they import must not show up as the program's calls.
         hooks.install(new_session)
         new_session.start()

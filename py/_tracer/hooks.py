@@ -3,7 +3,8 @@
 `install(session)` is called once per process, after recording started. It makes every way a
 process ends write the session's file (atexit, `os._exit`, a fatal signal's default action,
 `exec`), gives fork children their own file, passes the shim on to children started with a custom
-environment, and names processes (multiprocessing names, fork children).
+environment, names processes (multiprocessing names, fork children) and records each launch's
+arrow (`Popen`, `Process.start`, `os.fork`, `os.exec*`; tasks.py does the pools' task arrows).
 
 Nothing heavy is imported here: `subprocess` and the multiprocessing modules are patched when the
 program imports them (a meta path finder that costs one dict lookup per import).
@@ -13,10 +14,13 @@ import atexit
 import os
 import signal
 import sys
-from _thread import get_ident
+from _thread import get_ident, get_native_id
+from time import perf_counter_ns as _clock
 
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
+from . import tasks
+from .session import bare_fork_id, launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
 _real_exit = os._exit
@@ -46,8 +50,18 @@ _trace_children = False
 # Threads inside a subprocess.Popen with preexec_fn: a fork there is a child that runs the
 # preexec_fn and execs (or _exits) from C, it must not start a file of its own.
 _preexec_forkers = set()
-# Thread ident -> its signal mask before os.fork blocked the guarded signals (see _before_fork).
+# Thread ident -> its signal mask before os.fork blocked the guarded signals (_hold_signals).
 _fork_masks = {}
+# Threads inside a launching call the hooks record (Process.start, Popen): the fork or exec inside
+# it is the same launch, not another one.
+_launching = set()
+# Forks so far (a bare fork's launch arrow id: parent and child both know it) and when the last
+# one started.
+_fork_seq = 0
+_fork_started_ns = 0
+# This process is multiprocessing's fork server: its forks are the workers other processes asked
+# for with Process.start, which records their launch.
+_in_forkserver = False
 
 
 def install(session):
@@ -65,7 +79,9 @@ def install(session):
 
     atexit.register(_at_exit)
     os.register_at_fork(
-        before=_before_fork, after_in_parent=_restore_fork_mask, after_in_child=_after_fork_in_child
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
     )
     os._exit = _exit
     os.execv = _execv
@@ -82,7 +98,10 @@ def install(session):
             os.posix_spawnp = _posix_spawnp
     _patch_on_import("subprocess", _patch_subprocess)
     _patch_on_import("multiprocessing.process", _patch_multiprocessing_process)
-    _patch_on_import("multiprocessing.forkserver", _name_main("multiprocessing.forkserver"))
+    _patch_on_import("multiprocessing.forkserver", _patch_forkserver)
+    tasks.install(session)
+    _patch_on_import("multiprocessing.pool", tasks.patch_pool)
+    _patch_on_import("concurrent.futures.process", tasks.patch_process_pool)
     _patch_on_import(
         "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
     )
@@ -172,7 +191,7 @@ def _visible(handler):
 # --- fork --------------------------------------------------------------------------------------
 
 
-def _before_fork():
+def _hold_signals():
     # CPython drops a signal that reaches a fork child before the child's own after-fork reset
     # (_PySignal_AfterFork clears the flags Python-level handlers wait on). Untraced, a SIGTERM
     # there kills the child (SIG_DFL); with the hooks' handler in its place it would be lost, and
@@ -184,17 +203,19 @@ def _before_fork():
         _fork_masks[get_ident()] = signal.pthread_sigmask(signal.SIG_BLOCK, guarded)
 
 
-def _restore_fork_mask():
+def _release_signals():
     mask = _fork_masks.pop(get_ident(), None)
     if mask is not None:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _after_fork_in_child():
-    global _finishing, _pending_signal
+    global _finishing, _pending_signal, _in_forkserver
     _pending_signal = 0
     mask = _fork_masks.pop(get_ident(), None)
     _fork_masks.clear()  # other threads' forks in progress: those threads are not here
+    forked_by_server = _in_forkserver
+    _in_forkserver = False  # a worker's own forks are its own launches
     # A fatal signal (a pool terminating its workers) is held until the child's file is ready,
     # then handled as usual: the file is finished and the child dies of that signal.
     _finishing = True
@@ -202,7 +223,12 @@ def _after_fork_in_child():
         if get_ident() in _preexec_forkers or not _trace_children:
             _session.detach_after_fork()
             return
-        _session.restart_after_fork()
+        # A fork inside a launching call (Process.start) has that call's arrow, keyed by the
+        # child's pid; a fork server's forks have the Process.start of the process that asked.
+        bare = get_ident() not in _launching and not forked_by_server
+        _session.restart_after_fork(
+            "forkserver" if forked_by_server else "fork", _fork_seq if bare else None
+        )
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
@@ -226,6 +252,77 @@ def _set_process_name(name):
     global _process_name
     _process_name = name
     _session.set_process_name(name)
+
+
+def _before_fork():
+    global _fork_seq, _fork_started_ns
+    _fork_seq += 1
+    _fork_started_ns = _clock()
+    _hold_signals()  # last: nothing after it can be interrupted before the fork
+
+
+def _after_fork_in_parent():
+    """A bare fork (no Process.start around it): the parent's end of its launch arrow, at the call
+    that forks (its id from this process's pid and the fork's number, as the child computes it)."""
+    _release_signals()
+    try:
+        thread = get_ident()
+        if thread in _launching or thread in _preexec_forkers or _in_forkserver:
+            return
+        if not _trace_children:
+            return
+        flow = launch_flow("s", "fork", 0, get_native_id(), _fork_started_ns,
+                           bare_fork_id(_real_getpid(), _fork_seq))
+        _session.add_flow(flow)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# --- launch arrows ------------------------------------------------------------------------------
+
+
+def _record_launch(child_pid, kind, started_ns):
+    """Queues the parent's end of a launch arrow: the first call this thread made after
+    `started_ns` (the launching call the hook wrapped)."""
+    try:
+        flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
+        flow["args"] = {"bind": "next"}
+        _session.add_flow(flow)
+    except Exception:  # noqa: BLE001 - the launch happened; only its arrow is lost
+        pass
+
+
+def _launching_call(original, kind_of):
+    """Wraps a launching call (`Process.start`, `Popen.__init__`) to record its launch arrow.
+
+    `kind_of(self)` gives the launch kind, or None when nothing was started.
+    """
+
+    def launch(self, *args, **kwargs):
+        thread = get_ident()
+        if thread in _launching:
+            return original(self, *args, **kwargs)
+        _launching.add(thread)
+        started = _clock()
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            _launching.discard(thread)
+        try:
+            pid = getattr(self, "pid", None)
+            kind = kind_of(self)
+            if isinstance(pid, int) and pid > 0 and kind:
+                _record_launch(pid, kind, started)
+        except Exception:  # noqa: BLE001
+            pass
+        return result
+
+    _copy_identity(launch, original)
+    return launch
+
+
+def _process_kind(process):
+    return getattr(getattr(process, "_popen", None), "method", None) or "fork"
 
 
 # --- exec --------------------------------------------------------------------------------------
@@ -256,6 +353,8 @@ def _exec(path, argv, env):
     else:
         new_env = _child_env(env)
         new_env[EXEC_OF_ENV] = file_name
+    if _trace_children:
+        _record_exec()
     _finish("exec")
     try:
         if new_env is None:
@@ -270,6 +369,15 @@ def _exec(path, argv, env):
                 os.environ[EXEC_OF_ENV] = previous
         _resume_after_failed_exec()
         raise
+
+
+def _record_exec():
+    """The exec arrow's first end: the call that execs (the successor keeps the pid)."""
+    try:
+        pid = _real_getpid()
+        _session.add_flow(launch_flow("s", "exec", pid, get_native_id(), _clock()))
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _can_exec(path):
@@ -288,7 +396,7 @@ def _resume_after_failed_exec():
         if resume is not None:
             resume()
         else:
-            _session.restart_after_fork()
+            _session.restart_after_fork(None)
             if _process_name:
                 _session.set_process_name(_process_name)
     except Exception:  # noqa: BLE001
@@ -345,7 +453,9 @@ def _spawn_env(env):
 
 def _patch_subprocess(module):
     popen = module.Popen
-    original = popen.__init__
+    real_init = popen.__init__
+    # The launch arrow starts at the real __init__ (the env fix-up below calls recorded code).
+    original = _launching_call(real_init, lambda _popen: "subprocess")
 
     def __init__(self, args, *rest, **kwargs):
         # env and preexec_fn are Popen's 11th and 7th parameters (args included) on every
@@ -366,7 +476,7 @@ def _patch_subprocess(module):
         finally:
             _preexec_forkers.discard(thread)
 
-    _copy_identity(__init__, original)
+    _copy_identity(__init__, real_init)
     popen.__init__ = __init__
 
 
@@ -385,6 +495,24 @@ def _patch_multiprocessing_process(module):
 
     _copy_identity(_bootstrap, original)
     module.BaseProcess._bootstrap = _bootstrap
+    module.BaseProcess.start = _launching_call(module.BaseProcess.start, _process_kind)
+
+
+def _patch_forkserver(module):
+    """Names the fork server process and marks its forks as the workers it serves."""
+    original = module.main
+
+    def main(*args, **kwargs):
+        global _in_forkserver
+        _in_forkserver = True
+        try:
+            _set_process_name("multiprocessing.forkserver")
+        except Exception:  # noqa: BLE001
+            pass
+        return original(*args, **kwargs)
+
+    _copy_identity(main, original)
+    module.main = main
 
 
 def _name_main(name):

@@ -41,6 +41,8 @@ class Session:
         # core_note: why the native core is not recording (None when it is, or was not asked for)
         self._core, self.core_note = select_core(config, self.threads, self._code_filter)
         self.core_kind = self._core.kind
+        self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
+        self._launch = None  # (kind, parent pid) of this process, for otherData
 
     def _new_writer(self):
         writer = TraceWriter(self.config, _getpid(), self._code_filter)
@@ -58,6 +60,9 @@ class Session:
     def start(self):
         """Writes the file header and starts recording in every thread."""
         try:
+            if not self.root:
+                kind = "exec" if self._exec_of else _fresh_launch_kind(self._argv)
+                self._launch = (kind, _getpid() if self._exec_of else os.getppid())
             self._writer.write_header(self._other_data(None))
             self._core.start()
         except BaseException:
@@ -81,8 +86,13 @@ class Session:
         writer.process_name = self._current_process_name()
         writer.close(end_ns, self.threads.all_threads(), {"exit": reason})
 
-    def restart_after_fork(self):
-        """In a forked child: forgets the parent's events and file, records on into a new file."""
+    def restart_after_fork(self, launch="fork", bare_fork=None):
+        """In a forked child: forgets the parent's events and file, records on into a new file.
+
+        `launch` says how the child was forked (`fork`, `forkserver`); None when the same process
+        records on after an exec that failed. `bare_fork` is the parent's fork number when no
+        launching call the hooks wrap was around the fork (its launch arrow's id).
+        """
         fork_ns = _clock()
         resuming = self._finishing  # finished for an exec that failed: the same process records on
         if not resuming:
@@ -95,6 +105,15 @@ class Session:
         parent.abandon()
         writer = self._new_writer()
         self._core.adopt_writer(writer, parent)
+        if launch is not None:
+            self._launch = (launch, parent.pid)
+            # The child's end of its launch arrow: the stack it inherited (bound to the slice
+            # open just after the fork, `bp: "e"`).
+            flow_id = None if bare_fork is None else bare_fork_id(parent.pid, bare_fork)
+            flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS,
+                               flow_id)
+            flow["bp"] = "e"
+            writer.flows.append(flow)
         # The header first, before anything can reach the new file: a finish from a signal
         # handler must never put records ahead of it.
         writer.write_header(self._other_data(parent.file_name))
@@ -118,6 +137,20 @@ class Session:
         self._detached = True
         self._core.stop()
         self._writer.abandon()
+
+    def mark_launched(self):
+        """The program's code starts now (sitecustomize is done): queues the child's end of its
+        launch arrow, bound to the next call this thread makes."""
+        if self._launch is not None and not self._finishing:
+            flow = launch_flow("f", self._launch[0], _getpid(), get_native_id(), _clock())
+            # For the report: the program's main call, not the import machinery's tail that runs
+            # first (Perfetto binds the next slice).
+            flow["args"] = {"bind": "main"}
+            self.add_flow(flow)
+
+    def add_flow(self, event):
+        """Queues a Trace Event flow event for the file (written with the next names record)."""
+        self._writer.flows.append(event)
 
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes)."""
@@ -160,7 +193,40 @@ class Session:
             data["exec_of"] = self._exec_of
         if parent_file:
             data["parent_file"] = parent_file
+        if self._launch is not None:
+            data["launch"], data["parent_pid"] = self._launch
         return data
+
+
+# A fork child's end of its launch arrow is this much after the fork, inside the calls it
+# inherited (which all restart at the fork) rather than on their common start.
+_FORK_FLOW_NS = 50
+
+
+def launch_flow(phase, kind, child_pid, tid, ns, flow_id=None):
+    """A flow event of the launch arrow of `child_pid` (`s`: the parent's end, `f`: the child's).
+
+    Both ends derive the id from the child's pid, so they match without talking to each other;
+    an exec successor (same pid) has its own id; a bare fork's is given (`bare_fork_id`).
+    """
+    if flow_id is None:
+        flow_id = child_pid * 4 + (2 if kind == "exec" else 1)
+    return {"ph": phase, "id": flow_id, "pid": _getpid(), "tid": tid, "ts": ns / 1000,
+            "cat": "tracer.launch", "name": kind}
+
+
+def bare_fork_id(parent_pid, fork_number):
+    """The launch arrow id of a bare `os.fork` (the parent does not learn the child's pid in its
+    fork hooks, but both sides know the parent's pid and how many forks it made)."""
+    return (1 << 49) + (parent_pid * 1000003 + fork_number) % (1 << 46)
+
+
+def _fresh_launch_kind(argv):
+    """How a process that is no fork child was started: by multiprocessing (spawn) or not."""
+    for arg in argv:
+        if arg == "--multiprocessing-fork" or "from multiprocessing." in arg:
+            return "spawn"
+    return "subprocess"
 
 
 class ThreadRegistry:

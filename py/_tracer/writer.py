@@ -30,7 +30,7 @@ RAW_MAGIC = b"TRACER-RAW 1\n"
 KIND_HEADER = b"H"  # UTF-8 JSON object: otherData
 KIND_NAMES = b"N"  # UTF-8 JSON array of [id, name, cat]
 KIND_EVENTS = b"E"  # float64 LE: tid, then (start_ns, dur_ns, name_id) per event
-KIND_META = b"M"  # UTF-8 JSON array of the M events
+KIND_META = b"M"  # UTF-8 JSON array of the M events and flow events
 KIND_END = b"T"  # UTF-8 JSON object: tracerEnd
 
 _os_write = os.write
@@ -194,6 +194,8 @@ class TraceWriter:
         # What the M records written so far say: None -> process name, tid -> thread name. Names
         # go out with the chunks, so a killed process keeps them.
         self._written_meta = {}
+        # Trace Event flow events (`s`, `f`) waiting for the next M record (session.add_flow).
+        self.flows = []
         self._c_names = CFunctionNames()  # for c_function_id
         # The tracer CLI that reads this file: once it is gone (SIGKILLed), nobody will; checked
         # before a chunk is written, at most every FLUSH_INTERVAL_NS.
@@ -279,6 +281,10 @@ class TraceWriter:
         """An M record of the names in `threads` (and the process's) not written as they are now."""
         written = self._written_meta
         events = []
+        if self.flows:
+            # Flow events (launch arrows) ride along with the names: the list is swapped, not
+            # cleared, so an append from another thread lands in the next record.
+            events, self.flows = self.flows, []
         name = self.process_name
         if name and written.get(None) != name:
             written[None] = name

@@ -20,6 +20,9 @@ export class RenderCache {
   #widths: Float32Array;
   #labels: (string | undefined)[] = [];
   #minimap?: { canvas: OffscreenCanvas; key: string };
+  #gutter?: { canvas: OffscreenCanvas; key: string };
+  #layoutIds = new WeakMap<object, number>();
+  #nextLayoutId = 1;
 
   /** Creates caches for a model's string table and levels. */
   constructor(model: Model) {
@@ -48,6 +51,23 @@ export class RenderCache {
     return width;
   }
 
+  /** A number for each layout object (part of the gutter image's key). */
+  layoutId(layout: object): number {
+    let id = this.#layoutIds.get(layout);
+    if (id === undefined) this.#layoutIds.set(layout, id = this.#nextLayoutId++);
+    return id;
+  }
+
+  /** The gutter image drawn by `draw`, redrawn only when `key` changes. */
+  gutter(key: string, size: { width: number; height: number }, draw: MinimapPainter) {
+    if (this.#gutter?.key !== key) {
+      const canvas = new OffscreenCanvas(Math.max(1, size.width), Math.max(1, size.height));
+      draw(canvas.getContext("2d")!);
+      this.#gutter = { canvas, key };
+    }
+    return this.#gutter.canvas;
+  }
+
   /** The minimap background drawn by `draw`, redrawn only when `key` changes. */
   minimap(key: string, size: { width: number; height: number }, draw: MinimapPainter) {
     if (this.#minimap?.key !== key) {
@@ -59,7 +79,7 @@ export class RenderCache {
   }
 }
 
-/** Paints the minimap background into its cached canvas. */
+/** Paints a cached canvas (the minimap background, the gutter image). */
 export type MinimapPainter = (ctx: OffscreenCanvasRenderingContext2D) => void;
 
 /**

@@ -6,8 +6,8 @@
  * @module
  */
 import { FLAG_UNFINISHED } from "../format.ts";
-import { firstEndingAfter, firstStartingAt } from "../layout.ts";
-import type { LevelSummary } from "../lod.ts";
+import { firstEndingAfter, firstStartingAt, type SliceBand } from "../layout.ts";
+import { type LevelSummary, STRIP_SLICES_PER_BIN } from "../lod.ts";
 import type { Track } from "../model.ts";
 import type { PlotRaster } from "../raster.ts";
 import { GUTTER, LEVEL_HEIGHT, MIN_LABEL_WIDTH, TRACKS_TOP } from "../sizes.ts";
@@ -27,32 +27,38 @@ interface LevelPen {
   line: number;
   /** Device pixels per tick. */
   pxPerTick: number;
+  /** A flame chart level (labels and outlines), not an activity strip's. */
+  chart: boolean;
 }
 
 /**
- * Writes one depth level of a track into the pixel buffer (its top scanline, copied down) and
- * collects its labels and outlines; `y` is the level's top in CSS pixels.
+ * Writes one depth level of a band into the pixel buffer (its top scanline, copied down) and, in a
+ * flame chart, collects its labels and outlines; `y` is the level's top in canvas CSS pixels.
  */
 export function drawLevel(
   raster: PlotRaster,
   state: ViewState,
   cache: RenderCache,
-  track: Track,
+  band: SliceBand,
   depth: number,
   y: number,
 ) {
+  const { track, chart } = band;
   const level = track.levels[depth];
   if (!level) return;
   const { scale, search, pixelRatio } = state;
   const top = Math.round((y - TRACKS_TOP) * pixelRatio);
-  const end = Math.min(raster.height, Math.round((y - TRACKS_TOP + LEVEL_HEIGHT - 1) * pixelRatio));
+  // A flame chart's levels are a pixel apart; a strip's touch.
+  const height = chart ? band.levelHeight - 1 : band.levelHeight;
+  const end = Math.min(raster.height, Math.round((y - TRACKS_TOP + height) * pixelRatio));
   const scan = Math.max(0, top);
   if (scan >= end) return;
   // Device pixels: slices narrower than one are merged into one pixel per column.
   const pxPerTick = scale.width * pixelRatio / (scale.end - scale.start);
-  const pen = { raster, state, cache, track, y, line: scan * raster.width, pxPerTick };
+  const pen = { raster, state, cache, track, y, line: scan * raster.width, pxPerTick, chart };
   // Search highlights need each slice's name, which the summaries do not keep.
-  const summary = search ? undefined : cache.lod.summary(track, depth, 1 / pxPerTick);
+  const perBin = chart ? undefined : STRIP_SLICES_PER_BIN;
+  const summary = search ? undefined : cache.lod.summary(track, depth, 1 / pxPerTick, perBin);
   if (summary) drawSummary(pen, summary);
   else drawSlices(pen, level);
   raster.copyDown(scan, end);
@@ -128,6 +134,7 @@ function drawSlice(pen: LevelPen, k: number, dim: boolean) {
   const from = Math.max(0, Math.round(x0));
   const to = Math.min(width, Math.round(x1));
   if (to > from) pixels.fill(cache.pixel(id, dim), line + from, line + to);
+  if (!pen.chart) return;
   const left = Math.max(x0 / pixelRatio, -2);
   const w = Math.min(x1 / pixelRatio, scale.width + 2) - left;
   const { overlays } = cache;

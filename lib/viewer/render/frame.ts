@@ -5,7 +5,7 @@
  * spaces: lib/viewer/sizes.ts.
  * @module
  */
-import { firstRowBelow, levelY, type Row } from "../layout.ts";
+import { bandOf, firstRowBelow, levelY, type Row } from "../layout.ts";
 import { GUTTER, TRACKS_TOP } from "../sizes.ts";
 import { COLORS, PIXELS } from "../theme.ts";
 import { axisTicks } from "../time_scale.ts";
@@ -14,7 +14,14 @@ import { drawAxis } from "./axis.ts";
 import type { RenderCache } from "./cache.ts";
 import { drawLevel, drawSliceOverlays } from "./flame.ts";
 import { drawMinimap } from "./minimap.ts";
-import { drawCounterRow, drawFlows, drawInstants, drawProcessRow, drawThreadRow } from "./rows.ts";
+import {
+  drawCompactGutter,
+  drawCounterRow,
+  drawFlows,
+  drawInstants,
+  drawProcessRow,
+  drawThreadRow,
+} from "./rows.ts";
 
 /** Draws one frame. */
 export function drawFrame(ctx: CanvasRenderingContext2D, state: ViewState, cache: RenderCache) {
@@ -51,10 +58,10 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
   for (let r = first; r < layout.rows.length; r++) {
     const row = layout.rows[r];
     if (row.y >= bottom) break;
-    if (row.kind !== "thread") continue;
-    const y = TRACKS_TOP + row.y - scrollY;
-    for (let depth = 0; depth < row.levels; depth++) {
-      drawLevel(raster, state, cache, row.track, depth, y + levelY(row, depth) - row.y);
+    const band = bandOf(row);
+    if (!band) continue;
+    for (let depth = 0; depth < band.levels; depth++) {
+      drawLevel(raster, state, cache, band, depth, TRACKS_TOP + levelY(band, depth) - scrollY);
     }
   }
   if (raster.width > 0 && raster.height > 0) {
@@ -66,15 +73,15 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
     const row = layout.rows[r];
     if (row.y >= bottom) break;
     const y = TRACKS_TOP + row.y - scrollY;
+    const band = bandOf(row);
+    if (band) rowOf.set(band.track.index, row);
     if (row.kind === "process") drawProcessRow(ctx, state, row, y);
     else if (row.kind === "counter") drawCounterRow(ctx, state, row, y);
-    else {
-      rowOf.set(row.track.index, row);
-      drawThreadRow(ctx, state, row, y);
-    }
+    else drawThreadRow(ctx, state, row, y);
   }
+  drawGutterImage(ctx, state, cache, first);
   drawInstants(ctx, state, rowOf);
-  drawFlows(ctx, state, rowOf);
+  drawFlows(ctx, state);
   if (state.range) {
     const x0 = GUTTER + Math.max(0, scale.toPx(state.range.t0));
     const x1 = GUTTER + Math.min(scale.width, scale.toPx(state.range.t1));
@@ -86,4 +93,29 @@ function drawTracks(ctx: CanvasRenderingContext2D, state: ViewState, cache: Rend
       ctx.fillRect(x1 - 1, TRACKS_TOP, 1, height - TRACKS_TOP);
     }
   }
+}
+
+/**
+ * The gutter of the compact lanes and strips, from an image redrawn only when the layout, the
+ * scroll, the size or the focus changes: zooming and panning leave it as it is.
+ */
+function drawGutterImage(
+  ctx: CanvasRenderingContext2D,
+  state: ViewState,
+  cache: RenderCache,
+  first: number,
+) {
+  const { layout, scrollY, height, pixelRatio, focus } = state;
+  const room = height - TRACKS_TOP;
+  const key = `${cache.layoutId(layout)}:${scrollY}:${room}:${pixelRatio}:${focus}`;
+  const size = { width: Math.ceil(GUTTER * pixelRatio), height: Math.ceil(room * pixelRatio) };
+  const image = cache.gutter(key, size, (gutter) => {
+    gutter.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
+    for (let r = first; r < layout.rows.length; r++) {
+      const row = layout.rows[r];
+      if (row.y >= scrollY + room) break;
+      drawCompactGutter(gutter, state, row, row.y - scrollY);
+    }
+  });
+  ctx.drawImage(image, 0, TRACKS_TOP, size.width / pixelRatio, size.height / pixelRatio);
 }

@@ -3,11 +3,22 @@
  * instant markers and flow arrows.
  * @module
  */
-import { levelY, type Row, sliceAt } from "../layout.ts";
-import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "../sizes.ts";
+import { placeArrows, type PlacedArrow } from "../arrow_geometry.ts";
+import type { FlowKind } from "../format.ts";
+import type { Row } from "../layout.ts";
+import type { ProcessModel } from "../model.ts";
+import { FOOTER_HEIGHT, GUTTER, MAX_LEVELS, TRACKS_TOP } from "../sizes.ts";
 import { BOLD_FONT, COLORS, FONT } from "../theme.ts";
 import type { ViewState } from "../view_state.ts";
 
+/** A canvas's 2D context, on the page or offscreen (the cached gutter image). */
+export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
+/** Indent of the gutter labels per level of the process tree. */
+const TREE_INDENT = 10;
+const SMALL_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+
+/** A process: a compact lane (name beside its first thread's strip) or a header over its threads. */
 export function drawProcessRow(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
@@ -15,28 +26,40 @@ export function drawProcessRow(
   y: number,
 ) {
   const { process } = row;
+  const info = process.info;
+  const indent = 8 + process.treeDepth * TREE_INDENT;
+  const focused = state.model.processes[state.focus] === process;
+  ctx.textBaseline = "middle";
+  if (!row.expanded) {
+    // Its gutter comes from the cached gutter image (drawCompactGutter).
+    ctx.fillStyle = COLORS.processRule;
+    ctx.fillRect(0, y, state.width, 1);
+    return;
+  }
   ctx.fillStyle = COLORS.processBackground;
   ctx.fillRect(0, y, state.width, row.height);
   ctx.fillStyle = COLORS.processRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
+  drawTreeMark(ctx, process, indent, y, row.height);
   ctx.font = BOLD_FONT;
-  ctx.textBaseline = "middle";
   ctx.fillStyle = COLORS.processTitle;
-  const info = process.info;
-  const title = `${row.collapsed ? "▸" : "▾"} ${info.name || "process"} (pid ${info.pid})`;
-  ctx.fillText(clip(title, 140), 8, y + row.height / 2);
-  let x = 8 + ctx.measureText(clip(title, 140)).width + 14;
+  const title = clip(`▾ ${info.name || "process"} (pid ${info.pid})`, 140);
+  ctx.fillText(title, indent, y + row.height / 2);
+  let x = indent + textWidth(ctx, title) + 14;
   ctx.font = FONT;
   const slices = process.tracks.reduce((sum, track) => sum + track.info.count, 0);
   const parts = [
     `${process.tracks.length} thread${process.tracks.length === 1 ? "" : "s"}`,
     `${slices.toLocaleString("en-US")} slices`,
   ];
+  if (info.launch && info.parent !== undefined) {
+    parts.unshift(`${info.launch} of pid ${info.parent}`);
+  }
   if (info.labels) parts.push(info.labels);
   ctx.fillStyle = COLORS.processDetail;
   const detail = clip(parts.join(" · "), 160);
   ctx.fillText(detail, x, y + row.height / 2);
-  x += ctx.measureText(detail).width + 14;
+  x += textWidth(ctx, detail) + 14;
   const alerts: string[] = [];
   if (info.droppedEvents > 0) {
     alerts.push(`⚠ ${info.droppedEvents.toLocaleString("en-US")} events dropped (overflow)`);
@@ -47,6 +70,87 @@ export function drawProcessRow(
     ctx.fillStyle = COLORS.alert;
     ctx.fillText(alerts.join(" · "), x, y + row.height / 2);
   }
+  if (focused) drawFocus(ctx, y, row.height);
+}
+
+/**
+ * The gutter of a compact lane or an activity strip (its name, how it started, its pid or tid):
+ * drawn into the cached gutter image, which changes only with the layout, the scroll and the focus
+ * (text is costly to raster, and dozens of lanes are on screen).
+ */
+export function drawCompactGutter(ctx: Context2D, state: ViewState, row: Row, y: number) {
+  if (row.kind === "counter" || row.expanded) return;
+  ctx.textBaseline = "middle";
+  if (row.kind === "thread") {
+    const indent = 20 + row.process.treeDepth * TREE_INDENT;
+    ctx.fillStyle = COLORS.gutter;
+    ctx.fillRect(0, y, GUTTER - 1, row.height - 1);
+    ctx.fillStyle = COLORS.rule;
+    ctx.fillRect(GUTTER - 1, y, 1, row.height);
+    ctx.font = SMALL_FONT;
+    ctx.fillStyle = COLORS.secondaryText;
+    const { name, tid } = row.track.info;
+    const text = clipToWidth(ctx, `▸ ${name || "thread"} · ${tid}`, GUTTER - indent - 4);
+    ctx.fillText(text, indent, y + row.height / 2);
+    return;
+  }
+  const { process } = row;
+  const info = process.info;
+  const indent = 8 + process.treeDepth * TREE_INDENT;
+  ctx.fillStyle = COLORS.processBackground;
+  ctx.fillRect(0, y + 1, GUTTER - 1, row.height - 1);
+  drawTreeMark(ctx, process, indent, y, row.height);
+  const sub = processSub(process);
+  ctx.font = FONT;
+  const subWidth = Math.min(textWidth(ctx, sub), 110);
+  ctx.font = BOLD_FONT;
+  ctx.fillStyle = COLORS.processTitle;
+  const room = GUTTER - indent - subWidth - 14;
+  const title = clipToWidth(ctx, `▸ ${info.name || "process"}`, room);
+  ctx.fillText(title, indent, y + row.height / 2 + 1);
+  const x = indent + textWidth(ctx, title) + 5;
+  ctx.font = FONT;
+  ctx.fillStyle = COLORS.mutedText;
+  ctx.fillText(clipToWidth(ctx, sub, GUTTER - x - 4), x, y + row.height / 2 + 1);
+  if (alerted(process)) {
+    // Dropped events or an abnormal end: a red mark, the header says which when expanded.
+    ctx.fillStyle = COLORS.alert;
+    ctx.fillRect(GUTTER - 5, y + 3, 3, row.height - 6);
+  }
+  ctx.fillStyle = COLORS.rule;
+  ctx.fillRect(GUTTER - 1, y, 1, row.height);
+  if (state.model.processes[state.focus] === process) drawFocus(ctx, y, row.height);
+}
+
+/** The short line after a lane's name: how it was started and its pid. */
+function processSub(process: ProcessModel): string {
+  const { launch, pid } = process.info;
+  return launch ? `${launch} · ${pid}` : String(pid);
+}
+
+function alerted(process: ProcessModel): boolean {
+  const info = process.info;
+  return info.droppedEvents > 0 || info.ending !== undefined;
+}
+
+/** The tree's elbow left of a child process's name. */
+function drawTreeMark(
+  ctx: Context2D,
+  process: ProcessModel,
+  indent: number,
+  y: number,
+  height: number,
+) {
+  if (process.treeDepth === 0) return;
+  ctx.fillStyle = COLORS.tree;
+  const x = indent - TREE_INDENT + 3;
+  ctx.fillRect(x, y, 1, height / 2);
+  ctx.fillRect(x, y + height / 2, TREE_INDENT - 5, 1);
+}
+
+function drawFocus(ctx: Context2D, y: number, height: number) {
+  ctx.fillStyle = COLORS.focus;
+  ctx.fillRect(0, y, 3, height);
 }
 
 export function drawCounterRow(
@@ -79,9 +183,10 @@ export function drawCounterRow(
   ctx.lineTo(state.width, base);
   ctx.closePath();
   ctx.fill();
-  drawGutterLabel(ctx, row.series.name, `max ${formatNumber(max)}`, y, row.height);
+  drawGutterLabel(ctx, row.series.name, `max ${formatNumber(max)}`, y, row.height, 12);
 }
 
+/** A thread: its name in the gutter beside its strip or flame chart, and a chart's footer. */
 export function drawThreadRow(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
@@ -89,11 +194,23 @@ export function drawThreadRow(
   y: number,
 ) {
   const { track } = row;
+  const indent = 20 + row.process.treeDepth * TREE_INDENT;
   ctx.fillStyle = COLORS.threadRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
   const name = track.info.name || "thread";
-  const sub = `tid ${track.info.tid}${row.collapsed ? " · collapsed" : ""}`;
-  drawGutterLabel(ctx, `${row.collapsed ? "▸" : "▾"} ${name}`, sub, y, Math.min(row.height, 40));
+  if (!row.expanded) return; // its gutter is in the cached gutter image (drawCompactGutter)
+  drawGutterLabel(ctx, `▾ ${name}`, `tid ${track.info.tid}`, y, Math.min(row.height, 40), indent);
+  if (!row.footer) return;
+  const footerY = y + row.height - FOOTER_HEIGHT;
+  ctx.fillStyle = COLORS.footer;
+  ctx.fillRect(GUTTER, footerY, state.width - GUTTER, FOOTER_HEIGHT - 1);
+  ctx.font = SMALL_FONT;
+  ctx.fillStyle = COLORS.secondaryText;
+  ctx.textBaseline = "middle";
+  const label = row.hidden > 0
+    ? `▾ ${row.hidden} deeper level${row.hidden === 1 ? "" : "s"} not shown: click (or x) to show`
+    : `▴ show ${MAX_LEVELS} levels only: click (or x)`;
+  ctx.fillText(label, GUTTER + 8, footerY + FOOTER_HEIGHT / 2);
 }
 
 function drawGutterLabel(
@@ -102,6 +219,7 @@ function drawGutterLabel(
   sub: string,
   y: number,
   height: number,
+  indent: number,
 ) {
   ctx.fillStyle = COLORS.gutter;
   ctx.fillRect(0, y, GUTTER - 1, height - 1);
@@ -111,11 +229,12 @@ function drawGutterLabel(
   ctx.font = BOLD_FONT;
   ctx.fillStyle = COLORS.text;
   const twoLines = height >= 30;
-  ctx.fillText(clipToWidth(ctx, title, GUTTER - 20), 12, twoLines ? y + 11 : y + height / 2);
+  const room = GUTTER - indent - 8;
+  ctx.fillText(clipToWidth(ctx, title, room), indent, twoLines ? y + 11 : y + height / 2);
   if (twoLines) {
     ctx.font = FONT;
     ctx.fillStyle = COLORS.mutedText;
-    ctx.fillText(clipToWidth(ctx, sub, GUTTER - 20), 12, y + 26);
+    ctx.fillText(clipToWidth(ctx, sub, room), indent, y + 26);
   }
 }
 
@@ -140,61 +259,85 @@ export function drawInstants(
   }
 }
 
-export function drawFlows(
-  ctx: CanvasRenderingContext2D,
-  state: ViewState,
-  rowOf: Map<number, Row>,
-) {
-  const { scale, model, scrollY } = state;
-  ctx.strokeStyle = COLORS.flow;
-  ctx.fillStyle = COLORS.flow;
-  ctx.lineWidth = 1.2;
-  const pointOf = (step: [number, number]) => {
-    const row = rowOf.get(step[0]);
-    if (!row || row.kind !== "thread") return undefined;
-    let depth = 0;
-    for (let d = row.levels - 1; d > 0; d--) {
-      if (sliceAt(row.track, d, step[1]) >= 0) {
-        depth = d;
-        break;
+/**
+ * The flow arrows: launches, tasks and results in their own colours, exec boundaries. One path
+ * per kind for the curves and one for the heads: thousands of arrows cost a few canvas calls.
+ */
+export function drawFlows(ctx: CanvasRenderingContext2D, state: ViewState) {
+  const byKind = new Map<FlowKind, PlacedArrow[]>();
+  const { arrows, hidden } = placeArrows(state);
+  if (hidden > 0) {
+    ctx.font = FONT;
+    ctx.textBaseline = "top";
+    ctx.fillStyle = COLORS.mutedText;
+    const note = `${hidden.toLocaleString("en-US")} task arrows hidden: zoom in or select a slice`;
+    ctx.fillText(note, state.width - ctx.measureText(note).width - 10, TRACKS_TOP + 4);
+  }
+  for (const placed of arrows) {
+    const list = byKind.get(placed.arrow.kind);
+    if (list) list.push(placed);
+    else byKind.set(placed.arrow.kind, [placed]);
+  }
+  ctx.lineWidth = 1;
+  for (const [kind, arrows] of byKind) {
+    const color = FLOW_COLORS[kind];
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    for (const { from, to } of arrows) {
+      const mid = (from.x + to.x) / 2;
+      ctx.moveTo(from.x, from.y);
+      ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
+    }
+    ctx.stroke();
+    ctx.beginPath();
+    for (const { arrow, from, to } of arrows) {
+      ctx.rect(from.x - 2, from.y - 2, 4, 4);
+      const back = to.x >= from.x ? -1 : 1;
+      ctx.moveTo(to.x, to.y);
+      ctx.lineTo(to.x + back * 7, to.y - 3.5);
+      ctx.lineTo(to.x + back * 7, to.y + 3.5);
+      ctx.closePath();
+      if (arrow.name === "exec" && arrow.from.track.info.pid === arrow.to.track.info.pid) {
+        // An exec successor keeps its lane: mark the boundary across the lane.
+        ctx.rect(to.x - 1, to.y - 8, 2, 16);
       }
     }
-    return {
-      x: GUTTER + scale.toPx(step[1]),
-      y: TRACKS_TOP + levelY(row, depth) - scrollY + LEVEL_HEIGHT / 2,
-    };
-  };
-  for (const flow of model.header.flows) {
-    for (let i = 1; i < flow.steps.length; i++) {
-      const a = flow.steps[i - 1];
-      const b = flow.steps[i];
-      if (b[1] < scale.start || a[1] > scale.end) continue;
-      const from = pointOf(a);
-      const to = pointOf(b);
-      if (!from || !to) continue;
-      ctx.beginPath();
-      ctx.moveTo(from.x, from.y);
-      const mid = (from.x + to.x) / 2;
-      ctx.bezierCurveTo(mid, from.y, mid, to.y, to.x, to.y);
-      ctx.stroke();
-      ctx.beginPath();
-      ctx.moveTo(to.x, to.y);
-      ctx.lineTo(to.x - 6, to.y - 3);
-      ctx.lineTo(to.x - 6, to.y + 3);
-      ctx.closePath();
-      ctx.fill();
-    }
+    ctx.fill();
   }
 }
+
+const FLOW_COLORS: Record<FlowKind, string> = {
+  launch: COLORS.launchFlow,
+  task: COLORS.taskFlow,
+  result: COLORS.resultFlow,
+  flow: COLORS.flow,
+};
 
 function clip(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
 }
 
-function clipToWidth(ctx: CanvasRenderingContext2D, text: string, room: number): string {
-  if (ctx.measureText(text).width <= room) return text;
+/**
+ * Text widths by font and text: the gutter's labels are the same every frame, and measuring them
+ * (dozens of lanes, several measures each) would cost milliseconds a frame.
+ */
+const widths = new Map<string, number>();
+
+function textWidth(ctx: Context2D, text: string): number {
+  const key = `${ctx.font}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    if (widths.size > 20_000) widths.clear();
+    widths.set(key, width = ctx.measureText(text).width);
+  }
+  return width;
+}
+
+function clipToWidth(ctx: Context2D, text: string, room: number): string {
+  if (textWidth(ctx, text) <= room) return text;
   let n = text.length;
-  while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > room) n = Math.floor(n * 0.85);
+  while (n > 1 && textWidth(ctx, text.slice(0, n) + "…") > room) n = Math.floor(n * 0.85);
   return text.slice(0, n) + "…";
 }
 
