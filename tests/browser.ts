@@ -299,6 +299,35 @@ export class Page {
     await this.send("Input.dispatchMouseEvent", { type: "mouseMoved", x, y });
   }
 
+  /**
+   * Clicks the middle of the element `selector` as a user would, once the page has stopped moving
+   * it: its box is read again after two frames until it stays put and the element is what a click
+   * there hits (a layout that shifts after the last step must not send the click elsewhere).
+   */
+  async clickElement(selector: string): Promise<void> {
+    const deadline = performance.now() + 120_000;
+    const probe = `(async () => {
+      const box = () => document.querySelector(${
+      JSON.stringify(selector)
+    })?.getBoundingClientRect();
+      const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+      const before = box();
+      await frame();
+      await frame();
+      const after = box();
+      if (!before || !after || before.x !== after.x || before.y !== after.y) return null;
+      const x = after.x + after.width / 2, y = after.y + after.height / 2;
+      const hit = document.elementFromPoint(x, y);
+      const target = document.querySelector(${JSON.stringify(selector)});
+      return hit && (hit === target || target.contains(hit)) ? [x, y] : null;
+    })()`;
+    for (;;) {
+      const point = await this.evaluate<[number, number] | null>(probe);
+      if (point) return await this.click(point[0], point[1]);
+      if (performance.now() > deadline) throw new Error(`${selector} never held still to click`);
+    }
+  }
+
   /** Clicks the left button at (x, y). */
   async click(x: number, y: number): Promise<void> {
     await this.mouseMove(x, y);

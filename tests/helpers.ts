@@ -172,3 +172,18 @@ export function spawnCli(args: string[], options: RunOptions = {}): LiveCli {
     },
   };
 }
+
+/**
+ * Waits until `condition` holds, checking every 20 ms; the deadline (120 s) only fails a real hang,
+ * however slow the machine is.
+ */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, noteSkipped, runCli, tempDir } from "./helpers.ts";
+import { FIXTURES, noteSkipped, runCli, tempDir, waitUntil } from "./helpers.ts";
 import { type Browser, findChromium, launchBrowser, type Page } from "./browser.ts";
 
 const REPORT_FIXTURES = join(FIXTURES, "report");
@@ -42,7 +42,7 @@ Deno.test({
       await page.evaluate("document.getElementById('typed').textContent"),
       "ab/Enter",
     );
-    await waitFor(() => page.pageErrors.length > 0, "the page error");
+    await waitUntil(() => page.pageErrors.length > 0, "the page error");
     assert.deepEqual(page.dialogs, ["fixture dialog"]);
     assert(page.requests.some((url) => url.endsWith("/missing.png")), String(page.requests));
     assert(page.requests.includes("http://example.invalid/beacon"), String(page.requests));
@@ -92,7 +92,7 @@ Deno.test({
     // Keys pressed faster than the viewer draws are all handled: none is dropped while it is busy.
     await searchAsUser(page, "needle_search_target");
     for (let i = 0; i < 7; i++) await page.press("Enter");
-    await waitFor(async () => (await text(page, "#search-count")) === "7 / 12", "7 quick steps");
+    await waitUntil(async () => (await text(page, "#search-count")) === "7 / 12", "7 quick steps");
 
     // The hostile function, hostile_module.run and the module's top level (when recorded).
     const hostileCount = Number((await searchAsUser(page, "alert(1)")).split(" ")[0]);
@@ -192,7 +192,7 @@ Deno.test({
     assert.equal(await text(page, "#search-count"), "1 / 5");
 
     const summary = await text(page, "#panel-body");
-    await page.click(...await center(page, "#tab-summary"));
+    await page.clickElement("#tab-summary");
     const table = await text(page, "#panel-body table.stats");
     assert.ok(table.includes(`${HOSTILE} (/home/dev/app/main.py:30)`), table);
     assert.ok(table.includes(`run (/home/dev/${HOSTILE_DIR}/hostile_module.py:1)`), table);
@@ -278,7 +278,7 @@ function hookState(page: Page): Promise<HookState> {
 
 /** Process labels of the summary's process filter, as the user reads them. */
 async function processOptions(page: Page): Promise<string[]> {
-  await waitFor(
+  await waitUntil(
     () => page.evaluate<boolean>(`!!document.getElementById("summary-process")`),
     "the summary panel",
   );
@@ -292,22 +292,15 @@ function text(page: Page, selector: string): Promise<string> {
   return page.evaluate<string>(`document.querySelector(${JSON.stringify(selector)}).textContent`);
 }
 
-async function center(page: Page, selector: string): Promise<[number, number]> {
-  const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
-    `document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect().toJSON()`,
-  );
-  return [box.x + box.width / 2, box.y + box.height / 2];
-}
-
 /** Clicks the search box, replaces its text by typing, and returns the count line it shows. */
 async function searchAsUser(page: Page, query: string): Promise<string> {
-  await page.click(...await center(page, "#search"));
+  await page.clickElement("#search");
   const length = await page.evaluate<number>(`document.getElementById("search").value.length`);
   await page.press("End");
   for (let i = 0; i < length; i++) await page.press("Backspace");
   await page.type(query);
   let count = "";
-  await waitFor(async () => {
+  await waitUntil(async () => {
     count = await text(page, "#search-count");
     const state = await page.evaluate<{ query: string } | null>("__tracer.state().search");
     return state?.query === query && count !== "";
@@ -327,8 +320,8 @@ async function stepThroughMatches(
   const seen: Record<string, string>[] = [];
   for (let i = 1; i <= count; i++) {
     if (via === "enter") await page.press("Enter");
-    else await page.click(...await center(page, "#next-match"));
-    await waitFor(
+    else await page.clickElement("#next-match");
+    await waitUntil(
       async () => (await text(page, "#search-count")).startsWith(`${i} / `),
       `match ${i}`,
     );
@@ -348,7 +341,7 @@ function detailsRows(page: Page): Promise<Record<string, string>> {
 async function pressEscapeAndReset(page: Page): Promise<void> {
   await page.press("Escape");
   await page.press("Escape");
-  await page.click(...await center(page, "#reset"));
+  await page.clickElement("#reset");
 }
 
 /**
@@ -373,7 +366,7 @@ async function clickSliceNamed(
       );
       if (tip.hidden || !tip.name.startsWith(`${name} `)) continue;
       await page.click(x, y);
-      await waitFor(
+      await waitUntil(
         async () => (await detailsRows(page)).Function === name,
         `details of the clicked ${name}`,
       );
@@ -400,16 +393,4 @@ async function assertInert(page: Page): Promise<void> {
 
 async function screenshot(page: Page, name: string): Promise<void> {
   if (SCREENSHOTS) await page.screenshot(join(SCREENSHOTS, name));
-}
-
-/**
- * Polls `condition` every 20 ms. The deadline only catches a real hang: a busy machine (CI runs the
- * tests in parallel on 2 cores) can keep the page from answering for seconds.
- */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, noteSkipped, runCli, tempDir } from "./helpers.ts";
+import { FIXTURES, noteSkipped, runCli, tempDir, waitUntil } from "./helpers.ts";
 import { findChromium, launchBrowser, type Page } from "./browser.ts";
 import { syntheticTrace } from "../bench/report.ts";
 import { writeHtml } from "../lib/report/html.ts";
@@ -160,7 +160,7 @@ Deno.test({
       `document.getElementById("collapse-all").getBoundingClientRect().toJSON()`,
     );
     await page.click(button.x + button.width / 2, button.y + button.height / 2);
-    await waitFor(
+    await waitUntil(
       async () => JSON.stringify(await lanes(page)) === JSON.stringify(first),
       "all collapsed",
     );
@@ -170,13 +170,13 @@ Deno.test({
     await page.press("j");
     await page.press("e");
     const second = order[1];
-    await waitFor(async () => {
+    await waitUntil(async () => {
       const now = await lanes(page);
       return now.some((lane) => lane.pid === second && lane.tid === null && lane.expanded) &&
         now.every((lane) => lane.pid === second || !lane.expanded);
     }, "the second process expanded by keys");
     await page.press("e");
-    await waitFor(
+    await waitUntil(
       async () => JSON.stringify(await lanes(page)) === JSON.stringify(first),
       "collapsed by e",
     );
@@ -227,13 +227,4 @@ async function detailsOf(
 
 async function screenshot(page: Page, name: string): Promise<void> {
   if (SCREENSHOTS) await page.screenshot(join(SCREENSHOTS, name));
-}
-
-/** Polls `condition`; the deadline only catches a hang (CI's 2 noisy cores can be slow). */
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

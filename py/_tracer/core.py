@@ -36,7 +36,7 @@ class Core:
         raise NotImplementedError
 
     def after_fork(self, fork_ns):
-        """In a fork child, first, before its writer is installed: drop the parent's events and
+        """In a fork child, just before its new writer is installed: drop the parent's events and
         other threads; the surviving thread's open calls keep their names and restart at fork_ns."""
         raise NotImplementedError
 
@@ -46,7 +46,8 @@ class Core:
 
     def adopt_writer(self, writer, parent):
         """A new writer replaces `parent` in this process (a fork child, a failed exec); called
-        before anything can reach it, so that name ids the core holds stay valid."""
+        just before it is installed (nothing has reached it), so that name ids the core holds,
+        all given by `parent`, stay valid."""
         raise NotImplementedError
 
 

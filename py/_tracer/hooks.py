@@ -14,6 +14,8 @@ import atexit
 import os
 import signal
 import sys
+from _signal import getsignal as _c_getsignal
+from _signal import pthread_sigmask as _c_pthread_sigmask
 from _thread import get_ident, get_native_id
 from time import perf_counter_ns as _clock
 
@@ -198,15 +200,16 @@ def _hold_signals():
     # a pool that terminates a worker it has just forked would wait for it forever. So the
     # signals the hooks handle stay blocked across the fork (pending in the kernel), and the
     # child lets them in once its file is ready.
-    guarded = [signum for signum in _GUARDED_WHEN_SET if _real_getsignal(signum) == _on_fatal_signal]
+    # The C functions, not signal.py's wrappers: code the shim calls would be recorded.
+    guarded = [signum for signum in _GUARDED_WHEN_SET if _c_getsignal(signum) == _on_fatal_signal]
     if guarded:
-        _fork_masks[get_ident()] = signal.pthread_sigmask(signal.SIG_BLOCK, guarded)
+        _fork_masks[get_ident()] = _c_pthread_sigmask(signal.SIG_BLOCK, guarded)
 
 
 def _release_signals():
     mask = _fork_masks.pop(get_ident(), None)
     if mask is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _c_pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _after_fork_in_child():
@@ -238,7 +241,7 @@ def _after_fork_in_child():
         if _pending_signal:
             _finish("signal:" + _signal_name(_pending_signal))
         if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held since the fork: now
+            _c_pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held since the fork: now
 
 
 def _default_process_name():

@@ -95,16 +95,9 @@ class Session:
         """
         fork_ns = _clock()
         resuming = self._finishing  # finished for an exec that failed: the same process records on
-        if not resuming:
-            # First, before this process's writer can be reached: the core drops the parent's
-            # unwritten calls. On 3.8-3.11 the native core's profile hook sees the shim's own
-            # calls here too, and a flush falling due during this method wrote the parent's
-            # calls into the new file.
-            self._core.after_fork(fork_ns)
         parent = self._writer
         parent.abandon()
         writer = self._new_writer()
-        self._core.adopt_writer(writer, parent)
         if launch is not None:
             self._launch = (launch, parent.pid)
             # The child's end of its launch arrow: the stack it inherited (bound to the slice
@@ -120,6 +113,15 @@ class Session:
         survivor = self.threads.after_fork()
         if survivor is not None:
             writer.inherit(survivor, fork_ns, parent)
+        # Last, in this order and with nothing recorded in between: the new writer takes over the
+        # name ids the core holds (the parent's writer gave some during this method), the core
+        # drops the parent's unwritten calls and those the shim's own work here made, and only
+        # then can the core reach the new writer. (Installed earlier, a flush falling due in this
+        # method wrote the parent's calls into the new file: on 3.8-3.11 the native core's
+        # profile hook sees the shim's calls too.)
+        self._core.adopt_writer(writer, parent)
+        if not resuming:
+            self._core.after_fork(fork_ns)
         self._writer = writer
         self.file_name = writer.file_name
         self.threads.writer = writer
