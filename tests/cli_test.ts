@@ -4,22 +4,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, readJson, runCli, runCommand, tempDir, withoutCoreNote } from "./helpers.ts";
-import type { TraceEvent } from "../lib/trace_event.ts";
+import {
+  assertOneLineError,
+  eventsOf,
+  FIXTURES,
+  readJson,
+  runCli,
+  runCommand,
+  tempDir,
+  withoutCoreNote,
+} from "./helpers.ts";
 
 const CLI = join(FIXTURES, "cli");
-
-function eventsOf(trace: unknown): TraceEvent[] {
-  return (trace as { traceEvents: TraceEvent[] }).traceEvents;
-}
-
-function assertOneLineError(stderr: string, pattern: RegExp) {
-  const lines = stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  assert.match(lines[0], /^tracer: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
-}
 
 Deno.test("the program sees what it sees untraced: argv, __main__, sys.path[0], stdio, exit", async () => {
   await using dir = await tempDir();

@@ -2,6 +2,8 @@
  * Shared helpers for end-to-end tests: run the CLI from source, find the Python matrix, temp dirs.
  * @module
  */
+import assert from "node:assert/strict";
+import type { TraceEvent } from "../lib/trace_event.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -186,4 +188,18 @@ export async function waitUntil(
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The `traceEvents` of a parsed trace file. */
+export function eventsOf(trace: unknown): TraceEvent[] {
+  return (trace as { traceEvents: TraceEvent[] }).traceEvents;
+}
+
+/** Asserts that tracer said one line on stderr, matching `pattern`, and no stack trace. */
+export function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.match(lines[0], /^tracer: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
 }

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  assertOneLineError,
+  eventsOf,
   FIXTURES,
   noteSkipped,
   readJson,
@@ -14,23 +16,10 @@ import {
   spawnCli,
   tempDir,
 } from "./helpers.ts";
-import type { TraceEvent } from "../lib/trace_event.ts";
 import { decodeModel, inflateBase64 } from "../lib/viewer/model.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
 const isLinux = Deno.build.os === "linux";
-
-function eventsOf(trace: unknown): TraceEvent[] {
-  return (trace as { traceEvents: TraceEvent[] }).traceEvents;
-}
-
-function assertOneLineError(stderr: string, pattern: RegExp) {
-  const lines = stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  assert.match(lines[0], /^tracer: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
-}
 
 Deno.test({
   name: "kill -INT <tracer pid> during `tracer sleeper.py`: the program is interrupted",

@@ -113,6 +113,7 @@ class MonitoringCore(BufferedCore):
                 except ValueError:  # the program freed our tool id: record nothing more
                     return disable
                 recorded[code_id(code)] = code
+            # From here as on_entry (inlined: one more call per start costs more than the lines).
             try:
                 buf = local.buf
             except AttributeError:
