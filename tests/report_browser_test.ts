@@ -321,10 +321,17 @@ async function stepThroughMatches(
   for (let i = 1; i <= count; i++) {
     if (via === "enter") await page.press("Enter");
     else await page.clickElement("#next-match");
-    await waitUntil(
-      async () => (await text(page, "#search-count")).startsWith(`${i} / `),
-      `match ${i}`,
-    );
+    let shown = "";
+    await waitUntil(async () => {
+      shown = await text(page, "#search-count");
+      return shown.startsWith(`${i} / `);
+    }, `match ${i}`).catch(async (error) => {
+      // What the page showed instead, for the next one to look at this (seen under load only).
+      const state = await page.evaluate("JSON.stringify(__tracer.state().search)");
+      throw new Error(
+        `${error.message} of ${count} by ${via}: the count says "${shown}", ${state}`,
+      );
+    });
     seen.push(await detailsRows(page));
   }
   return seen;
