@@ -58,14 +58,13 @@ interface RunSpec {
 }
 
 /** Runs a fixture under the shim directly with `core`, and parses every file it left. */
-async function traced(python: string, core: CoreChoice, spec: RunSpec): Promise<Traced> {
-  await using dir = await tempDir();
-  const shim = spec.shim ?? SHIM;
-  const config: ShimConfig = {
+/** A shim config writing into `outputDir`: everything recorded, unless `changes` says otherwise. */
+function shimConfig(outputDir: string, changes: Partial<ShimConfig>): ShimConfig {
+  return {
     version: 1,
     run_id: "native-test",
-    output_dir: dir.path,
-    shim_dir: shim,
+    output_dir: outputDir,
+    shim_dir: SHIM,
     ignore_c_function: false,
     max_stack_depth: -1,
     include_files: [],
@@ -73,9 +72,15 @@ async function traced(python: string, core: CoreChoice, spec: RunSpec): Promise<
     min_duration_us: 0,
     tracer_entries: 1_000_000,
     trace_children: true,
-    core,
-    ...spec.config,
+    core: "auto",
+    ...changes,
   };
+}
+
+async function traced(python: string, core: CoreChoice, spec: RunSpec): Promise<Traced> {
+  await using dir = await tempDir();
+  const shim = spec.shim ?? SHIM;
+  const config = shimConfig(dir.path, { shim_dir: shim, core, ...spec.config });
   const script = resolve(NATIVE, spec.script); // 3.8 names a relative script relatively
   const output = await runCommand([python, script, ...spec.args ?? []], {
     cwd: NATIVE,
@@ -243,20 +248,13 @@ async function countCalls(path: string): Promise<{ perThread: Map<number, number
 
 nativeTest("64 threads x 200k calls, every call kept", async (_version, python) => {
   await using dir = await tempDir();
-  const config: ShimConfig = {
-    version: 1,
+  const config = shimConfig(dir.path, {
     run_id: "native-stress",
-    output_dir: dir.path,
-    shim_dir: SHIM,
     ignore_c_function: true,
-    max_stack_depth: -1,
     include_files: [NATIVE],
-    exclude_files: [],
-    min_duration_us: 0,
     tracer_entries: 20_000_000,
-    trace_children: true,
     core: "native",
-  };
+  });
   const output = await runCommand([python, "stress.py", "threads", "64", "200000"], {
     cwd: NATIVE,
     env: { PYTHONPATH: SHIM, TRACER_CONFIG: JSON.stringify(config) },
@@ -402,20 +400,12 @@ Deno.test({
 
 nativeTest("a thread already running when tracing starts is recorded", async (version, python) => {
   await using dir = await tempDir();
-  const config: ShimConfig = {
-    version: 1,
+  const config = shimConfig(dir.path, {
     run_id: "native-late",
-    output_dir: dir.path,
-    shim_dir: SHIM,
-    ignore_c_function: false,
-    max_stack_depth: -1,
     include_files: [NATIVE],
-    exclude_files: [],
-    min_duration_us: 0,
     tracer_entries: 1000,
-    trace_children: true,
     core: "native",
-  };
+  });
   const output = await runCommand([python, join(NATIVE, "late_start.py")], {
     env: { PYTHONPATH: SHIM, LATE_CONFIG: JSON.stringify(config) },
   });

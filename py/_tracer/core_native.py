@@ -1,8 +1,8 @@
 """The native core: the hot path runs in C (_native.c); this class switches it on and off.
 
-On 3.12+ the C functions are sys.monitoring callbacks of two tools, as in core_monitoring.py (a
-decider that sees each code object's first start once, a recorder with local events on recorded
-code only). On 3.8-3.11 the C profile hook is set in every thread the API reaches (3.9+: threads
+On 3.12+ the C functions are sys.monitoring callbacks of two tools: a decider that sees each code
+object's first start once, and a recorder with local events on recorded code only (see _native.c
+for why this is safe in C, where core_monitoring.py needs one tool). On 3.8-3.11 the C profile hook is set in every thread the API reaches (3.9+: threads
 already running too), and in threads started later through threading.setprofile and
 _thread.start_new_thread, as in core_profile.py.
 """

@@ -215,8 +215,6 @@ def _release_signals():
 def _after_fork_in_child():
     global _finishing, _pending_signal, _in_forkserver
     _pending_signal = 0
-    mask = _fork_masks.pop(get_ident(), None)
-    _fork_masks.clear()  # other threads' forks in progress: those threads are not here
     forked_by_server = _in_forkserver
     _in_forkserver = False  # a worker's own forks are its own launches
     # A fatal signal (a pool terminating its workers) is held until the child's file is ready,
@@ -240,8 +238,8 @@ def _after_fork_in_child():
         _finishing = False
         if _pending_signal:
             _finish("signal:" + _signal_name(_pending_signal))
-        if mask is not None:
-            _c_pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held since the fork: now
+        _release_signals()  # a signal held since the fork comes in now
+        _fork_masks.clear()  # other threads' forks in progress: those threads are not here
 
 
 def _default_process_name():
