@@ -420,3 +420,48 @@ nativeTest("a thread already running when tracing starts is recorded", async (ve
   assert.equal(works.length, 2, `${version}: work() in both threads`);
   assert.equal(works.filter((e) => e.tid === early.tid).length, 1);
 });
+
+// --- signals the main thread cannot take at once ------------------------------------------------
+
+/** The combined trace of a CLI run with the native core: its events and each file's end. */
+async function tracedByCli(python: string, args: string[]) {
+  await using dir = await tempDir();
+  const out = join(dir.path, "t.json");
+  const run = await runCli(["--python", python, "--core", "native", "-o", out, ...args]);
+  const trace = JSON.parse(await Deno.readTextFile(out)) as {
+    traceEvents: TraceEvent[];
+    otherData: { sources: { otherData: { pid: number }; tracerEnd: { exit: string } }[] };
+  };
+  return { ...run, events: trace.traceEvents, sources: trace.otherData.sources };
+}
+
+for (const [version, python] of MATRIX) {
+  const script = join(NATIVE, "term_while_blocked.py");
+  Deno.test({
+    name: `native core: a SIGTERM taken by another thread still ends a main thread blocked in read (${version})`,
+    ignore: !BUILT.includes(tag(version)),
+    async fn() {
+      // Before the re-sending timer, the Python handler never ran: the fixture's watchdog
+      // SIGKILLed the process 20 s later.
+      const run = await tracedByCli(python, [script, "blocked"]);
+      assert.equal(run.code, 128 + 15, run.stderr);
+      assert.equal(run.stdout, "reading\n");
+      assert.deepEqual(run.sources.map((source) => source.tracerEnd.exit), ["signal:SIGTERM"]);
+      const works = run.events.filter((e) => e.ph === "X" && String(e.name).startsWith("work "));
+      assert.equal(works.length, 100, "the whole trace was written");
+    },
+  });
+  Deno.test({
+    name: `native core: a SIGTERM to a main thread busy in C for hours ends it (${version})`,
+    ignore: !BUILT.includes(tag(version)),
+    async fn() {
+      // The default action after the grace second, as untraced; before, the sum ran on until
+      // the watchdog's SIGKILL.
+      const run = await tracedByCli(python, [script, "busy"]);
+      assert.equal(run.code, 128 + 15, run.stderr);
+      assert.equal(run.stdout, "summing\n");
+      assert.match(run.stderr, /ended without its end record/, "the sum's process is cut short");
+      assert.deepEqual(run.sources.map((source) => source.tracerEnd.exit), ["os._exit"]);
+    },
+  });
+}

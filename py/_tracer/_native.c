@@ -875,8 +875,171 @@ deepest(PyObject *module, PyObject *unused)
     return PyLong_FromSsize_t(S.deepest);
 }
 
+/*
+ * Guarded signals (hooks.py): SIGTERM, SIGHUP and SIGINT when the shim's Python handler stands in
+ * for their default action, to write the trace before the process dies of the signal. CPython's
+ * C handler only trips a flag; the Python handler runs in the main thread, between bytecodes or
+ * when a blocking call there fails with EINTR. A signal that lands in another thread, or in the
+ * main thread on its way into a blocking call (a Pool worker terminated just before it waits on
+ * its queue's lock), leaves the flag tripped and the main thread blocked for good, where the
+ * default action would have ended the process at once.
+ *
+ * So tracer's C handler goes in front of CPython's. It calls CPython's, then arms a timer that
+ * sends the signal to the main thread every KICK_NS: each one interrupts the blocking call, whose
+ * EINTR path runs the Python handler, which reports in (signal_seen) and ends the re-sending. If
+ * GRACE_NS pass without it (the main thread is in C code that never looks at signals), the
+ * signal's default action ends the process, as untraced; the trace keeps what was written.
+ * Everything the handler calls is async-signal-safe. Linux only (timer_create with
+ * SIGEV_THREAD_ID); elsewhere redeliver_signal() says no.
+ */
+#if defined(__linux__)
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid /* glibc < 2.35 names no field for it */
+#endif
+
+#define KICK_NS 10000000LL    /* 10 ms between re-sent signals */
+#define GRACE_NS 1000000000LL /* 1 s: then the default action */
+
+typedef struct {
+    struct sigaction previous;  /* CPython's handler, which tracer's calls first */
+    timer_t timer;              /* sends the signal to the main thread */
+    pid_t timer_pid;            /* the process that created it: a fork child has no timer */
+    volatile sig_atomic_t seen; /* the Python handler ran: the signal is being handled */
+    volatile sig_atomic_t armed;
+    int64_t armed_at; /* CLOCK_MONOTONIC ns of the first arrival */
+} Redelivery;
+
+static Redelivery redeliveries[NSIG];
+
+static int64_t
+monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+static void
+set_timer(Redelivery *r, long long interval_ns)
+{
+    struct itimerspec spec;
+    spec.it_interval.tv_sec = spec.it_value.tv_sec = (time_t)(interval_ns / 1000000000LL);
+    spec.it_interval.tv_nsec = spec.it_value.tv_nsec = (long)(interval_ns % 1000000000LL);
+    timer_settime(r->timer, 0, &spec, NULL);
+}
+
+static void
+redelivering_handler(int signum, siginfo_t *info, void *context)
+{
+    int saved_errno = errno;
+    Redelivery *r = &redeliveries[signum];
+    if (r->previous.sa_flags & SA_SIGINFO)
+        r->previous.sa_sigaction(signum, info, context);
+    else if (r->previous.sa_handler != SIG_DFL && r->previous.sa_handler != SIG_IGN)
+        r->previous.sa_handler(signum);
+    if (!r->seen && r->timer_pid == getpid()) {
+        if (!r->armed) {
+            r->armed = 1;
+            r->armed_at = monotonic_ns();
+            set_timer(r, KICK_NS);
+        }
+        else if (monotonic_ns() - r->armed_at >= GRACE_NS) {
+            /* Blocked during this handler, the raised signal arrives as it returns. */
+            set_timer(r, 0);
+            struct sigaction dfl;
+            memset(&dfl, 0, sizeof(dfl));
+            dfl.sa_handler = SIG_DFL;
+            sigaction(signum, &dfl, NULL);
+            raise(signum);
+        }
+    }
+    errno = saved_errno;
+}
+
+/* redeliver_signal(signum): puts tracer's handler in front of the one CPython just installed
+ * for signum, with a timer aimed at the calling thread (the main thread: only it can install
+ * handlers). Called again in a fork child, whose thread is the new main thread and which has no
+ * timers. */
+static PyObject *
+redeliver_signal(PyObject *module, PyObject *args)
+{
+    int signum;
+    if (!PyArg_ParseTuple(args, "i", &signum))
+        return NULL;
+    if (signum <= 0 || signum >= NSIG) {
+        PyErr_SetString(PyExc_ValueError, "signal number out of range");
+        return NULL;
+    }
+    Redelivery *r = &redeliveries[signum];
+    if (r->timer_pid != getpid()) {
+        struct sigevent event;
+        memset(&event, 0, sizeof(event));
+        event.sigev_notify = SIGEV_THREAD_ID;
+        event.sigev_signo = signum;
+        event.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+        if (timer_create(CLOCK_MONOTONIC, &event, &r->timer) != 0)
+            Py_RETURN_FALSE;
+        r->timer_pid = getpid();
+        r->seen = r->armed = 0;
+    }
+    struct sigaction installed;
+    if (sigaction(signum, NULL, &installed) != 0)
+        Py_RETURN_FALSE;
+    if ((installed.sa_flags & SA_SIGINFO) && installed.sa_sigaction == redelivering_handler)
+        Py_RETURN_TRUE; /* already in front (a fork child inherits it) */
+    if (!(installed.sa_flags & SA_SIGINFO) &&
+        (installed.sa_handler == SIG_DFL || installed.sa_handler == SIG_IGN))
+        Py_RETURN_FALSE; /* no handler of CPython's to stand in front of */
+    r->previous = installed;
+    struct sigaction mine = installed;
+    mine.sa_flags |= SA_SIGINFO;
+    mine.sa_sigaction = redelivering_handler;
+    if (sigaction(signum, &mine, NULL) != 0)
+        Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
+/* signal_seen(signum): the Python handler runs; no more re-sending of signum in this process. */
+static PyObject *
+signal_seen(PyObject *module, PyObject *args)
+{
+    int signum;
+    if (!PyArg_ParseTuple(args, "i", &signum))
+        return NULL;
+    if (signum > 0 && signum < NSIG) {
+        Redelivery *r = &redeliveries[signum];
+        r->seen = 1;
+        if (r->armed && r->timer_pid == getpid())
+            set_timer(r, 0);
+    }
+    Py_RETURN_NONE;
+}
+#else
+static PyObject *
+redeliver_signal(PyObject *module, PyObject *args)
+{
+    Py_RETURN_FALSE; /* no thread-directed timers here */
+}
+
+static PyObject *
+signal_seen(PyObject *module, PyObject *args)
+{
+    Py_RETURN_NONE;
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"deepest", deepest, METH_NOARGS, "The deepest call stack any thread had."},
+    {"redeliver_signal", redeliver_signal, METH_VARARGS,
+     "redeliver_signal(signum) -> bool: re-sends signum to the main thread until signal_seen()."},
+    {"signal_seen", signal_seen, METH_VARARGS,
+     "signal_seen(signum): the shim's Python handler for signum runs."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(registry, flush_events, flush_interval_ns, max_depth, cap, min_ns, ignore_c, "
      "debug)"},

@@ -50,6 +50,17 @@ class Core:
         all given by `parent`, stay valid."""
         raise NotImplementedError
 
+    def redeliver_signal(self, signum):
+        """Makes a guarded signal (hooks.py) that CPython tripped reach the main thread again and
+        again until the hooks' handler runs (signal_seen), so that a main thread blocked in C
+        when it arrived still ends as the default action would; True when this core can. Called
+        in the main thread, just after that handler was installed for signum. The Python cores
+        cannot: such a signal waits until the blocking call returns."""
+        return False
+
+    def signal_seen(self, signum):
+        """The hooks' handler for signum runs: the signal needs no more re-sending."""
+
 
 class BufferedCore(Core):
     """A pure-Python core: threads append to ThreadBuffer lists that the writer walks."""

@@ -100,6 +100,14 @@ class NativeCore(Core):
             return "the program freed the sys.monitoring tool ids tracer recorded with"
         return None
 
+    def redeliver_signal(self, signum):
+        """See Core.redeliver_signal: a timer re-sends it (_native.c, Linux only)."""
+        return self._native.redeliver_signal(signum)
+
+    def signal_seen(self, signum):
+        """See Core.signal_seen."""
+        self._native.signal_seen(signum)
+
     def adopt_writer(self, writer, parent):
         """The C caches hold name ids `parent` gave: the new writer takes them all over."""
         writer.adopt_names(parent)

@@ -92,7 +92,7 @@ def install(session):
     signal.getsignal = _getsignal
     for signum in _ALWAYS_GUARDED:
         if _real_getsignal(signum) == _SIG_DFL:
-            _real_signal(signum, _on_fatal_signal)
+            _guard(signum)
     if _trace_children:
         if _real_posix_spawn is not None:
             os.posix_spawn = _posix_spawn
@@ -147,9 +147,17 @@ def _exit(status):
     _real_exit(status)
 
 
+def _guard(signum):
+    """Puts the hooks' handler in place of signum's default action."""
+    previous = _real_signal(signum, _on_fatal_signal)
+    _session.redeliver_signal(signum)
+    return previous
+
+
 def _on_fatal_signal(signum, frame):
     global _pending_signal
-    if _finishing or getattr(_session, "finishing", False):
+    _session.signal_seen(signum)
+    if _finishing:
         # Dying now would cut the file mid-line: let the running finish end, then die.
         _pending_signal = signum
         return
@@ -177,7 +185,7 @@ def _signal_name(signum):
 def _signal(signalnum, handler):
     """`signal.signal`: the program's handlers win; SIG_DFL for a fatal signal still writes data."""
     if signalnum in _GUARDED_WHEN_SET and handler == _SIG_DFL:
-        handler = _on_fatal_signal
+        return _visible(_guard(signalnum))
     return _visible(_real_signal(signalnum, handler))
 
 
@@ -232,6 +240,9 @@ def _after_fork_in_child():
         )
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
+        for signum in _GUARDED_WHEN_SET:
+            if _c_getsignal(signum) == _on_fatal_signal:
+                _session.redeliver_signal(signum)  # the parent's timers are not inherited
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
         pass
     finally:

@@ -129,6 +129,17 @@ class Session:
             self._finishing = False
             self._core.start()
 
+    def redeliver_signal(self, signum):
+        """See Core.redeliver_signal (a life-cycle service of the native library)."""
+        try:
+            return self._core.redeliver_signal(signum)
+        except Exception:  # noqa: BLE001 - the signal is handled as before, only not re-sent
+            return False
+
+    def signal_seen(self, signum):
+        """See Core.signal_seen."""
+        self._core.signal_seen(signum)
+
     def owns_file(self):
         """False in a fork child whose file is still the parent's (the fork hook has not run)."""
         return self._detached or self._writer.pid == _getpid()
