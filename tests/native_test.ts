@@ -438,7 +438,8 @@ async function tracedByCli(python: string, args: string[]) {
 for (const [version, python] of MATRIX) {
   const script = join(NATIVE, "term_while_blocked.py");
   Deno.test({
-    name: `native core: a SIGTERM taken by another thread still ends a main thread blocked in read (${version})`,
+    name:
+      `native core: a SIGTERM taken by another thread still ends a main thread blocked in read (${version})`,
     ignore: !BUILT.includes(tag(version)),
     async fn() {
       // Before the re-sending timer, the Python handler never ran: the fixture's watchdog
@@ -462,6 +463,35 @@ for (const [version, python] of MATRIX) {
       assert.equal(run.stdout, "summing\n");
       assert.match(run.stderr, /ended without its end record/, "the sum's process is cut short");
       assert.deepEqual(run.sources.map((source) => source.tracerEnd.exit), ["os._exit"]);
+    },
+  });
+}
+
+// --- the clock -----------------------------------------------------------------------------------
+
+for (const [version, python] of MATRIX) {
+  Deno.test({
+    name: `native core: call starts keep to perf_counter_ns over seconds (TSC or not) (${version})`,
+    ignore: !BUILT.includes(tag(version)),
+    async fn() {
+      await using dir = await tempDir();
+      const marksFile = join(dir.path, "marks.json");
+      const run = await tracedByCli(python, [join(NATIVE, "clock.py"), marksFile]);
+      assert.equal(run.code, 0, run.stderr);
+      const marks = JSON.parse(await Deno.readTextFile(marksFile)) as number[];
+      const starts = run.events.filter((e) => e.ph === "X" && String(e.name).startsWith("tick "))
+        .map((e) => Number(e.ts)).sort((a, b) => a - b);
+      assert.equal(starts.length, 300);
+      // How far each tick's perf_counter_ns() is past its recorded start, in µs: a few µs, more
+      // where a flush or the scheduler came in between. The first ticks are stamped with the
+      // system clock, later ones through the TSC mapping (x86-64 Linux): their typical gaps must
+      // agree. (A slope off by 1% would part them by ~250 µs: each flush interval's new anchor
+      // takes the drift back to 0.)
+      const gaps = marks.map((mark, i) => mark / 1000 - starts[i]);
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+      const early = median(gaps.slice(0, 5));
+      const late = median(gaps.slice(200));
+      assert.ok(Math.abs(late - early) < 100, `typical gap early ${early} µs, late ${late} µs`);
     },
   });
 }
