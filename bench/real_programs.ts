@@ -2,8 +2,8 @@
  * Real multi-process programs, side by side in one run on CPython 3.11: `pytest -n 2`
  * (pytest-xdist, execnet subprocesses) on the test suite of toolz's sdist, and `sphinx-build -j 2`
  * (fork workers) on a generated 21-page project (workloads/sphinx_project.py). Each runs untraced,
- * under tracer's native core with its default cap (5 M calls per process, every call of these
- * runs), under tracer keeping 1 M calls per process (VizTracer's default buffer size), and under
+ * under tracer's native core with its default cap (5 M calls per process; the rest counted
+ * as dropped), under tracer keeping 1 M calls per process (VizTracer's default buffer size), and under
  * VizTracer with its defaults (a ring of 1 M entries per process: it keeps the last ones).
  *
  * Per row: the program's running part (workloads/timed_run.py around the module, in the root
