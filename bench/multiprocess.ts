@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
+import { median } from "./_shared.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -83,12 +84,6 @@ async function measure(python: string, argv: string[], cwd: string): Promise<Mea
     throw new Error(`${argv.join(" ")} exited ${result.code}: ${decoder.decode(output.stderr)}`);
   }
   return { wall: result.wall, peakMb: result.maxrss_kb / 1024 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main() {

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { nativeLibs, PLATFORM } from "../lib/run/native.ts";
 import { pythonMatrix } from "../tests/helpers.ts";
 import { viztracerFor } from "./viztracer.ts";
+import { median, tracerCli } from "./_shared.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKLOADS = join(ROOT, "bench", "workloads");
@@ -59,17 +60,7 @@ type Runner = [string, (workload: string, tmp: string) => string[]];
 
 function runners(python: string, viztracer: string | null, native: boolean): Runner[] {
   const cli = (core: string) => (workload: string, tmp: string) => [
-    Deno.execPath(),
-    "run",
-    "-A",
-    join(ROOT, "main.ts"),
-    "--quiet",
-    "--core",
-    core,
-    "--python",
-    python,
-    "-o",
-    join(tmp, "out.json"),
+    ...tracerCli(core, python, join(tmp, "out.json")),
     TIMED_RUN,
     "plain",
     workload,
@@ -101,12 +92,6 @@ function runners(python: string, viztracer: string | null, native: boolean): Run
     w,
   ]]);
   return list;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function measure(list: Runner[], workload: string): Promise<Map<string, Sample>> {

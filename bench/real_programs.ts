@@ -18,6 +18,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pythonMatrix } from "../tests/helpers.ts";
+import { median, tracerCli } from "./_shared.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKLOADS = join(ROOT, "bench", "workloads");
@@ -113,18 +114,7 @@ type Runner = [string, (out: string) => string[]];
 function runners(venvPython: string): Runner[] {
   const timed = [TIMED_RUN, "plain", "module"]; // the program's argv: TIMED_ARGV
   const tracer = (cap: string[]) => (out: string) => [
-    Deno.execPath(),
-    "run",
-    "-A",
-    join(ROOT, "main.ts"),
-    "--quiet",
-    "--core",
-    "native",
-    ...cap,
-    "--python",
-    venvPython,
-    "-o",
-    out,
+    ...tracerCli("native", venvPython, out, cap),
     ...timed,
   ];
   return [
@@ -191,12 +181,6 @@ async function sample(argv: string[], program: Program, out: string): Promise<Sa
   const last = [...result.out.matchAll(/\{"run": ([\d.e-]+), "save": [\d.e-]+\}/g)].pop();
   if (!result.ok || last === undefined) throw new Error(`${argv.join(" ")}:\n${result.out}`);
   return { run: Number(last[1]), wall, events: await countEvents(out) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 const python = pythonMatrix(["3.11"]).get("3.11");

@@ -65,7 +65,7 @@ Py_NewRef(PyObject *object)
 #endif
 
 static struct {
-    int usable;             /* the kernel's clocksource is the TSC */
+    int usable;             /* the kernel's clocksource is the TSC: 1, not: -1, not read: 0 */
     uint64_t base_tsc;      /* the first pair: the slope is measured from it */
     int64_t base_ns;
     uint64_t anchor_tsc;    /* the last pair: times are mapped from it */
@@ -110,12 +110,12 @@ now_ns(void)
     return now;
 }
 
-/* Takes a new anchor (and on the first call checks that the TSC can be used). */
+/* Takes a new anchor (the first call reads whether the TSC can be used, once per process). */
 static void
 calibrate(void)
 {
 #if TSC_CLOCK
-    if (clock_state.base_tsc == 0) {
+    if (clock_state.usable == 0) {
         FILE *source =
             fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
         char name[16] = "";
@@ -124,9 +124,9 @@ calibrate(void)
                 name[0] = 0;
             fclose(source);
         }
-        clock_state.usable = strcmp(name, "tsc\n") == 0;
+        clock_state.usable = strcmp(name, "tsc\n") == 0 ? 1 : -1;
     }
-    if (!clock_state.usable)
+    if (clock_state.usable < 0)
         return;
     /* The clock read between two TSC reads, at their midpoint; of three tries the tightest (a
      * try the thread was preempted in would put the pair off by half the preemption). */
@@ -1010,18 +1010,10 @@ typedef struct {
     pid_t timer_pid;            /* the process that created it: a fork child has no timer */
     volatile sig_atomic_t seen; /* the Python handler ran: the signal is being handled */
     volatile sig_atomic_t armed;
-    int64_t armed_at; /* CLOCK_MONOTONIC ns of the first arrival */
+    int64_t armed_at; /* system_ns() of the first arrival */
 } Redelivery;
 
 static Redelivery redeliveries[NSIG];
-
-static int64_t
-monotonic_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
-}
 
 static void
 set_timer(Redelivery *r, long long interval_ns)
@@ -1044,10 +1036,10 @@ redelivering_handler(int signum, siginfo_t *info, void *context)
     if (!r->seen && r->timer_pid == getpid()) {
         if (!r->armed) {
             r->armed = 1;
-            r->armed_at = monotonic_ns();
+            r->armed_at = system_ns();
             set_timer(r, KICK_NS);
         }
-        else if (monotonic_ns() - r->armed_at >= GRACE_NS) {
+        else if (system_ns() - r->armed_at >= GRACE_NS) {
             /* Blocked during this handler, the raised signal arrives as it returns. */
             set_timer(r, 0);
             struct sigaction dfl;

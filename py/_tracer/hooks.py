@@ -209,9 +209,14 @@ def _hold_signals():
     # signals the hooks handle stay blocked across the fork (pending in the kernel), and the
     # child lets them in once its file is ready.
     # The C functions, not signal.py's wrappers: code the shim calls would be recorded.
-    guarded = [signum for signum in _GUARDED_WHEN_SET if _c_getsignal(signum) == _on_fatal_signal]
+    guarded = _guarded_signals()
     if guarded:
         _fork_masks[get_ident()] = _c_pthread_sigmask(signal.SIG_BLOCK, guarded)
+
+
+def _guarded_signals():
+    """The signals the hooks' handler stands in for now (read with _signal's C function)."""
+    return [signum for signum in _GUARDED_WHEN_SET if _c_getsignal(signum) == _on_fatal_signal]
 
 
 def _release_signals():
@@ -240,9 +245,8 @@ def _after_fork_in_child():
         )
         parent = _process_name or _default_process_name()
         _set_process_name(parent + " (fork)")
-        for signum in _GUARDED_WHEN_SET:
-            if _c_getsignal(signum) == _on_fatal_signal:
-                _session.redeliver_signal(signum)  # the parent's timers are not inherited
+        for signum in _guarded_signals():
+            _session.redeliver_signal(signum)  # the parent's timers are not inherited
     except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
         pass
     finally:
