@@ -57,7 +57,6 @@ interface RunSpec {
   root?: boolean;
 }
 
-/** Runs a fixture under the shim directly with `core`, and parses every file it left. */
 /** A shim config writing into `outputDir`: everything recorded, unless `changes` says otherwise. */
 function shimConfig(outputDir: string, changes: Partial<ShimConfig>): ShimConfig {
   return {
@@ -77,6 +76,7 @@ function shimConfig(outputDir: string, changes: Partial<ShimConfig>): ShimConfig
   };
 }
 
+/** Runs a fixture under the shim directly with `core`, and parses every file it left. */
 async function traced(python: string, core: CoreChoice, spec: RunSpec): Promise<Traced> {
   await using dir = await tempDir();
   const shim = spec.shim ?? SHIM;
@@ -217,6 +217,43 @@ differential("fork with another thread running", {
 differential("exec, then os._exit", { script: "ends.py", args: ["exec"] });
 differential("SIGTERM", { script: "ends.py", args: ["sigterm"], fixtureOnlyBefore312: true });
 differential("sys.exit in nested calls", { script: "ends.py", args: ["exit"] });
+
+/** The C calls made inside the main thread's first c_calls() of calls.py, in the order made. */
+function cCallsOfCCalls(run: Traced): string[] {
+  const main = run.files[0].events.filter((event) => event.ph === "X" && event.tid === event.pid);
+  const outer = main.find((event) => String(event.name).startsWith("c_calls "));
+  assert.ok(outer, "c_calls() recorded");
+  const start = outer.ts as number, end = start + (outer.dur as number);
+  return main
+    .filter((event) =>
+      event.cat === "c" && (event.ts as number) >= start &&
+      (event.ts as number) + (event.dur as number) <= end
+    )
+    .sort((a, b) => (a.ts as number) - (b.ts as number))
+    .map((event) => String(event.name));
+}
+
+// 3.12+ fire CALL for every callable: a class, a slot wrapper, a method-wrapper and a partial
+// object were recorded as C calls there (and not on 3.8-3.11); a builtin bound to a list
+// subclass was named by the subclass on 3.8-3.11 and by list on 3.12+.
+Deno.test("C calls: calls.py makes the same ones, with the same names, on every CPython and core", async () => {
+  const expected = [
+    "builtins.sorted",
+    "builtins.len",
+    "list.append",
+    "str.join",
+    "dict.fromkeys",
+    "list.append",
+  ];
+  for (const [version, python] of MATRIX) {
+    const cores: CoreChoice[] = BUILT.includes(tag(version)) ? ["python", "native"] : ["python"];
+    for (const core of cores) {
+      const run = await traced(python, core, { script: "calls.py" });
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(cCallsOfCCalls(run), expected, `${version}, ${core} core`);
+    }
+  }
+});
 
 /** Native-only runs: one Python per recording API (3.11: profile hook, 3.12: sys.monitoring). */
 function nativeTest(name: string, fn: (version: string, python: string) => Promise<void>) {

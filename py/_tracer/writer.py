@@ -7,8 +7,9 @@ hot path. This module walks those lists, pairs entries with exits on a per-threa
 across chunks, applies the filters that need the finished call (depth, duration, cap) and writes
 each finished call as three numbers (start ns, duration ns, name id) in binary records; the CLI
 turns the file into JSON. No text is formatted per event: that was 2/3 of the tracing cost.
-Each chunk is one os.write (no user-space buffer to duplicate after a fork), names first, so a
-killed process never leaves events whose names are missing.
+Each chunk is one os.writev of its records (no user-space buffer to duplicate after a fork, and
+no copy of the events joined to the names before them), names first, so a killed process never
+leaves events whose names are missing.
 """
 
 import errno
@@ -34,6 +35,7 @@ KIND_META = b"M"  # UTF-8 JSON array of the M events and flow events
 KIND_END = b"T"  # UTF-8 JSON object: tracerEnd
 
 _os_write = os.write
+_os_writev = os.writev
 _os_close = os.close
 _os_open = os.open
 _os_fstat = os.fstat
@@ -67,12 +69,18 @@ def record(kind, payload):
     return kind + len(payload).to_bytes(4, "little") + payload
 
 
-def events_record(numbers):
-    """An events record from [tid, start, dur, id, start, dur, id, ...] (ints, exact as doubles)."""
+def events_head(size):
+    """The kind byte and length that go before an events payload of `size` bytes (written beside
+    it, not joined to it)."""
+    return KIND_EVENTS + size.to_bytes(4, "little")
+
+
+def events_payload(numbers):
+    """The events payload of [tid, start, dur, id, start, dur, id, ...] (ints, exact as doubles)."""
     data = array("d", numbers)
     if _BIG_ENDIAN:
         data.byteswap()
-    return record(KIND_EVENTS, data.tobytes())
+    return data
 
 
 class ThreadBuffer:
@@ -186,7 +194,9 @@ class TraceWriter:
         self._max_depth = depth if depth > 0 else 1 << 30
         self._min_ns = int(config.min_duration_us * 1000)
         self._code_filter = code_filter
-        self._code_id = {}  # code -> (code, name id or None); see id_for
+        self._code_id = {}  # id(code) -> (code, name id or None); see id_for
+        # code -> (code, name id or None): the Python cores' lookup per call (see _walk)
+        self._walk_id = {}
         self._c_id = {}  # C function name -> name id
         self._next_id = 1
         self._new_names = []  # [id, name, cat] not written yet
@@ -203,20 +213,27 @@ class TraceWriter:
         self._tracer_check_ns = 0
 
     def id_for(self, code):
-        """The name id of a code object, or None when filters exclude it."""
-        entry = self._code_id.get(code)
-        # Code objects compare by content, not by file: check identity, fall back to id().
-        if entry is not None and entry[0] is code:
-            return entry[1]
-        entry = self._code_id.get(id(code))
+        """The name id of a code object, or None when filters exclude it.
+
+        Keyed by id(): hashing a code object hashes its constants and every code object nested
+        in them (25 us for a large module's), and equal code objects of different files compare
+        equal. The entry holds the code object, which keeps its id unique for the process's life.
+        """
+        key = id(code)
+        entry = self._code_id.get(key)
         if entry is not None and entry[0] is code:
             return entry[1]
         name_id = None
         if self._code_filter(code):
             name_id = self._new_name(python_code_name(code), "py")
-        # Holding the code object keeps its id unique for the life of the process.
-        self._code_id.setdefault(code, (code, name_id))
-        self._code_id[id(code)] = (code, name_id)
+        self._code_id[key] = (code, name_id)
+        return name_id
+
+    def _walk_id_for(self, code):
+        """id_for(), remembered by content for _walk: a small function's code hashes faster than
+        id() and an int hash on 3.8 (its caller checks identity: equal code can be another's)."""
+        name_id = self.id_for(code)
+        self._walk_id.setdefault(code, (code, name_id))
         return name_id
 
     def c_function_id(self, func):
@@ -232,6 +249,7 @@ class TraceWriter:
         must know them. Call it before this writer names anything.
         """
         self._code_id = dict(parent._code_id)
+        self._walk_id = dict(parent._walk_id)
         self._c_id = dict(parent._c_id)
         self._c_names = parent._c_names
         self._next_id = parent._next_id
@@ -260,11 +278,8 @@ class TraceWriter:
             self.dropped += dropped
             if len(payload) > 8:
                 self.events += (len(payload) - 8) // 24
-                self._write(
-                    self._names_record()
-                    + self._meta_record((thread,))
-                    + record(KIND_EVENTS, payload)
-                )
+                head = self._names_record() + self._meta_record((thread,))
+                self._write(head + events_head(len(payload)), payload)
 
     def _c_function_id(self, name):
         name_id = self._c_id[name] = self._new_name(name, "c")
@@ -336,9 +351,9 @@ class TraceWriter:
             numbers = [thread.tid]
             self._walk(thread, items, numbers)
             if len(numbers) > 1:
-                self._write(
-                    self._names_record() + self._meta_record((thread,)) + events_record(numbers)
-                )
+                payload = events_payload(numbers)
+                head = self._names_record() + self._meta_record((thread,))
+                self._write(head + events_head(len(payload) * payload.itemsize), payload)
 
     def inherit(self, thread, fork_ns, parent):
         """In a fork child: takes over the surviving thread's open calls and unwritten buffer.
@@ -380,7 +395,7 @@ class TraceWriter:
         stack = thread.stack
         push = stack.append
         pop = stack.pop
-        code_id = self._code_id.get
+        code_id = self._walk_id.get
         c_id = self._c_id.get
         min_ns = self._min_ns
         max_depth = self._max_depth
@@ -415,7 +430,10 @@ class TraceWriter:
                         continue
             else:
                 entry = code_id(item)
-                name_id = entry[1] if entry is not None and entry[0] is item else self.id_for(item)
+                if entry is not None and entry[0] is item:
+                    name_id = entry[1]
+                else:
+                    name_id = self._walk_id_for(item)
             if name_id is not None:
                 if len(stack) >= max_depth:
                     name_id = None
@@ -455,7 +473,8 @@ class TraceWriter:
                         self.events += 1
                 del thread.stack[:]
                 if len(numbers) > 1:
-                    chunks.append(events_record(numbers))
+                    payload = events_payload(numbers).tobytes()
+                    chunks.append(events_head(len(payload)) + payload)
             chunks.append(self._meta_record(threads))
             end = dict(end_metadata)
             end.update(events=self.events, dropped_events=self.dropped, unfinished=self.unfinished,
@@ -489,8 +508,10 @@ class TraceWriter:
             pass
         return False
 
-    def _write(self, data, final=False):
-        """Appends whole records. A failed write is cut off the file and stops writing for good."""
+    def _write(self, data, payload=None, final=False):
+        """Appends whole records: `data`, then `payload` when given (the events payload `data`
+        ends with the head of), in one writev. A failed write is cut off the file and stops
+        writing for good."""
         if self.closed or (self.lost is not None and not final):
             return
         if not final and self._tracer_gone():
@@ -498,10 +519,16 @@ class TraceWriter:
             return
         try:
             fd = self._own_fd()
-            view = memoryview(data)
-            while view:
-                view = view[_os_write(fd, view):]
-            self._size += len(data)
+            if payload is None:
+                size, written = len(data), _os_write(fd, data)
+            else:
+                payload = memoryview(payload).cast("B")
+                size, written = len(data) + len(payload), _os_writev(fd, (data, payload))
+            if written < size:  # a short write (a full disk, a signal): the rest, once joined
+                view = memoryview(data if payload is None else bytes(data) + payload)[written:]
+                while view:
+                    view = view[_os_write(fd, view):]
+            self._size += size
         except OSError as error:
             self._stop_writing(error)
 
@@ -545,18 +572,19 @@ class TraceWriter:
 
 _BuiltinType = type(len)  # builtin_function_or_method: len, time.sleep, [].append bound
 _MethodDescriptorType = type(list.append)
+_C_METHOD_TYPES = (_MethodDescriptorType, type(dict.__dict__["fromkeys"]))  # and classmethods'
 _ModuleType = type(os)
 
 
 class CFunctionNames:
-    """Names C callables as `module.name` or `Type.method` without keeping user objects alive."""
+    """Names C functions as `module.name` or `Type.method` without keeping user objects alive."""
 
     def __init__(self):
-        self._by_callable = {}  # static callables (module functions, descriptors, classes)
+        self._by_callable = {}  # module functions and method descriptors
         self._by_method = {}  # (type of self, name) -> name, for builtins bound to an instance
 
     def name(self, func):
-        """The display name of a C callable; hashes nothing that could run user code."""
+        """The display name of a C function; hashes nothing that could run user code."""
         cls = func.__class__
         if cls is _BuiltinType or cls is _MethodDescriptorType:
             name = self._by_callable.get(func)  # pointer hashes: no user code runs
@@ -565,31 +593,39 @@ class CFunctionNames:
         return self._slow_name(func, cls)
 
     def _slow_name(self, func, cls):
-        if cls is _BuiltinType or isinstance(func, _BuiltinType):  # builtin_method: a subclass
-            owner = func.__self__
-            if owner is None or owner.__class__ is _ModuleType:
-                name = "%s.%s" % (func.__module__ or "builtins", func.__qualname__)
-                self._by_callable[func] = name
-                return name
-            # Bound to an instance: keying by func would keep the instance alive.
-            key = (owner.__class__, func.__name__)
-            name = self._by_method.get(key)
-            if name is None:
-                name = self._by_method[key] = _type_name(owner.__class__) + "." + func.__name__
-            return name
+        """Names a builtin function or method (`cls` is a subclass of its type for one bound
+        through a C class) or a method descriptor: the C functions every core records."""
         if cls is _MethodDescriptorType:
             name = self._by_callable[func] = _type_name(func.__objclass__) + "." + func.__name__
             return name
-        if isinstance(func, type):
-            return _type_name(func)
-        name = getattr(cls, "__name__", None)
-        if name == "method-wrapper" and cls.__module__ == "builtins":  # (1).__add__
-            return _type_name(func.__self__.__class__) + "." + str(func.__name__)
-        if cls.__module__ == "builtins" and isinstance(name, str) and "descriptor" in name:
-            objclass = getattr(func, "__objclass__", None)
-            if isinstance(objclass, type):
-                return _type_name(objclass) + "." + str(getattr(func, "__name__", "?"))
-        return _type_name(cls)  # a callable object: name its class
+        owner = func.__self__
+        if owner is None or owner.__class__ is _ModuleType:
+            name = "%s.%s" % (func.__module__ or "builtins", func.__qualname__)
+            self._by_callable[func] = name
+            return name
+        # Bound to a class (a classmethod) or to an instance, whose class is the key: keying by
+        # func would keep the instance alive. Named by the class that defines it, as 3.12+ name
+        # `[].append(1)`, a method descriptor of list's, whatever list subclass it is called on.
+        cls = owner if isinstance(owner, type) else owner.__class__
+        key = (cls, func.__name__)
+        name = self._by_method.get(key)
+        if name is None:
+            name = self._by_method[key] = _type_name(_defining_class(cls, func.__name__)) + (
+                "." + func.__name__
+            )
+        return name
+
+
+_type_mro = type.__dict__["__mro__"].__get__  # as the type keeps them: no metaclass code runs
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def _defining_class(cls, name):
+    """The first class in cls's MRO that defines a C method `name` (cls when none does)."""
+    for klass in _type_mro(cls):
+        if _type_dict(klass).get(name).__class__ in _C_METHOD_TYPES:
+            return klass
+    return cls
 
 
 def _type_name(cls):
