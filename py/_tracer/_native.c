@@ -546,8 +546,8 @@ c_id(PyObject *func)
     PyObject *ref;
     if (PyCFunction_Check(func)) {
         PyObject *self = PyCFunction_GET_SELF(func);
-        ref = (self == NULL || PyModule_Check(self) || PyType_Check(self)) ? self
-                                                                           : (PyObject *)Py_TYPE(self);
+        int keyed_by_self = self == NULL || PyModule_Check(self) || PyType_Check(self);
+        ref = keyed_by_self ? self : (PyObject *)Py_TYPE(self);
         a = ((PyCFunctionObject *)func)->m_ml;
         b = ref;
     }

@@ -15,6 +15,7 @@ decider callback ran after, recorded nothing: the start belongs to the callback 
 
 import sys
 from time import perf_counter_ns
+from types import FunctionType, MethodType
 
 from .constants import C_CALL_EVENTS as _C_CALLS
 from .constants import ENTRY_EXIT_EVENTS as _ENTRY_EXIT
@@ -92,6 +93,8 @@ class MonitoringCore(BufferedCore):
         c_slow_name = names._slow_name
         builtin_type = type(len)
         descriptor_type = type(list.append)
+        function_type = FunctionType
+        method_type = MethodType
         disable = _DISABLE
 
         # Hot path: every callback below runs once per call or return. Each choice is measured:
@@ -161,10 +164,10 @@ class MonitoringCore(BufferedCore):
                 name = c_name_cache.get(func)
                 if name is None:
                     name = c_slow_name(func, cls)
-            elif isinstance(func, builtin_type):
-                name = c_slow_name(func, cls)
+            elif cls is function_type or cls is method_type or not isinstance(func, builtin_type):
+                return  # most calls: Python callees get PY_START
             else:
-                return
+                name = c_slow_name(func, cls)
             try:
                 buf = local.buf
             except AttributeError:
@@ -178,8 +181,8 @@ class MonitoringCore(BufferedCore):
         def on_c_exit(code, offset, func, arg0):
             now = clock()
             cls = func.__class__
-            if cls is not builtin_type and cls is not descriptor_type and not isinstance(
-                func, builtin_type
+            if cls is not builtin_type and cls is not descriptor_type and (
+                cls is function_type or cls is method_type or not isinstance(func, builtin_type)
             ):
                 return
             try:
