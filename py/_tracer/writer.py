@@ -64,15 +64,14 @@ def to_json(value):
     return _quote(str(value))
 
 
+def record_head(kind, size):
+    """What goes before a record's payload of `size` bytes: kind byte, 4-byte little-endian size."""
+    return kind + size.to_bytes(4, "little")
+
+
 def record(kind, payload):
     """One raw record: kind byte, 4-byte little-endian payload length, payload."""
-    return kind + len(payload).to_bytes(4, "little") + payload
-
-
-def events_head(size):
-    """The kind byte and length that go before an events payload of `size` bytes (written beside
-    it, not joined to it)."""
-    return KIND_EVENTS + size.to_bytes(4, "little")
+    return record_head(kind, len(payload)) + payload
 
 
 def events_payload(numbers):
@@ -278,8 +277,7 @@ class TraceWriter:
             self.dropped += dropped
             if len(payload) > 8:
                 self.events += (len(payload) - 8) // 24
-                head = self._names_record() + self._meta_record((thread,))
-                self._write(head + events_head(len(payload)), payload)
+                self._write_chunk(thread, payload)
 
     def _c_function_id(self, name):
         name_id = self._c_id[name] = self._new_name(name, "c")
@@ -351,9 +349,14 @@ class TraceWriter:
             numbers = [thread.tid]
             self._walk(thread, items, numbers)
             if len(numbers) > 1:
-                payload = events_payload(numbers)
-                head = self._names_record() + self._meta_record((thread,))
-                self._write(head + events_head(len(payload) * payload.itemsize), payload)
+                self._write_chunk(thread, events_payload(numbers))
+
+    def _write_chunk(self, thread, payload):
+        """One chunk: the names not written yet, the thread's changed metadata, then the events
+        record of `payload` (any buffer), which is written beside them, not joined to them."""
+        payload = memoryview(payload).cast("B")
+        head = self._names_record() + self._meta_record((thread,))
+        self._write(head + record_head(KIND_EVENTS, len(payload)), payload)
 
     def inherit(self, thread, fork_ns, parent):
         """In a fork child: takes over the surviving thread's open calls and unwritten buffer.
@@ -473,8 +476,7 @@ class TraceWriter:
                         self.events += 1
                 del thread.stack[:]
                 if len(numbers) > 1:
-                    payload = events_payload(numbers).tobytes()
-                    chunks.append(events_head(len(payload)) + payload)
+                    chunks.append(record(KIND_EVENTS, events_payload(numbers).tobytes()))
             chunks.append(self._meta_record(threads))
             end = dict(end_metadata)
             end.update(events=self.events, dropped_events=self.dropped, unfinished=self.unfinished,
@@ -509,9 +511,9 @@ class TraceWriter:
         return False
 
     def _write(self, data, payload=None, final=False):
-        """Appends whole records: `data`, then `payload` when given (the events payload `data`
-        ends with the head of), in one writev. A failed write is cut off the file and stops
-        writing for good."""
+        """Appends whole records: `data`, then `payload` (a byte view) when given, the payload
+        of the record `data` ends with the head of, in one writev. A failed write is cut off the
+        file and stops writing for good."""
         if self.closed or (self.lost is not None and not final):
             return
         if not final and self._tracer_gone():
@@ -522,10 +524,9 @@ class TraceWriter:
             if payload is None:
                 size, written = len(data), _os_write(fd, data)
             else:
-                payload = memoryview(payload).cast("B")
                 size, written = len(data) + len(payload), _os_writev(fd, (data, payload))
             if written < size:  # a short write (a full disk, a signal): the rest, once joined
-                view = memoryview(data if payload is None else bytes(data) + payload)[written:]
+                view = memoryview(data if payload is None else data + payload)[written:]
                 while view:
                     view = view[_os_write(fd, view):]
             self._size += size
@@ -572,7 +573,8 @@ class TraceWriter:
 
 _BuiltinType = type(len)  # builtin_function_or_method: len, time.sleep, [].append bound
 _MethodDescriptorType = type(list.append)
-_C_METHOD_TYPES = (_MethodDescriptorType, type(dict.__dict__["fromkeys"]))  # and classmethods'
+# What a class defines a C method as: a method descriptor, or a classmethod's (dict.fromkeys).
+_C_METHOD_TYPES = (_MethodDescriptorType, type(dict.__dict__["fromkeys"]))
 _ModuleType = type(os)
 
 
@@ -581,7 +583,7 @@ class CFunctionNames:
 
     def __init__(self):
         self._by_callable = {}  # module functions and method descriptors
-        self._by_method = {}  # (type of self, name) -> name, for builtins bound to an instance
+        self._by_method = {}  # (class, name) -> name, for builtins bound to a class or instance
 
     def name(self, func):
         """The display name of a C function; hashes nothing that could run user code."""
@@ -606,13 +608,12 @@ class CFunctionNames:
         # Bound to a class (a classmethod) or to an instance, whose class is the key: keying by
         # func would keep the instance alive. Named by the class that defines it, as 3.12+ name
         # `[].append(1)`, a method descriptor of list's, whatever list subclass it is called on.
-        cls = owner if isinstance(owner, type) else owner.__class__
-        key = (cls, func.__name__)
+        owner_class = owner if isinstance(owner, type) else owner.__class__
+        key = (owner_class, func.__name__)
         name = self._by_method.get(key)
         if name is None:
-            name = self._by_method[key] = _type_name(_defining_class(cls, func.__name__)) + (
-                "." + func.__name__
-            )
+            defining = _defining_class(owner_class, func.__name__)
+            name = self._by_method[key] = _type_name(defining) + "." + func.__name__
         return name
 
 
