@@ -301,9 +301,14 @@ async function searchAsUser(page: Page, query: string): Promise<string> {
   await page.type(query);
   let count = "";
   await waitUntil(async () => {
-    count = await text(page, "#search-count");
-    const state = await page.evaluate<{ query: string } | null>("__tracer.state().search");
-    return state?.query === query && count !== "";
+    // One read of both: read apart, the search could run between them, and the count of the
+    // previous search ("7 / 12") would pass for this one's.
+    const shown = await page.evaluate<{ query?: string; count: string }>(
+      `({ query: __tracer.state().search?.query,
+          count: document.getElementById("search-count").textContent })`,
+    );
+    count = shown.count;
+    return shown.query === query && count !== "";
   }, `search results for ${query}`);
   return count;
 }
