@@ -1,5 +1,5 @@
 /**
- * Tracing overhead, side by side in one run on CPython 3.11, 3.12 and 3.13: tracer with its native
+ * Tracing overhead, side by side in one run on CPython 3.11 to 3.15: tracer with its native
  * core and with its Python core, VizTracer (a venv per CPython, see viztracer.ts) and cProfile,
  * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting).
  *
@@ -9,7 +9,7 @@
  * the run, so for tracer the larger of the traced Python and the CLI). Runs are interleaved and
  * summarised by their median (the machine is shared): compare ratios, not seconds.
  *
- * usage: deno run -A bench/overhead.ts [rounds=3]
+ * usage: deno run -A bench/overhead.ts [rounds=3] [version...]  (default: 3.11 to 3.15)
  * @module
  */
 import { join } from "node:path";
@@ -133,11 +133,14 @@ const header = [
   "| RSS: untraced native python   viz",
 ].join(" ");
 console.log(header);
-for (const [version, python] of pythonMatrix(["3.11", "3.12", "3.13"])) {
+const versions = Deno.args.length > 1
+  ? Deno.args.slice(1)
+  : ["3.11", "3.12", "3.13", "3.14", "3.15"];
+for (const [version, python] of pythonMatrix(versions)) {
   const viztracer = await viztracerFor(version);
   const native = built.includes(`cp${version.replace(".", "")}`);
   if (viztracer === null) {
-    console.log(`${version}: no VizTracer in /opt/viztracer-venv-${version}: its columns skipped`);
+    console.log(`${version}: no VizTracer (see bench/viztracer.ts): its columns skipped`);
   }
   if (!native) console.log(`${version}: no native core built (deno task build:native): skipped`);
   for (const workload of ["calls.py", "mixed.py"]) {

@@ -1,19 +1,22 @@
 /**
  * `deno task build:native [--python PATH]... [--cc CC]`: compiles `py/_tracer/_native.c` with the
- * system C compiler for every CPython 3.8-3.13 it finds (the pyenv versions, or the `--python`
- * interpreters given) into `build/native/cp<XY>.so`, then writes `build/native/libs.ts`, which
- * embeds them (base64) for lib/run/native.ts. It always writes libs.ts, empty when nothing was built,
+ * system C compiler for every CPython 3.8-3.15 it finds (the pyenv versions and the launchers of
+ * `deno task pythons`, or the `--python` interpreters given) into `build/native/cp<XY>.so`, then
+ * writes `build/native/libs.ts`, which embeds them (base64) for lib/run/native.ts. A Python whose
+ * folder holds a `cc` launcher (scripts/pythons.ts: a Debian root) is compiled for with that one:
+ * its headers and C library are the root's. It always writes libs.ts, empty when nothing was built,
  * so that `deno compile` finds the module. Exit status 1 when a compile failed.
  * @module
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PLATFORM } from "../lib/run/native.ts";
+import { newerPythons } from "./pythons.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SOURCE = join(ROOT, "py", "_tracer", "_native.c");
 const OUT = join(ROOT, "build", "native");
-const SUPPORTED = /^3\.(8|9|10|11|12|13)$/;
+const SUPPORTED = /^3\.(8|9|10|11|12|13|14|15)$/;
 
 /** What a Python says about itself: its version, headers and whether it is free-threaded. */
 interface PythonInfo {
@@ -37,7 +40,8 @@ async function probe(python: string): Promise<PythonInfo | null> {
   }
 }
 
-function pyenvPythons(): string[] {
+/** The default python3, the pyenv versions, and the launchers of `deno task pythons`. */
+function defaultPythons(): string[] {
   const root = Deno.env.get("PYENV_ROOT") ?? join(Deno.env.get("HOME") ?? "/root", ".pyenv");
   const found: string[] = [];
   try {
@@ -47,18 +51,27 @@ function pyenvPythons(): string[] {
       }
     }
   } catch { /* no pyenv */ }
-  return found.sort();
+  return ["python3", ...found.sort(), ...newerPythons().values()];
 }
 
-function parse(argv: string[]): { pythons: string[]; cc: string } {
+function parse(argv: string[]): { pythons: string[]; cc: string | null } {
   const pythons: string[] = [];
-  let cc = Deno.env.get("CC") ?? "cc";
+  let cc = Deno.env.get("CC") ?? null;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--python" && i + 1 < argv.length) pythons.push(argv[++i]);
     else if (argv[i] === "--cc" && i + 1 < argv.length) cc = argv[++i];
     else throw new Error(`usage: build:native [--python PATH]... [--cc CC], got ${argv[i]}`);
   }
-  return { pythons: pythons.length ? pythons : pyenvPythons(), cc };
+  return { pythons: pythons.length ? pythons : defaultPythons(), cc };
+}
+
+/** The `cc` launcher beside a launched Python (scripts/pythons.ts), else the system's `cc`. */
+function compilerFor(python: string): string {
+  const beside = join(dirname(python), "cc");
+  try {
+    if (Deno.statSync(beside).isFile) return beside;
+  } catch { /* a plain Python */ }
+  return "cc";
 }
 
 async function compile(cc: string, info: PythonInfo, output: string): Promise<boolean> {
@@ -96,13 +109,13 @@ export async function buildNative(argv: string[]): Promise<{ built: string[]; fa
   for (const python of pythons) {
     const info = await probe(python);
     if (info === null || !SUPPORTED.test(info.version) || info.freeThreaded) {
-      console.error(`build:native: skipping ${python}: not a CPython 3.8-3.13 with the GIL`);
+      console.error(`build:native: skipping ${python}: not a CPython 3.8-3.15 with the GIL`);
       continue;
     }
     const tag = `cp${info.version.replace(".", "")}`;
     if (tag in libs) continue;
     const output = join(OUT, `${tag}.so`);
-    if (!await compile(cc, info, output)) {
+    if (!await compile(cc ?? compilerFor(python), info, output)) {
       console.error(`build:native: compiling for ${python} (CPython ${info.version}) failed`);
       failed = true;
       continue;
@@ -133,6 +146,6 @@ function encodeBase64(bytes: Uint8Array): string {
 
 if (import.meta.main) {
   const { built, failed } = await buildNative(Deno.args);
-  if (built.length === 0) console.error("build:native: no library built (no CPython 3.8-3.13?)");
+  if (built.length === 0) console.error("build:native: no library built (no CPython 3.8-3.15?)");
   Deno.exit(failed ? 1 : 0);
 }

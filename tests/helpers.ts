@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { TraceEvent } from "../lib/trace_event.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { newerPythons } from "../scripts/pythons.ts";
 
 /** Absolute path of the repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -90,22 +91,45 @@ export function noteSkipped(what: string, why: string): void {
 
 const PYENV_ROOT = Deno.env.get("PYENV_ROOT") ?? join(Deno.env.get("HOME") ?? "/root", ".pyenv");
 
-/** The Python interpreters of the test matrix that exist here, keyed by "3.8" ... "3.13". */
-export function pythonMatrix(versions = ["3.8", "3.11", "3.12", "3.13"]): Map<string, string> {
+/** Every CPython the tests run on where it exists: the supported range's ends and the newest. */
+export const FULL_MATRIX = ["3.8", "3.11", "3.12", "3.13", "3.14", "3.15"];
+
+/**
+ * The Python interpreters of the test matrix that exist here, keyed by "3.8" ... "3.15": pyenv's
+ * versions, and the launchers of `deno task pythons` (scripts/pythons.ts) for 3.14 and 3.15.
+ */
+export function pythonMatrix(versions = FULL_MATRIX): Map<string, string> {
   const found = new Map<string, string>();
   let installed: string[] = [];
   try {
     installed = [...Deno.readDirSync(join(PYENV_ROOT, "versions"))].map((entry) => entry.name);
   } catch { /* no pyenv: only the python3 on PATH */ }
+  const newer = newerPythons();
   for (const version of versions) {
     const dir = installed.filter((name) => name === version || name.startsWith(version + "."))
       .sort().pop();
     if (dir) found.set(version, join(PYENV_ROOT, "versions", dir, "bin", "python3"));
-    else noteSkipped(`Python ${version} runs`, `not installed under ${PYENV_ROOT}/versions`);
+    else if (newer.has(version)) found.set(version, newer.get(version)!);
+    else {
+      noteSkipped(
+        `Python ${version} runs`,
+        `not under ${PYENV_ROOT}/versions nor provisioned (deno task pythons)`,
+      );
+    }
   }
   if (found.size === 0) found.set("python3", "python3");
   return found;
 }
+
+/** True when a matrix key ("3.14") names CPython `wanted` ("3.12") or newer. */
+export function atLeast(version: string, wanted: string): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  const [wantedMajor, wantedMinor] = wanted.split(".").map(Number);
+  return major > wantedMajor || (major === wantedMajor && minor >= wantedMinor);
+}
+
+/** The versions of the full matrix that have sys.monitoring (3.12+). */
+export const MONITORING_MATRIX: string[] = FULL_MATRIX.filter((v) => atLeast(v, "3.12"));
 
 /** Reads a JSON file. */
 export async function readJson(path: string): Promise<unknown> {

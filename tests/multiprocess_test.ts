@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, pythonMatrix, readJson, runCli, tempDir } from "./helpers.ts";
+import { atLeast, FIXTURES, pythonMatrix, readJson, runCli, tempDir } from "./helpers.ts";
 import type { RunOutput } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const DIR = join(FIXTURES, "multiprocess");
-const MATRIX = pythonMatrix(["3.11", "3.13"]);
+const MATRIX = pythonMatrix(["3.11", "3.13", "3.14", "3.15"]);
 const PYTHON3 = pythonMatrix(["3.11"]).values().next().value ?? "python3";
-const START_METHODS = ["fork", "spawn", "forkserver"] as const;
+/** "default": the platform's, which on Linux is fork before 3.14 and forkserver since. */
+const START_METHODS = ["fork", "spawn", "forkserver", "default"] as const;
 
 /** One per-process file, read back (salvaged line by line when it has no end record). */
 interface ProcessFile {
@@ -238,7 +239,8 @@ for (const [version, python] of MATRIX) {
       const { result, files } = await traceRun(python, [join(DIR, "mp_all.py"), method], dir.path);
       assert.equal(result.code, 0, result.stderr);
       const root = rootOf(files);
-      const prefix = { fork: "Fork", spawn: "Spawn", forkserver: "ForkServer" }[method];
+      const used = method !== "default" ? method : atLeast(version, "3.14") ? "forkserver" : "fork";
+      const prefix = { fork: "Fork", spawn: "Spawn", forkserver: "ForkServer" }[used];
       const named = (pattern: RegExp) => files.filter((file) => pattern.test(file.name));
       await t.step("every process wrote its end record", () => assertAllEnded(files));
       await t.step("nothing of the parent is repeated in a child", () => {
@@ -275,9 +277,9 @@ for (const [version, python] of MATRIX) {
         assert.equal(child.ppid, worker.pid);
       });
       await t.step("helper processes are named and nothing else appears", () => {
-        const helpers = method === "fork"
+        const helpers = used === "fork"
           ? []
-          : method === "spawn"
+          : used === "spawn"
           ? ["multiprocessing.resource_tracker"]
           : ["multiprocessing.forkserver", "multiprocessing.resource_tracker"];
         assert.deepEqual(named(/^multiprocessing\./).map((f) => f.name).sort(), helpers);

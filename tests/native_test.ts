@@ -17,7 +17,7 @@ import type { TraceEvent } from "../lib/trace_event.ts";
 
 const NATIVE = join(FIXTURES, "native");
 const SHIM_FIXTURES = join(FIXTURES, "shim");
-const MATRIX = pythonMatrix(["3.8", "3.11", "3.12", "3.13"]);
+const MATRIX = pythonMatrix();
 const LIBS = await nativeLibs();
 const BUILT = LIBS !== null && LIBS.platform === PLATFORM ? Object.keys(LIBS.libs) : [];
 if (BUILT.length === 0) {
@@ -402,6 +402,69 @@ for (const [version, replacement] of [["3.12", "cp311"], ["3.11", null]] as cons
     },
   });
 }
+
+/*
+ * Free-threaded CPython: none can be had here, so each of the two refusals is run on its own. The
+ * shim's (core.py reads `sys.abiflags`) with a GIL build that says it is free-threaded; the
+ * library's (`Py_GIL_DISABLED`) with a library compiled as for one, loaded where the shim would.
+ */
+Deno.test({
+  name: "free-threaded: core.py refuses the native core when sys.abiflags says so",
+  async fn() {
+    const code = "import sys; sys.abiflags += 't'; from _tracer.core import load_native; " +
+      "module, note = load_native(); print(module, note)";
+    await Promise.all([...MATRIX].map(async ([version, python]) => {
+      const run = await runCommand([python, "-c", code], { env: { PYTHONPATH: SHIM } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, `None no native core for free-threaded CPython ${version}\n`);
+    }));
+  },
+});
+
+Deno.test({
+  name: "free-threaded: a library built with Py_GIL_DISABLED refuses to load, in one line",
+  ignore: !MATRIX.has("3.13") || !BUILT.includes("cp313"),
+  async fn() {
+    const shim = await brokenShim("3.13", null);
+    try {
+      const python = MATRIX.get("3.13")!;
+      const include = (await runCommand([
+        python,
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['include'])",
+      ])).stdout.trim();
+      const lib = join(shim, "_tracer", "native", "cp313.so");
+      const source = join(resolve(FIXTURES, "..", ".."), "py", "_tracer", "_native.c");
+      const cc = await runCommand([
+        "cc",
+        "-O0",
+        "-fPIC",
+        "-shared",
+        "-pthread",
+        "-DPy_GIL_DISABLED",
+        "-I",
+        include,
+        source,
+        "-o",
+        lib,
+      ]);
+      assert.equal(cc.code, 0, cc.stderr);
+      // Lazy binding: the free-threaded headers' inline functions name symbols a GIL build
+      // lacks, never called before the refusal.
+      const code = "import os, sys; sys.setdlopenflags(os.RTLD_LAZY); " +
+        "from _tracer.core import load_native; module, note = load_native(); print(module, note)";
+      const run = await runCommand([python, "-c", code], { env: { PYTHONPATH: shim } });
+      assert.equal(
+        run.stdout,
+        "None the native core for CPython 3.13 did not load " +
+          "(the native core needs a CPython with the GIL)\n",
+        run.stderr,
+      );
+    } finally {
+      await Deno.remove(shim, { recursive: true });
+    }
+  },
+});
 
 Deno.test({
   name: "TRACER_DEBUG=1 says which core records; --core reaches the shim through the CLI",

@@ -1,13 +1,13 @@
 /**
- * Task arrows in the report (headless Chromium): for a fork Pool, a spawn Pool and a
- * ProcessPoolExecutor (forkserver), one task arrow per task from the submitting call to the worker
+ * Task arrows in the report (headless Chromium): for a fork Pool, a spawn Pool, the default Pool of
+ * the newest CPython (forkserver since 3.14) and a ProcessPoolExecutor (forkserver), one task arrow per task from the submitting call to the worker
  * call that ran it, and one result arrow from that worker call to the parent call that received
  * the result. Set TRACER_TEST_SCREENSHOTS=<dir> to keep screenshots.
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, noteSkipped, runCli, tempDir } from "./helpers.ts";
+import { FIXTURES, noteSkipped, pythonMatrix, runCli, tempDir } from "./helpers.ts";
 import { type Browser, findChromium, launchBrowser, type Page } from "./browser.ts";
 
 const SCREENSHOTS = Deno.env.get("TRACER_TEST_SCREENSHOTS");
@@ -38,7 +38,10 @@ interface Joined {
   received: string;
 }
 
-const CASES = [
+/** The newest CPython of the matrix here (3.15 where provisioned). */
+const NEWEST = [...pythonMatrix().values()].pop();
+
+const CASES: { name: string; args: string[]; python?: string; joined: string[][] }[] = [
   {
     name: "fork Pool",
     args: ["pool", "fork"],
@@ -52,6 +55,17 @@ const CASES = [
   {
     name: "spawn Pool",
     args: ["pool", "spawn"],
+    joined: [
+      ...Array(1).fill(["Pool.apply_async", "square", "ApplyResult._set"]),
+      ...Array(4).fill(["Pool._map_async", "mapstar", "MapResult._set"]),
+      ...Array(3).fill(["Pool.imap", "square", "IMapIterator._set"]),
+    ],
+  },
+  {
+    // 3.14 made forkserver the default start method on Linux: the default Pool uses it.
+    name: "default Pool on the newest CPython",
+    args: ["pool", "default"],
+    python: NEWEST,
     joined: [
       ...Array(1).fill(["Pool.apply_async", "square", "ApplyResult._set"]),
       ...Array(4).fill(["Pool._map_async", "mapstar", "MapResult._set"]),
@@ -82,6 +96,7 @@ for (const testCase of CASES) {
       const report = join(dir.path, "pools.html");
       const run = await runCli([
         "--quiet",
+        ...(testCase.python ? ["--python", testCase.python] : []),
         "-o",
         report,
         join(FIXTURES, "report", "pools.py"),

@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  atLeast,
+  eventsOf,
   FIXTURES,
+  MONITORING_MATRIX,
   noteSkipped,
   pythonMatrix,
   readJson,
@@ -17,9 +20,10 @@ import {
   tempDir,
 } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
+import { NEWER_PYTHONS, newerVenvProgram } from "../scripts/pythons.ts";
 
 const DIR = join(FIXTURES, "robust");
-const MATRIX = pythonMatrix(["3.8", "3.11", "3.12", "3.13"]);
+const MATRIX = pythonMatrix();
 
 /** A combined trace read back: its events, each process's tracerEnd by pid, the core used. */
 interface Traced extends RunOutput {
@@ -266,7 +270,21 @@ Deno.test("free_tools.py: a program that frees every sys.monitoring tool id runs
       run.stderr,
       /recording stopped early: the program freed the sys\.monitoring tool ids? tracer recorded with/,
     );
-  }, ["3.12", "3.13"]);
+  }, MONITORING_MATRIX);
+});
+
+Deno.test("clear_tools.py: a program that clears every sys.monitoring tool id runs on (3.14+)", async () => {
+  await eachPythonAndCore(async (_version, python, core) => {
+    const run = await traced(python, [join(DIR, "clear_tools.py")], { cli: core });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^cleared [12]\n$/); // the tool ids stay claimed, by name
+    assert.doesNotMatch(run.stderr, /Traceback|ValueError/);
+    assert.equal(calls(run.events, "before").length, 100);
+    assert.match(
+      run.stderr,
+      /recording stopped early: the program cleared the sys\.monitoring tool ids? tracer recorded with/,
+    );
+  }, MONITORING_MATRIX.filter((version) => atLeast(version, "3.14")));
 });
 
 Deno.test("stepper.py kill: a process that records slowly keeps what it recorded when SIGKILLed", async () => {
@@ -357,7 +375,7 @@ Deno.test("recursion.py: calls after a RecursionError are recorded (3.12+), or t
     const run = await traced(python, [join(DIR, "recursion.py")], { cli: core });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "recovered\n");
-    if (version === "3.12" || version === "3.13" || run.core === "native") {
+    if (atLeast(version, "3.12") || run.core === "native") {
       assert.equal(calls(run.events, "after").length, 5);
       assert.ok(calls(run.events, "down").every((e) => !e.args?.unfinished));
     } else {
@@ -369,31 +387,55 @@ Deno.test("recursion.py: calls after a RecursionError are recorded (3.12+), or t
   });
 });
 
-const COVERAGE_PYTHON = Deno.env.get("TRACER_TEST_COVERAGE_PYTHON");
-if (!COVERAGE_PYTHON) {
+/**
+ * Pythons with coverage installed: TRACER_TEST_COVERAGE_PYTHON (scripts/test.ts sets it) and the
+ * venvs of `deno task pythons` (3.14+, where coverage measures with sys.monitoring by default).
+ */
+const COVERAGE_PYTHONS = [
+  Deno.env.get("TRACER_TEST_COVERAGE_PYTHON"),
+  ...NEWER_PYTHONS.map((version) =>
+    newerVenvProgram(version, "coverage") && newerVenvProgram(version, "python")
+  ),
+].filter((python): python is string => !!python);
+if (COVERAGE_PYTHONS.length === 0) {
   noteSkipped(
     "coverage under tracer",
-    "set TRACER_TEST_COVERAGE_PYTHON to a Python with coverage installed (.ci/run does)",
+    "no Python with coverage (deno task test installs one; or set TRACER_TEST_COVERAGE_PYTHON)",
   );
 }
 
 Deno.test({
-  name: "coverage run under tracer: the report lists the program's files only",
-  ignore: !COVERAGE_PYTHON,
+  name: "coverage run under tracer: the same report as untraced, and the program's calls traced",
+  ignore: COVERAGE_PYTHONS.length === 0,
   async fn() {
-    await using dir = await tempDir();
-    const script = join(dir.path, "coverage_target.py");
-    await Deno.copyFile(join(DIR, "coverage_target.py"), script);
-    const run = await runCli(
-      ["-q", "--python", COVERAGE_PYTHON!, "-o", "t.json", "-m", "coverage", "run", script],
-      { cwd: dir.path },
-    );
-    assert.equal(run.code, 0, run.stderr);
-    const report = await runCommand([COVERAGE_PYTHON!, "-m", "coverage", "report"], {
-      cwd: dir.path,
-    });
-    assert.equal(report.code, 0, report.stdout + report.stderr);
-    const files = report.stdout.split("\n").filter((line) => /\.py\s/.test(line));
-    assert.deepEqual(files.map((line) => line.split(/\s+/)[0]), ["coverage_target.py"]);
+    await Promise.all(COVERAGE_PYTHONS.map(async (python) => {
+      const version =
+        (await runCommand([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))
+          .stdout.trim();
+      const report = async (traced: boolean) => {
+        await using dir = await tempDir();
+        const script = join(dir.path, "coverage_target.py");
+        await Deno.copyFile(join(DIR, "coverage_target.py"), script);
+        const coverage = ["-m", "coverage", "run", "--branch", "--debug=sys", script];
+        const run = traced
+          ? await runCli(["-q", "--python", python, "-o", "t.json", ...coverage], { cwd: dir.path })
+          : await runCommand([python, ...coverage], { cwd: dir.path });
+        assert.equal(run.code, 0, `${version}: ${run.stderr}`);
+        const core = /^\s*core: (\S+)/m.exec(run.stdout + run.stderr)?.[1];
+        const shown = await runCommand([python, "-m", "coverage", "report", "-m"], {
+          cwd: dir.path,
+        });
+        assert.equal(shown.code, 0, shown.stdout + shown.stderr);
+        const events = traced ? eventsOf(await readJson(join(dir.path, "t.json"))) : [];
+        return { core, report: shown.stdout, events };
+      };
+      const [untraced, traced] = [await report(false), await report(true)];
+      assert.equal(traced.report, untraced.report, `${version}: coverage's report changed`);
+      assert.match(traced.report, /^coverage_target\.py\s+10\s+2\s+2\s+1\s+75%\s+10, 14$/m);
+      // 3.14+: coverage measures with sys.monitoring (its tool id) beside tracer's tools
+      assert.equal(traced.core, untraced.core, version);
+      if (atLeast(version, "3.14")) assert.equal(traced.core, "SysMonitor");
+      assert.equal(traced.events.filter((e) => e.name?.startsWith("used ")).length, 1, version);
+    }));
   },
 });

@@ -208,7 +208,7 @@ static struct {
 #if MONITORING
     unsigned gen;
     PyObject *set_local_events; /* sys.monitoring.set_local_events */
-    PyObject *recorder;        /* its tool id (int) */
+    PyObject *tool;            /* the sys.monitoring tool id it records with (int) */
     PyObject *local_events;    /* the event set of recorded code (int) */
     PyObject *disable;         /* sys.monitoring.DISABLE */
     PyObject *enabled;         /* code objects with local events on (a list: code compares equal */
@@ -595,12 +595,12 @@ c_enter(Thread *t, PyObject *func)
 /* --- 3.12+: sys.monitoring callbacks ------------------------------------------------------ */
 
 /*
- * Two tools: the decider gets PY_START everywhere, decides once per code object and returns
- * DISABLE; the recorder gets local events on recorded code only. (core_monitoring.py uses one
- * tool: its Python callbacks can switch threads between an event and its callback, so a start
- * must be recorded by the callback that sees it. These C callbacks run with the GIL held from
- * the event on, and a start fires either before mon_decide switches the local events on, when
- * mon_decide records it, or after, when only the recorder does.)
+ * One tool, as core_monitoring.py: PY_START is a global event whose callback decides each code
+ * object once (excluded code gets DISABLE and costs nothing after) and records the start of
+ * recorded code; the other events (resumes, returns, C calls) are local events, switched on per
+ * recorded code object before its first start is recorded. (An earlier design gave the global
+ * PY_START to a second "decider" tool and the starts to the recorder's local events: as many
+ * instructions per call, measured, and two of the six tool ids a process has.)
  */
 
 /*
@@ -627,32 +627,35 @@ enabled_now(PyObject *code)
 }
 
 static PyObject *
-mon_decide(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+mon_py_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *code = args[0];
     uintptr_t verdict = verdict_of(code);
     if (verdict == 0)
         verdict = decide(code);
     int32_t name_id = VERDICT_ID(verdict);
-    if (S.active && name_id >= 0 && (verdict & GEN_MASK) != S.gen) {
+    if (name_id < 0)
+        return Py_NewRef(S.disable); /* excluded code: no PY_START from it again */
+    if ((verdict & GEN_MASK) != S.gen) {
+        /* First start of this code object in this recording: its local events go on before this
+         * start is recorded, so its return is seen (the GIL is held from the event on). */
         verdict = (verdict & ~(uintptr_t)GEN_MASK) | S.gen;
         if (SET_EXTRA(code, S.extra_index, (void *)verdict) < 0)
             PyErr_Clear();
-        PyObject *r = PyObject_CallFunctionObjArgs(S.set_local_events, S.recorder, code,
+        PyObject *r = PyObject_CallFunctionObjArgs(S.set_local_events, S.tool, code,
                                                    S.local_events, NULL);
         Py_XDECREF(r);
         if (r == NULL || PyList_Append(S.enabled, code) < 0)
             report_error();
-        /* The recorder sees this code from its next event on: record this start here. */
-        Thread *t = thread_get();
-        if (t != NULL)
-            enter(t, name_id);
     }
-    return Py_NewRef(S.disable);
+    Thread *t = thread_get();
+    if (t != NULL)
+        enter(t, name_id);
+    Py_RETURN_NONE;
 }
 
 static PyObject *
-mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+mon_py_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Thread *t = thread_get();
     if (t != NULL)
@@ -674,7 +677,7 @@ static PyObject *
 mon_throw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (enabled_now(args[0]))
-        return mon_start(module, args, nargs);
+        return mon_py_resume(module, args, nargs);
     Py_RETURN_NONE;
 }
 
@@ -714,11 +717,11 @@ mon_c_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 start_monitoring(PyObject *module, PyObject *args)
 {
-    PyObject *set_local_events, *recorder, *local_events, *disable;
-    if (!PyArg_ParseTuple(args, "OOOO", &set_local_events, &recorder, &local_events, &disable))
+    PyObject *set_local_events, *tool, *local_events, *disable;
+    if (!PyArg_ParseTuple(args, "OOOO", &set_local_events, &tool, &local_events, &disable))
         return NULL;
     Py_XSETREF(S.set_local_events, Py_NewRef(set_local_events));
-    Py_XSETREF(S.recorder, Py_NewRef(recorder));
+    Py_XSETREF(S.tool, Py_NewRef(tool));
     Py_XSETREF(S.local_events, Py_NewRef(local_events));
     Py_XSETREF(S.disable, Py_NewRef(disable));
     S.gen = S.gen % GEN_MASK + 1;
@@ -1143,11 +1146,11 @@ static PyMethodDef methods[] = {
      "after_fork(fork_ns): in a fork child, drops other threads and the parent's events."},
 #if MONITORING
     {"start_monitoring", start_monitoring, METH_VARARGS,
-     "start_monitoring(set_local_events, recorder, local_events, DISABLE)"},
+     "start_monitoring(set_local_events, tool, local_events, DISABLE)"},
     {"take_enabled_codes", take_enabled_codes, METH_NOARGS,
      "The code objects whose local events were switched on (and forgets them)."},
-    {"py_decide", (PyCFunction)(void (*)(void))mon_decide, METH_FASTCALL, "PY_START (decider)"},
-    {"py_start", (PyCFunction)(void (*)(void))mon_start, METH_FASTCALL, "PY_START, PY_RESUME"},
+    {"py_start", (PyCFunction)(void (*)(void))mon_py_start, METH_FASTCALL, "PY_START (global)"},
+    {"py_resume", (PyCFunction)(void (*)(void))mon_py_resume, METH_FASTCALL, "PY_RESUME"},
     {"py_return", (PyCFunction)(void (*)(void))mon_return, METH_FASTCALL, "PY_RETURN, PY_YIELD"},
     {"py_throw", (PyCFunction)(void (*)(void))mon_throw, METH_FASTCALL, "PY_THROW"},
     {"py_unwind", (PyCFunction)(void (*)(void))mon_unwind, METH_FASTCALL, "PY_UNWIND"},
@@ -1169,6 +1172,12 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
+#ifdef Py_GIL_DISABLED
+    /* Free-threaded builds: the buffers and caches here rely on the GIL (see the top of this
+     * file); core.py refuses such a build before loading, this is the last line of defence. */
+    PyErr_SetString(PyExc_ImportError, "the native core needs a CPython with the GIL");
+    return NULL;
+#endif
     /* Refuse another CPython before touching any structure: its layout may differ. */
     char built[16];
     int n = snprintf(built, sizeof(built), "%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);

@@ -3,10 +3,6 @@
 Mirrors lib/shim_config.ts; the keys are documented in docs/internals.md, section 1.
 """
 
-try:  # the C scanner alone: importing json costs ~20 ms of start-up (re, enum) in every process
-    from _json import make_scanner as _make_scanner
-except ImportError:  # pragma: no cover - CPython always has _json
-    _make_scanner = None
 
 from .constants import CONFIG_ENV, CORES
 
@@ -91,25 +87,39 @@ def parse_config(text):
 
 
 class _ScanContext:
-    """What _json.make_scanner reads from a json.JSONDecoder."""
+    """What _json.make_scanner reads from a json.JSONDecoder (3.15 added array_hook)."""
 
     strict = True
     object_hook = None
     object_pairs_hook = None
+    array_hook = None
     parse_float = float
     parse_int = int
     parse_constant = float
     memo = {}
 
 
+def _c_scanner():
+    """_json's C scanner alone: importing json costs ~20 ms of start-up (re, enum) in every
+    process. It is a private interface that reads a decoder's attributes: whatever it does not
+    accept (a CPython that wants another attribute) leaves the public json module to parse."""
+    try:
+        from _json import make_scanner
+
+        return make_scanner(_ScanContext())
+    except Exception:  # noqa: BLE001 - any failure of the private path: use json
+        return None
+
+
 def _loads(text):
-    if _make_scanner is None:
+    scan = _c_scanner()
+    if scan is None:
         import json
 
         return json.loads(text)
     start = len(text) - len(text.lstrip())
     try:
-        value, end = _make_scanner(_ScanContext())(text, start)
+        value, end = scan(text, start)
     except StopIteration as stop:
         raise ValueError("expecting a value at character %d" % stop.value) from None
     if text[end:].strip():

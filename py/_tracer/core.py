@@ -76,6 +76,36 @@ class BufferedCore(Core):
         """Nothing to take over: TraceWriter.inherit names the open calls a fork child keeps."""
 
 
+def monitoring_loss(tools):
+    """Why the sys.monitoring tools tracer claimed (`tools`) no longer record, else None: the
+    program freed one (its name is gone), or cleared one (3.14's clear_tool_id(): the name stays,
+    every event and callback is gone; a claimed tool always has global events on)."""
+    monitoring = sys.monitoring
+    noun = "tool id" if len(tools) == 1 else "tool ids"
+    if any(monitoring.get_tool(tool) != "tracer" for tool in tools):
+        return "the program freed the sys.monitoring %s tracer recorded with" % noun
+    if any(monitoring.get_events(tool) == 0 for tool in tools):
+        return "the program cleared the sys.monitoring %s tracer recorded with" % noun
+    return None
+
+
+def release_tool(tool, codes):
+    """Switches a claimed sys.monitoring tool off and frees it, unless the program freed it (then
+    it is no longer ours to touch); `codes` are the code objects with its local events on.
+
+    Their local events are switched off one by one even on 3.14+, where free_tool_id() clears
+    them too: doing it re-instruments each code object, which also re-arms the PY_START events a
+    callback DISABLEd there (DISABLE outlives free_tool_id() on every version), so that a process
+    that records again (after an exec that failed) sees those code objects start."""
+    monitoring = sys.monitoring
+    if monitoring.get_tool(tool) != "tracer":
+        return
+    monitoring.set_events(tool, 0)
+    for code in codes:
+        monitoring.set_local_events(tool, code, 0)
+    monitoring.free_tool_id(tool)
+
+
 def select_core(config, registry, code_filter):
     """The core for this process, and why it is not the native one (None when it is, or when the
     config asks for the Python core)."""

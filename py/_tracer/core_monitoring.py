@@ -20,7 +20,7 @@ from types import FunctionType, MethodType
 from .constants import C_CALL_EVENTS as _C_CALLS
 from .constants import ENTRY_EXIT_EVENTS as _ENTRY_EXIT
 from .constants import TOOL_PREFERENCE as _TOOL_PREFERENCE
-from .core import BufferedCore
+from .core import BufferedCore, monitoring_loss, release_tool
 from .writer import CFunctionNames
 
 _monitoring = sys.monitoring
@@ -60,18 +60,11 @@ class MonitoringCore(BufferedCore):
         if tool is None:
             return
         self._tool = None
-        if _monitoring.get_tool(tool) != "tracer":
-            return  # the program (or a debugger) freed it: it is no longer ours to touch
-        _monitoring.set_events(tool, 0)
-        for code in self._recorded.values():
-            _monitoring.set_local_events(tool, code, 0)
-        _monitoring.free_tool_id(tool)
+        release_tool(tool, self._recorded.values())
 
     def lost_reason(self):
-        """Why recording stopped before the end (the tool id was taken away), else None."""
-        if self._tool is not None and _monitoring.get_tool(self._tool) != "tracer":
-            return "the program freed the sys.monitoring tool id tracer recorded with"
-        return None
+        """Why recording stopped before the end (the tool id was freed or cleared), else None."""
+        return None if self._tool is None else monitoring_loss((self._tool,))
 
     def after_fork(self, fork_ns):
         """Nothing to do: sys.monitoring state survives fork in the calling thread."""

@@ -1,10 +1,10 @@
 """The native core: the hot path runs in C (_native.c); this class switches it on and off.
 
-On 3.12+ the C functions are sys.monitoring callbacks of two tools: a decider that sees each code
-object's first start once, and a recorder with local events on recorded code only (see _native.c
-for why this is safe in C, where core_monitoring.py needs one tool). On 3.8-3.11 the C profile hook is set in every thread the API reaches (3.9+: threads
-already running too), and in threads started later through threading.setprofile and
-_thread.start_new_thread, as in core_profile.py.
+On 3.12+ the C functions are the callbacks of one sys.monitoring tool, as in core_monitoring.py: a
+global PY_START that decides each code object once and records the starts of recorded code, and
+local events (resumes, returns, C calls) on recorded code only. On 3.8-3.11 the C profile hook is
+set in every thread the API reaches (3.9+: threads already running too), and in threads started
+later through threading.setprofile and _thread.start_new_thread, as in core_profile.py.
 """
 
 import _thread
@@ -13,7 +13,7 @@ import threading
 
 from . import debug
 from .constants import FLUSH_EVENTS, FLUSH_INTERVAL_NS, TOOL_PREFERENCE
-from .core import Core
+from .core import Core, monitoring_loss, release_tool
 
 _MONITORING = sys.version_info >= (3, 12)
 if _MONITORING:
@@ -70,18 +70,9 @@ class NativeCore(Core):
             if _thread.start_new_thread == self._start_new_thread:
                 _thread.start_new_thread = _start_new_thread
         elif self._tools:
-            tools = self._tools
+            (tool,) = self._tools
             self._tools = ()
-            codes = self._native.take_enabled_codes()
-            recorder = tools[1]
-            for tool in tools:
-                if _monitoring.get_tool(tool) != "tracer":
-                    continue  # the program (or a debugger) freed it: no longer ours to touch
-                _monitoring.set_events(tool, 0)
-                if tool == recorder:
-                    for code in codes:
-                        _monitoring.set_local_events(recorder, code, 0)
-                _monitoring.free_tool_id(tool)
+            release_tool(tool, self._native.take_enabled_codes())
 
     def flush_all(self, ending=False):
         """Writes every thread's finished calls; see Core.flush_all."""
@@ -95,10 +86,8 @@ class NativeCore(Core):
         self._native.after_fork(fork_ns)
 
     def lost_reason(self):
-        """Why recording stopped before the end (the tool ids were taken away), else None."""
-        if self._tools and any(_monitoring.get_tool(tool) != "tracer" for tool in self._tools):
-            return "the program freed the sys.monitoring tool ids tracer recorded with"
-        return None
+        """Why recording stopped before the end (the tool id was freed or cleared), else None."""
+        return monitoring_loss(self._tools) if self._tools else None
 
     def redeliver_signal(self, signum):
         """See Core.redeliver_signal: a timer re-sends it (_native.c, Linux only)."""
@@ -114,18 +103,15 @@ class NativeCore(Core):
 
     def _start_monitoring(self):
         free = [tool for tool in TOOL_PREFERENCE if _monitoring.get_tool(tool) is None]
-        if len(free) < 2:
-            raise RuntimeError("sys.monitoring has no two free tool ids (another profiler is active)")
-        decider, recorder = free[0], free[1]
-        _monitoring.use_tool_id(decider, "tracer")
-        _monitoring.use_tool_id(recorder, "tracer")
-        self._tools = (decider, recorder)
+        if not free:
+            raise RuntimeError("sys.monitoring has no free tool id (other profilers are active)")
+        tool = free[0]
+        _monitoring.use_tool_id(tool, "tracer")
+        self._tools = (tool,)
         native = self._native
-        register = _monitoring.register_callback
-        register(decider, _events.PY_START, native.py_decide)
         for event, callback in (
             (_events.PY_START, native.py_start),
-            (_events.PY_RESUME, native.py_start),
+            (_events.PY_RESUME, native.py_resume),
             (_events.PY_RETURN, native.py_return),
             (_events.PY_YIELD, native.py_return),
             (_events.PY_THROW, native.py_throw),
@@ -134,11 +120,12 @@ class NativeCore(Core):
             (_events.C_RETURN, native.c_return),
             (_events.C_RAISE, native.c_return),
         ):
-            register(recorder, event, callback)
-        local = ENTRY_EXIT_EVENTS if self._ignore_c else ENTRY_EXIT_EVENTS | C_CALL_EVENTS
-        native.start_monitoring(_monitoring.set_local_events, recorder, local, _monitoring.DISABLE)
-        _monitoring.set_events(recorder, _events.PY_UNWIND | _events.PY_THROW)
-        _monitoring.set_events(decider, _events.PY_START)
+            _monitoring.register_callback(tool, event, callback)
+        local = ENTRY_EXIT_EVENTS & ~_events.PY_START  # PY_START is global (see _native.c)
+        if not self._ignore_c:
+            local |= C_CALL_EVENTS
+        native.start_monitoring(_monitoring.set_local_events, tool, local, _monitoring.DISABLE)
+        _monitoring.set_events(tool, _events.PY_START | _events.PY_UNWIND | _events.PY_THROW)
 
     def _start_new_thread(self, function, args, kwargs=None):
         return _start_new_thread(_TracedStart(self, function), args, kwargs or {})

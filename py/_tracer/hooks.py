@@ -14,14 +14,19 @@ import atexit
 import os
 import signal
 import sys
-from _signal import getsignal as _c_getsignal
-from _signal import pthread_sigmask as _c_pthread_sigmask
 from _thread import get_ident, get_native_id
 from time import perf_counter_ns as _clock
 
+try:  # signal.py's wrappers are Python code, recorded at every fork: call the C functions
+    from _signal import getsignal as _c_getsignal
+    from _signal import pthread_sigmask as _c_pthread_sigmask
+except ImportError:  # a CPython that moved them: the public (recorded) wrappers do the same
+    _c_getsignal = signal.getsignal
+    _c_pthread_sigmask = signal.pthread_sigmask
+
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
-from . import tasks
+from . import debug, tasks
 from .session import bare_fork_id, launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
@@ -133,7 +138,8 @@ def _finish(reason):
 
 
 def _at_exit():
-    error = getattr(sys, "last_value", None)  # set by the interpreter for an uncaught exception
+    # Set by the interpreter for an uncaught exception (last_exc since 3.12, last_value before)
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
     if isinstance(error, KeyboardInterrupt):
         _finish("signal:SIGINT")
     elif error is not None:
@@ -564,7 +570,7 @@ _pending_patches = {}
 def _patch_on_import(name, patch):
     module = sys.modules.get(name)
     if module is not None:
-        patch(module)
+        _apply_patch(patch, module)
         return
     _pending_patches[name] = patch
     if _finder not in sys.meta_path:
@@ -594,10 +600,7 @@ class _PatchingFinder:
         def exec_and_patch(module):
             exec_module(module)
             if _pending_patches.pop(name, None) is not None:
-                try:
-                    patch(module)
-                except Exception:  # noqa: BLE001 - the module itself loaded fine
-                    pass
+                _apply_patch(patch, module)
             if not _pending_patches and self in sys.meta_path:
                 sys.meta_path.remove(self)
 
@@ -606,3 +609,14 @@ class _PatchingFinder:
 
 
 _finder = _PatchingFinder()
+
+
+def _apply_patch(patch, module):
+    """Patches a standard library module. Patches read its private names (Pool's result classes,
+    the executor's worker function): a CPython that changed them loses that feature (a name, an
+    arrow), never the program, and TRACER_DEBUG says which patch failed."""
+    try:
+        patch(module)
+    except Exception as error:  # noqa: BLE001 - the module itself loaded fine
+        if debug.ENABLED:
+            debug.log("patching %s failed: %r" % (getattr(module, "__name__", module), error))

@@ -17,7 +17,9 @@ from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
 
 _clock = perf_counter_ns
 _getpid = os.getpid
-_active = threading._active  # ident -> Thread; current_thread() would create dummies mid-callback
+# ident -> Thread; current_thread() would create dummies mid-callback. A private name: without it
+# threads are named by _thread_being_started() or not at all (their native ids stay).
+_active = getattr(threading, "_active", {})
 _THREADING_FILE = threading.__file__
 _SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
 
