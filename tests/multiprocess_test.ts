@@ -32,6 +32,8 @@ interface ProcessFile {
   unfinished: Set<string>;
   /** Source files of the recorded Python functions. */
   sources: Set<string>;
+  /** Ids of the launch arrows that start (`s`) and end (`f`) in this process. */
+  launches: { s: Set<number>; f: Set<number> };
 }
 
 interface TracedRun {
@@ -85,8 +87,12 @@ function parseProcessFile(file: string, text: string): ProcessFile {
   const unfinished = new Set<string>();
   const sources = new Set<string>();
   let name = "";
+  const launches = { s: new Set<number>(), f: new Set<number>() };
   for (const event of events) {
     if (event.ph === "M" && event.name === "process_name") name = String(event.args?.name);
+    if ((event.ph === "s" || event.ph === "f") && event.cat === "tracer.launch") {
+      launches[event.ph].add(Number(event.id));
+    }
     if (event.ph !== "X" || typeof event.name !== "string") continue;
     const fn = functionOf(event.name);
     calls.set(fn, (calls.get(fn) ?? 0) + 1);
@@ -106,6 +112,7 @@ function parseProcessFile(file: string, text: string): ProcessFile {
     calls,
     unfinished,
     sources,
+    launches,
   };
 }
 
@@ -283,6 +290,13 @@ for (const [version, python] of MATRIX) {
           ? ["multiprocessing.resource_tracker"]
           : ["multiprocessing.forkserver", "multiprocessing.resource_tracker"];
         assert.deepEqual(named(/^multiprocessing\./).map((f) => f.name).sort(), helpers);
+        // Each has its launch arrow, from the process that started it, as every child has
+        for (const child of files.filter((file) => file !== root)) {
+          const [id] = child.launches.f;
+          assert.ok(id !== undefined, `${child.name}: no launch arrow`);
+          const parents = files.filter((file) => file.launches.s.has(id));
+          assert.equal(parents.length, 1, `${child.name}: the arrow's start`);
+        }
         const executors = named(new RegExp(`^${prefix}Process-\\d+$`)).length;
         // root, Worker-A, 4 pool workers, executor processes, the nested child, helpers
         assert.equal(pids(files).size, 1 + 1 + 4 + executors + 1 + helpers.length);

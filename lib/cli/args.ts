@@ -1,19 +1,25 @@
 /**
  * Command-line parsing: argv -> one `Command`, by the option table of lib/cli/options.ts. Pure (no
  * I/O), so every rule is unit-tested.
- * Flag names follow VizTracer's spelling. Everything after the script (or `-m module`, `-c code`)
- * belongs to the traced program, including arguments that look like options.
+ * Flag names follow VizTracer's spelling. Everything after the script or command (or `-m module`,
+ * `-c code`, `--`) belongs to the traced program, including arguments that look like options.
  * @module
  */
 import { shortened, UsageError } from "../errors.ts";
 import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
 import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
 
-/** What the traced program is: `script.py args`, `-m module args` or `-c code args`. */
+/**
+ * What the traced program is: `script.py args`, `-m module args`, `-c code args`, or any other
+ * command (a console script, a launcher, a shell script), which runs as it is. The first argument
+ * (after `--` too, as VizTracer reads it) is parsed as a script; lib/cli/trace_command.ts makes it
+ * a command when it is not a Python source file (telling needs the file system).
+ */
 export type Target =
   | { kind: "script"; path: string; args: string[] }
   | { kind: "module"; name: string; args: string[] }
-  | { kind: "code"; code: string; args: string[] };
+  | { kind: "code"; code: string; args: string[] }
+  | { kind: "command"; program: string; args: string[] };
 
 /** The kinds of output file tracer writes, chosen by the `-o` extension. */
 export type OutputFormat = "html" | "json" | "json.gz";
@@ -94,7 +100,7 @@ export function parseArgs(argv: string[]): Command {
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--" || (arg === "--run")) {
+    if (arg === "--" || arg === "--run") {
       target = scriptTarget(argv.slice(i + 1), arg);
       break;
     }

@@ -161,9 +161,13 @@ export const HELP = `tracer: trace every thread of every Python process on one t
 Usage:
   tracer [options] script.py [args...]     run and trace a script
   tracer [options] -m module [args...]     run and trace a module
-  tracer [options] -c "code" [args...]     run and trace a command
+  tracer [options] -c "code" [args...]     run and trace Python code
+  tracer [options] CMD [args...]           run a command (pytest, torchrun, mpirun, a shell
+                                           script...) and trace every Python process below it
   tracer --combine FILE|DIR... [-o OUT]    merge trace files (Chrome Trace Event JSON, .json.gz)
 
 ${helpSections(OPTIONS)}
 
-Everything after the script (or -m module, -c code, --) belongs to the traced program.`;
+Everything after the script or command (or -m module, -c code, --) belongs to the traced program.
+A first argument that is not a Python source file (*.py, or a file that is not executable) is a
+command, found on PATH as a shell would find it (use -- when it starts with a dash).`;

@@ -4,13 +4,13 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import type { RunCommand } from "./args.ts";
+import type { RunCommand, Target } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
 import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
 import { formatError, reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
-import { checkPython, findPython } from "../run/find_python.ts";
+import { checkPython, findPython, onPath } from "../run/find_python.ts";
 import { tracedEnv } from "../run/python_env.ts";
 import {
   KEPT_DIR_PREFIX,
@@ -31,11 +31,12 @@ import { deepStackWarnings } from "./_deep_stacks.ts";
 import { openIfAsked } from "./open_report.ts";
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
-export async function traceProgram(command: RunCommand, report: Reporter): Promise<number> {
+export async function traceProgram(given: RunCommand, report: Reporter): Promise<number> {
   const env = Deno.env.toObject();
-  const python = findPython(command.python, env);
-  await checkPython(python, command.python, env);
-  await checkTarget(command);
+  const command = { ...given, target: resolveTarget(given.target, env) };
+  // A command picks its own interpreters; --python is for scripts, modules and code.
+  const python = command.target.kind === "command" ? null : findPython(command.python, env);
+  if (python !== null) await checkPython(python, command.python, env);
   const outputPath = command.output === null
     ? null
     : await prepareOutputPath(command.output.path, command.outputDir);
@@ -86,6 +87,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
     // A signal while the output is written stops it cleanly (lib/report/write_output.ts).
     const stop = new AbortController();
     signals.on(() => stop.abort());
+    let exitCode = outcome.exitCode;
     try {
       await collect(outcome.warnings, {
         dataDir,
@@ -96,8 +98,10 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
         stop: stop.signal,
       });
     } catch (error) {
-      // The program ran: its exit status stands, whatever happened to its trace.
+      // The program ran: its exit status stands, whatever happened to its trace, unless a
+      // signal stopped tracer before the output was written (a script must not read success).
       const stopped = stop.signal.aborted;
+      if (stopped) exitCode = 128 + signalNumber(signals.first!);
       if (!stopped && !(error instanceof WriteFailed)) {
         tell(formatError(error));
       } else {
@@ -112,7 +116,7 @@ export async function traceProgram(command: RunCommand, report: Reporter): Promi
         report(`tracer: ${what}; the recorded data is kept in ${kept}; finish with: ${finish}`);
       }
     }
-    return outcome.exitCode;
+    return exitCode;
   } finally {
     if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
@@ -239,14 +243,28 @@ async function deliver(
   }
 }
 
-async function checkTarget(command: RunCommand): Promise<void> {
-  if (command.target.kind !== "script") return;
-  const path = command.target.path;
+/**
+ * A script target that is not a Python source file becomes a command: an executable file that
+ * does not end in `.py` (`./run.sh`), or a name found on PATH (`pytest`, `torchrun`, `mpirun`).
+ * Any other file is a script, for Python to run. Throws when there is neither file nor command.
+ */
+export function resolveTarget(target: Target, env: Record<string, string>): Target {
+  if (target.kind !== "script") return target;
+  const path = target.path;
+  let info: Deno.FileInfo | null = null;
   try {
-    await Deno.stat(path);
-  } catch (error) {
-    throw new UsageError(`cannot open script ${shortened(path)}: no such file`, { cause: error });
+    info = Deno.statSync(path);
+  } catch { /* not a file here: a command on PATH? */ }
+  if (info !== null) {
+    const executable = info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+    if (!executable || /\.pyw?$/.test(path)) return target;
+    return { kind: "command", program: path.includes("/") ? path : `./${path}`, args: target.args };
   }
+  if (!path.includes("/") && onPath(path, env.PATH ?? "")) {
+    return { kind: "command", program: path, args: target.args };
+  }
+  const what = path.includes("/") ? "no such file" : "no such file, nor a command on PATH";
+  throw new UsageError(`cannot open script ${shortened(path)}: ${what}`);
 }
 
 /**

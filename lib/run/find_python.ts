@@ -28,6 +28,11 @@ export function findPython(requested: string | null, env: Record<string, string>
   );
 }
 
+/** True when `name` is an executable file in a folder of `path` (a PATH value). */
+export function onPath(name: string, path: string): boolean {
+  return searchPath(name, path) !== null;
+}
+
 function searchPath(name: string, path: string): string | null {
   for (const dir of path.split(delimiter)) {
     if (dir === "") continue;

@@ -1,5 +1,5 @@
 /**
- * Running the traced program: spawn the root Python with the traced environment, pass stdio
+ * Running the traced program: spawn the root Python (or the command) with the traced environment, pass stdio
  * through, forward termination signals, then wait for traced processes that outlive it (until a
  * signal stops the wait).
  * @module
@@ -13,7 +13,8 @@ import { reasonOf } from "../errors.ts";
 
 /** What {@linkcode runProgram} needs. */
 export interface RunRequest {
-  python: string;
+  /** The interpreter of a script, module or code target; null for a command. */
+  python: string | null;
   target: Target;
   env: Record<string, string>;
   /** A string only the environment of this run's processes contains. */
@@ -34,22 +35,25 @@ export interface RunOutcome {
   warnings: TraceWarning[];
 }
 
-/** The Python argv (after the interpreter) for a target. */
-export function pythonArgs(target: Target): string[] {
+/** The argv that runs a target: the interpreter's (`python`) for Python targets. */
+export function programArgv(target: Target, python: string | null): string[] {
   switch (target.kind) {
+    case "command":
+      return [target.program, ...target.args];
     case "script":
-      return [target.path, ...target.args];
+      return [python!, target.path, ...target.args];
     case "module":
-      return ["-m", target.name, ...target.args];
+      return [python!, "-m", target.name, ...target.args];
     case "code":
-      return ["-c", target.code, ...target.args];
+      return [python!, "-c", target.code, ...target.args];
   }
 }
 
 /** Runs the program to its end and waits (bounded) for traced processes still running. */
 export async function runProgram(request: RunRequest): Promise<RunOutcome> {
-  const child = new Deno.Command(request.python, {
-    args: pythonArgs(request.target),
+  const [program, ...args] = programArgv(request.target, request.python);
+  const child = new Deno.Command(program, {
+    args,
     env: request.env,
     clearEnv: true,
     stdin: "inherit",

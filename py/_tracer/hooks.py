@@ -112,6 +112,8 @@ def install(session):
     _patch_on_import(
         "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
     )
+    _patch_on_import("setproctitle", _patch_setproctitle)
+    _patch_on_import("multiprocessing.util", _patch_spawnv_passfds)
 
 
 # --- ending: finish the session once, whatever path the process takes out ---------------------
@@ -246,6 +248,9 @@ def _after_fork_in_child():
         # A fork inside a launching call (Process.start) has that call's arrow, keyed by the
         # child's pid; a fork server's forks have the Process.start of the process that asked.
         bare = get_ident() not in _launching and not forked_by_server
+        # The child never returns through that launching call (it runs and exits): its own
+        # launches (a pool worker's subprocess) have their own arrows.
+        _launching.clear()
         _session.restart_after_fork(
             "forkserver" if forked_by_server else "fork", _fork_seq if bare else None
         )
@@ -267,7 +272,7 @@ def _default_process_name():
     name = getattr(_session, "process_name", None)
     if name:
         return name
-    return _session._current_process_name()
+    return _session.base_process_name()
 
 
 def _set_process_name(name):
@@ -518,6 +523,50 @@ def _patch_multiprocessing_process(module):
     _copy_identity(_bootstrap, original)
     module.BaseProcess._bootstrap = _bootstrap
     module.BaseProcess.start = _launching_call(module.BaseProcess.start, _process_kind)
+
+
+# The helper processes multiprocessing starts itself, told by the code they run.
+_HELPER_MAINS = (
+    "from multiprocessing.forkserver import main",
+    "from multiprocessing.resource_tracker import main",
+)
+
+
+def _patch_spawnv_passfds(module):
+    """multiprocessing starts its fork server and resource tracker with util.spawnv_passfds (a
+    fork and exec below subprocess): their launch arrows start there. (A spawn child started the
+    same way gets its arrow from Process.start.)"""
+    original = module.spawnv_passfds
+
+    def spawnv_passfds(path, args, passfds):
+        started = _clock()
+        pid = original(path, args, passfds)
+        try:
+            if any(isinstance(arg, str) and main in arg for arg in args for main in _HELPER_MAINS):
+                _record_launch(pid, "spawn", started)
+        except Exception:  # noqa: BLE001 - the helper started; only its arrow is lost
+            pass
+        return pid
+
+    _copy_identity(spawnv_passfds, original)
+    module.spawnv_passfds = spawnv_passfds
+
+
+def _patch_setproctitle(module):
+    """A process that sets its own title (Ray's `ray::Actor.method`, gunicorn's and celery's
+    workers, with the setproctitle package) is named by its latest title."""
+    original = module.setproctitle
+
+    def setproctitle(title, *args, **kwargs):
+        result = original(title, *args, **kwargs)
+        try:
+            _set_process_name(str(title))
+        except Exception:  # noqa: BLE001
+            pass
+        return result
+
+    _copy_identity(setproctitle, original)
+    module.setproctitle = setproctitle
 
 
 def _patch_forkserver(module):

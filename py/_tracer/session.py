@@ -24,6 +24,33 @@ _THREADING_FILE = threading.__file__
 _SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
 
 
+# The rank variables distributed launchers set, tried in this order: (rank, world size).
+_RANK_VARIABLES = (
+    ("RANK", "WORLD_SIZE"),  # torch.distributed (torchrun); LOCAL_RANK is added
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),  # Open MPI
+    ("PMI_RANK", "PMI_SIZE"),  # MPICH / Hydra, Intel MPI
+    ("PMIX_RANK", None),  # PMIx
+    ("SLURM_PROCID", "SLURM_NTASKS"),  # Slurm
+)
+
+
+def rank_label(environ):
+    """`rank R/N` (torch: `, local L` too) when a launcher gave this process a rank, else ""."""
+    for rank_name, size_name in _RANK_VARIABLES:
+        rank = environ.get(rank_name, "")
+        if not rank.isdigit():
+            continue
+        if rank_name == "RANK" and "WORLD_SIZE" not in environ:
+            continue  # RANK alone is too common a name to mean torch.distributed
+        size = environ.get(size_name, "") if size_name else ""
+        label = "rank %s/%s" % (rank, size) if size.isdigit() else "rank %s" % rank
+        local = environ.get("LOCAL_RANK", "")
+        if rank_name == "RANK" and local.isdigit():
+            label += ", local %s" % local
+        return label
+    return ""
+
+
 class Session:
     """The tracer in one process: owns the file, the per-thread buffers and the core."""
 
@@ -32,6 +59,7 @@ class Session:
         self._start_cwd = _safe_cwd()
         self._argv = list(getattr(sys, "orig_argv", None) or [sys.executable] + sys.argv)
         self._process_name = None
+        self._rank = rank_label(os.environ)
         self._exec_of = os.environ.pop(EXEC_OF_ENV, None)
         self._finishing = True  # until start(): nothing to finish
         self._detached = False  # a fork child that only execs: it writes nothing
@@ -168,12 +196,19 @@ class Session:
         self._writer.flows.append(event)
 
     def set_process_name(self, name):
-        """Replaces the process_name M event (multiprocessing names its processes)."""
+        """Replaces the process_name M event (multiprocessing names its processes, a program
+        sets its title)."""
         self._process_name = str(name)
-        self._writer.process_name = self._process_name
+        self._writer.process_name = self._current_process_name()
 
     def _current_process_name(self, final=True):
-        """The process_name: set by the hooks, else the command line ("" if not known yet)."""
+        """The process_name, with its rank under a distributed launcher: set by the hooks, else
+        the command line ("" if not known yet)."""
+        name = self.base_process_name(final)
+        return "%s [%s]" % (name, self._rank) if name and self._rank else name
+
+    def base_process_name(self, final=True):
+        """The process_name without the rank: what a fork child's name is made of."""
         if self._process_name:
             return self._process_name
         argv = list(self._argv)
