@@ -73,13 +73,14 @@ Deno.test("combine: files from two hosts are placed by wall clock and a reused p
   assert(typeof first.pid === "number" && first.pid > 4_194_304);
   assertEquals(byName(trace, "after_exec (/app/b.py:3)").pid, first.pid);
   assertEquals(byName(trace, "child (/app/a.py:20)").pid, 101);
-  const labels = trace.traceEvents.filter((event) => event.name === "process_labels");
-  assertEquals(labels, [{
-    ph: "M",
-    pid: first.pid,
-    name: "process_labels",
-    args: { labels: "pid 100 from result_100.json on h1" },
-  }]);
+  // Two hosts: every process names its host; the moved one its original pid and file too.
+  const labels = trace.traceEvents.filter((event) => event.name === "process_labels")
+    .map((event) => [event.pid, event.args?.labels]);
+  assertEquals(labels, [
+    [100, "host h2"],
+    [first.pid, "pid 100 from result_100.json on h1"],
+    [101, "host h1"],
+  ]);
 });
 
 Deno.test("combine: VizTracer, Chrome export and gzip inputs keep their events and metadata", async () => {

@@ -87,19 +87,24 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
   probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
   if (!Number.isFinite(origin)) origin = 0;
   const pidMaps = remapPids(probes);
-  const labelled = new Set<number>();
+  // Processes from more than one host each name theirs; a remapped pid names its origin too.
+  const manyHosts =
+    new Set(probes.map((probe) => probe.start.host).filter((h) => h !== "")).size > 1;
+  const labelled = new Set<string>();
   return probes.map((probe, index) => {
     const pidMap = pidMaps[index];
     const labels: TraceEvent[] = [];
-    for (const [original, pid] of pidMap) {
-      if (labelled.has(pid)) continue;
-      labelled.add(pid);
-      labels.push({
-        ph: "M",
-        pid,
-        name: "process_labels",
-        args: { labels: `pid ${JSON.parse(original)} from ${sourceLabel(probe)}` },
-      });
+    const host = probe.start.host;
+    for (const original of probe.pids) {
+      const moved = pidMap.get(original);
+      if (moved === undefined && !(manyHosts && host !== "")) continue;
+      const pid = moved ?? JSON.parse(original);
+      if (labelled.has(JSON.stringify(pid))) continue;
+      labelled.add(JSON.stringify(pid));
+      const label = moved === undefined
+        ? `host ${host}`
+        : `pid ${JSON.parse(original)} from ${sourceLabel(probe)}`;
+      labels.push({ ph: "M", pid, name: "process_labels", args: { labels: label } });
     }
     return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
   });

@@ -414,6 +414,7 @@ export class ReportBuilder {
    */
   #applySources(metadata: Record<string, unknown>): string[] | undefined {
     let argv: string[] | undefined;
+    const hosts = new Map<ProcessInfo, string>();
     for (const source of sourceRecords(metadata)) {
       const start = readStart(source.otherData);
       if (start.pid === undefined) continue;
@@ -421,6 +422,7 @@ export class ReportBuilder {
       const pid = source.pid_map?.[JSON.stringify(start.pid)] ?? start.pid;
       const process = this.#processes.get(String(pid));
       if (!process) continue;
+      if (start.host !== "") hosts.set(process, start.host);
       if (start.launch && start.launch !== "exec") {
         // Until a launch arrow says better (applyLaunches): what the process knew of its start.
         const parent = start.parentPid === undefined
@@ -437,6 +439,7 @@ export class ReportBuilder {
       process.droppedEvents += end.droppedEvents;
       if (end.exit !== undefined && end.exit !== "exit") process.ending = end.exit;
     }
+    groupByHost(hosts);
     return argv;
   }
 
@@ -485,4 +488,17 @@ export async function buildReport(
   for await (const event of trace.events) builder.add(event);
   const header = builder.header(trace);
   return { builder, header };
+}
+
+/**
+ * Processes from more than one host: each says its host, and those without a sort index of their
+ * own are ordered host by host (hosts by name), so the process tree groups them.
+ */
+function groupByHost(hosts: Map<ProcessInfo, string>): void {
+  const names = [...new Set(hosts.values())].sort();
+  if (names.length < 2) return;
+  for (const [process, host] of hosts) {
+    process.host = host;
+    if (process.sortIndex === 0) process.sortIndex = names.indexOf(host) + 1;
+  }
 }

@@ -226,3 +226,23 @@ Deno.test("a process's parent: its launch arrow, else what its otherData says", 
   assertEquals(launch, { 1: [null, null], 2: [1, "subprocess"], 3: [1, "spawn"] });
   assertEquals(model.header.flows.map((flow) => [flow.kind, flow.binds]), [["launch", ["e", "n"]]]);
 });
+
+Deno.test("processes from several hosts say their host and are ordered host by host", () => {
+  const source = (pid: number, host: string) => ({
+    otherData: { tracer_version: 1, pid, host },
+    tracerEnd: { exit: "exit" },
+  });
+  const events = [5, 3, 9].map((pid) => slice(`p${pid}`, 0, 1, { pid, tid: pid }));
+  const hostsOf = (model: ReturnType<typeof modelFromEvents>) =>
+    Object.fromEntries(
+      model.processes.map((p) => [p.info.pid, [p.info.host ?? null, p.info.sortIndex]]),
+    );
+  const two = modelFromEvents(events, {
+    metadata: { sources: [source(5, "node-b"), source(3, "node-a"), source(9, "node-b")] },
+  });
+  assertEquals(hostsOf(two), { 3: ["node-a", 1], 5: ["node-b", 2], 9: ["node-b", 2] });
+  const one = modelFromEvents(events, {
+    metadata: { sources: [source(5, "node-a"), source(3, "node-a"), source(9, "node-a")] },
+  });
+  assertEquals(hostsOf(one), { 3: [null, 0], 5: [null, 0], 9: [null, 0] });
+});

@@ -35,6 +35,8 @@ export interface ProcessInfo {
   parent?: number | string;
   /** How it was started: `fork`, `spawn`, `forkserver`, `subprocess` (`exec` for a successor). */
   launch?: string;
+  /** The host it ran on, set when the trace's processes come from more than one. */
+  host?: string;
 }
 
 /** One (pid, tid) timeline; its slices live in the columns. */

@@ -122,10 +122,10 @@ export function drawCompactGutter(ctx: Context2D, state: ViewState, row: Row, y:
   if (state.model.processes[state.focus] === process) drawFocus(ctx, y, row.height);
 }
 
-/** The short line after a lane's name: how it was started and its pid. */
+/** The short line after a lane's name: its host (when there are several), launch and pid. */
 function processSub(process: ProcessModel): string {
-  const { launch, pid } = process.info;
-  return launch ? `${launch} · ${pid}` : String(pid);
+  const { host, launch, pid } = process.info;
+  return [host, launch, pid].filter((part) => part !== undefined).join(" · ");
 }
 
 function alerted(process: ProcessModel): boolean {
