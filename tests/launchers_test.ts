@@ -11,10 +11,14 @@ import {
   assertOneLineError,
   eventsOf,
   FIXTURES,
+  noteSkipped,
   pythonMatrix,
   readJson,
+  ROOT,
   runCli,
+  runCommand,
   tempDir,
+  testVenvProgram,
 } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
@@ -137,4 +141,110 @@ Deno.test("setproctitle: a process that sets its title is named by it, its fork 
     assert.equal(works.length, 2);
     assert.notEqual(works[0].pid, works[1].pid);
   }));
+});
+
+const PYTEST = testVenvProgram("pytest");
+if (PYTEST === undefined) {
+  noteSkipped(
+    "tracer pytest -n 2",
+    "no test venv (deno task test makes one; or set TRACER_TEST_VENV)",
+  );
+}
+
+Deno.test({
+  name: "tracer pytest -n 2: pytest-xdist's controller and both workers are traced",
+  ignore: PYTEST === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    const tests = Array.from(
+      { length: 6 },
+      (_, i) => `def test_${i}():\n    assert helper(${i}) == ${i}\n`,
+    );
+    await Deno.writeTextFile(
+      join(dir.path, "test_many.py"),
+      `def helper(x):\n    return x\n\n\n${tests.join("\n\n")}`,
+    );
+    // The console script is found on PATH, as a user's shell would find it.
+    const env = { PATH: `${join(PYTEST!, "..")}:${Deno.env.get("PATH")}` };
+    const run = await runCli(
+      ["-q", "-o", "t.json", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "test_many.py"],
+      { cwd: dir.path, env },
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /6 passed/);
+    const events = eventsOf(await readJson(join(dir.path, "t.json")));
+    const helpers = events.filter((e) => e.ph === "X" && e.name?.startsWith("helper ("));
+    assert.equal(helpers.length, 6);
+    const controller = events.find((e) =>
+      e.ph === "M" && e.name === "process_name" &&
+      String(e.args?.name).includes("pytest -q -n 2")
+    )?.pid;
+    assert.ok(controller !== undefined, processNames(events).join(", "));
+    const workers = new Set(helpers.map((e) => e.pid));
+    assert.ok(!workers.has(controller), "the tests ran in the workers");
+    assert.ok(workers.size >= 1 && workers.size <= 2, `${workers.size} workers ran tests`);
+  },
+});
+
+const ROOT_USER = Deno.build.os === "linux" && Deno.uid() === 0;
+if (!ROOT_USER) noteSkipped("two hosts (unshare)", "needs root on Linux (unshare --uts --pid)");
+
+Deno.test({
+  name:
+    "two hosts (unshare --uts --pid): each traced apart, one --combine keeps them apart by host",
+  ignore: !ROOT_USER,
+  async fn() {
+    await using dir = await tempDir();
+    for (const host of ["node-a", "node-b"]) {
+      // A host of its own: its name (UTS namespace) and pids from 1 (PID namespace), so the two
+      // runs' pids collide as on two machines. Python names the host, then becomes tracer.
+      const become = "import os, socket, sys; socket.sethostname(sys.argv[1]); " +
+        "os.execv(sys.argv[2], sys.argv[2:])";
+      const run = await runCommand([
+        "unshare",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--",
+        PYTHON3,
+        "-c",
+        become,
+        host,
+        Deno.execPath(),
+        "run",
+        "-A",
+        join(ROOT, "main.ts"),
+        "-q",
+        "--python",
+        PYTHON3,
+        "--pid_suffix",
+        "--output_dir",
+        join(dir.path, host),
+        join(DIR, "ranks.py"),
+        "PMI_RANK=0,PMI_SIZE=1",
+      ], { cwd: dir.path });
+      assert.equal(run.code, 0, `${host}: ${run.stderr}`);
+    }
+    const out = join(dir.path, "all.json");
+    const combined = await runCli(["--combine", "node-a", "node-b", "-o", out], { cwd: dir.path });
+    assert.equal(combined.code, 0, combined.stderr);
+    assert.match(combined.stderr, /4 processes/);
+    const events = eventsOf(await readJson(out));
+    const labels = new Map(
+      events.filter((e) => e.name === "process_labels").map((e) => [e.pid, e.args?.labels]),
+    );
+    const pids = new Set(events.filter((e) => e.ph === "X").map((e) => e.pid));
+    assert.equal(pids.size, 4, "the colliding pids stay apart");
+    const hosts = [...pids].map((pid) =>
+      /host (node-[ab])|on (node-[ab])/.exec(String(labels.get(pid)))
+    );
+    assert.deepEqual(hosts.map((match) => match?.[1] ?? match?.[2]).sort(), [
+      "node-a",
+      "node-a",
+      "node-b",
+      "node-b",
+    ]);
+    assert.equal(events.filter((e) => e.ph === "X" && e.name?.startsWith("work (")).length, 2);
+  },
 });

@@ -18,6 +18,7 @@ import {
   runCommand,
   type RunOutput,
   tempDir,
+  testVenvProgram,
 } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 import { NEWER_PYTHONS, newerVenvProgram } from "../scripts/pythons.ts";
@@ -388,11 +389,11 @@ Deno.test("recursion.py: calls after a RecursionError are recorded (3.12+), or t
 });
 
 /**
- * Pythons with coverage installed: TRACER_TEST_COVERAGE_PYTHON (scripts/test.ts sets it) and the
+ * Pythons with coverage installed: the test venv's (TRACER_TEST_VENV, scripts/test.ts) and the
  * venvs of `deno task pythons` (3.14+, where coverage measures with sys.monitoring by default).
  */
 const COVERAGE_PYTHONS = [
-  Deno.env.get("TRACER_TEST_COVERAGE_PYTHON"),
+  testVenvProgram("python"),
   ...NEWER_PYTHONS.map((version) =>
     newerVenvProgram(version, "coverage") && newerVenvProgram(version, "python")
   ),
@@ -400,7 +401,7 @@ const COVERAGE_PYTHONS = [
 if (COVERAGE_PYTHONS.length === 0) {
   noteSkipped(
     "coverage under tracer",
-    "no Python with coverage (deno task test installs one; or set TRACER_TEST_COVERAGE_PYTHON)",
+    "no Python with coverage (deno task test installs one; or set TRACER_TEST_VENV)",
   );
 }
 
