@@ -25,10 +25,13 @@ import type { TraceEvent } from "../lib/trace_event.ts";
 const DIR = join(FIXTURES, "launchers");
 const PYTHON3 = pythonMatrix(["3.11"]).values().next().value ?? "python3";
 
-/** The process names of a combined trace, sorted. */
+/** The process names of a combined trace (each process's last: a name given later wins), sorted. */
 function processNames(events: TraceEvent[]): string[] {
-  return events.filter((e) => e.ph === "M" && e.name === "process_name")
-    .map((e) => String(e.args?.name)).sort();
+  const names = new Map<unknown, string>();
+  for (const e of events) {
+    if (e.ph === "M" && e.name === "process_name") names.set(e.pid, String(e.args?.name));
+  }
+  return [...names.values()].sort();
 }
 
 /** The name of the process that called `fn`. */
@@ -246,5 +249,39 @@ Deno.test({
       "node-b",
     ]);
     assert.equal(events.filter((e) => e.ph === "X" && e.name?.startsWith("work (")).length, 2);
+  },
+});
+
+const VENV_PYTHON = testVenvProgram("python");
+
+Deno.test({
+  name:
+    "Ray: a local job's workers are named by the titles Ray gives them (ray::Counter, ray::IDLE)",
+  ignore: VENV_PYTHON === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    const run = await runCli(
+      // Ray's own code left out: its names stay, the output stays small (it is ~0.5 GB)
+      [
+        "-q",
+        "--python",
+        VENV_PYTHON!,
+        "--include_files",
+        DIR,
+        "-o",
+        "t.json",
+        join(DIR, "ray_job.py"),
+      ],
+      {
+        cwd: dir.path,
+        env: { RAY_USAGE_STATS_ENABLED: "0" },
+        signal: AbortSignal.timeout(300_000), // a hang, not a slow machine
+      },
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.stdout, "1240\n[0, 1, 3]\n");
+    const names = processNames(eventsOf(await readJson(join(dir.path, "t.json"))));
+    assert.ok(names.includes("ray::Counter"), names.join(", "));
+    assert.ok(names.some((name) => name === "ray::IDLE" || name.startsWith("ray::square")));
   },
 });

@@ -112,7 +112,8 @@ def install(session):
     _patch_on_import(
         "multiprocessing.resource_tracker", _name_main("multiprocessing.resource_tracker")
     )
-    _patch_on_import("setproctitle", _patch_setproctitle)
+    for module in ("setproctitle", "ray._raylet"):  # Ray sets titles with its own copy
+        _patch_on_import(module, _patch_setproctitle)
     _patch_on_import("multiprocessing.util", _patch_spawnv_passfds)
 
 
@@ -553,8 +554,8 @@ def _patch_spawnv_passfds(module):
 
 
 def _patch_setproctitle(module):
-    """A process that sets its own title (Ray's `ray::Actor.method`, gunicorn's and celery's
-    workers, with the setproctitle package) is named by its latest title."""
+    """A process that sets its own title (gunicorn's and celery's workers with the setproctitle
+    package, Ray's `ray::Actor.method` with ray._raylet's copy) is named by its latest title."""
     original = module.setproctitle
 
     def setproctitle(title, *args, **kwargs):

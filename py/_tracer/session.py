@@ -199,7 +199,7 @@ class Session:
         """Replaces the process_name M event (multiprocessing names its processes, a program
         sets its title)."""
         self._process_name = str(name)
-        self._writer.process_name = self._current_process_name()
+        self._writer.write_process_name(self._current_process_name())
 
     def _current_process_name(self, final=True):
         """The process_name, with its rank under a distributed launcher: set by the hooks, else

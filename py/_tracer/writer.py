@@ -279,6 +279,18 @@ class TraceWriter:
                 self.events += (len(payload) - 8) // 24
                 self._write_chunk(thread, payload)
 
+    def write_process_name(self, name):
+        """Names the process in the file at once, not with the next chunk: a process that sets
+        its title and is then SIGKILLed (Ray's workers at shutdown) keeps its name."""
+        self.process_name = name
+        if _os_getpid() != self.pid:
+            return  # a fork child before its fork hook ran: see drain()
+        with self.lock:
+            if not self.closed and self.lost is None:
+                data = self._meta_record(())
+                if data:
+                    self._write(data)
+
     def _c_function_id(self, name):
         name_id = self._c_id[name] = self._new_name(name, "c")
         return name_id
