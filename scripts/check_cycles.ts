@@ -1,8 +1,9 @@
 /**
- * Fails when the project's own modules import each other in a cycle, type-only imports included.
- * Reads the module graph with `deno info --json` from the entry points (default: the CLI, the
- * viewer and every test and bench module), keeps the local `file:` modules and names the modules
- * of each cycle.
+ * Fails when the project's own modules import each other in a cycle, type-only imports included,
+ * when lib/'s folders do (a cycle between folders), or when a module imports from a higher layer
+ * (LAYERS). Reads the module graph with `deno info --json` from the entry points (default: the CLI,
+ * the viewer and every test and bench module), keeps the local `file:` modules and names the
+ * modules of each problem.
  *
  *   deno run -A scripts/check_cycles.ts [entry.ts...]
  * @module
@@ -95,18 +96,84 @@ async function testAndBenchModules(): Promise<string[]> {
   return found.sort();
 }
 
+/**
+ * The folders of lib/ from the lowest layer up (`lib`: the shared modules at its top). A module
+ * imports only from its own layer or lower ones: the stages run one way, and a folder never
+ * reaches up into one that uses it.
+ */
+export const LAYERS: readonly string[] = [
+  "lib/bytes",
+  "lib",
+  "lib/raw",
+  "lib/combine",
+  "lib/viewer", // the report embeds the viewer's bundle
+  "lib/report",
+  "lib/run",
+  "lib/cli",
+];
+
+/** The lib/ folder a module belongs to (`lib` for its top), or null outside lib/. */
+export function folderOf(path: string): string | null {
+  const parts = path.split("/");
+  if (parts[0] !== "lib") return null;
+  return parts.length === 2 ? "lib" : `lib/${parts[1]}`;
+}
+
+/** The folder graph of a module graph (paths relative to the root), without self-edges. */
+export function folderGraph(graph: ImportGraph): ImportGraph {
+  const folders = new Map<string, Set<string>>();
+  for (const [module, targets] of graph) {
+    const from = folderOf(module);
+    if (from === null) continue;
+    const edges = folders.get(from) ?? new Set<string>();
+    folders.set(from, edges);
+    for (const target of targets) {
+      const to = folderOf(target);
+      if (to !== null && to !== from) edges.add(to);
+    }
+  }
+  return new Map([...folders].map(([folder, edges]) => [folder, [...edges].sort()]));
+}
+
+/** Each import that reaches up a layer (or from or into a folder LAYERS does not know). */
+export function layerViolations(graph: ImportGraph): string[] {
+  const found: string[] = [];
+  for (const [module, targets] of graph) {
+    const from = folderOf(module);
+    if (from === null) continue;
+    for (const target of targets) {
+      const to = folderOf(target);
+      if (to === null || to === from) continue;
+      const [low, high] = [LAYERS.indexOf(to), LAYERS.indexOf(from)];
+      if (low < 0 || high < 0) {
+        found.push(`${module} -> ${target}: ${low < 0 ? to : from} is in no layer (LAYERS)`);
+      } else if (low > high) {
+        found.push(`${module} -> ${target}: ${from} reaches up into ${to}`);
+      }
+    }
+  }
+  return found;
+}
+
 async function main(entries: string[]): Promise<number> {
-  const graph: ImportGraph = new Map();
+  const specifiers: ImportGraph = new Map();
   for (const entry of entries) {
-    for (const [module, targets] of await moduleGraph(entry)) graph.set(module, targets);
+    for (const [module, targets] of await moduleGraph(entry)) specifiers.set(module, targets);
   }
-  const cycles = findCycles(graph);
   const name = (specifier: string) => relative(ROOT, fileURLToPath(specifier));
-  for (const cycle of cycles) {
-    console.error(`import cycle among: ${cycle.map(name).join(", ")}`);
-  }
-  if (cycles.length > 0) return 1;
-  console.log(`no import cycles in ${graph.size} modules`);
+  const graph: ImportGraph = new Map(
+    [...specifiers].map(([module, targets]) => [name(module), targets.map(name)]),
+  );
+  const problems = [
+    ...findCycles(graph).map((cycle) => `import cycle among: ${cycle.join(", ")}`),
+    ...findCycles(folderGraph(graph)).map((cycle) =>
+      `import cycle among folders: ${cycle.join(", ")}`
+    ),
+    ...layerViolations(graph).map((line) => `import up a layer: ${line}`),
+  ];
+  for (const problem of problems) console.error(problem);
+  if (problems.length > 0) return 1;
+  console.log(`no import cycles in ${graph.size} modules, none between folders, none up a layer`);
   return 0;
 }
 

@@ -8,28 +8,8 @@
 import { shortened, UsageError } from "../errors.ts";
 import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
 import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
-
-/**
- * What the traced program is: `script.py args`, `-m module args`, `-c code args`, or any other
- * command (a console script, a launcher, a shell script), which runs as it is. The first argument
- * (after `--` too, as VizTracer reads it) is parsed as a script; lib/cli/trace_command.ts makes it
- * a command when it is not a Python source file (telling needs the file system).
- */
-export type Target =
-  | { kind: "script"; path: string; args: string[] }
-  | { kind: "module"; name: string; args: string[] }
-  | { kind: "code"; code: string; args: string[] }
-  | { kind: "command"; program: string; args: string[] };
-
-/** The kinds of output file tracer writes, chosen by the `-o` extension. */
-export type OutputFormat = "html" | "json" | "json.gz";
-
-/** Where the result goes. */
-export interface OutputSpec {
-  /** Output path as given (relative to `dir` when relative and `dir` is set). */
-  path: string;
-  format: OutputFormat;
-}
+import type { Target } from "../run/target.ts";
+import type { OutputSpec } from "../report/output_spec.ts";
 
 /** Recording options handed to the shim. */
 export interface TraceOptions {

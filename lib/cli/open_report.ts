@@ -4,7 +4,7 @@
  * @module
  */
 import type { Reporter } from "./_reporter.ts";
-import type { OutputSpec } from "./args.ts";
+import type { OutputSpec } from "../report/output_spec.ts";
 
 /** After writing `spec` to `path`: opens it when `--open` was given and it is an HTML report. */
 export function openIfAsked(open: boolean, spec: OutputSpec, path: string, report: Reporter) {

@@ -4,10 +4,12 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import type { RunCommand, Target } from "./args.ts";
+import type { RunCommand } from "./args.ts";
+import type { Target } from "../run/target.ts";
 import type { Reporter } from "./_reporter.ts";
 import { combineFiles, type CombineSource } from "../combine/combine.ts";
-import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
+import { convertRawFiles } from "../raw/raw_files.ts";
+import { probeRawFiles } from "../combine/raw_source.ts";
 import { formatError, reasonOf, shortened, TracerError, UsageError } from "../errors.ts";
 import { ensureDir, prepareOutputPath } from "../report/output_file.ts";
 import { checkPython, findPython, onPath } from "../run/find_python.ts";
@@ -19,8 +21,8 @@ import {
   RUN_DIR_PREFIX,
   tempRoot,
 } from "../run/run_dir.ts";
-import { runProgram, signalNumber } from "../run/run_program.ts";
-import { SignalGate } from "../run/signals.ts";
+import { runProgram } from "../run/run_program.ts";
+import { SignalGate, signalNumber } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
 import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
 import { grouped, skippedLine, summaryLine, warningLine } from "./_summary.ts";
@@ -54,21 +56,7 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
   try {
     const shimDir = await tempFiles(() => writeShim(join(tempDir, "shim")));
     await tempFiles(() => Deno.mkdir(dataDir, { mode: 0o700 }));
-    const config: ShimConfig = {
-      version: 1,
-      run_id: crypto.randomUUID(),
-      output_dir: dataDir,
-      shim_dir: shimDir,
-      ignore_c_function: command.trace.ignoreCFunction,
-      max_stack_depth: command.trace.maxStackDepth,
-      include_files: command.trace.includeFiles.map((path) => resolve(path)),
-      exclude_files: command.trace.excludeFiles.map((path) => resolve(path)),
-      min_duration_us: command.trace.minDurationUs,
-      tracer_entries: command.trace.tracerEntries,
-      trace_children: command.trace.traceChildren,
-      core: command.trace.core,
-      tracer_pid: Deno.pid,
-    };
+    const config = shimConfig(command, dataDir, shimDir);
     const configPath = await tempFiles(() => writeConfig(tempDir, config));
     if (signals.first !== null) {
       tell(`tracer: ${signals.first} before the program started: it was not run`);
@@ -100,26 +88,55 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
     } catch (error) {
       // The program ran: its exit status stands, whatever happened to its trace, unless a
       // signal stopped tracer before the output was written (a script must not read success).
-      const stopped = stop.signal.aborted;
-      if (stopped) exitCode = 128 + signalNumber(signals.first!);
-      if (!stopped && !(error instanceof WriteFailed)) {
+      const stoppedBy = stop.signal.aborted ? signals.first : null;
+      if (stoppedBy !== null) exitCode = 128 + signalNumber(stoppedBy);
+      if (stoppedBy === null && !(error instanceof WriteFailed)) {
         tell(formatError(error));
       } else {
-        // The recorded data is not lost with the output: it stays where the line says.
         kept = await keepData(tempDir, dataDir).catch(() => dataDir);
-        const finish = `tracer --combine ${kept} -o ${
-          outputPath ?? join(pidSuffixDir!, "result.json")
-        }`;
-        const what = stopped
-          ? `${signals.first} while writing the output: stopped, no partial file left`
-          : formatError((error as WriteFailed).cause).replace(/^tracer: /, "");
-        report(`tracer: ${what}; the recorded data is kept in ${kept}; finish with: ${finish}`);
+        report(keptLine(kept, outputPath ?? join(pidSuffixDir!, "result.json"), stoppedBy, error));
       }
     }
     return exitCode;
   } finally {
     if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** The shim's configuration for a run of `command` writing into `dataDir`. */
+function shimConfig(command: RunCommand, dataDir: string, shimDir: string): ShimConfig {
+  return {
+    version: 1,
+    run_id: crypto.randomUUID(),
+    output_dir: dataDir,
+    shim_dir: shimDir,
+    ignore_c_function: command.trace.ignoreCFunction,
+    max_stack_depth: command.trace.maxStackDepth,
+    include_files: command.trace.includeFiles.map((path) => resolve(path)),
+    exclude_files: command.trace.excludeFiles.map((path) => resolve(path)),
+    min_duration_us: command.trace.minDurationUs,
+    tracer_entries: command.trace.tracerEntries,
+    trace_children: command.trace.traceChildren,
+    core: command.trace.core,
+    tracer_pid: Deno.pid,
+  };
+}
+
+/**
+ * The line that says why the output was not written (a signal, or the write's failure) and where
+ * the recorded data is kept, with the command that finishes the job.
+ */
+function keptLine(
+  kept: string,
+  output: string,
+  stoppedBy: Deno.Signal | null,
+  error: unknown,
+): string {
+  const what = stoppedBy !== null
+    ? `${stoppedBy} while writing the output: stopped, no partial file left`
+    : formatError((error as WriteFailed).cause).replace(/^tracer: /, "");
+  return `tracer: ${what}; the recorded data is kept in ${kept}; ` +
+    `finish with: tracer --combine ${kept} -o ${output}`;
 }
 
 /** Writing the output failed (its `cause` says why): the recorded data is kept for later. */

@@ -8,7 +8,7 @@
  */
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { TracerError } from "../errors.ts";
-import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
+import { convertRawFile, headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
 import { NameTable } from "../raw/names.ts";
 import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "../raw/records.ts";
 import { appendXEvent, xEventPrefix } from "../raw/x_event.ts";
@@ -18,14 +18,47 @@ import { type CombineSource, probeFromEnds } from "./source.ts";
 import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { jsonText } from "../json_text.ts";
+import {
+  type ConvertRawFilesOptions,
+  keep,
+  type RawInput,
+  rawInputs,
+  unlessDamaged,
+} from "../raw/raw_files.ts";
 
-/** A raw file and the JSON file it stands for (its name in metadata, labels and `exec_of` links). */
-export interface RawInput {
-  rawPath: string;
-  /** The path the converted JSON file would have. */
-  path: string;
-  /** The JSON file name for a raw file name (rewrites `exec_of` and `parent_file`). */
-  jsonName: (rawName: string) => string;
+/**
+ * Reads each raw file of `rawDir` once, in pid order, for combining it directly (no JSON file in
+ * between: RawFileSource). A file that cannot be placed from its ends is converted
+ * into `jsonDir` and given as that JSON path. Warnings are the same as `convertRawFiles`'.
+ */
+export async function probeRawFiles(
+  rawDir: string,
+  options: ConvertRawFilesOptions,
+): Promise<(string | CombineSource)[]> {
+  const inputs: (string | CombineSource)[] = [];
+  for (const input of await rawInputs(rawDir, options)) {
+    options.stop?.throwIfAborted();
+    const found = await unlessDamaged(input, () => probeRawFile(input), options.warnings);
+    if (found === null) continue;
+    if (found.source !== undefined) {
+      keep(input, found, options.warnings);
+      inputs.push(found.source);
+      continue;
+    }
+    const result = found.written
+      ? await unlessDamaged(
+        input,
+        () =>
+          convertRawFile(input.rawPath, input.path, {
+            jsonName: input.jsonName,
+            stop: options.stop,
+          }),
+        options.warnings,
+      )
+      : found;
+    if (result !== null && keep(input, result, options.warnings)) inputs.push(input.path);
+  }
+  return inputs;
 }
 
 /** What the first pass over a raw file found. */

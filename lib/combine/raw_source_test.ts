@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { combineFiles, type CombineSource } from "./combine.ts";
-import { convertRawFiles, probeRawFiles } from "../raw/raw_files.ts";
+import { convertRawFiles } from "../raw/raw_files.ts";
+import { probeRawFiles } from "./raw_source.ts";
 import {
   eventsRecord as events,
   jsonRecord as json,

@@ -1,16 +1,15 @@
 /**
  * After a run: turns every `result_*.raw` file the shim left into its per-process JSON file,
- * choosing names that never replace an existing file, or readies them for combining directly.
+ * choosing names that never replace an existing file (lib/combine/raw_source.ts readies them for
+ * combining directly, with the same names and warnings).
  * @module
  */
 import { basename, join } from "node:path";
-import type { CombineSource } from "../combine/source.ts";
-import { probeRawFile, type RawInput } from "../combine/raw_source.ts";
 import { TracerError } from "../errors.ts";
 import { convertRawFile, defaultJsonName } from "./convert.ts";
 import type { TraceWarning } from "../trace_event.ts";
 
-/** Options for {@linkcode convertRawFiles} and {@linkcode probeRawFiles}. */
+/** Options for {@linkcode convertRawFiles} (and combine's `probeRawFiles`). */
 export interface ConvertRawFilesOptions {
   /** Where the JSON files go (may hold earlier files: those are never replaced). */
   jsonDir: string;
@@ -23,6 +22,15 @@ export interface ConvertRawFilesOptions {
 }
 
 const RAW_NAME = /^result_(\d+)(?:_(\d+))?\.raw$/;
+
+/** A raw file and the JSON file it stands for (its name in metadata, labels and `exec_of` links). */
+export interface RawInput {
+  rawPath: string;
+  /** The path the converted JSON file would have. */
+  path: string;
+  /** The JSON file name for a raw file name (rewrites `exec_of` and `parent_file`). */
+  jsonName: (rawName: string) => string;
+}
 
 /** Converts each raw file of `rawDir`, in pid order; returns the paths of the JSON files. */
 export async function convertRawFiles(
@@ -47,45 +55,10 @@ export async function convertRawFiles(
 }
 
 /**
- * Reads each raw file of `rawDir` once, in pid order, for combining it directly (no JSON file in
- * between, see lib/combine/raw_source.ts). A file that cannot be placed from its ends is converted
- * into `jsonDir` and given as that JSON path. Warnings are the same as {@linkcode convertRawFiles}'.
- */
-export async function probeRawFiles(
-  rawDir: string,
-  options: ConvertRawFilesOptions,
-): Promise<(string | CombineSource)[]> {
-  const inputs: (string | CombineSource)[] = [];
-  for (const input of await rawInputs(rawDir, options)) {
-    options.stop?.throwIfAborted();
-    const found = await unlessDamaged(input, () => probeRawFile(input), options.warnings);
-    if (found === null) continue;
-    if (found.source !== undefined) {
-      keep(input, found, options.warnings);
-      inputs.push(found.source);
-      continue;
-    }
-    const result = found.written
-      ? await unlessDamaged(
-        input,
-        () =>
-          convertRawFile(input.rawPath, input.path, {
-            jsonName: input.jsonName,
-            stop: options.stop,
-          }),
-        options.warnings,
-      )
-      : found;
-    if (result !== null && keep(input, result, options.warnings)) inputs.push(input.path);
-  }
-  return inputs;
-}
-
-/**
  * Runs `read` on one process's file; a file tracer cannot read (foreign or damaged from its first
  * byte) gets one warning naming its process and null, so the run's other processes still combine.
  */
-async function unlessDamaged<T>(
+export async function unlessDamaged<T>(
   input: RawInput,
   read: () => Promise<T>,
   warnings: TraceWarning[],
@@ -105,7 +78,7 @@ function processOf(input: RawInput): string {
 }
 
 /** Warns about a process that left no data or no end record; true when it has data. */
-function keep(
+export function keep(
   input: RawInput,
   result: { written: boolean; ended: boolean; events: number; truncatedBytes: number },
   warnings: TraceWarning[],
@@ -126,7 +99,10 @@ function keep(
 }
 
 /** The raw files of `rawDir` in pid order, each with the JSON path it gets in `jsonDir`. */
-async function rawInputs(rawDir: string, options: ConvertRawFilesOptions): Promise<RawInput[]> {
+export async function rawInputs(
+  rawDir: string,
+  options: ConvertRawFilesOptions,
+): Promise<RawInput[]> {
   const rawNames: string[] = [];
   for await (const entry of Deno.readDir(rawDir)) {
     if (entry.isFile && RAW_NAME.test(entry.name)) rawNames.push(entry.name);

@@ -1,7 +1,7 @@
 /**
  * Builds the report's compact data from an event stream: columnar slices per (pid, tid) in growing
  * typed arrays (no object per event), depth from nesting, a string table, metadata, instants,
- * counters and flows; then encodes it as the byte stream described in lib/viewer/format.ts.
+ * counters and flows; then encodes it as the byte stream described in lib/report_format.ts.
  * @module
  */
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
@@ -19,7 +19,7 @@ import {
   type ReportHeader,
   type TrackInfo,
   VarintWriter,
-} from "../viewer/format.ts";
+} from "../report_format.ts";
 import { jsonText } from "../json_text.ts";
 
 /** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
@@ -116,7 +116,7 @@ const FLOW_KINDS: Record<string, FlowKind> = {
   "tracer.result": "result",
 };
 
-/** How a flow event binds to a slice (lib/viewer/format.ts `FlowBind`). */
+/** How a flow event binds to a slice (lib/report_format.ts `FlowBind`). */
 function flowBind(event: TraceEvent): FlowBind {
   const bind = (event.args as { bind?: unknown } | undefined)?.bind;
   if (bind === "next") return "n";
@@ -443,7 +443,7 @@ export class ReportBuilder {
     return argv;
   }
 
-  /** The encoded bytes (format.ts) after `header`, in chunks of about 64 KiB. */
+  /** The encoded bytes (lib/report_format.ts) after `header`, in chunks of about 64 KiB. */
   *encode(header: ReportHeader): Generator<Uint8Array> {
     const tracks = this.#finish();
     // jsonText: a lone surrogate is spelled as the JSON output spells it, not turned into U+FFFD.

@@ -1,7 +1,7 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { ReportBuilder, TICK_NS } from "./_report_data.ts";
 import { modelFromEvents, slice } from "./testing.ts";
-import { FLAG_UNFINISHED } from "../viewer/format.ts";
+import { FLAG_UNFINISHED } from "../report_format.ts";
 import { inflateBase64 } from "../viewer/model.ts";
 import { decodeModel } from "../viewer/model.ts";
 

@@ -2,7 +2,7 @@
  * Writing a combined trace in the format the output path asks for.
  * @module
  */
-import type { OutputSpec } from "../cli/args.ts";
+import type { OutputSpec } from "./output_spec.ts";
 import type { CombinedTrace } from "../trace_event.ts";
 import type { CombinedTraceText } from "../combine/combine.ts";
 import { writeHtml } from "./html.ts";

@@ -4,10 +4,9 @@
  * signal stops the wait).
  * @module
  */
-import { constants } from "node:os";
-import type { Target } from "../cli/args.ts";
+import type { Target } from "./target.ts";
 import { describe, waitForTracedProcesses } from "./_process_watch.ts";
-import { interruptReachedChild, type SignalGate } from "./signals.ts";
+import { interruptReachedChild, type SignalGate, signalNumber } from "./signals.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { reasonOf } from "../errors.ts";
 
@@ -94,9 +93,4 @@ export async function runProgram(request: RunRequest): Promise<RunOutcome> {
     warnings.push({ message: `could not wait for the traced processes: ${reasonOf(error)}` });
   }
   return { exitCode, warnings };
-}
-
-/** The number of a signal (SIGTERM: 15), 0 if unknown. */
-export function signalNumber(signal: Deno.Signal): number {
-  return (constants.signals as Record<string, number>)[signal] ?? 0;
 }

@@ -4,6 +4,7 @@
  * to the program, stop waiting, stop writing), set with {@linkcode SignalGate.on}.
  * @module
  */
+import { constants } from "node:os";
 
 /** The signals tracer turns into a clean stop instead of dying. */
 export const TERMINATION_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
@@ -67,4 +68,9 @@ function procStat(pid: string): { pgrp: number; ttyNr: number; tpgid: number } |
   } catch {
     return null;
   }
+}
+
+/** The number of a signal (SIGTERM: 15), 0 if unknown. */
+export function signalNumber(signal: Deno.Signal): number {
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
 }

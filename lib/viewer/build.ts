@@ -12,7 +12,7 @@ const VIEWER_DIR = dirname(fileURLToPath(import.meta.url));
 export const BUNDLE_PATH: string = join(VIEWER_DIR, "dist", "viewer.js");
 
 /** Modules outside the viewer folder that the viewer imports (relative to lib/). */
-const SHARED = ["trace_event.ts", "bytes/concat.ts"];
+const SHARED = ["trace_event.ts", "report_format.ts", "bytes/concat.ts"];
 
 /**
  * The files the bundle is built from: every viewer module in `dir` and its subfolders (not the

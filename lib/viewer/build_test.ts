@@ -25,6 +25,7 @@ Deno.test("the bundle's sources include subfolders, not tests, the bundle or the
     }
     assertEquals(viewerSources(viewer), [
       join(dir, "bytes", "concat.ts"),
+      join(dir, "report_format.ts"),
       join(dir, "trace_event.ts"),
       join(viewer, "main.ts"),
       join(viewer, "render", "frame.ts"),

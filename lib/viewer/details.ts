@@ -3,7 +3,7 @@
  * Pure: no DOM (the page shows the rows with textContent).
  * @module
  */
-import { FLAG_UNFINISHED } from "./format.ts";
+import { FLAG_UNFINISHED } from "../report_format.ts";
 import type { Model, Track } from "./model.ts";
 import { formatDuration } from "./time_scale.ts";
 

@@ -1,9 +1,9 @@
 /**
- * Flow arrows resolved to slices: each step of a flow (format.ts `FlowRecord`) finds its slice by
+ * Flow arrows resolved to slices: each step of a flow (lib/report_format.ts `FlowRecord`) finds its slice by
  * its binding, and consecutive steps make one arrow. Pure: no DOM.
  * @module
  */
-import type { FlowBind } from "./format.ts";
+import type { FlowBind } from "../report_format.ts";
 import { firstStartingAt, sliceAt } from "./layout.ts";
 import type { Arrow, ArrowEnd, Model, Track } from "./model.ts";
 

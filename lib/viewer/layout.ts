@@ -6,7 +6,7 @@
  * counters. Pure: no DOM.
  * @module
  */
-import type { CounterSeries } from "./format.ts";
+import type { CounterSeries } from "../report_format.ts";
 import type { Model, ProcessModel, Track } from "./model.ts";
 import {
   COUNTER_HEIGHT,

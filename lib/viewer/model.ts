@@ -12,7 +12,7 @@ import {
   type ReportHeader,
   type TrackInfo,
   VarintReader,
-} from "./format.ts";
+} from "../report_format.ts";
 
 /** One thread's slices, sorted by start; times in ticks from the trace origin. */
 export interface Track {
@@ -72,7 +72,7 @@ export interface Model {
   slices: number;
 }
 
-/** Decodes the uncompressed report bytes (lib/viewer/format.ts) into a model. */
+/** Decodes the uncompressed report bytes (lib/report_format.ts) into a model. */
 export function decodeModel(bytes: Uint8Array): Model {
   const reader = new VarintReader(bytes);
   const header = readHeader(bytes, reader);

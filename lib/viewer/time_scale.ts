@@ -1,6 +1,6 @@
 /**
  * The visible time window and its mapping to pixels, axis ticks and duration formatting. Times are
- * ticks (see format.ts `tickNs`) from the trace origin. Pure: no DOM.
+ * ticks (see lib/report_format.ts `tickNs`) from the trace origin. Pure: no DOM.
  * @module
  */
 

@@ -1,5 +1,5 @@
 /*
- * _tracer._native: tracer's native recording core (docs/internals.md, section 4).
+ * _tracer._native: tracer's native recording core (docs/internals.md, section 5).
  *
  * It owns the hot path only: the callbacks (sys.monitoring with C callables on 3.12+, the C-level
  * profile hook on 3.8-3.11), one buffer per thread in C memory, call/return pairing, and the

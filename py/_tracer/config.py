@@ -1,6 +1,6 @@
 """The run configuration TRACER_CONFIG names (a file's path, or the JSON itself).
 
-Mirrors lib/shim_config.ts; the keys are documented in docs/internals.md, section 1.
+Mirrors lib/run/shim_config.ts; the keys are documented in docs/internals.md, section 1.
 """
 
 

@@ -1,4 +1,4 @@
-"""Every constant the shim's modules share, defined once (the TypeScript side: lib/shim_config.ts).
+"""Every constant the shim's modules share, defined once (TypeScript side: lib/run/shim_config.ts).
 
 Nothing here imports more than sys: sitecustomize reads CONFIG_ENV before deciding to trace.
 """

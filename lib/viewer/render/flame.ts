@@ -5,7 +5,7 @@
  * labels and outlines collected on the way are drawn over the buffer afterwards.
  * @module
  */
-import { FLAG_UNFINISHED } from "../format.ts";
+import { FLAG_UNFINISHED } from "../../report_format.ts";
 import { firstEndingAfter, firstStartingAt, type SliceBand } from "../layout.ts";
 import { type LevelSummary, STRIP_SLICES_PER_BIN } from "../lod.ts";
 import type { Track } from "../model.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { placeArrows, type PlacedArrow } from "../arrow_geometry.ts";
-import type { FlowKind } from "../format.ts";
+import type { FlowKind } from "../../report_format.ts";
 import type { Row } from "../layout.ts";
 import type { ProcessModel } from "../model.ts";
 import { FOOTER_HEIGHT, GUTTER, MAX_LEVELS, TRACKS_TOP } from "../sizes.ts";

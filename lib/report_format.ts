@@ -12,7 +12,7 @@
  * which roughly halves the compressed size compared with interleaved rows.
  * @module
  */
-import type { CombineStats, TraceWarning } from "../trace_event.ts";
+import type { CombineStats, TraceWarning } from "./trace_event.ts";
 
 /** First bytes of the uncompressed data. */
 export const MAGIC = "TRC1";
