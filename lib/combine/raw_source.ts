@@ -8,7 +8,7 @@
  */
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { TracerError } from "../errors.ts";
-import { convertRawFile, headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
+import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
 import { NameTable } from "../raw/names.ts";
 import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "../raw/records.ts";
 import { appendXEvent, xEventPrefix } from "../raw/x_event.ts";
@@ -19,6 +19,7 @@ import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { jsonText } from "../json_text.ts";
 import {
+  convertInput,
   type ConvertRawFilesOptions,
   keep,
   type RawInput,
@@ -45,17 +46,7 @@ export async function probeRawFiles(
       inputs.push(found.source);
       continue;
     }
-    const result = found.written
-      ? await unlessDamaged(
-        input,
-        () =>
-          convertRawFile(input.rawPath, input.path, {
-            jsonName: input.jsonName,
-            stop: options.stop,
-          }),
-        options.warnings,
-      )
-      : found;
+    const result = found.written ? await convertInput(input, options) : found;
     if (result !== null && keep(input, result, options.warnings)) inputs.push(input.path);
   }
   return inputs;

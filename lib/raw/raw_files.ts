@@ -40,18 +40,20 @@ export async function convertRawFiles(
   const paths: string[] = [];
   for (const input of await rawInputs(rawDir, options)) {
     options.stop?.throwIfAborted();
-    const result = await unlessDamaged(
-      input,
-      () =>
-        convertRawFile(input.rawPath, input.path, {
-          jsonName: input.jsonName,
-          stop: options.stop,
-        }),
-      options.warnings,
-    );
+    const result = await convertInput(input, options);
     if (result !== null && keep(input, result, options.warnings)) paths.push(input.path);
   }
   return paths;
+}
+
+/** Converts one raw file into its JSON file; null (and a warning) when it cannot be read. */
+export function convertInput(input: RawInput, options: ConvertRawFilesOptions) {
+  return unlessDamaged(
+    input,
+    () =>
+      convertRawFile(input.rawPath, input.path, { jsonName: input.jsonName, stop: options.stop }),
+    options.warnings,
+  );
 }
 
 /**
