@@ -637,6 +637,8 @@ mon_py_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (name_id < 0)
         return Py_NewRef(S.disable); /* excluded code: no PY_START from it again */
     if ((verdict & GEN_MASK) != S.gen) {
+        if (!S.active)
+            Py_RETURN_NONE; /* stopping: switch nothing on, record nothing */
         /* First start of this code object in this recording: its local events go on before this
          * start is recorded, so its return is seen (the GIL is held from the event on). */
         verdict = (verdict & ~(uintptr_t)GEN_MASK) | S.gen;

@@ -662,7 +662,7 @@ _finder = _PatchingFinder()
 
 
 def _apply_patch(patch, module):
-    """Patches a standard library module. Patches read its private names (Pool's result classes,
+    """Patches a module the program imported. Patches read private names (Pool's result classes,
     the executor's worker function): a CPython that changed them loses that feature (a name, an
     arrow), never the program, and TRACER_DEBUG says which patch failed."""
     try:
