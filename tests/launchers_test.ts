@@ -285,3 +285,37 @@ Deno.test({
     assert.ok(names.some((name) => name === "ray::IDLE" || name.startsWith("ray::square")));
   },
 });
+
+Deno.test({
+  name:
+    "Dask: a LocalCluster's worker processes (spawned by Nannies) run the tasks, traced and named",
+  ignore: VENV_PYTHON === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    // Dask's own code and the standard library left out (the output stays small); the tasks, whose
+    // code Dask rebuilds in each worker (`<dynamic-code>`), are under neither.
+    const paths = await runCommand([
+      VENV_PYTHON!,
+      "-c",
+      "import sysconfig; p = sysconfig.get_paths(); print(p['purelib']); print(p['stdlib'])",
+    ]);
+    const excluded = paths.stdout.trim().split("\n").flatMap((path) => ["--exclude_files", path]);
+    const run = await runCli(
+      ["-q", "--python", VENV_PYTHON!, ...excluded, "-o", "t.json", join(DIR, "dask_job.py")],
+      { cwd: dir.path, signal: AbortSignal.timeout(300_000) }, // a hang, not a slow machine
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.stdout, "140\n");
+    const events = eventsOf(await readJson(join(dir.path, "t.json")));
+    const squares = events.filter((e) => e.ph === "X" && e.name?.startsWith("square ("));
+    assert.equal(squares.length, 8);
+    const names = new Map<unknown, string>();
+    for (const e of events) {
+      if (e.ph === "M" && e.name === "process_name") names.set(e.pid, String(e.args?.name));
+    }
+    for (const pid of new Set(squares.map((e) => e.pid))) {
+      // The title Dask gives its workers (setproctitle), the last one: "dask worker [closed]"
+      assert.match(names.get(pid) ?? "", /^dask worker /);
+    }
+  },
+});
