@@ -17,6 +17,7 @@ import { tracedEnv } from "../run/python_env.ts";
 import {
   KEPT_DIR_PREFIX,
   makeRunDir,
+  pidNamespace,
   removeDeadRuns,
   RUN_DIR_PREFIX,
   tempRoot,
@@ -119,6 +120,7 @@ function shimConfig(command: RunCommand, dataDir: string, shimDir: string): Shim
     trace_children: command.trace.traceChildren,
     core: command.trace.core,
     tracer_pid: Deno.pid,
+    tracer_pid_ns: pidNamespace() ?? undefined,
   };
 }
 

@@ -35,7 +35,7 @@ export function tempRoot(): string {
 /**
  * Removes what runs that died without cleaning up (tracer SIGKILLed) left in TMPDIR: only
  * `tracer_run_*` directories (not symlinks) owned by this user, whose config names a tracer pid
- * that no longer exists. Linux only (elsewhere a pid cannot be checked without a process API).
+ * of this PID namespace that no longer exists. Linux only (elsewhere a pid cannot be checked without a process API).
  * Returns the directories removed; never throws.
  */
 export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
@@ -49,9 +49,10 @@ export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
       try {
         const info = await Deno.lstat(dir);
         if (!info.isDirectory || info.uid !== uid) continue;
-        const pid = tracerPidOf(await Deno.readTextFile(join(dir, "config.json")));
+        const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+        const pid = tracerPidOf(config);
         if (
-          pid === null || pid === Deno.pid ||
+          pid === null || pid === Deno.pid || !samePidNamespace(config) ||
           await Deno.stat(`/proc/${pid}`).then(() => true, () => false)
         ) {
           continue;
@@ -64,7 +65,25 @@ export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
   return removed;
 }
 
-function tracerPidOf(config: string): number | null {
-  const pid = (JSON.parse(config) as { tracer_pid?: unknown }).tracer_pid;
+function tracerPidOf(config: { tracer_pid?: unknown }): number | null {
+  const pid = config.tracer_pid;
   return typeof pid === "number" && Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * True when a run's tracer pid is one of this namespace's (a config from before the field was
+ * written counts as such). A run made in another PID namespace that shares TMPDIR (a container,
+ * `unshare --pid`) is never removed: its tracer's pid means nothing here.
+ */
+function samePidNamespace(config: { tracer_pid_ns?: unknown }): boolean {
+  return config.tracer_pid_ns === undefined || config.tracer_pid_ns === pidNamespace();
+}
+
+/** This process's PID namespace (`pid:[4026531836]`), or null where it cannot be read. */
+export function pidNamespace(): string | null {
+  try {
+    return Deno.readLinkSync("/proc/self/ns/pid");
+  } catch {
+    return null;
+  }
 }

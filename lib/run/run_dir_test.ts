@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { removeDeadRuns } from "./run_dir.ts";
+import { pidNamespace, removeDeadRuns } from "./run_dir.ts";
 
 async function deadPid(): Promise<number> {
   const child = new Deno.Command("true").spawn();
@@ -15,22 +15,29 @@ Deno.test({
     const root = await Deno.makeTempDir();
     try {
       const dead = await deadPid();
-      const make = async (name: string, pid: number | null) => {
+      const make = async (name: string, pid: number | null, ns?: string | null) => {
         await Deno.mkdir(join(root, name));
         if (pid !== null) {
           await Deno.writeTextFile(
             join(root, name, "config.json"),
-            JSON.stringify({ tracer_pid: pid }),
+            JSON.stringify({ tracer_pid: pid, tracer_pid_ns: ns ?? undefined }),
           );
         }
       };
       await make("tracer_run_dead", dead);
+      await make("tracer_run_dead_here", dead, pidNamespace());
+      // A run in another PID namespace (a container, unshare --pid) sharing TMPDIR: its tracer's
+      // pid is not one of ours to look up, so it stays (it was removed while running, once)
+      await make("tracer_run_other_namespace", dead, "pid:[1]");
       await make("tracer_run_alive", 1); // init: always running
       await make("tracer_run_noconfig", null);
       await make("tracer_kept_dead", dead); // data kept for tracer --combine: never removed
       await make("other_dead", dead);
       await Deno.symlink(join(root, "other_dead"), join(root, "tracer_run_link"));
-      assertEquals(await removeDeadRuns(root), [join(root, "tracer_run_dead")]);
+      assertEquals((await removeDeadRuns(root)).sort(), [
+        join(root, "tracer_run_dead"),
+        join(root, "tracer_run_dead_here"),
+      ]);
       const left = [...Deno.readDirSync(root)].map((entry) => entry.name).sort();
       assertEquals(left, [
         "other_dead",
@@ -38,6 +45,7 @@ Deno.test({
         "tracer_run_alive",
         "tracer_run_link",
         "tracer_run_noconfig",
+        "tracer_run_other_namespace",
       ]);
     } finally {
       await Deno.remove(root, { recursive: true });

@@ -41,6 +41,11 @@ export interface ShimConfig {
   core?: CoreChoice;
   /** The tracer CLI's pid: once it is gone, processes stop recording (nobody would read it). */
   tracer_pid?: number;
+  /**
+   * The PID namespace `tracer_pid` is a pid of (`/proc/self/ns/pid`'s link): a run in another one
+   * (a container, `unshare --pid`) sharing TMPDIR is not judged by pids it cannot see.
+   */
+  tracer_pid_ns?: string;
 }
 
 /** Default per-process event cap (`--tracer_entries`). */
