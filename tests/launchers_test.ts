@@ -25,20 +25,24 @@ import type { TraceEvent } from "../lib/trace_event.ts";
 const DIR = join(FIXTURES, "launchers");
 const PYTHON3 = pythonMatrix(["3.11"]).values().next().value ?? "python3";
 
-/** The process names of a combined trace (each process's last: a name given later wins), sorted. */
-function processNames(events: TraceEvent[]): string[] {
-  const names = new Map<unknown, string>();
+/** Each process's name in a combined trace, by pid: its last (a name given later wins). */
+function namesByPid(events: TraceEvent[]): Map<TraceEvent["pid"], string> {
+  const names = new Map<TraceEvent["pid"], string>();
   for (const e of events) {
     if (e.ph === "M" && e.name === "process_name") names.set(e.pid, String(e.args?.name));
   }
-  return [...names.values()].sort();
+  return names;
+}
+
+/** The process names of a combined trace, sorted. */
+function processNames(events: TraceEvent[]): string[] {
+  return [...namesByPid(events).values()].sort();
 }
 
 /** The name of the process that called `fn`. */
 function nameOfCaller(events: TraceEvent[], fn: string): string | undefined {
   const call = events.find((e) => e.ph === "X" && e.name?.startsWith(`${fn} (`));
-  return events.find((e) => e.ph === "M" && e.name === "process_name" && e.pid === call?.pid)
-    ?.args?.name as string | undefined;
+  return namesByPid(events).get(call?.pid);
 }
 
 Deno.test("tracer mytool args: a console script on PATH runs as itself, traced", async () => {
@@ -178,10 +182,8 @@ Deno.test({
     const events = eventsOf(await readJson(join(dir.path, "t.json")));
     const helpers = events.filter((e) => e.ph === "X" && e.name?.startsWith("helper ("));
     assert.equal(helpers.length, 6);
-    const controller = events.find((e) =>
-      e.ph === "M" && e.name === "process_name" &&
-      String(e.args?.name).includes("pytest -q -n 2")
-    )?.pid;
+    const controller = [...namesByPid(events)].find(([, name]) => name.includes("pytest -q -n 2"))
+      ?.[0];
     assert.ok(controller !== undefined, processNames(events).join(", "));
     const workers = new Set(helpers.map((e) => e.pid));
     assert.ok(!workers.has(controller), "the tests ran in the workers");
@@ -309,10 +311,7 @@ Deno.test({
     const events = eventsOf(await readJson(join(dir.path, "t.json")));
     const squares = events.filter((e) => e.ph === "X" && e.name?.startsWith("square ("));
     assert.equal(squares.length, 8);
-    const names = new Map<unknown, string>();
-    for (const e of events) {
-      if (e.ph === "M" && e.name === "process_name") names.set(e.pid, String(e.args?.name));
-    }
+    const names = namesByPid(events);
     for (const pid of new Set(squares.map((e) => e.pid))) {
       // The title Dask gives its workers (setproctitle), the last one: "dask worker [closed]"
       assert.match(names.get(pid) ?? "", /^dask worker /);
