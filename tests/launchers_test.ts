@@ -258,7 +258,7 @@ const VENV_PYTHON = testVenvProgram("python");
 
 Deno.test({
   name:
-    "Ray: a local job's workers are named by the titles Ray gives them (ray::Counter, ray::IDLE)",
+    "Ray: a local job's workers keep every task call after ray.shutdown() SIGKILLs them, named by their titles",
   ignore: VENV_PYTHON === undefined,
   async fn() {
     await using dir = await tempDir();
@@ -282,9 +282,18 @@ Deno.test({
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.stdout, "1240\n[0, 1, 3]\n");
-    const names = processNames(eventsOf(await readJson(join(dir.path, "t.json"))));
+    const events = eventsOf(await readJson(join(dir.path, "t.json")));
+    const names = processNames(events);
     assert.ok(names.includes("ray::Counter"), names.join(", "));
     assert.ok(names.some((name) => name === "ray::IDLE" || name.startsWith("ray::square")));
+    // ray.shutdown() SIGKILLs the workers: every task call they made is in the trace all the same
+    const finished = (qualname: string) =>
+      events.filter((e) =>
+        e.ph === "X" && e.name?.startsWith(`${qualname} (`) && !e.args?.unfinished
+      );
+    assert.equal(finished("square").length, 16, "square() task calls");
+    assert.equal(finished("Counter.add").length, 3, "Counter.add() actor calls");
+    assert.equal(finished("Counter.__init__").length, 1);
   },
 });
 

@@ -268,19 +268,19 @@ function nativeTest(name: string, fn: (version: string, python: string) => Promi
 }
 
 /** Counts the finished calls per thread in a raw file, reading only its records. */
-async function countCalls(path: string): Promise<{ perThread: Map<number, number>; end: string }> {
+async function countCalls(
+  path: string,
+): Promise<{ perThread: Map<number, number>; end: string; open: number }> {
   using raw = await openRawTrace(path);
   const perThread = new Map<number, number>();
-  let end = "";
   for await (const record of raw.records()) {
     if (record.kind === RecordKind.events) {
-      const numbers = eventNumbers(record.payload);
-      perThread.set(numbers[0], (perThread.get(numbers[0]) ?? 0) + (numbers.length - 1) / 3);
-    } else if (record.kind === RecordKind.end) {
-      end = new TextDecoder().decode(record.payload);
+      const numbers = eventNumbers(record.payload); // tid, count, then the slots
+      perThread.set(numbers[0], (perThread.get(numbers[0]) ?? 0) + numbers[1]);
     }
   }
-  return { perThread, end };
+  const open = raw.stacks.reduce((sum, stack) => sum + stack.starts.length, 0);
+  return { perThread, end: raw.endText ?? "", open };
 }
 
 nativeTest("64 threads x 200k calls, every call kept", async (_version, python) => {
@@ -298,13 +298,13 @@ nativeTest("64 threads x 200k calls, every call kept", async (_version, python) 
   });
   assert.equal(output.code, 0, output.stderr);
   const [name] = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
-  const { perThread, end } = await countCalls(join(dir.path, name));
+  const { perThread, end, open } = await countCalls(join(dir.path, name));
   const busy = [...perThread.values()].filter((count) => count >= 200_000);
   assert.equal(busy.length, 64, "64 threads with every call");
   for (const count of busy) assert.equal(count, 200_000 + 1); // the leaf calls and their loop
   const tracerEnd = JSON.parse(end);
   assert.equal(tracerEnd.dropped_events, 0);
-  assert.equal(tracerEnd.unfinished, 0);
+  assert.equal(open, 0, "no call left open");
 });
 
 nativeTest("200 fork children, each with its own calls only", async (_version, python) => {
@@ -342,14 +342,21 @@ nativeTest("10 M calls with bounded memory", async (_version, python) => {
   assert.ok(calls >= 10_100_000 && calls < 10_100_020, `${calls} calls counted`);
 });
 
-nativeTest("SIGKILL keeps every chunk written before", async (_version, python) => {
-  const run = await traced(python, "native", { script: join(SHIM_FIXTURES, "sigkill.py") });
-  assert.equal(run.signal, "SIGKILL");
-  const [file] = run.files;
-  assert.equal(file.tracerEnd.exit, "killed");
-  const fibs = file.events.filter((e) => String(e.name).startsWith("fib ")).length;
-  assert.ok(fibs >= 16_384 && fibs < 92_735, `${fibs} of fib(23)'s 92735 calls kept`);
-});
+nativeTest(
+  "SIGKILL keeps every call finished before, and the open ones",
+  async (_version, python) => {
+    const run = await traced(python, "native", { script: join(SHIM_FIXTURES, "sigkill.py") });
+    assert.equal(run.signal, "SIGKILL");
+    const [file] = run.files;
+    assert.equal(file.tracerEnd.exit, "killed");
+    const fibs = file.events.filter((e) => String(e.name).startsWith("fib ")).length;
+    assert.equal(fibs, 92_735, "every call of fib(23)");
+    const open = file.events.filter((e) => e.args?.unfinished).map((e) =>
+      String(e.name).split(" (")[0]
+    );
+    assert.deepEqual(open, ["<module>", "posix.kill"], "the calls open at the kill");
+  },
+);
 
 // --- the fallback -------------------------------------------------------------------------------
 
@@ -562,7 +569,13 @@ for (const [version, python] of MATRIX) {
       assert.equal(run.code, 128 + 15, run.stderr);
       assert.equal(run.stdout, "summing\n");
       assert.match(run.stderr, /ended without its end record/, "the sum's process is cut short");
-      assert.deepEqual(run.sources.map((source) => source.tracerEnd.exit), ["os._exit"]);
+      // its trace is kept all the same, the sum open at the end (the fork child _exits)
+      assert.deepEqual(run.sources.map((source) => source.tracerEnd.exit), ["killed", "os._exit"]);
+      const open = run.events.filter((e) =>
+        e.args?.unfinished && e.pid === run.sources[0].otherData.pid
+      )
+        .map((e) => String(e.name).split(" (")[0]);
+      assert.ok(open.includes("builtins.sum"), `open at the end: ${open}`);
     },
   });
 }

@@ -134,10 +134,11 @@ async function withSmallDisk(use: (path: string) => Promise<void>): Promise<bool
 }
 
 Deno.test("fills_disk.py: a full disk under the data directory stops recording, not the program", async (t) => {
-  await eachPython(async (_version, python) => {
+  await eachPythonAndCore(async (_version, python, core) => {
     const mounted = await withSmallDisk(async (tmp) => {
       const run = await traced(python, [join(DIR, "fills_disk.py")], {
         env: { ...Deno.env.toObject(), TMPDIR: tmp },
+        cli: core,
       });
       assert.equal(run.code, 7, run.stderr);
       assert.equal(run.stdout, "done\n");
@@ -346,6 +347,58 @@ Deno.test("fork_inherits.py: a fork child names what it inherits, closes its for
     assert.equal(run.ends.get(child)!.events, mine.length, "the child counts its own events");
   });
 });
+
+/** The versions the SIGKILL tests run on (issue: 3.8, 3.11, 3.13 and 3.14+). */
+const KILL_MATRIX = ["3.8", "3.11", "3.13", "3.14", "3.15"];
+
+for (const mode of ["busy", "idle", "ccall"]) {
+  Deno.test(`sigkill.py ${mode}: a SIGKILLed spawn or fork child keeps every call it finished, and its names`, async () => {
+    await eachPythonAndCore(async (_version, python, core) => {
+      const seed = Math.floor(Math.random() * 1e6);
+      const run = await traced(python, [join(DIR, "sigkill.py"), mode, String(seed)], {
+        cli: ["--tracer_entries", "100000000", ...core],
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const children = run.stdout.trim().split("\n").map((line) => line.split(" "));
+      assert.deepEqual(children.map(([kind]) => kind), ["spawn", "fork"], run.stdout);
+      for (const [kind, pidText, mainText, helperText] of children) {
+        const where = `${kind} child (seed ${seed})`;
+        const pid = Number(pidText);
+        assert.equal(run.ends.get(pid)?.exit, "killed", where);
+        const names = run.events.filter((e) => e.ph === "M" && e.pid === pid);
+        const processName = String(
+          names.filter((e) => e.name === "process_name").at(-1)?.args?.name,
+        );
+        if (kind === "spawn") assert.equal(processName, "victim-spawn", where);
+        else assert.match(processName, / \(fork\)$/, where);
+        const threadNames = new Map(
+          names.filter((e) => e.name === "thread_name").map((e) => [e.tid, String(e.args?.name)]),
+        );
+        assert.equal(threadNames.get(pid), "MainThread", where);
+        const helperTids = [...threadNames].filter(([, name]) => name === `helper-${kind}`);
+        assert.equal(helperTids.length, 1, `${where}: thread names ${[...threadNames.values()]}`);
+        const leafs = calls(run.events, "leaf", pid).filter((e) => !e.args?.unfinished);
+        // Each thread stored its count after each call returned: a call can be finished and
+        // not counted yet (killed in between), never the other way round.
+        const counts: [number, number][] = [
+          [pid, Number(mainText)],
+          [Number(helperTids[0][0]), Number(helperText)],
+        ];
+        for (const [tid, counted] of counts) {
+          const traced = leafs.filter((e) => e.tid === tid).length;
+          assert.ok(
+            traced === counted || traced === counted + 1,
+            `${where}, thread ${tid}: ${traced} leaf() calls traced, ${counted} made`,
+          );
+        }
+        const open = run.events.filter((e) => e.pid === pid && e.tid === pid && e.args?.unfinished)
+          .map((e) => String(e.name).split(" (")[0]);
+        assert.ok(open.includes("child"), `${where}: open calls ${open}`);
+        if (mode !== "busy") assert.ok(open.includes("time.sleep"), `${where}: open calls ${open}`);
+      }
+    }, KILL_MATRIX);
+  });
+}
 
 Deno.test("killed_names.py: a SIGKILLed process keeps its process and thread names", async () => {
   await eachPythonAndCore(async (_version, python, core) => {

@@ -434,17 +434,23 @@ Deno.test("a bad TRACER_CONFIG: one tracer: line on stderr, the program runs unt
   });
 });
 
-Deno.test("a fork child's replay of the inherited buffer is not recorded", async () => {
+Deno.test("a fork child records into its own file only, the program's fork hooks included", async () => {
   await eachPython(async (_version, python) => {
-    const run = await traced(python, "fork_replay.py");
+    const run = await traced(python, "fork_hooks.py");
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout.trim(), "0", "items the child's buffer gained while it replayed");
     assert.equal(run.traces.length, 2);
     const child = run.traces.find((t) => t.otherData.parent_file !== undefined)!;
     const parent = run.traces.find((t) => t !== child)!;
     assert.equal(calls(child, "work").length, 0, "nothing of the parent is repeated");
     assert.equal(calls(parent, "work").length, 38000);
     assert.equal(calls(child, "in_child").length, 1);
+    assert.equal(
+      calls(parent, "in_child").length,
+      0,
+      "nothing of the child's in the parent's file",
+    );
+    assert.equal(calls(parent, "hooked").length, 2, "the before and after_in_parent hooks");
+    assert.equal(calls(child, "hooked").length, 1, "the after_in_child hook");
     const fork = parent.events.find((e) => e.name === "posix.fork")!;
     assert.ok(fork, "the parent recorded its os.fork call");
     for (const event of child.events.filter((e) => e.ph === "X")) {

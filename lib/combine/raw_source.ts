@@ -3,14 +3,20 @@
  * file in between: the first pass reads what placement needs (both ends, the earliest start, the
  * threads), the second writes the events straight into the combined output. Both give exactly
  * what combining the converted JSON file gives: the same text on the JSON path, the same objects
- * on the parsed path.
+ * on the parsed path. (Each pass reads the file twice itself: see lib/raw/records.ts.)
  * @module
  */
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { TracerError } from "../errors.ts";
 import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
-import { NameTable } from "../raw/names.ts";
-import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "../raw/records.ts";
+import type { NameTable } from "../raw/names.ts";
+import {
+  openRawTrace,
+  type RawPass,
+  type RawSummary,
+  type RecordVisitor,
+  visitRecords,
+} from "../raw/records.ts";
 import { appendXEvent, xEventPrefix } from "../raw/x_event.ts";
 import type { EventText } from "./_event_text.ts";
 import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
@@ -60,7 +66,7 @@ export interface RawProbe {
   ended: boolean;
   /** X events, unfinished ones included. */
   events: number;
-  /** Bytes after the last complete record. */
+  /** Bytes of a cut-off last record, or of a damaged record and after it. */
   truncatedBytes: number;
   /**
    * The file as a combine input; undefined when it cannot be placed from its ends (no events, an
@@ -93,30 +99,29 @@ async function readProbe(pass: RawPass, header: string, input: RawInput): Promis
   const pid = pidOf(otherDataText);
   const found = new ProbeVisitor(JSON.stringify(pid));
   for await (const _ of visitRecords(pass, found)) { /* the visitor does the work */ }
-  const { events, endText } = found;
-  const truncatedBytes = pass.leftover;
-  const counts = { written: true, ended: endText !== undefined, events, truncatedBytes };
-  const tracerEnd = tracerEndText(endText, { events, truncatedBytes, minNs: found.minNs });
+  const summary = found.summary!;
+  const counts = {
+    written: true,
+    ended: summary.endText !== undefined,
+    events: summary.events,
+    truncatedBytes: summary.leftover,
+  };
+  const tracerEnd = tracerEndText(summary);
   const ends = { otherData: JSON.parse(otherDataText), tracerEnd: JSON.parse(tracerEnd) };
   const probe = probeFromEnds(input.path, ends, found.threads);
   if (probe === undefined) return counts;
   return { ...counts, source: new RawFileSource(input.rawPath, pid, probe) };
 }
 
-/** What the first pass collects: event count, earliest start, threads, the end record. */
+/** What the first pass collects: the threads, and the summary (counts, earliest start, end). */
 class ProbeVisitor implements RecordVisitor {
-  readonly names = new NameTable();
   readonly threads = new Set<string>();
-  events = 0;
-  minNs = Infinity;
-  endText: string | undefined;
+  summary: RawSummary | undefined;
 
   constructor(private readonly pidText: string) {}
 
   onEvents(numbers: Float64Array, from: number, to: number): void {
     if (to > from) this.threads.add(`${this.pidText} ${JSON.stringify(numbers[0])}`);
-    for (let i = from; i < to; i += 3) if (numbers[i] < this.minNs) this.minNs = numbers[i];
-    this.events += (to - from) / 3;
   }
 
   onMeta(events: TraceEvent[]): void {
@@ -127,8 +132,8 @@ class ProbeVisitor implements RecordVisitor {
     }
   }
 
-  onEnd(text: string): void {
-    this.endText = text;
+  onEnd(summary: RawSummary): void {
+    this.summary = summary;
   }
 }
 
@@ -149,8 +154,8 @@ class RawFileSource implements CombineSource {
   }
 
   async *events(plan: FilePlan, tally: Tally): AsyncGenerator<TraceEvent[]> {
-    const objects = new EventObjects(plan, this.pid);
     using pass = await openRawTrace(this.rawPath);
+    const objects = new EventObjects(plan, this.pid, pass.names);
     for await (const _ of visitRecords(pass, objects, BATCH_EVENTS)) {
       if (objects.batch.length === 0) continue;
       tally.stats.events += objects.batch.length;
@@ -160,22 +165,25 @@ class RawFileSource implements CombineSource {
   }
 
   async *text(plan: FilePlan, text: EventText, tally: Tally): AsyncGenerator<void> {
-    const lines = new EventLines(plan, this.pid, text, tally);
     using pass = await openRawTrace(this.rawPath);
+    const lines = new EventLines(plan, this.pid, text, tally, pass.names);
     yield* visitRecords(pass, lines, BATCH_EVENTS);
   }
 }
 
 /** The parsed path: the events of each record as objects, placed. */
 class EventObjects implements RecordVisitor {
-  readonly names = new NameTable();
   batch: TraceEvent[] = [];
 
-  constructor(private readonly plan: FilePlan, private readonly pid: number) {}
+  constructor(
+    private readonly plan: FilePlan,
+    private readonly pid: number,
+    private readonly names: NameTable,
+  ) {}
 
-  onEvents(numbers: Float64Array, from: number, to: number): void {
+  onEvents(numbers: Float64Array, from: number, to: number, unfinished: boolean): void {
     for (let i = from; i < to; i += 3) {
-      this.batch.push(eventObject(this.plan, this.pid, numbers, i, this.names));
+      this.batch.push(eventObject(this.plan, this.pid, numbers, i, this.names, unfinished));
     }
   }
 
@@ -196,9 +204,9 @@ function eventObject(
   numbers: Float64Array,
   i: number,
   names: NameTable,
+  unfinished: boolean,
 ): TraceEvent {
-  const id = numbers[i + 2];
-  const { name, cat } = names.values(id);
+  const { name, cat } = names.values(numbers[i + 2]);
   const event: TraceEvent = {
     ph: "X",
     pid,
@@ -208,14 +216,13 @@ function eventObject(
     name,
     cat,
   };
-  if (id < 0) event.args = { unfinished: true };
+  if (unfinished) event.args = { unfinished: true };
   placeEvent(event, plan);
   return event;
 }
 
 /** The JSON text path: each event's text, formatted as the converter does and then placed. */
 class EventLines implements RecordVisitor {
-  readonly names = new NameTable();
   readonly #pidText: string;
 
   constructor(
@@ -223,28 +230,31 @@ class EventLines implements RecordVisitor {
     private readonly pid: number,
     private readonly text: EventText,
     private readonly tally: Tally,
+    private readonly names: NameTable,
   ) {
     this.#pidText = String(plan.pidMap.get(JSON.stringify(pid)) ?? pid);
   }
 
-  onEvents(numbers: Float64Array, from: number, to: number): void {
+  onEvents(numbers: Float64Array, from: number, to: number, unfinished: boolean): void {
     const prefix = xEventPrefix(this.#pidText, numbers[0]);
     const { plan, text, names } = this;
     const shift = plan.shift;
     for (let i = from; i < to; i += 3) {
       const start = numbers[i];
+      const id = numbers[i + 2];
+      const tail = unfinished ? names.openTail(id) : names.tail(id);
       text.separate();
       if (shift === 0) {
-        appendXEvent(text.out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]));
+        appendXEvent(text.out, prefix, start, numbers[i + 1], tail);
         continue;
       }
       // As the JSON path computes it from the converted text "%d.%03d".
       const whole = Math.floor(start / 1000);
       const ns = Math.round((whole + (start - whole * 1000) / 1000 + shift) * 1000);
       if (Math.abs(ns) < MAX_EXACT) {
-        appendXEvent(text.out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]), ns);
+        appendXEvent(text.out, prefix, start, numbers[i + 1], tail, ns);
       } else {
-        text.out.text(jsonText(eventObject(plan, this.pid, numbers, i, names)));
+        text.out.text(jsonText(eventObject(plan, this.pid, numbers, i, names, unfinished)));
       }
     }
     this.tally.stats.events += (to - from) / 3;

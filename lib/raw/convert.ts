@@ -1,15 +1,22 @@
 /**
  * Converts the binary per-process file the Python shim writes (`result_<pid>.raw`, read by
  * lib/raw/records.ts) into the per-process JSON file the rest of tracer reads (docs/internals.md,
- * section 2). Streaming: one record in memory at a time, JSON text written in ~1 MB chunks.
+ * section 2). Streaming: one record in memory at a time (and the names and open calls), JSON text
+ * written in ~1 MB chunks.
  * @module
  */
 import { COMMA, NEWLINE } from "../bytes/ascii.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
 import { TracerError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
-import { NameTable } from "./names.ts";
-import { openRawTrace, type RawPass, type RecordVisitor, visitRecords } from "./records.ts";
+import type { NameTable } from "./names.ts";
+import {
+  openRawTrace,
+  type RawPass,
+  type RawSummary,
+  type RecordVisitor,
+  visitRecords,
+} from "./records.ts";
 import { appendXEvent, xEventPrefix } from "./x_event.ts";
 import { cleanJsonText, jsonText } from "../json_text.ts";
 
@@ -19,7 +26,7 @@ export interface ConvertResult {
   written: boolean;
   /** X events written, unfinished ones included. */
   events: number;
-  /** Bytes after the last complete record (a process killed mid-write), or of a damaged record. */
+  /** Bytes of a cut-off last record, or of a damaged record and after it. */
   truncatedBytes: number;
   /** True when the end record was there (the process ended through the shim). */
   ended: boolean;
@@ -40,7 +47,8 @@ const FLUSH_BYTES = 1 << 20;
 
 /**
  * Writes `jsonPath` (which must not exist yet) from the raw file at `rawPath`. A file cut short
- * still gives complete JSON: every complete record, and a `tracerEnd` with `"exit":"killed"`.
+ * (or a killed process's) still gives complete JSON: every complete record, its open calls as
+ * unfinished events, and a `tracerEnd` with `"exit":"killed"`.
  */
 export async function convertRawFile(
   rawPath: string,
@@ -81,21 +89,21 @@ async function writeConverted(
   otherDataText: string,
   stop: AbortSignal | undefined,
 ): Promise<ConvertResult> {
-  const lines = new JsonLines(pidOf(otherDataText));
+  const lines = new JsonLines(pidOf(otherDataText), pass.names);
   lines.out.text(`{"otherData":${otherDataText},"traceEvents":[`);
   for await (const _ of visitRecords(pass, lines)) {
     stop?.throwIfAborted();
     if (lines.out.length >= FLUSH_BYTES) await writeAll(output, lines.out.take());
   }
-  const truncatedBytes = pass.leftover;
-  const end = tracerEndText(lines.endText, {
-    events: lines.count,
-    truncatedBytes,
-    minNs: lines.minNs,
-  });
-  lines.out.text(`\n],"tracerEnd":${end}}\n`);
+  const summary = lines.summary!;
+  lines.out.text(`\n],"tracerEnd":${tracerEndText(summary)}}\n`);
   await writeAll(output, lines.out.take());
-  return { written: true, events: lines.count, truncatedBytes, ended: lines.endText !== undefined };
+  return {
+    written: true,
+    events: summary.events,
+    truncatedBytes: summary.leftover,
+    ended: summary.endText !== undefined,
+  };
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
@@ -105,34 +113,31 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 
 /** The records of a raw file as the converted file's event lines, written as bytes. */
 class JsonLines implements RecordVisitor {
-  readonly names = new NameTable();
   readonly out = new ByteBuffer(FLUSH_BYTES + 4096);
-  /** X events written. */
-  count = 0;
-  /** Earliest event start in ns, Infinity before the first event. */
-  minNs = Infinity;
-  /** The end record's text, once read. */
-  endText: string | undefined;
+  /** What the pass read, once it is done. */
+  summary: RawSummary | undefined;
   #lines = 0;
   readonly #pidText: string;
 
-  constructor(pid: number) {
+  constructor(pid: number, private readonly names: NameTable) {
     this.#pidText = String(pid);
   }
 
-  onEvents(numbers: Float64Array, from: number, to: number): void {
+  onEvents(numbers: Float64Array, from: number, to: number, unfinished: boolean): void {
     const prefix = xEventPrefix(this.#pidText, numbers[0]);
     const out = this.out;
     const names = this.names;
-    let minNs = this.minNs;
     for (let i = from; i < to; i += 3) {
-      const start = numbers[i];
-      if (start < minNs) minNs = start;
+      const id = numbers[i + 2];
       this.#newLine();
-      appendXEvent(out, prefix, start, numbers[i + 1], names.tail(numbers[i + 2]));
+      appendXEvent(
+        out,
+        prefix,
+        numbers[i],
+        numbers[i + 1],
+        unfinished ? names.openTail(id) : names.tail(id),
+      );
     }
-    this.minNs = minNs;
-    this.count += (to - from) / 3;
   }
 
   onMeta(events: TraceEvent[]): void {
@@ -142,8 +147,8 @@ class JsonLines implements RecordVisitor {
     }
   }
 
-  onEnd(text: string): void {
-    this.endText = text;
+  onEnd(summary: RawSummary): void {
+    this.summary = summary;
   }
 
   /** `\n` before the first line, `,\n` before the others. */
@@ -162,20 +167,73 @@ export function pidOf(otherDataText: string): number {
 }
 
 /**
- * The `tracerEnd` text of a converted file: the end record (or `"exit":"killed"` with the counts
- * when there is none) with `first_ts`, the earliest event start, in front.
+ * The `tracerEnd` text of a converted file: `first_ts`, the earliest event start (when there is an
+ * event), then the end record with the reader's own `events` and `unfinished` counts (in place of
+ * the shim's, any other member kept as written: re-serializing would round large integers), or
+ * for a process that died without one, `"exit":"killed"` with the counts, the clock its open
+ * calls end at and the bytes it lost.
  */
-export function tracerEndText(
-  endText: string | undefined,
-  pass: { events: number; truncatedBytes: number; minNs: number },
-): string {
-  const end = endText !== undefined
-    ? cleanJsonText(endText)
-    : `{"exit":"killed","events":${pass.events},` +
-      `"truncated_bytes":${pass.truncatedBytes}}`;
-  if (pass.minNs === Infinity) return end;
-  const rest = end.trimStart().slice(1).trimStart();
-  return `{"first_ts":${microseconds(pass.minNs)}${rest.startsWith("}") ? "" : ","}${rest}`;
+export function tracerEndText(summary: RawSummary): string {
+  const counts = [`"events":${summary.events}`, `"unfinished":${summary.unfinished}`];
+  const members = summary.endText !== undefined
+    ? withCounts(objectMembers(cleanJsonText(summary.endText)), counts)
+    : [
+      `"exit":"killed"`,
+      ...counts,
+      ...(summary.endNs !== undefined ? [`"end_mono_ns":${summary.endNs}`] : []),
+      `"truncated_bytes":${summary.leftover}`,
+    ];
+  if (summary.minNs !== Infinity) members.unshift(`"first_ts":${microseconds(summary.minNs)}`);
+  return `{${members.join(",")}}`;
+}
+
+/**
+ * The members with `events` and `unfinished` replaced by `counts` (`"events":n`,
+ * `"unfinished":u`), where they are or else at the end, and without a `first_ts` of their own.
+ */
+function withCounts(members: string[], counts: string[]): string[] {
+  const out: string[] = [];
+  const placed = new Set<string>();
+  for (const member of members) {
+    const key = memberKey(member);
+    const count = counts.find((text) => memberKey(text) === key);
+    if (count !== undefined && !placed.has(key)) {
+      out.push(count);
+      placed.add(key);
+    } else if (count === undefined && key !== "first_ts") {
+      out.push(member);
+    }
+  }
+  return [...out, ...counts.filter((text) => !placed.has(memberKey(text)))];
+}
+
+/** The `"key":value` members of a JSON object's text (valid JSON), each as its text. */
+function objectMembers(text: string): string[] {
+  const members: string[] = [];
+  const take = (member: string) => {
+    if (member.trim() !== "") members.push(member.trim());
+  };
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "{" || c === "[") {
+      if (depth++ === 0) from = i + 1;
+    } else if (c === "}" || c === "]") {
+      if (--depth === 0) take(text.slice(from, i));
+    } else if (c === "," && depth === 1) {
+      take(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  return members;
+}
+
+/** The key of a `"key":value` member's text. */
+function memberKey(member: string): string {
+  return JSON.parse(/^"(?:[^"\\]|\\.)*"/.exec(member)![0]);
 }
 
 /** `result_12_1.raw` -> `result_12_1.json`. */

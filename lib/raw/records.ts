@@ -1,29 +1,47 @@
 /**
- * Reading the binary per-process file the Python shim writes (`result_<pid>.raw`,
- * docs/internals.md, section 2a): its records one at a time, and the one loop that hands each kind
- * of record to a {@linkcode RecordVisitor}.
+ * Reading the binary per-process file the Python shim writes (`result_<pid>.raw`, format 2,
+ * docs/internals.md, section 2a), in whatever state its writer left it: a process still running or
+ * killed leaves a file whose last segment ends in zeros.
+ *
+ * An events block may hold calls whose names come later in the file, so a file is read twice:
+ * {@linkcode openRawTrace} reads it once for what the events need (every name, the end record,
+ * each thread's last stack of open calls, where the data ends), and {@linkcode visitRecords},
+ * the one loop that hands each kind of record to a {@linkcode RecordVisitor}, reads it again for
+ * the events, then closes the open calls.
  * @module
  */
 import { TracerError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
-import type { NameTable } from "./names.ts";
+import { NameTable } from "./names.ts";
 
-/** The first bytes of every raw file. */
-export const RAW_MAGIC = "TRACER-RAW 1\n";
+/** The first 16 bytes of every raw file: the magic line, then zeros up to the first record. */
+export const RAW_MAGIC = "TRACER-RAW 2\n\0\0\0";
 
-/** Record kinds: one ASCII byte before each record's 4-byte little-endian payload length. */
+/** Record kinds: the first byte of each record's 8-byte head. */
 export const RecordKind = {
   header: 0x48, // "H": JSON object, otherData
   names: 0x4e, // "N": JSON array of [id, name, cat]
-  events: 0x45, // "E": float64 LE: tid, then (start_ns, dur_ns, name_id) per event
-  meta: 0x4d, // "M": JSON array of M events
+  meta: 0x4d, // "M": JSON array of M events and flow events
   end: 0x54, // "T": JSON object, tracerEnd
+  padding: 0x50, // "P": zeros, skipped
+  events: 0x45, // "E": float64 LE: tid, count, then (start_ns, dur_ns, name_id) slots
+  stack: 0x53, // "S": int64 LE: tid, depth, then (start_ns, name_id) slots
 } as const;
 
-const HEADER_BYTES = 5;
+/** The format version this reader reads, as the magic line spells it. */
+const RAW_VERSION = "2";
+/** The magic line of any format version. */
+const MAGIC_LINE = /^TRACER-RAW (\d+)\n/;
+/** A record head: kind byte, 3 zero bytes, payload size (u32 LE). */
+const HEAD_BYTES = 8;
+/** An `E` or `S` block's numbers before its slots: tid, then count (or depth). */
+const BLOCK_HEAD_BYTES = 16;
+const EVENT_SLOT_BYTES = 24;
+const STACK_SLOT_BYTES = 16;
 const READ_BYTES = 1 << 20;
-/** The largest record read (its length field can claim up to 4 GiB): past it, the file is damaged. */
+/** The largest record read (its size field can claim up to 4 GiB): past it, the file is damaged. */
 const MAX_RECORD_BYTES = 256 << 20;
+const KINDS = new Set<number>(Object.values(RecordKind));
 
 /** One record of a raw file; the payload is only valid until the next record is read. */
 export interface RawRecord {
@@ -31,129 +49,239 @@ export interface RawRecord {
   payload: Uint8Array;
 }
 
-/** One pass over a raw file: its header, then the records after it. Dispose to close it. */
-export interface RawPass extends Disposable {
-  /** The header's JSON text (`otherData`); undefined when the file holds no complete header. */
-  header: string | undefined;
-  /**
-   * The records after the header, in order. Stops before a cut-off last record, an unknown kind
-   * or an events record that is not tid + whole triples.
-   */
-  records(): AsyncGenerator<RawRecord>;
-  /** Bytes not used (a cut-off or damaged record and all after it); final after `records`. */
-  readonly leftover: number;
+/** A thread's calls still open when its file was last written: its last `S` record. */
+export interface OpenStack {
+  tid: number;
+  /** Start of each recorded open call (ns), outermost first; unrecorded slots left out. */
+  starts: number[];
+  /** Name id of each, in the same order. */
+  nameIds: number[];
 }
 
-/** Opens `rawPath` and reads its header; throws a TracerError if it is unreadable or foreign. */
+/**
+ * A raw file read once ({@linkcode openRawTrace}): what its events need. Dispose to close it.
+ * Every field is final once it is open.
+ */
+export interface RawPass extends Disposable {
+  /** The header's JSON text (`otherData`); undefined when the file holds no complete header. */
+  readonly header: string | undefined;
+  /** Every name the file gives, wherever it gives it. */
+  readonly names: NameTable;
+  /** The end record's JSON text (`tracerEnd`); undefined for a process that died without it. */
+  readonly endText: string | undefined;
+  /** Each thread's open calls, in the order of their (last) `S` records. */
+  readonly stacks: readonly OpenStack[];
+  /**
+   * Bytes not used: a cut-off record (its head to the end of the file), or a damaged one and
+   * everything after it up to the end of the data (the zeros after a killed process's last record
+   * do not count).
+   */
+  readonly leftover: number;
+  /**
+   * The records after the header but padding, in file order, up to where the first reading found
+   * the data ends (a zero kind byte, a cut-off record or a damaged one). Each call reads the file
+   * again (one at a time: they share the file's position).
+   */
+  records(): AsyncGenerator<RawRecord>;
+}
+
+/**
+ * Opens `rawPath` and reads it once (names, end record, open calls, where the data ends); throws
+ * a TracerError if it is unreadable, foreign or of another format version. A file too short to
+ * hold the magic line, or holding it and nothing else, has no header.
+ */
 export async function openRawTrace(rawPath: string): Promise<RawPass> {
-  let input: Deno.FsFile;
+  let file: Deno.FsFile;
   try {
-    input = await Deno.open(rawPath, { read: true });
+    file = await Deno.open(rawPath, { read: true });
   } catch (error) {
     throw new TracerError(`cannot read trace data ${rawPath}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  const reader = new RecordReader(input);
-  let header: string | undefined;
   try {
-    const magic = await reader.magic();
-    if (magic === "bad") {
-      throw new TracerError(`${rawPath} is not a tracer raw trace file (bad magic line)`);
-    }
-    const first = magic === "ok" ? await reader.next() : null;
-    if (first !== null && first.kind === RecordKind.header) header = decoder.decode(first.payload);
+    const index = await readIndex(file, rawPath);
+    return {
+      header: index.header,
+      names: index.names,
+      endText: index.endText,
+      stacks: index.stacks,
+      leftover: index.leftover,
+      async *records() {
+        if (index.header === undefined) return;
+        const reader = new FileReader(file, index.dataEnd);
+        await reader.seek(index.recordsStart);
+        for (let step = await nextRecord(reader, ALL_KINDS); !("stop" in step);) {
+          if (step.payload !== undefined) yield { kind: step.kind, payload: step.payload };
+          step = await nextRecord(reader, ALL_KINDS);
+        }
+      },
+      [Symbol.dispose]() {
+        file.close();
+      },
+    };
   } catch (error) {
-    input.close();
+    file.close();
     throw error;
   }
-  return {
-    header,
-    get leftover() {
-      return reader.leftover;
-    },
-    async *records() {
-      if (header === undefined) return;
-      for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
-        if (!isWhole(rec)) {
-          reader.stop(rec.payload.length + HEADER_BYTES);
-          return;
-        }
-        yield rec;
-      }
-    },
-    [Symbol.dispose]() {
-      input.close();
-    },
-  };
 }
 
-function isWhole(rec: RawRecord): boolean {
-  switch (rec.kind) {
-    case RecordKind.events: {
-      const length = rec.payload.length;
-      return length % 8 === 0 && (length / 8 - 1) % 3 === 0;
-    }
-    case RecordKind.names:
-    case RecordKind.meta:
-    case RecordKind.end:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** The numbers of an events record: tid, then (start_ns, dur_ns, name_id) per event. */
+/** The numbers of an events block: tid, count, then (start_ns, dur_ns, name_id) per slot. */
 export function eventNumbers(payload: Uint8Array): Float64Array {
   return payload.byteOffset % 8 === 0
     ? new Float64Array(payload.buffer, payload.byteOffset, payload.length / 8)
     : new Float64Array(payload.slice().buffer);
 }
 
-/** What a pass over a raw file does with its records; names records go to its name table. */
+/** What a whole {@linkcode visitRecords} pass read, handed to the visitor at its end. */
+export interface RawSummary {
+  /** The end record's JSON text; undefined for a process that died without it. */
+  endText: string | undefined;
+  /** X events handed out, unfinished ones included. */
+  events: number;
+  /** Of those, the open calls the reader closed. */
+  unfinished: number;
+  /** The earliest start of those events (ns); Infinity when there is none. */
+  minNs: number;
+  /**
+   * Where the open calls end (ns): the end record's `end_mono_ns`, else (a killed process) the
+   * latest clock the file shows, the end of a finished call or the start of an open one;
+   * undefined when it shows none.
+   */
+  endNs: number | undefined;
+  /** Bytes of a cut-off or damaged record and after it ({@linkcode RawPass.leftover}). */
+  leftover: number;
+}
+
+/** What a pass over a raw file does with its events and metadata. */
 export interface RecordVisitor {
-  /** The names read so far (the visitor may read them from `events`). */
-  readonly names: NameTable;
-  /** Events `numbers[from, to)` of one events record (`numbers[0]` is the tid). */
-  onEvents(numbers: Float64Array, from: number, to: number): void;
+  /**
+   * X events `numbers[from, to)`, whole (start_ns, dur_ns, name_id) triples of one events block
+   * (`numbers[0]` is the tid); `unfinished` for the open calls closed at the end.
+   */
+  onEvents(numbers: Float64Array, from: number, to: number, unfinished: boolean): void;
   /** The metadata events of one metadata record. */
   onMeta(events: TraceEvent[]): void;
-  /** The end record's JSON text. */
-  onEnd(text: string): void;
+  /** Called once, after every event. */
+  onEnd(summary: RawSummary): void;
 }
 
 /**
- * Reads every record after the header, handing each to `visitor`; yields after each record, and
- * within an events record after each `batchEvents` events.
+ * Reads the file again, handing each events block's calls and each metadata record's events to
+ * `visitor` in file order, then each thread's open calls as unfinished events, then the summary.
+ * Yields after each record, within an events block after each `batchEvents` events, and after
+ * each thread's open calls.
  */
 export async function* visitRecords(
   pass: RawPass,
   visitor: RecordVisitor,
   batchEvents = Infinity,
 ): AsyncGenerator<void> {
+  const seen = { events: 0, minNs: Infinity, maxNs: -Infinity };
+  // tid -> (start, name id) of the thread's last finished call, in file order
+  const lastFinished = new Map<number, [number, number]>();
   for await (const rec of pass.records()) {
-    switch (rec.kind) {
-      case RecordKind.events: {
-        const numbers = eventNumbers(rec.payload);
-        const step = Math.min(numbers.length, 3 * batchEvents);
-        for (let from = 1; from < numbers.length; from += step) {
-          visitor.onEvents(numbers, from, Math.min(numbers.length, from + step));
-          if (from + step < numbers.length) yield;
-        }
-        break;
+    if (rec.kind === RecordKind.events) {
+      const numbers = eventNumbers(rec.payload);
+      const to = 2 + 3 * numbers[1];
+      const step = 3 * batchEvents;
+      if (to > 2) lastFinished.set(numbers[0], [numbers[to - 3], numbers[to - 1]]);
+      for (let from = 2; from < to; from += step) {
+        const upTo = Math.min(to, from + step);
+        noteClocks(numbers, from, upTo, seen);
+        visitor.onEvents(numbers, from, upTo, false);
+        if (upTo < to) yield;
       }
-      case RecordKind.names:
-        visitor.names.add(JSON.parse(decoder.decode(rec.payload)));
-        break;
-      case RecordKind.meta:
-        visitor.onMeta(metaEvents(rec.payload));
-        break;
-      case RecordKind.end:
-        visitor.onEnd(decoder.decode(rec.payload));
-        break;
+    } else if (rec.kind === RecordKind.meta) {
+      visitor.onMeta(metaEvents(rec.payload));
     }
     yield;
   }
+  const finished = seen.events;
+  const endNs = endMonoNs(pass.endText) ?? latestClock(seen.maxNs, pass.stacks);
+  for (const found of pass.stacks) {
+    const stack = withoutFinished(found, lastFinished.get(found.tid));
+    if (stack.starts.length === 0) continue;
+    const numbers = closedCalls(stack, endNs!);
+    noteClocks(numbers, 2, numbers.length, seen);
+    visitor.onEvents(numbers, 2, numbers.length, true);
+    yield;
+  }
+  visitor.onEnd({
+    endText: pass.endText,
+    events: seen.events,
+    unfinished: seen.events - finished,
+    minNs: seen.minNs,
+    endNs,
+    leftover: pass.leftover,
+  });
+}
+
+/** Counts events `numbers[from, to)` and widens the earliest start and the latest end. */
+function noteClocks(
+  numbers: Float64Array,
+  from: number,
+  to: number,
+  seen: { events: number; minNs: number; maxNs: number },
+): void {
+  let { minNs, maxNs } = seen;
+  for (let i = from; i < to; i += 3) {
+    const start = numbers[i];
+    if (start < minNs) minNs = start;
+    if (start + numbers[i + 1] > maxNs) maxNs = start + numbers[i + 1];
+  }
+  seen.minNs = minNs;
+  seen.maxNs = maxNs;
+  seen.events += (to - from) / 3;
+}
+
+/**
+ * A thread's open calls without the innermost one when it is also the thread's last finished call:
+ * the writer stores a finished call before it lowers the depth, so a process killed in between
+ * leaves that call both finished and open (docs/internals.md, 2a); it is the finished one.
+ */
+function withoutFinished(stack: OpenStack, last: [number, number] | undefined): OpenStack {
+  const top = stack.starts.length - 1;
+  if (last === undefined || top < 0) return stack;
+  if (stack.starts[top] !== last[0] || stack.nameIds[top] !== last[1]) return stack;
+  return {
+    tid: stack.tid,
+    starts: stack.starts.slice(0, top),
+    nameIds: stack.nameIds.slice(0, top),
+  };
+}
+
+/** `end_mono_ns` of the end record, when it is a number. */
+function endMonoNs(endText: string | undefined): number | undefined {
+  if (endText === undefined) return undefined;
+  const end = (JSON.parse(endText) as Record<string, unknown>).end_mono_ns;
+  return typeof end === "number" && Number.isFinite(end) ? end : undefined;
+}
+
+/** A killed process's last moment: the latest finished call's end or open call's start. */
+function latestClock(maxEndNs: number, stacks: readonly OpenStack[]): number | undefined {
+  let latest = maxEndNs;
+  for (const stack of stacks) for (const start of stack.starts) latest = Math.max(latest, start);
+  return latest === -Infinity ? undefined : latest;
+}
+
+/**
+ * A thread's open calls as an events block's numbers: the outermost ends at `endNs`, each other
+ * 1 ns before its caller (a reader adding `ts` and `dur` in floating point would otherwise see a
+ * callee end a hair after its caller), and none before its own start.
+ */
+function closedCalls(stack: OpenStack, endNs: number): Float64Array {
+  const count = stack.starts.length;
+  const numbers = new Float64Array(2 + 3 * count);
+  numbers[0] = stack.tid;
+  numbers[1] = count;
+  let end = endNs + 1;
+  for (let k = 0; k < count; k++) {
+    const start = stack.starts[k];
+    end = Math.max(end - 1, start);
+    numbers.set([start, end - start, stack.nameIds[k]], 2 + 3 * k);
+  }
+  return numbers;
 }
 
 function metaEvents(payload: Uint8Array): TraceEvent[] {
@@ -164,87 +292,286 @@ function metaEvents(payload: Uint8Array): TraceEvent[] {
 
 const decoder = new TextDecoder();
 
-/** Reads records one at a time from a file. */
-class RecordReader {
+/** What the first reading of a file finds, and where the second one starts and stops. */
+interface Index {
+  header: string | undefined;
+  names: NameTable;
+  endText: string | undefined;
+  stacks: OpenStack[];
+  leftover: number;
+  /** The offset of the record after the header. */
+  recordsStart: number;
+  /** Where the data ends: a zero kind byte, a cut-off or damaged record, or the end of the file. */
+  dataEnd: number;
+}
+
+/** The first reading: the magic line, the header, then every record but the events' numbers. */
+async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
+  const size = (await file.stat()).size;
+  const reader = new FileReader(file, size);
+  const index: Index = {
+    header: undefined,
+    names: new NameTable(),
+    endText: undefined,
+    stacks: [],
+    leftover: 0,
+    recordsStart: RAW_MAGIC.length,
+    dataEnd: RAW_MAGIC.length,
+  };
+  const got = await reader.fill(RAW_MAGIC.length);
+  if (!hasMagic(reader.view(got), rawPath)) return index;
+  await reader.skip(RAW_MAGIC.length);
+  const first = await nextRecord(reader, ALL_KINDS);
+  if ("stop" in first || first.kind !== RecordKind.header) {
+    return ends(index, file, "stop" in first ? first : { stop: "damaged", at: first.at }, size);
+  }
+  index.header = decoder.decode(first.payload);
+  index.recordsStart = reader.offset;
+  const stacks = new Map<number, OpenStack>();
+  for (;;) {
+    const step = await nextRecord(reader, INDEX_KINDS);
+    if ("stop" in step) {
+      index.stacks = [...stacks.values()];
+      return ends(index, file, step, size);
+    }
+    if (!takeRecord(step, index, stacks)) {
+      index.stacks = [...stacks.values()];
+      return ends(index, file, { stop: "damaged", at: step.at }, size);
+    }
+  }
+}
+
+/** Takes in one record of the first reading; false when it is damaged (JSON that is not). */
+function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): boolean {
+  const payload = rec.payload;
+  if (payload === undefined) return true; // events (read the second time) or padding
+  try {
+    switch (rec.kind) {
+      case RecordKind.names:
+        index.names.add(JSON.parse(decoder.decode(payload)));
+        return true;
+      case RecordKind.meta:
+        return Array.isArray(JSON.parse(decoder.decode(payload)));
+      case RecordKind.end: {
+        const text = decoder.decode(payload);
+        const end: unknown = JSON.parse(text);
+        if (typeof end !== "object" || end === null || Array.isArray(end)) return false;
+        index.endText = text;
+        return true;
+      }
+      case RecordKind.stack: {
+        const stack = openStack(payload);
+        // The last `S` record of a thread is its stack, and its place in the order is that one's.
+        stacks.delete(stack.tid);
+        stacks.set(stack.tid, stack);
+        return true;
+      }
+      default:
+        return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** The recorded calls of a stack record (its depth was checked against its slots). */
+function openStack(payload: Uint8Array): OpenStack {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  const depth = int64(view, 8);
+  const stack: OpenStack = { tid: int64(view, 0), starts: [], nameIds: [] };
+  for (let k = 0; k < depth; k++) {
+    const at = BLOCK_HEAD_BYTES + k * STACK_SLOT_BYTES;
+    const nameId = int64(view, at + 8);
+    if (nameId <= 0) continue; // a call not recorded (filtered, too deep, past the cap)
+    stack.starts.push(int64(view, at));
+    stack.nameIds.push(nameId);
+  }
+  return stack;
+}
+
+/** Little-endian int64 as a number: exact below 2^53, which tids and ns clocks are. */
+function int64(view: DataView, at: number): number {
+  return view.getInt32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
+}
+
+/** Fills in where the data ends and the bytes not used, from why the first reading stopped. */
+async function ends(index: Index, file: Deno.FsFile, stop: Stop, size: number): Promise<Index> {
+  // A record whose padding the end of the file cut off ends the data past the file's end.
+  index.dataEnd = Math.min(stop.at, size);
+  if (stop.stop === "cut") index.leftover = size - stop.at;
+  if (stop.stop === "damaged") index.leftover = await dataEndAfter(file, stop.at, size) - stop.at;
+  return index;
+}
+
+/**
+ * True when `bytes` (the file's first 16 bytes, or all of a shorter file) are the magic line;
+ * false when they are only a start of it, then zeros (a writer that has not stored it yet, or a
+ * file cut short); throws a TracerError for anything else.
+ */
+function hasMagic(bytes: Uint8Array, rawPath: string): boolean {
+  let i = 0;
+  while (i < bytes.length && bytes[i] === RAW_MAGIC.charCodeAt(i)) i++;
+  if (i === RAW_MAGIC.length) return true;
+  if (bytes.subarray(i).every((byte) => byte === 0)) return false;
+  const version = MAGIC_LINE.exec(decoder.decode(bytes))?.[1];
+  if (version !== undefined && version !== RAW_VERSION) {
+    throw new TracerError(
+      `${rawPath} was written by another tracer version (raw format ${version}; this tracer ` +
+        `reads format ${RAW_VERSION})`,
+    );
+  }
+  throw new TracerError(`${rawPath} is not a tracer raw trace file (bad magic line)`);
+}
+
+/**
+ * Where the data after a damaged record at `from` ends: after the file's last nonzero byte (at a
+ * multiple of 8, as records end), so that the zeros of a killed process's last segment are not
+ * counted as lost. Read backwards in bounded chunks.
+ */
+async function dataEndAfter(file: Deno.FsFile, from: number, size: number): Promise<number> {
+  const chunk = new Uint8Array(Math.min(READ_BYTES, size - from));
+  for (let to = size; to > from;) {
+    const at = Math.max(from, to - chunk.length);
+    const bytes = chunk.subarray(0, to - at);
+    await file.seek(at, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = await file.read(bytes.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    for (let i = got - 1; i >= 0; i--) {
+      if (bytes[i] !== 0) return Math.min(size, from + Math.ceil((at + i + 1 - from) / 8) * 8);
+    }
+    to = at;
+  }
+  return from;
+}
+
+/** A record the reader found; `payload` is undefined for a kind it was not asked to read. */
+interface Found {
+  kind: number;
+  at: number;
+  payload: Uint8Array | undefined;
+}
+
+/** Where and why the data ends: a zero kind byte or the end (`end`), `cut` off, `damaged`. */
+interface Stop {
+  stop: "end" | "cut" | "damaged";
+  at: number;
+}
+
+/** The kinds whose payloads are read: all but padding. */
+const ALL_KINDS: ReadonlySet<number> = new Set(
+  [...KINDS].filter((kind) => kind !== RecordKind.padding),
+);
+/** The first reading skips the events' numbers too. */
+const INDEX_KINDS: ReadonlySet<number> = new Set(
+  [...ALL_KINDS].filter((kind) => kind !== RecordKind.events),
+);
+
+/**
+ * The next record, its payload read for the kinds in `read`, and the reader moved past it; or
+ * where and why the data ends. Checks a record's size against the file before reading it, and a
+ * block's count (or depth) against its slots.
+ */
+async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promise<Found | Stop> {
+  const at = reader.offset;
+  const got = await reader.fill(HEAD_BYTES);
+  const head = reader.view(got);
+  if (got === 0 || head[0] === 0) return { stop: "end", at };
+  if (got < HEAD_BYTES) return { stop: "cut", at };
+  const kind = head[0];
+  const size = (head[4] | head[5] << 8 | head[6] << 16 | head[7] << 24) >>> 0;
+  if (at + HEAD_BYTES + size > reader.limit) return { stop: "cut", at };
+  if ((head[1] | head[2] | head[3]) !== 0 || !KINDS.has(kind) || size > MAX_RECORD_BYTES) {
+    return { stop: "damaged", at };
+  }
+  if (kind === RecordKind.events || kind === RecordKind.stack) {
+    if (size < BLOCK_HEAD_BYTES) return { stop: "damaged", at };
+    await reader.fill(HEAD_BYTES + BLOCK_HEAD_BYTES);
+    const view = reader.view(HEAD_BYTES + BLOCK_HEAD_BYTES);
+    if (!blockFits(kind, size, new DataView(view.buffer, view.byteOffset + HEAD_BYTES))) {
+      return { stop: "damaged", at };
+    }
+  }
+  let payload: Uint8Array | undefined;
+  if (read.has(kind)) {
+    await reader.fill(HEAD_BYTES + size);
+    payload = reader.view(HEAD_BYTES + size).subarray(HEAD_BYTES);
+  }
+  // The padding to the next multiple of 8 may be missing at the end of the file: then it ends.
+  await reader.skip(Math.ceil((HEAD_BYTES + size) / 8) * 8);
+  return { kind, at, payload };
+}
+
+/** True when a block's size is its head and whole slots, and its count or depth fits them. */
+function blockFits(kind: number, size: number, head: DataView): boolean {
+  const slotBytes = kind === RecordKind.events ? EVENT_SLOT_BYTES : STACK_SLOT_BYTES;
+  const slots = (size - BLOCK_HEAD_BYTES) / slotBytes;
+  const used = kind === RecordKind.events ? head.getFloat64(8, true) : int64(head, 8);
+  return Number.isInteger(slots) && Number.isInteger(used) && used >= 0 && used <= slots;
+}
+
+/** Buffered reads of a file up to `limit`, tracking the file offset of the next unread byte. */
+class FileReader {
   #buffer = new Uint8Array(READ_BYTES);
   #start = 0;
   #end = 0;
-  #eof = false;
-  #leftover = 0;
+  #offset = 0;
 
-  constructor(private readonly file: Deno.FsFile) {}
+  constructor(private readonly file: Deno.FsFile, readonly limit: number) {}
 
-  /** Bytes after the last complete record, known once `next` returned null. */
-  get leftover(): number {
-    return this.#leftover;
+  /** The file offset of the next byte. */
+  get offset(): number {
+    return this.#offset;
   }
 
-  async magic(): Promise<"ok" | "bad" | "short"> {
-    const length = RAW_MAGIC.length;
-    await this.#fill(length);
-    if (this.#end - this.#start < length) {
-      const got = this.#buffer.subarray(this.#start, this.#end);
-      return [...got].every((byte, i) => byte === RAW_MAGIC.charCodeAt(i)) ? "short" : "bad";
+  /** Makes the next `wanted` bytes available (fewer at the limit); returns how many are. */
+  async fill(wanted: number): Promise<number> {
+    while (this.#end - this.#start < wanted) {
+      const room = this.limit - this.#offset - (this.#end - this.#start);
+      if (room <= 0) break;
+      if (this.#start + wanted > this.#buffer.length) this.#makeRoom(wanted);
+      const space = this.#buffer.subarray(this.#end, this.#end + room);
+      const n = await this.file.read(space);
+      if (n === null) break;
+      this.#end += n;
     }
-    for (let i = 0; i < length; i++) {
-      if (this.#buffer[this.#start + i] !== RAW_MAGIC.charCodeAt(i)) return "bad";
+    return Math.min(wanted, this.#end - this.#start);
+  }
+
+  /** The next `length` bytes, filled before; valid until the next `fill`. */
+  view(length: number): Uint8Array {
+    return this.#buffer.subarray(this.#start, this.#start + length);
+  }
+
+  /** Moves `bytes` bytes on, reading past none of them that are not buffered. */
+  async skip(bytes: number): Promise<void> {
+    if (bytes <= this.#end - this.#start) {
+      this.#start += bytes;
+      this.#offset += bytes;
+      return;
     }
-    this.#start += length;
-    return "ok";
+    await this.seek(this.#offset + bytes);
   }
 
-  /** The next complete record (its payload valid until the next call), or null at the end. */
-  async next(): Promise<{ kind: number; payload: Uint8Array } | null> {
-    if (this.#stopped) return null;
-    await this.#fill(HEADER_BYTES);
-    if (this.#end - this.#start < HEADER_BYTES) return this.#finish();
-    const at = this.#start;
-    const b = this.#buffer;
-    const length = (b[at + 1] | b[at + 2] << 8 | b[at + 3] << 16 | b[at + 4] << 24) >>> 0;
-    if (length > MAX_RECORD_BYTES) {
-      // Not a record the shim writes (its chunks are a few MB): damage, not a buffer to fill.
-      this.stop(0);
-      return null;
-    }
-    await this.#fill(HEADER_BYTES + length);
-    if (this.#end - this.#start < HEADER_BYTES + length) return this.#finish();
-    const kind = this.#buffer[this.#start];
-    const payload = this.#buffer.subarray(
-      this.#start + HEADER_BYTES,
-      this.#start + HEADER_BYTES + length,
-    );
-    this.#start += HEADER_BYTES + length;
-    return { kind, payload };
+  /** Moves to file offset `offset`, dropping what is buffered. */
+  async seek(offset: number): Promise<void> {
+    await this.file.seek(offset, Deno.SeekMode.Start);
+    this.#offset = offset;
+    this.#start = this.#end = 0;
   }
 
-  /** Gives up on a damaged record of `bytes` bytes and everything after it. */
-  stop(bytes: number): void {
-    this.#leftover = bytes + this.#end - this.#start;
-    this.#start = this.#end;
-    this.#stopped = true;
-  }
-
-  #stopped = false;
-
-  #finish(): null {
-    if (!this.#stopped) this.#leftover = this.#end - this.#start;
-    this.#start = this.#end;
-    return null;
-  }
-
-  async #fill(wanted: number): Promise<void> {
-    while (this.#end - this.#start < wanted && !this.#eof) {
-      if (this.#start + wanted > this.#buffer.length) {
-        const size = Math.max(this.#buffer.length, wanted + READ_BYTES);
-        const next = new Uint8Array(size);
-        next.set(this.#buffer.subarray(this.#start, this.#end));
-        this.#end -= this.#start;
-        this.#start = 0;
-        this.#buffer = next;
-      }
-      const n = await this.file.read(this.#buffer.subarray(this.#end));
-      if (n === null) this.#eof = true;
-      else this.#end += n;
-    }
+  /** Moves the unread bytes to the buffer's start, in a larger buffer when `wanted` needs it. */
+  #makeRoom(wanted: number): void {
+    // `wanted` was checked against the file size and MAX_RECORD_BYTES by the caller.
+    const size = Math.max(this.#buffer.length, wanted + READ_BYTES);
+    const next = size === this.#buffer.length ? this.#buffer : new Uint8Array(size);
+    if (next === this.#buffer) next.copyWithin(0, this.#start, this.#end);
+    else next.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = next;
   }
 }

@@ -69,8 +69,9 @@ async function unfinishedFiles(dataDir: string): Promise<LiveProcess[]> {
       if (n === null) break;
       read += n;
     }
-    // The shim's last record is the end record: JSON ending in its end_mono_ns field.
-    const text = new TextDecoder().decode(tail);
+    // The shim's last record is the end record: JSON holding its end_mono_ns field, then the
+    // zeros up to a multiple of 8 (a running process's file ends in the zeros of its segment).
+    const text = new TextDecoder().decode(tail).replace(/\0+$/, "");
     if (!(text.endsWith("}") && text.includes('"end_mono_ns":'))) {
       found.push({ pid: Number(match[1]), command: entry.name });
     }

@@ -19,6 +19,11 @@ import coreProfile from "../../py/_tracer/core_profile.py" with { type: "text" }
 import writer from "../../py/_tracer/writer.py" with { type: "text" };
 import hooks from "../../py/_tracer/hooks.py" with { type: "text" };
 import tasks from "../../py/_tracer/tasks.py" with { type: "text" };
+import rawfile from "../../py/_tracer/rawfile.py" with { type: "text" };
+import names from "../../py/_tracer/names.py" with { type: "text" };
+import cNames from "../../py/_tracer/c_names.py" with { type: "text" };
+import threads from "../../py/_tracer/threads.py" with { type: "text" };
+import pairing from "../../py/_tracer/pairing.py" with { type: "text" };
 
 /** The shim's files, by path relative to the shim directory. */
 export const SHIM_FILES: Readonly<Record<string, string>> = {
@@ -36,6 +41,11 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/writer.py": writer,
   "_tracer/hooks.py": hooks,
   "_tracer/tasks.py": tasks,
+  "_tracer/rawfile.py": rawfile,
+  "_tracer/names.py": names,
+  "_tracer/c_names.py": cNames,
+  "_tracer/threads.py": threads,
+  "_tracer/pairing.py": pairing,
 };
 
 /**

@@ -2,17 +2,19 @@
  * _tracer._native: tracer's native recording core (docs/internals.md, section 5).
  *
  * It owns the hot path only: the callbacks (sys.monitoring with C callables on 3.12+, the C-level
- * profile hook on 3.8-3.11), one buffer per thread in C memory, call/return pairing, and the
- * filters decided early (include/exclude once per code object, max depth, the cap, min duration).
- * Everything else stays in Python (core_native.py, writer.py): names come from the writer's
- * id_for() / c_function_id(), once per code object or C callable, and finished calls leave as
- * ready `E` payloads (float64 LE: tid, then start_ns, dur_ns, name_id per call) through
- * writer.write_events(), which prepends pending names and does the write. No file I/O here.
+ * profile hook on 3.8-3.11), call/return pairing, and the filters decided early (include/exclude
+ * once per code object, max depth, the cap, min duration). Each thread stores its open calls and
+ * its finished calls straight into two blocks of the raw file's MAP_SHARED mapping (an `S` record
+ * and an `E` block, docs/internals.md 2a), which the writer hands out (writer.TraceWriter's
+ * stack_block() and events_block()); names come from the writer's code_id() / c_function_id(),
+ * once per code object or C callable. So nothing recorded is ever only in process memory, and
+ * there is no file I/O here.
  *
  * Threading: every entry point runs with the GIL held (no free-threaded builds: core.py refuses
  * them). The only code that runs without the GIL is the thread-exit destructor, which sets one
- * flag. Calls into Python (names, writes) can release the GIL, so a buffer is emptied before its
- * payload is handed out, and thread records live as Python objects in a list, walked over copies.
+ * flag. Calls into Python (names, blocks) can run other threads, but never this thread's
+ * callbacks (the interpreter does not report events inside a callback); the entry points Python
+ * code calls (the fork and resume moves) ignore the calling thread's events while they work.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -20,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if PY_VERSION_HEX >= 0x030C0000
 #define MONITORING 1 /* sys.monitoring (PEP 669) */
@@ -165,20 +168,39 @@ calibrate(void)
 #define GEN_MASK 0x7fffu
 #define VERDICT_ID(v) ((int32_t)((v) >> 16) - 1)
 
-/* One open call. name_id > 0: recorded; 0: past the cap (counted as dropped); -1: not recorded. */
+/* One open call, as the `S` record holds it. name_id > 0: recorded; 0: past the cap (counted as
+ * dropped); -1: not recorded. */
 typedef struct {
     int64_t start;
-    int32_t name_id;
+    int64_t name_id;
 } Call;
+
+#define HEAD_WORDS 2           /* an S or E payload starts with tid, then depth or count */
+#define FIRST_EVENT_SLOTS 256  /* a thread's first events block; each next one is twice as big */
+#define FIRST_STACK_SLOTS 64
+
+/* A block: an E or S payload in the file's mapping (view held) or in private memory. */
+typedef struct {
+    char *data;
+    Py_ssize_t slots;
+    Py_buffer view;
+    int mapped;
+} Block;
 
 /* One thread's recording state; a Python object so that its lifetime is reference counted. */
 typedef struct {
     PyObject_HEAD
-    PyObject *buffer;   /* the session's ThreadBuffer: tid, thread name, open calls at the end */
-    Call *stack;        /* open calls, innermost last */
-    Py_ssize_t depth, stack_size, lost; /* lost: pushes that found no memory (popped first) */
-    double *events;     /* the E payload being filled: tid, then triples */
-    Py_ssize_t count, size; /* doubles used and allocated */
+    PyObject *state;    /* the session's threads.ThreadState: the thread's tid and name */
+    int64_t tid;
+    Block st;           /* open calls: int64 tid, depth, then Call slots */
+    Call *stack;
+    Py_ssize_t depth, lost; /* lost: pushes that found no room (popped first) */
+    Block ev;           /* finished calls: float64 tid, count, then (start, dur, id) slots */
+    double *events;
+    Py_ssize_t count;
+    int private;        /* a fork in progress: the blocks are private memory (before_fork) */
+    Block saved_st, saved_ev; /* the file's blocks meanwhile, for after_fork_in_parent */
+    Py_ssize_t saved_count;
     int ended;          /* set without the GIL when the OS thread exits */
 } Thread;
 
@@ -192,15 +214,15 @@ typedef struct {
 static struct {
     int active;
     int debug;                 /* TRACER_DEBUG: report errors instead of swallowing them */
-    PyObject *registry;        /* session.ThreadRegistry: .writer, .new_thread() */
+    PyObject *registry;        /* threads.ThreadRegistry: .writer, .new_thread() */
     PyObject *threads;         /* list of Thread */
     Py_ssize_t extra_index;
-    Py_ssize_t flush_doubles;  /* a full chunk: 1 + 3 * FLUSH_EVENTS */
-    int64_t flush_interval_ns; /* every thread's calls are written this often (FLUSH_INTERVAL_NS) */
-    int64_t flush_at;          /* the clock past which the next entry writes every thread's */
+    Py_ssize_t last_event_slots; /* the largest events block (FLUSH_EVENTS) */
+    int64_t check_interval_ns; /* the periodic work's interval (FLUSH_INTERVAL_NS) */
+    int64_t check_at;          /* the clock past which the next entry does it */
     Py_ssize_t max_depth;
     Py_ssize_t deepest;        /* the deepest recorded stack (tracerEnd.deepest_stack) */
-    long long cap, admitted, dropped, dropped_reported;
+    long long cap, admitted, dropped;
     int64_t min_ns;
     int ignore_c;
     CEntry *c_table;
@@ -223,7 +245,11 @@ static __thread Thread *current __attribute__((tls_model("initial-exec")));
 static __thread Thread *current;
 #endif
 static pthread_key_t exit_key;   /* its destructor marks the record ended */
-static Thread no_thread;         /* current when the session could not register the thread */
+/* current when the session could not register the thread, or while an entry point Python calls
+ * moves the thread's blocks (its events are ignored meanwhile) */
+static Thread no_thread;
+/* Where events go when no block can be had at all (out of memory): overwritten, never read. */
+static double scratch_events[HEAD_WORDS + 3 * 16];
 
 static void
 report_error(void)
@@ -234,14 +260,155 @@ report_error(void)
         PyErr_Clear();
 }
 
+/* Stores after the numbers they cover: a reader of the mapping (or of the file after a kill) sees
+ * a count or depth only once the slots it covers hold their numbers. */
+static inline void
+publish_count(double *at, Py_ssize_t count)
+{
+    double value = (double)count;
+    uint64_t bits;
+    memcpy(&bits, &value, 8);
+    __atomic_store_n((uint64_t *)at, bits, __ATOMIC_RELEASE);
+}
+
+static inline void
+publish_depth(int64_t *at, Py_ssize_t depth)
+{
+    __atomic_store_n(at, (int64_t)depth, __ATOMIC_RELEASE);
+}
+
+/* --- blocks ------------------------------------------------------------------------------- */
+
+static void
+block_release(Block *b)
+{
+    if (b->mapped)
+        PyBuffer_Release(&b->view);
+    else
+        PyMem_RawFree(b->data);
+    b->data = NULL;
+    b->slots = 0;
+    b->mapped = 0;
+}
+
+/* A block in private memory (zeroed); 0 when out of memory. */
+static int
+block_private(Block *b, Py_ssize_t slots, Py_ssize_t slot_words)
+{
+    b->data = PyMem_RawCalloc(HEAD_WORDS + slots * slot_words, 8);
+    b->slots = b->data ? slots : 0;
+    b->mapped = 0;
+    return b->data != NULL;
+}
+
+/* A block from the writer (`method`: events_block or stack_block); 0 when it gives none (the
+ * file takes no more, or this is a fork child before its own file) or on error. */
+static int
+block_from_writer(Block *b, const char *method, int64_t tid, Py_ssize_t slots,
+                  Py_ssize_t slot_words)
+{
+    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
+    PyObject *view = writer ? PyObject_CallMethod(writer, method, "Ln", (long long)tid, slots)
+                            : NULL;
+    Py_XDECREF(writer);
+    int got = 0;
+    if (view != NULL && view != Py_None &&
+        PyObject_GetBuffer(view, &b->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) == 0) {
+        if (b->view.len >= (HEAD_WORDS + slots * slot_words) * 8) {
+            b->data = b->view.buf;
+            b->slots = slots;
+            b->mapped = 1;
+            got = 1;
+        }
+        else {
+            PyBuffer_Release(&b->view);
+        }
+    }
+    Py_XDECREF(view);
+    if (PyErr_Occurred())
+        report_error();
+    return got;
+}
+
+static inline void
+use_events(Thread *t)
+{
+    t->events = t->ev.data ? (double *)t->ev.data : scratch_events;
+}
+
+static inline void
+use_stack(Thread *t)
+{
+    t->stack = (Call *)(t->st.data + HEAD_WORDS * 8);
+}
+
+/* Room for the next finished call: a new events block (in a fork: a larger private one). */
+static void
+new_events(Thread *t)
+{
+    Block b = {0};
+    if (t->private) {
+        Py_ssize_t slots = t->ev.slots * 2 > FIRST_EVENT_SLOTS ? t->ev.slots * 2 : FIRST_EVENT_SLOTS;
+        if (block_private(&b, slots, 3)) {
+            if (t->ev.data != NULL)
+                memcpy(b.data, t->ev.data, (HEAD_WORDS + 3 * t->count) * 8);
+            block_release(&t->ev);
+            t->ev = b;
+        }
+        else {
+            t->count = 0; /* out of memory: what this fork window recorded goes */
+        }
+        use_events(t);
+        return;
+    }
+    Py_ssize_t slots = t->ev.mapped ? t->ev.slots * 2 : FIRST_EVENT_SLOTS;
+    if (slots > S.last_event_slots)
+        slots = S.last_event_slots;
+    if (!block_from_writer(&b, "events_block", t->tid, slots, 3) &&
+        !block_private(&b, FIRST_EVENT_SLOTS, 3)) {
+        b.slots = 16; /* the scratch block: recording stops (the writer said why) */
+    }
+    block_release(&t->ev);
+    t->ev = b;
+    t->count = 0;
+    use_events(t);
+}
+
+/* Moves the open calls to a record of at least `slots` slots; 0 when there is no room at all. */
+static int
+move_stack(Thread *t, Py_ssize_t slots, int to_file)
+{
+    Block b = {0};
+    if (!(to_file && block_from_writer(&b, "stack_block", t->tid, slots, 2)) &&
+        !block_private(&b, slots, 2))
+        return 0;
+    if (t->st.data != NULL && t->depth)
+        memcpy(b.data + HEAD_WORDS * 8, t->stack, t->depth * sizeof(Call));
+    ((int64_t *)b.data)[0] = t->tid;
+    publish_depth((int64_t *)b.data + 1, t->depth);
+    block_release(&t->st);
+    t->st = b;
+    use_stack(t);
+    return 1;
+}
+
+static int
+grow_stack(Thread *t)
+{
+    Py_ssize_t slots = t->st.slots ? t->st.slots * 2 : FIRST_STACK_SLOTS;
+    return move_stack(t, slots, !t->private);
+}
+
 /* --- threads ------------------------------------------------------------------------------ */
 
 static void
 thread_dealloc(Thread *t)
 {
-    Py_XDECREF(t->buffer);
-    PyMem_RawFree(t->stack);
-    PyMem_RawFree(t->events);
+    Py_XDECREF(t->state);
+    block_release(&t->st);
+    block_release(&t->ev);
+    block_release(&t->saved_st);
+    block_release(&t->saved_ev);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
@@ -260,15 +427,18 @@ on_thread_exit(void *record)
     __atomic_store_n(&((Thread *)record)->ended, 1, __ATOMIC_RELEASE);
 }
 
-/* Sets events[0] to the thread's native id, as the session's ThreadBuffer knows it. */
-static void
-read_tid(Thread *t)
+/* The thread's native id, as the session's ThreadState knows it. */
+static int64_t
+read_tid(PyObject *state)
 {
-    PyObject *tid = PyObject_GetAttrString(t->buffer, "tid");
-    t->events[0] = tid ? PyFloat_AsDouble(tid) : 0.0;
+    PyObject *tid = PyObject_GetAttrString(state, "tid");
+    long long value = tid ? PyLong_AsLongLong(tid) : 0;
     Py_XDECREF(tid);
-    if (PyErr_Occurred())
+    if (PyErr_Occurred()) {
         report_error();
+        value = 0;
+    }
+    return value;
 }
 
 /* The calling thread's record, created on its first event (the session names it). */
@@ -278,121 +448,75 @@ thread_get(void)
     Thread *t = current;
     if (t != NULL)
         return t != &no_thread ? t : NULL;
-    PyObject *buffer = PyObject_CallMethod(S.registry, "new_thread", NULL);
-    t = buffer ? PyObject_New(Thread, &ThreadType) : NULL;
+    PyObject *state = PyObject_CallMethod(S.registry, "new_thread", NULL);
+    t = state ? PyObject_New(Thread, &ThreadType) : NULL;
     if (t == NULL) {
-        Py_XDECREF(buffer);
+        Py_XDECREF(state);
         report_error();
         current = &no_thread; /* record nothing in this thread rather than fail every event */
         return NULL;
     }
-    t->buffer = buffer;
-    t->stack = NULL;
-    t->depth = t->stack_size = t->lost = 0;
-    t->size = 1 + 3 * 256;
-    t->events = PyMem_RawMalloc(t->size * sizeof(double));
-    t->count = 1;
-    t->ended = 0;
-    if (t->events == NULL || PyList_Append(S.threads, (PyObject *)t) < 0) {
+    /* Zeroed from the state on: PyObject_New leaves the fields as they were. */
+    memset((char *)t + offsetof(Thread, state), 0, sizeof(Thread) - offsetof(Thread, state));
+    t->state = state;
+    t->tid = read_tid(state);
+    use_events(t);
+    if (PyList_Append(S.threads, (PyObject *)t) < 0 || !grow_stack(t)) {
         Py_DECREF(t);
-        PyErr_Clear();
+        report_error();
         current = &no_thread;
         return NULL;
     }
     Py_DECREF(t); /* the list owns it */
-    read_tid(t);
     current = t;
     pthread_setspecific(exit_key, t);
     return t;
 }
 
-/* --- writing -------------------------------------------------------------------------------- */
-
-/* Hands the thread's finished calls (and the drops counted since the last time) to the writer. */
+/* Forgets the records of threads that have ended (their blocks stay in the file). */
 static void
-flush(Thread *t)
+reap_threads(void)
 {
-    long long dropped = S.dropped - S.dropped_reported;
-    if (t->count <= 1 && dropped == 0)
-        return;
-#if PY_BIG_ENDIAN
-    for (Py_ssize_t i = 0; i < t->count; i++) {
-        uint64_t bits;
-        memcpy(&bits, &t->events[i], 8);
-        bits = __builtin_bswap64(bits);
-        memcpy(&t->events[i], &bits, 8);
+    for (Py_ssize_t i = PyList_GET_SIZE(S.threads) - 1; i >= 0; i--) {
+        Thread *t = (Thread *)PyList_GET_ITEM(S.threads, i);
+        if (__atomic_load_n(&t->ended, __ATOMIC_ACQUIRE) && t != current &&
+            PySequence_DelItem(S.threads, i) < 0)
+            report_error();
     }
-#endif
-    PyObject *payload = PyBytes_FromStringAndSize((const char *)t->events,
-                                                  t->count * (Py_ssize_t)sizeof(double));
-    t->count = 1; /* emptied before any call that may release the GIL */
-#if PY_BIG_ENDIAN
-    read_tid(t);
-#endif
-    if (payload == NULL) {
-        report_error();
-        return;
-    }
-    S.dropped_reported = S.dropped;
-    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
-    PyObject *result = writer ? PyObject_CallMethod(writer, "write_events", "OOL", t->buffer,
-                                                    payload, dropped)
-                              : NULL;
-    Py_XDECREF(result);
-    Py_XDECREF(writer);
-    Py_DECREF(payload);
-    if (result == NULL)
-        report_error();
-}
-
-static inline void
-emit(Thread *t, int64_t start, int64_t duration, int32_t name_id)
-{
-    if (t->count + 3 > t->size) {
-        Py_ssize_t size = (t->size - 1) * 2 + 1;
-        double *grown = size <= S.flush_doubles
-                            ? PyMem_RawRealloc(t->events, size * sizeof(double))
-                            : NULL;
-        if (grown != NULL) {
-            t->events = grown;
-            t->size = size;
-        }
-        else {
-            flush(t);
-        }
-    }
-    double *out = t->events + t->count;
-    out[0] = (double)start;
-    out[1] = (double)duration;
-    out[2] = (double)name_id;
-    t->count += 3;
-    if (t->count >= S.flush_doubles)
-        flush(t);
 }
 
 /* --- pairing ---------------------------------------------------------------------------- */
 
 static inline void
+emit(Thread *t, int64_t start, int64_t duration, int32_t name_id)
+{
+    if (t->count == t->ev.slots)
+        new_events(t);
+    double *out = t->events + HEAD_WORDS + 3 * t->count;
+    out[0] = (double)start;
+    out[1] = (double)duration;
+    out[2] = (double)name_id;
+    t->count++;
+    publish_count(t->events + 1, t->count);
+}
+
+static inline void
 push(Thread *t, int32_t name_id, int64_t start)
 {
-    if (t->depth == t->stack_size) {
-        Py_ssize_t size = t->stack_size ? t->stack_size * 2 : 64;
-        Call *grown = PyMem_RawRealloc(t->stack, size * sizeof(Call));
-        if (grown == NULL) {
-            t->lost++;
-            return;
-        }
-        t->stack = grown;
-        t->stack_size = size;
+    if (t->depth == t->st.slots && !grow_stack(t)) {
+        t->lost++;
+        return;
     }
-    t->stack[t->depth].start = start;
-    t->stack[t->depth].name_id = name_id;
+    Call *call = &t->stack[t->depth];
+    call->start = start;
+    call->name_id = name_id;
     t->depth++;
+    publish_depth((int64_t *)t->st.data + 1, t->depth);
     if (name_id > 0 && t->depth > S.deepest)
         S.deepest = t->depth; /* recorded calls only: not those past the depth limit or the cap */
 }
 
-/* The cap and the depth limit, decided when a call starts (as writer.TraceWriter._walk does). */
+/* The cap and the depth limit, decided when a call starts (as pairing.py does). */
 static inline int32_t
 admit(Thread *t, int32_t name_id)
 {
@@ -408,22 +532,16 @@ admit(Thread *t, int32_t name_id)
     return 0; /* past the cap: counted, and so are its callees */
 }
 
-static void flush_threads(int ending);
-
 static inline void
 enter(Thread *t, int32_t name_id)
 {
     name_id = admit(t, name_id);
     int64_t now = now_ns(); /* the clock last on entry: our own time stays outside */
     push(t, name_id, now);
-    if (now > S.flush_at) {
-        /* Every thread's finished calls reach the file within the interval of the next entry,
-         * even those of threads blocked in a sleep or a long C call. */
-        S.flush_at = now + S.flush_interval_ns;
+    if (now > S.check_at) {
+        S.check_at = now + S.check_interval_ns;
         calibrate();
-        flush_threads(0);
-        if (PyErr_Occurred())
-            report_error();
+        reap_threads();
     }
 }
 
@@ -436,12 +554,16 @@ leave(Thread *t, int64_t now)
     }
     if (t->depth == 0)
         return; /* a return from a call that started before recording did */
-    Call *call = &t->stack[--t->depth];
+    Call *call = &t->stack[t->depth - 1];
     if (call->name_id > 0) {
         int64_t duration = now - call->start;
         if (duration >= S.min_ns)
-            emit(t, call->start, duration, call->name_id);
+            emit(t, call->start, duration, (int32_t)call->name_id);
     }
+    /* After the store: killed in between, the call is both finished and open (the reader keeps
+     * the finished one), never neither. */
+    t->depth--;
+    publish_depth((int64_t *)t->st.data + 1, t->depth);
 }
 
 /* --- names ---------------------------------------------------------------------------------- */
@@ -457,20 +579,19 @@ verdict_of(PyObject *code)
     return (uintptr_t)extra;
 }
 
-/* Asks the writer once per code object for its name id (None when the filters exclude it). */
+/* Asks the writer once per code object for its name id (-1 when the filters exclude it). */
 static uintptr_t
 decide(PyObject *code)
 {
     int32_t name_id = -1;
     PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
-    PyObject *result = writer ? PyObject_CallMethod(writer, "id_for", "O", code) : NULL;
+    PyObject *result = writer ? PyObject_CallMethod(writer, "code_id", "O", code) : NULL;
     Py_XDECREF(writer);
     if (result == NULL) {
         report_error();
     }
     else {
-        if (result != Py_None)
-            name_id = (int32_t)PyLong_AsLong(result);
+        name_id = (int32_t)PyLong_AsLong(result);
         Py_DECREF(result);
         if (PyErr_Occurred()) {
             report_error();
@@ -535,7 +656,7 @@ c_table_reserve(void)
 }
 
 /*
- * The name id of a C function. The key follows what writer.CFunctionNames names: a builtin by
+ * The name id of a C function. The key follows what c_names.CFunctionNames names: a builtin by
  * its method definition and the module or class it is bound to (an instance: its class), a
  * method descriptor (3.12+: 3.8-3.11 report it bound) by itself.
  */
@@ -836,24 +957,24 @@ thread_profile(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"registry", "flush_events", "flush_interval_ns", "max_depth",
+    static char *keywords[] = {"registry", "last_event_slots", "check_interval_ns", "max_depth",
                                "cap", "min_ns", "ignore_c", "debug", NULL};
     PyObject *registry;
-    Py_ssize_t flush_events, max_depth;
-    long long flush_interval_ns, cap, min_ns;
+    Py_ssize_t last_event_slots, max_depth;
+    long long check_interval_ns, cap, min_ns;
     int ignore_c, debug;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp", keywords, &registry, &flush_events,
-                                     &flush_interval_ns, &max_depth, &cap, &min_ns, &ignore_c,
-                                     &debug))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp", keywords, &registry,
+                                     &last_event_slots, &check_interval_ns, &max_depth, &cap,
+                                     &min_ns, &ignore_c, &debug))
         return NULL;
-    if (flush_events < 1) {
-        PyErr_SetString(PyExc_ValueError, "flush_events must be positive");
+    if (last_event_slots < FIRST_EVENT_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "last_event_slots is too small");
         return NULL;
     }
     Py_XSETREF(S.registry, Py_NewRef(registry));
-    S.flush_doubles = 1 + 3 * flush_events;
-    S.flush_interval_ns = flush_interval_ns;
-    S.flush_at = 0;
+    S.last_event_slots = last_event_slots;
+    S.check_interval_ns = check_interval_ns;
+    S.check_at = 0;
     S.max_depth = max_depth > 0 ? max_depth : PY_SSIZE_T_MAX;
     S.cap = cap;
     S.min_ns = min_ns;
@@ -884,102 +1005,210 @@ stop(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* Gives a thread's open calls to its ThreadBuffer (.stack) for writer.close(), and forgets them. */
-static int
-export_open_calls(Thread *t)
+/*
+ * map_segment(fd, offset, size): `size` bytes of the file at `offset`, mapped MAP_SHARED, as a
+ * writable memoryview that stays valid for the process's life (it is never unmapped: blocks point
+ * into it). Unlike mmap.mmap before 3.13, it keeps no duplicate of the descriptor, which would take
+ * one of the low numbers the program's own files get untraced. The pages are made present and
+ * writable at once where the kernel can (MADV_POPULATE_WRITE, Linux 5.14+).
+ */
+static PyObject *
+map_segment(PyObject *module, PyObject *args)
 {
-    PyObject *stack = PyList_New(0);
-    for (Py_ssize_t i = 0; stack != NULL && i < t->depth; i++) {
-        if (t->stack[i].name_id <= 0)
-            continue;
-        PyObject *item = Py_BuildValue("(iL)", t->stack[i].name_id, (long long)t->stack[i].start);
-        if (item == NULL || PyList_Append(stack, item) < 0)
-            Py_CLEAR(stack);
-        Py_XDECREF(item);
+    int fd;
+    long long offset;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "iLn", &fd, &offset, &size))
+        return NULL;
+    if (size <= 0 || offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "map_segment: a positive size and offset are needed");
+        return NULL;
     }
-    t->depth = t->lost = 0;
-    int status = stack ? PyObject_SetAttrString(t->buffer, "stack", stack) : -1;
-    Py_XDECREF(stack);
-    return status;
-}
-
-/* Writes every thread's finished calls (ending: and hands over their open calls); reaps the
- * records of threads that ended. Sets a Python error on failure. */
-static void
-flush_threads(int ending)
-{
-    PyObject *threads = PyList_GetSlice(S.threads, 0, PY_SSIZE_T_MAX);
-    if (threads == NULL)
-        return;
-    PyObject *reaped = PySet_New(NULL);
-    for (Py_ssize_t i = 0; reaped != NULL && i < PyList_GET_SIZE(threads); i++) {
-        Thread *t = (Thread *)PyList_GET_ITEM(threads, i);
-        /* Read before the flush: a thread that ends meanwhile may still have events. */
-        int ended = __atomic_load_n(&t->ended, __ATOMIC_ACQUIRE);
-        flush(t);
-        if (ending && export_open_calls(t) < 0)
-            report_error();
-        if (ended && PySet_Add(reaped, (PyObject *)t) < 0)
-            Py_CLEAR(reaped);
-    }
-    if (S.dropped != S.dropped_reported && PyList_GET_SIZE(threads) > 0)
-        flush((Thread *)PyList_GET_ITEM(threads, 0)); /* drops counted by ended threads */
-    Py_DECREF(threads);
-    if (reaped == NULL)
-        return;
-    for (Py_ssize_t i = PyList_GET_SIZE(S.threads) - 1; i >= 0; i--)
-        if (PySet_Contains(reaped, PyList_GET_ITEM(S.threads, i)) == 1)
-            PySequence_DelItem(S.threads, i);
-    Py_DECREF(reaped);
+    void *data = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+    if (data == MAP_FAILED)
+        return PyErr_SetFromErrno(PyExc_OSError);
+#if defined(__linux__)
+    (void)madvise(data, (size_t)size, 23 /* MADV_POPULATE_WRITE; older kernels: EINVAL */);
+#endif
+    PyObject *view = PyMemoryView_FromMemory(data, size, PyBUF_WRITE);
+    if (view == NULL)
+        munmap(data, (size_t)size);
+    return view;
 }
 
 static PyObject *
-flush_all(PyObject *module, PyObject *args)
+counts(PyObject *module, PyObject *unused)
 {
-    int ending = 0;
-    if (!PyArg_ParseTuple(args, "|p", &ending))
+    return Py_BuildValue("(Ln)", S.dropped, S.deepest);
+}
+
+/* The calling thread's record, or NULL; while it is out, the thread's events are ignored (the
+ * moves below call Python code, which the profile hook of 3.8-3.11 reports). */
+static Thread *
+take_current(void)
+{
+    Thread *t = current;
+    if (t == NULL || t == &no_thread)
         return NULL;
-    calibrate();
-    S.flush_at = now_ns() + S.flush_interval_ns;
-    flush_threads(ending);
-    if (PyErr_Occurred())
-        return NULL;
+    current = &no_thread;
+    return t;
+}
+
+/* The calling thread forks now: from here on it records into private memory (the parent's
+ * mapping is shared with the child, which must never store into it). */
+static PyObject *
+before_fork(PyObject *module, PyObject *unused)
+{
+    Thread *t = take_current();
+    if (t == NULL || t->private)
+        goto done;
+    Block st = t->st;
+    Py_ssize_t depth = t->depth;
+    Call *stack = t->stack;
+    t->st = (Block){0};
+    t->depth = 0;
+    if (!block_private(&t->st, st.slots, 2)) {
+        t->st = st; /* out of memory: the fork goes on, the child's stack is the parent's */
+        goto done;
+    }
+    memcpy(t->st.data + HEAD_WORDS * 8, stack, depth * sizeof(Call));
+    t->depth = depth;
+    ((int64_t *)t->st.data)[1] = depth;
+    use_stack(t);
+    t->saved_st = st;
+    t->saved_ev = t->ev;
+    t->saved_count = t->count;
+    t->ev = (Block){0};
+    t->count = 0;
+    use_events(t);
+    t->private = 1;
+done:
+    if (t != NULL)
+        current = t;
     Py_RETURN_NONE;
 }
 
+/* Stores the calls `t` recorded privately (in `ev`, `count` of them) into its current blocks. */
+static void
+store_private_events(Thread *t, Block *ev, Py_ssize_t count)
+{
+    const double *slot = (const double *)ev->data + HEAD_WORDS;
+    for (Py_ssize_t i = 0; i < count; i++, slot += 3)
+        emit(t, (int64_t)slot[0], (int64_t)slot[1], (int32_t)slot[2]);
+    block_release(ev);
+}
+
+/* In the parent after a fork: back to the file's blocks, with what was recorded since. */
+static PyObject *
+after_fork_in_parent(PyObject *module, PyObject *unused)
+{
+    Thread *t = take_current();
+    if (t == NULL || !t->private)
+        goto done;
+    t->private = 0;
+    Block private_ev = t->ev;
+    Py_ssize_t private_count = t->count;
+    t->ev = t->saved_ev;
+    t->count = t->saved_count;
+    t->saved_ev = (Block){0};
+    use_events(t);
+    Block private_st = t->st;
+    Call *private_stack = t->stack;
+    t->st = t->saved_st;
+    t->saved_st = (Block){0};
+    use_stack(t);
+    if (t->depth > t->st.slots) {
+        /* deeper than the file's record: a larger one (copied from the private stack) */
+        block_release(&t->st);
+        t->st = private_st;
+        t->stack = private_stack;
+        if (!move_stack(t, t->depth, 1))
+            t->depth = t->st.slots;
+    }
+    else {
+        memcpy(t->stack, private_stack, t->depth * sizeof(Call));
+        publish_depth((int64_t *)t->st.data + 1, t->depth);
+        block_release(&private_st);
+    }
+    store_private_events(t, &private_ev, private_count);
+done:
+    if (t != NULL)
+        current = t;
+    Py_RETURN_NONE;
+}
+
+/* Gives `t` blocks in the new file: its open calls move there, and the calls it recorded since
+ * the fork (or, resuming, nothing: they are in the old file). */
+static void
+to_new_file(Thread *t, int keep_events)
+{
+    Block old_ev = t->ev;
+    Py_ssize_t old_count = t->count;
+    block_release(&t->saved_st);
+    block_release(&t->saved_ev);
+    t->private = 0;
+    t->ev = (Block){0};
+    t->count = 0;
+    use_events(t);
+    Py_ssize_t slots = t->st.slots > FIRST_STACK_SLOTS ? t->st.slots : FIRST_STACK_SLOTS;
+    if (!move_stack(t, slots, 1))
+        t->depth = 0;
+    if (keep_events && old_ev.data != NULL)
+        store_private_events(t, &old_ev, old_count);
+    else
+        block_release(&old_ev);
+}
+
+/* In a fork child whose writer is installed: the other threads are gone; the surviving thread's
+ * open calls restart at fork_ns and move to the new file with what it recorded since. */
 static PyObject *
 after_fork(PyObject *module, PyObject *args)
 {
     long long fork_ns;
     if (!PyArg_ParseTuple(args, "L", &fork_ns))
         return NULL;
-    Thread *t = current;
     PyObject *kept = PyList_New(0);
     if (kept == NULL)
         return NULL;
-    S.admitted = S.dropped = S.dropped_reported = S.deepest = 0;
-    if (t != NULL && t != &no_thread) {
+    Thread *t = take_current();
+    S.admitted = S.dropped = S.deepest = 0;
+    if (t != NULL) {
         S.deepest = t->depth;
         if (PyList_Append(kept, (PyObject *)t) < 0) {
+            current = t;
             Py_DECREF(kept);
             return NULL;
         }
-        t->count = 1; /* the parent's events are the parent's */
-        read_tid(t);
         for (Py_ssize_t i = 0; i < t->depth; i++) {
             t->stack[i].start = fork_ns;
             if (t->stack[i].name_id > 0)
                 S.admitted++;
         }
+#if PY_VERSION_HEX >= 0x03080000
+        t->tid = (int64_t)PyThread_get_thread_native_id();
+#endif
+        to_new_file(t, 1);
+        current = t;
     }
     Py_SETREF(S.threads, kept); /* the other threads do not exist in this process */
     Py_RETURN_NONE;
 }
 
+/* The same process records on into a new file (an exec failed): every thread's open calls move
+ * there as they are. */
 static PyObject *
-deepest(PyObject *module, PyObject *unused)
+resume(PyObject *module, PyObject *unused)
 {
-    return PyLong_FromSsize_t(S.deepest);
+    Thread *me = take_current();
+    PyObject *threads = PyList_GetSlice(S.threads, 0, PY_SSIZE_T_MAX);
+    for (Py_ssize_t i = 0; threads != NULL && i < PyList_GET_SIZE(threads); i++)
+        to_new_file((Thread *)PyList_GET_ITEM(threads, i), 0);
+    Py_XDECREF(threads);
+    if (me != NULL)
+        current = me;
+    if (threads == NULL)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 /*
@@ -1134,7 +1363,13 @@ signal_seen(PyObject *module, PyObject *args)
 #endif
 
 static PyMethodDef methods[] = {
-    {"deepest", deepest, METH_NOARGS, "The deepest call stack any thread had."},
+    {"counts", counts, METH_NOARGS, "(calls dropped past the cap, the deepest recorded stack)."},
+    {"map_segment", map_segment, METH_VARARGS,
+     "map_segment(fd, offset, size) -> memoryview: a MAP_SHARED mapping, never unmapped."},
+    {"before_fork", before_fork, METH_NOARGS,
+     "The calling thread records into private memory until after_fork(_in_parent)."},
+    {"after_fork_in_parent", after_fork_in_parent, METH_NOARGS, "Back to the file's blocks."},
+    {"resume", resume, METH_NOARGS, "Every thread's open calls move to the new file."},
     {"redeliver_signal", redeliver_signal, METH_VARARGS,
      "redeliver_signal(signum) -> bool: re-sends signum to the main thread until signal_seen()."},
     {"signal_seen", signal_seen, METH_VARARGS,
@@ -1143,11 +1378,9 @@ static PyMethodDef methods[] = {
      "configure(registry, flush_events, flush_interval_ns, max_depth, cap, min_ns, ignore_c, "
      "debug)"},
     {"stop", stop, METH_NOARGS, "Stops recording (no I/O)."},
-    {"flush_all", flush_all, METH_VARARGS,
-     "flush_all(ending=False): writes every thread's finished calls; ending: also hands the "
-     "open calls to the ThreadBuffers and forgets them."},
     {"after_fork", after_fork, METH_VARARGS,
-     "after_fork(fork_ns): in a fork child, drops other threads and the parent's events."},
+     "after_fork(fork_ns): in a fork child with its writer installed, drops the other threads; "
+     "the calling thread's open calls restart at fork_ns and move to the new file."},
 #if MONITORING
     {"start_monitoring", start_monitoring, METH_VARARGS,
      "start_monitoring(set_local_events, tool, local_events, DISABLE)"},

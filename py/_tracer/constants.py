@@ -12,10 +12,9 @@ DEBUG_ENV = "TRACER_DEBUG"  # non-empty: the shim reports on stderr what it deci
 
 CORES = ("auto", "python", "native")  # the values of the config's "core" key
 
-# Recorded events reach the file within this long of the next entry any thread records: every
-# core compares each entry's clock with the next flush time, which also bounds the buffers' size.
-FLUSH_INTERVAL_NS = 50_000_000
-FLUSH_EVENTS = 16_384  # native core: also writes a thread's chunk at this many calls (384 KiB)
+# Periodic work (at most this often): the writer asks whether the tracer CLI still runs when it
+# hands out a block; the native core recalibrates its clock and forgets threads that ended.
+CHECK_INTERVAL_NS = 50_000_000
 
 # sys.monitoring tool ids tried in order: 2 is cProfile's, 1 coverage's, so take them last.
 TOOL_PREFERENCE = (4, 3, 5, 2, 1, 0)

@@ -1,17 +1,20 @@
 """The recording core interface, and the choice of core for this process.
 
 A core owns the hot path: it gets the interpreter's call events, pairs calls with returns and
-hands finished calls to the session's TraceWriter (through the ThreadRegistry, whose `writer`
-changes in a fork child). Three cores implement Core:
+stores each thread's open calls and finished calls straight into its blocks of the raw file,
+which the session's TraceWriter hands out (through the ThreadRegistry, whose `writer` changes in a
+fork child). Three cores implement Core:
 
 - MonitoringCore (core_monitoring.py, 3.12+) and ProfileCore (core_profile.py, 3.8-3.11): pure
-  Python, they append to ThreadBuffer lists that the writer pairs (the reference implementation);
+  Python, pairing with pairing.py (the reference implementation);
 - NativeCore (core_native.py): the same hot path in C (_native.c), loaded from
   `_tracer/native/cp<XY>.so` when the CLI put a library for this CPython there.
 """
 
 import os
 import sys
+
+from .pairing import Counts, make_pairing
 
 _NATIVE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
 
@@ -29,25 +32,32 @@ class Core:
         """Stops recording; no I/O (a fork child that only execs calls it and writes nothing)."""
         raise NotImplementedError
 
-    def flush_all(self, ending=False):
-        """Writes every thread's finished calls through the registry's writer; callable from any
-        thread (a background flusher). `ending`: also leave each thread's open calls in its
-        ThreadBuffer.stack, for TraceWriter.close() to write as unfinished."""
+    def counts(self):
+        """(calls dropped past the cap, the most recorded calls open at once in one thread)."""
+        raise NotImplementedError
+
+    def before_fork(self):
+        """The calling thread forks now: it records into private memory until after_fork (the
+        child) or after_fork_in_parent, as the parent's mapping is shared with the child."""
+        raise NotImplementedError
+
+    def after_fork_in_parent(self):
+        """Back to the file, with what the forking thread recorded meanwhile."""
         raise NotImplementedError
 
     def after_fork(self, fork_ns):
-        """In a fork child, just before its new writer is installed: drop the parent's events and
-        other threads; the surviving thread's open calls keep their names and restart at fork_ns."""
+        """In a fork child whose new writer is installed: the other threads are gone, and the
+        surviving thread's open calls restart at fork_ns and move to the new file with what it
+        recorded since the fork."""
+        raise NotImplementedError
+
+    def resume(self):
+        """The same process records on into a new file (an exec that failed, its writer
+        installed): every thread's open calls move there, as they are."""
         raise NotImplementedError
 
     def lost_reason(self):
         """Why recording stopped before the end (a sentence for tracerEnd.lost), else None."""
-        raise NotImplementedError
-
-    def adopt_writer(self, writer, parent):
-        """A new writer replaces `parent` in this process (a fork child, a failed exec); called
-        just before it is installed (nothing has reached it), so that name ids the core holds,
-        all given by `parent`, stay valid."""
         raise NotImplementedError
 
     def redeliver_signal(self, signum):
@@ -62,18 +72,52 @@ class Core:
         """The hooks' handler for signum runs: the signal needs no more re-sending."""
 
 
-class BufferedCore(Core):
-    """A pure-Python core: threads append to ThreadBuffer lists that the writer walks."""
+class PythonCore(Core):
+    """A pure-Python core: pairing.py's push and pop on each thread's ThreadState."""
 
     kind = "python"
-    _registry = None  # set by the subclass: the session's ThreadRegistry
 
-    def flush_all(self, ending=False):
-        """Writes every thread's buffer; open calls already live in each ThreadBuffer.stack."""
-        self._registry.flush_all()
+    def __init__(self, registry, config, names):
+        self._registry = registry
+        self._names = names
+        self._ignore_c = config.ignore_c_function
+        self._counts = Counts()
+        self._push, self._pop = make_pairing(registry, config, self._counts)
 
-    def adopt_writer(self, writer, parent):
-        """Nothing to take over: TraceWriter.inherit names the open calls a fork child keeps."""
+    def counts(self):
+        """See Core.counts."""
+        return self._counts.dropped, self._counts.deepest
+
+    def _forking_state(self):
+        return getattr(self._registry.local, "state", None)
+
+    def before_fork(self):
+        """See Core.before_fork."""
+        state = self._forking_state()
+        if state is not None:
+            state.go_private()
+
+    def after_fork_in_parent(self):
+        """See Core.after_fork_in_parent."""
+        state = self._forking_state()
+        if state is not None:
+            state.back_to_file(self._registry.writer)
+
+    def after_fork(self, fork_ns):
+        """See Core.after_fork."""
+        survivor = self._registry.after_fork()
+        counts = self._counts
+        counts.admitted = counts.dropped = counts.deepest = 0
+        if survivor is not None:
+            survivor.to_new_file(self._registry.writer, fork_ns)
+            counts.admitted = len(survivor.open_calls())
+            counts.deepest = survivor.depth
+
+    def resume(self):
+        """See Core.resume."""
+        writer = self._registry.writer
+        for state in self._registry.all_threads():
+            state.to_new_file(writer, None)
 
 
 def monitoring_loss(tools):
@@ -106,7 +150,7 @@ def release_tool(tool, codes):
     monitoring.free_tool_id(tool)
 
 
-def select_core(config, registry, code_filter):
+def select_core(config, registry, names):
     """The core for this process, and why it is not the native one (None when it is, or when the
     config asks for the Python core)."""
     note = None
@@ -115,12 +159,12 @@ def select_core(config, registry, code_filter):
         if native is not None:
             from .core_native import NativeCore
 
-            return NativeCore(registry, config, native), None
+            return NativeCore(registry, config, native, names), None
     if sys.version_info >= (3, 12):
-        from .core_monitoring import MonitoringCore as PythonCore
+        from .core_monitoring import MonitoringCore as CoreClass
     else:
-        from .core_profile import ProfileCore as PythonCore
-    return PythonCore(registry, config, code_filter), note
+        from .core_profile import ProfileCore as CoreClass
+    return CoreClass(registry, config, names), note
 
 
 def load_native():

@@ -20,20 +20,18 @@ from types import FunctionType, MethodType
 from .constants import C_CALL_EVENTS as _C_CALLS
 from .constants import ENTRY_EXIT_EVENTS as _ENTRY_EXIT
 from .constants import TOOL_PREFERENCE as _TOOL_PREFERENCE
-from .core import BufferedCore, monitoring_loss, release_tool
-from .writer import CFunctionNames
+from .core import PythonCore, monitoring_loss, release_tool
 
 _monitoring = sys.monitoring
 _events = _monitoring.events
 _DISABLE = _monitoring.DISABLE
 
 
-class MonitoringCore(BufferedCore):
+class MonitoringCore(PythonCore):
     """Records Python (and C) calls of every thread through one sys.monitoring tool."""
 
-    def __init__(self, registry, config, code_filter):
-        self._registry = registry
-        self._code_filter = code_filter
+    def __init__(self, registry, config, names):
+        super().__init__(registry, config, names)
         local_events = _ENTRY_EXIT & ~_events.PY_START  # PY_START is global (see above)
         self._local_events = local_events if config.ignore_c_function else local_events | _C_CALLS
         # id(code) -> code of the code objects with local events on. Keyed by identity: code
@@ -66,86 +64,77 @@ class MonitoringCore(BufferedCore):
         """Why recording stopped before the end (the tool id was freed or cleared), else None."""
         return None if self._tool is None else monitoring_loss((self._tool,))
 
-    def after_fork(self, fork_ns):
-        """Nothing to do: sys.monitoring state survives fork in the calling thread."""
-
     def _callbacks(self, tool):
         registry = self._registry
         local = registry.local
         new_thread = registry.new_thread
-        flush_all = registry.flush_all
-        flush_at = registry.flush_at
-        code_filter = self._code_filter
+        push = self._push
+        pop = self._pop
+        code_ids = self._names.by_code
+        code_id = self._names.code_id
+        c_function_id = self._names.c_function_id
         recorded = self._recorded
-        code_id = id
+        object_id = id
         set_local_events = _monitoring.set_local_events
         local_events = self._local_events
         clock = perf_counter_ns
-        names = CFunctionNames()
-        c_name_cache = names._by_callable
-        c_slow_name = names._slow_name
         builtin_type = type(len)
         descriptor_type = type(list.append)
         function_type = FunctionType
         method_type = MethodType
         disable = _DISABLE
 
-        # Hot path: every callback below runs once per call or return. Each choice is measured:
-        # a thread-local attribute is the cheapest per-thread lookup; the clock is read last on
-        # entry and first on exit so the tracer's own time stays outside the recorded interval.
+        # Hot path: every callback below runs once per call or return. A thread-local attribute
+        # is the cheapest per-thread lookup; the clock is read last on entry (in push) and first
+        # on exit so the tracer's own time stays outside the recorded interval.
 
         def on_start(code, offset):
-            if code_id(code) not in recorded:
-                # First start of this code object (or a restart_events() by another tool):
-                # excluded code is silenced here for good; recorded code gets its local events
-                # before this start is recorded, so this call's return is seen in any thread.
-                if not code_filter(code):
-                    return disable
+            entry = code_ids.get(object_id(code))
+            name_id = entry[1] if entry is not None and entry[0] is code else code_id(code)
+            if name_id < 0:
+                return disable  # excluded code is silenced here for good
+            if object_id(code) not in recorded:
+                # First start of this code object (or a restart_events() by another tool): its
+                # local events go on before this start is recorded, so this call's return is seen
+                # in any thread.
                 try:
                     set_local_events(tool, code, local_events)
                 except ValueError:  # the program freed our tool id: record nothing more
                     return disable
-                recorded[code_id(code)] = code
-            # From here as on_entry (inlined: one more call per start costs more than the lines).
+                recorded[object_id(code)] = code
             try:
-                buf = local.buf
+                state = local.state
             except AttributeError:
-                buf = new_thread().buf
-            buf.append(code)
-            now = clock()
-            buf.append(now)
-            if now > flush_at[0]:
-                flush_all()
+                state = new_thread()
+            push(state, name_id)
 
-        def on_entry(code, offset):
+        def on_resume(code, offset):
             try:
-                buf = local.buf
+                state = local.state
             except AttributeError:
-                buf = new_thread().buf
-            buf.append(code)
-            now = clock()
-            buf.append(now)
-            if now > flush_at[0]:
-                flush_all()
+                state = new_thread()
+            push(state, code_ids[object_id(code)][1])
 
         def on_exit(code, offset, value):
             now = clock()
             try:
-                local.buf.append(now)
+                state = local.state
             except AttributeError:  # a thread that started before tracing, returning
-                pass
+                return
+            pop(state, now)
 
         def on_throw(code, offset, exception):  # global event: filter here (rare)
-            if code_id(code) in recorded:
-                on_entry(code, offset)
+            if object_id(code) in recorded:
+                on_resume(code, offset)
 
         def on_unwind(code, offset, exception):  # global event; DISABLE is not allowed here
             now = clock()
-            if code_id(code) in recorded:
+            if object_id(code) in recorded:
                 try:
-                    local.buf.append(now)
+                    state = local.state
                 except AttributeError:
-                    pass
+                    return
+                pop(state, now)
 
         # CALL and C_RETURN fire for every callable. A C call is what the profile hook of
         # 3.8-3.11 reports (and cProfile, VizTracer): a builtin function or method, or a method
@@ -153,23 +142,15 @@ class MonitoringCore(BufferedCore):
         # is_c_function). A builtin method bound through a C class is a subclass of builtin_type.
         def on_c_call(code, offset, func, arg0):
             cls = func.__class__
-            if cls is builtin_type or cls is descriptor_type:
-                name = c_name_cache.get(func)
-                if name is None:
-                    name = c_slow_name(func, cls)
-            elif cls is function_type or cls is method_type or not isinstance(func, builtin_type):
+            if cls is not builtin_type and cls is not descriptor_type and (
+                cls is function_type or cls is method_type or not isinstance(func, builtin_type)
+            ):
                 return  # most calls: Python callees get PY_START
-            else:
-                name = c_slow_name(func, cls)
             try:
-                buf = local.buf
+                state = local.state
             except AttributeError:
-                buf = new_thread().buf
-            buf.append(name)
-            now = clock()
-            buf.append(now)
-            if now > flush_at[0]:
-                flush_all()
+                state = new_thread()
+            push(state, c_function_id(func))
 
         def on_c_exit(code, offset, func, arg0):
             now = clock()
@@ -179,13 +160,14 @@ class MonitoringCore(BufferedCore):
             ):
                 return
             try:
-                local.buf.append(now)
+                state = local.state
             except AttributeError:
-                pass
+                return
+            pop(state, now)
 
         return {
             _events.PY_START: on_start,
-            _events.PY_RESUME: on_entry,
+            _events.PY_RESUME: on_resume,
             _events.PY_RETURN: on_exit,
             _events.PY_YIELD: on_exit,
             _events.PY_THROW: on_throw,
@@ -194,4 +176,3 @@ class MonitoringCore(BufferedCore):
             _events.C_RETURN: on_c_exit,
             _events.C_RAISE: on_c_exit,
         }
-

@@ -11,8 +11,11 @@ import _thread
 import sys
 import threading
 
-from . import debug
-from .constants import FLUSH_EVENTS, FLUSH_INTERVAL_NS, TOOL_PREFERENCE
+from _thread import get_ident, get_native_id
+
+from . import debug, rawfile
+from .constants import CHECK_INTERVAL_NS, TOOL_PREFERENCE
+from .threads import LAST_EVENT_SLOTS
 from .core import Core, monitoring_loss, release_tool
 
 _MONITORING = sys.version_info >= (3, 12)
@@ -28,11 +31,11 @@ else:
 
 
 class NativeCore(Core):
-    """Records every thread's calls in C; finished calls go to the writer in ready-made chunks."""
+    """Records every thread's calls in C, straight into the file's blocks (as pairing.py does)."""
 
     kind = "native"
 
-    def __init__(self, registry, config, native):
+    def __init__(self, registry, config, native, names):
         self._registry = registry
         self._native = native
         self._ignore_c = config.ignore_c_function
@@ -40,14 +43,15 @@ class NativeCore(Core):
         self._tools = ()
         native.configure(
             registry=registry,
-            flush_events=FLUSH_EVENTS,
-            flush_interval_ns=FLUSH_INTERVAL_NS,
+            last_event_slots=LAST_EVENT_SLOTS,
+            check_interval_ns=CHECK_INTERVAL_NS,
             max_depth=config.max_stack_depth,
             cap=config.tracer_entries,
             min_ns=int(config.min_duration_us * 1000),
             ignore_c=config.ignore_c_function,
             debug=debug.ENABLED,
         )
+        rawfile.use_mapper(native.map_segment)  # keeps no duplicate of the file's descriptor
         if not _MONITORING:
             self._attach = native.attach  # for _TracedStart
 
@@ -62,7 +66,7 @@ class NativeCore(Core):
             self._native.start()
 
     def stop(self):
-        """Switches the callbacks off (what they recorded stays in C memory until flush_all)."""
+        """Switches the callbacks off (what they recorded is in the file already)."""
         self._running = False
         self._native.stop()
         if not _MONITORING:
@@ -74,16 +78,29 @@ class NativeCore(Core):
             self._tools = ()
             release_tool(tool, self._native.take_enabled_codes())
 
-    def flush_all(self, ending=False):
-        """Writes every thread's finished calls; see Core.flush_all."""
-        self._native.flush_all(ending)
-        if ending:
-            writer = self._registry.writer
-            writer.deepest = max(writer.deepest, self._native.deepest())
+    def counts(self):
+        """See Core.counts."""
+        return self._native.counts()
+
+    def before_fork(self):
+        """See Core.before_fork."""
+        self._native.before_fork()
+
+    def after_fork_in_parent(self):
+        """See Core.after_fork_in_parent."""
+        self._native.after_fork_in_parent()
 
     def after_fork(self, fork_ns):
-        """Keeps the surviving thread's open calls (and their name ids) from fork_ns on."""
+        """See Core.after_fork."""
+        survivor = self._registry.after_fork()
+        if survivor is not None:
+            survivor.tid = get_native_id()
+            survivor.ident = get_ident()
         self._native.after_fork(fork_ns)
+
+    def resume(self):
+        """See Core.resume."""
+        self._native.resume()
 
     def lost_reason(self):
         """Why recording stopped before the end (the tool id was freed or cleared), else None."""
@@ -96,10 +113,6 @@ class NativeCore(Core):
     def signal_seen(self, signum):
         """See Core.signal_seen."""
         self._native.signal_seen(signum)
-
-    def adopt_writer(self, writer, parent):
-        """The C caches hold name ids `parent` gave: the new writer takes them all over."""
-        writer.adopt_names(parent)
 
     def _start_monitoring(self):
         free = [tool for tool in TOOL_PREFERENCE if _monitoring.get_tool(tool) is None]

@@ -2,7 +2,7 @@
 
 Each thread gets its own profile function closed over its own buffer (threading.setprofile runs a
 one-shot bootstrap as a new thread's first event), so the hot path has no per-thread lookup at
-all: one string comparison chain and one or two appends per event (buffer layout: writer.py).
+all: one string comparison chain and a push or pop (pairing.py) per event.
 Threads already running when tracing starts cannot be attached to before 3.12.
 """
 
@@ -11,20 +11,17 @@ import sys
 import threading
 from time import perf_counter_ns
 
-from .core import BufferedCore
-from .writer import CFunctionNames
+from .core import PythonCore
 
 _setprofile = sys.setprofile
 _start_new_thread = _thread.start_new_thread
 
 
-class ProfileCore(BufferedCore):
+class ProfileCore(PythonCore):
     """Records Python (and C) calls through one profile function per thread."""
 
-    def __init__(self, registry, config, code_filter):
-        self._registry = registry
-        self._ignore_c = config.ignore_c_function
-        self._names = CFunctionNames()
+    def __init__(self, registry, config, names):
+        super().__init__(registry, config, names)
         self._running = False
 
     def start(self):
@@ -52,11 +49,8 @@ class ProfileCore(BufferedCore):
             )
         return None
 
-    def after_fork(self, fork_ns):
-        """Nothing to do: the surviving thread keeps its profile function and buffer."""
-
     def _attach(self):
-        profile = self._profiler(self._registry.new_thread().buf)
+        profile = self._profiler(self._registry.new_thread())
         _setprofile(profile)
         return profile
 
@@ -70,60 +64,45 @@ class ProfileCore(BufferedCore):
     def _start_new_thread(self, function, args, kwargs=None):
         return _start_new_thread(_TracedStart(self, function), args, kwargs or {})
 
-    def _profiler(self, buf):
-        append = buf.append
+    def _profiler(self, state):
+        push = self._push
+        pop = self._pop
         clock = perf_counter_ns
-        flush_all = self._registry.flush_all
-        flush_at = self._registry.flush_at
-        names = self._names
-        c_name_cache = names._by_callable
-        c_slow_name = names._slow_name
-        builtin_type = type(len)
-        descriptor_type = type(list.append)
+        code_ids = self._names.by_code
+        code_id = self._names.code_id
+        c_function_id = self._names.c_function_id
+        object_id = id
 
         # Hot path. Event strings are not always the interned constants (3.11): compare with ==.
-        # The clock is read last on entry and first on exit, keeping our own time outside. Every
-        # entry (Python or C) checks whether the buffers are due to be written.
-        if self._ignore_c:
-
-            def profile(frame, event, arg):
-                if event == "call":
-                    append(frame.f_code)
-                    now = clock()
-                    append(now)
-                    if now > flush_at[0]:
-                        flush_all()
-                elif event == "return":
-                    append(clock())
-
-            return profile
-
+        # The clock is read last on entry (in push) and first on exit.
         def profile(frame, event, arg):
             if event == "call":
-                append(frame.f_code)
-                now = clock()
-                append(now)
-                if now > flush_at[0]:
-                    flush_all()
+                code = frame.f_code
+                entry = code_ids.get(object_id(code))
+                push(state, entry[1] if entry is not None and entry[0] is code else code_id(code))
             elif event == "return":
-                append(clock())
+                pop(state, clock())
             elif event == "c_call":
-                cls = arg.__class__
-                if cls is builtin_type or cls is descriptor_type:
-                    name = c_name_cache.get(arg)
-                    if name is None:
-                        name = c_slow_name(arg, cls)
+                depth = state.depth
+                if depth and state.stack[depth * 2 + 1] < 0:
+                    push(state, -1)  # called by code that is not recorded: not recorded either
                 else:
-                    name = c_slow_name(arg, cls)
-                append(name)
-                now = clock()
-                append(now)
-                if now > flush_at[0]:
-                    flush_all()
+                    push(state, c_function_id(arg))
             else:  # c_return, c_exception
-                append(clock())
+                pop(state, clock())
 
-        return profile
+        if not self._ignore_c:
+            return profile
+
+        def profile_python(frame, event, arg):
+            if event == "call":
+                code = frame.f_code
+                entry = code_ids.get(object_id(code))
+                push(state, entry[1] if entry is not None and entry[0] is code else code_id(code))
+            elif event == "return":
+                pop(state, clock())
+
+        return profile_python
 
 
 class _TracedStart:

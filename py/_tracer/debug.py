@@ -15,3 +15,9 @@ ENABLED = bool(os.environ.get(DEBUG_ENV))
 def log(message):
     """Writes one line to stderr (call it only when ENABLED)."""
     sys.stderr.write("tracer[%d]: %s\n" % (os.getpid(), message))
+
+
+def swallowed(doing, error):
+    """Reports an error the shim swallowed (the program must run on) while `doing` something."""
+    if ENABLED:
+        log("%s failed: %s: %s" % (doing, type(error).__name__, error))

@@ -90,6 +90,7 @@ def install(session):
         after_in_parent=_after_fork_in_parent,
         after_in_child=_after_fork_in_child,
     )
+    _patch_thread_name()
     os._exit = _exit
     os.execv = _execv
     os.execve = _execve
@@ -122,7 +123,7 @@ def install(session):
 
 def _finish(reason):
     """Writes the trace (once); a fatal signal that arrived meanwhile is re-raised afterwards."""
-    global _finishing, _pending_signal
+    global _finishing
     if _finishing:
         return
     _finishing = True
@@ -132,8 +133,8 @@ def _finish(reason):
             # be that quick): give it its file first.
             _session.restart_after_fork()
         _session.finish(reason)
-    except Exception:  # noqa: BLE001 - a tracer failure must never change how the program ends
-        pass
+    except Exception as error:  # noqa: BLE001 - a tracer failure must never change how the program ends
+        debug.swallowed("writing the trace at the end", error)
     finally:
         _finishing = False
     if _pending_signal:
@@ -207,6 +208,29 @@ def _visible(handler):
     return _SIG_DFL if handler == _on_fatal_signal else handler
 
 
+# --- thread names ------------------------------------------------------------------------------
+
+
+def _patch_thread_name():
+    """Wraps the Thread.name setter: a thread renamed while it runs is renamed in the file at once
+    (a process killed just after keeps the name)."""
+    import threading
+
+    prop = threading.Thread.__dict__.get("name")
+    if not isinstance(prop, property) or prop.fset is None:
+        return
+    setter = prop.fset
+
+    def set_name(thread, name):
+        setter(thread, name)
+        try:
+            _session.thread_renamed(thread)
+        except Exception as error:  # noqa: BLE001 - the rename is done; only the trace lags
+            debug.swallowed("renaming a thread", error)
+
+    threading.Thread.name = property(prop.fget, set_name, prop.fdel, prop.__doc__)
+
+
 # --- fork --------------------------------------------------------------------------------------
 
 
@@ -259,8 +283,8 @@ def _after_fork_in_child():
         _set_process_name(parent + " (fork)")
         for signum in _guarded_signals():
             _session.redeliver_signal(signum)  # the parent's timers are not inherited
-    except Exception:  # noqa: BLE001 - the child must run even if its trace cannot
-        pass
+    except Exception as error:  # noqa: BLE001 - the child must run even if its trace cannot
+        debug.swallowed("starting a fork child's trace", error)
     finally:
         _finishing = False
         if _pending_signal:
@@ -286,13 +310,19 @@ def _before_fork():
     global _fork_seq, _fork_started_ns
     _fork_seq += 1
     _fork_started_ns = _clock()
+    # The shim's before hook runs last (registered first): from here to the fork this thread
+    # records into private memory, as the child shares the parent's mapping.
+    _session.before_fork()
     _hold_signals()  # last: nothing after it can be interrupted before the fork
 
 
 def _after_fork_in_parent():
     """A bare fork (no Process.start around it): the parent's end of its launch arrow, at the call
     that forks (its id from this process's pid and the fork's number, as the child computes it)."""
-    _release_signals()
+    try:
+        _session.after_fork_in_parent()  # the first after hook: back to the file
+    finally:
+        _release_signals()
     try:
         thread = get_ident()
         if thread in _launching or thread in _preexec_forkers or _in_forkserver:
@@ -302,8 +332,8 @@ def _after_fork_in_parent():
         flow = launch_flow("s", "fork", 0, get_native_id(), _fork_started_ns,
                            bare_fork_id(_real_getpid(), _fork_seq))
         _session.add_flow(flow)
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as error:  # noqa: BLE001
+        debug.swallowed("the parent's end of a fork's arrow", error)
 
 
 # --- launch arrows ------------------------------------------------------------------------------
@@ -316,8 +346,8 @@ def _record_launch(child_pid, kind, started_ns):
         flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
         flow["args"] = {"bind": "next"}
         _session.add_flow(flow)
-    except Exception:  # noqa: BLE001 - the launch happened; only its arrow is lost
-        pass
+    except Exception as error:  # noqa: BLE001 - the launch happened; only its arrow is lost
+        debug.swallowed("a launch arrow", error)
 
 
 def _launching_call(original, kind_of):
@@ -341,8 +371,8 @@ def _launching_call(original, kind_of):
             kind = kind_of(self)
             if isinstance(pid, int) and pid > 0 and kind:
                 _record_launch(pid, kind, started)
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a launch arrow", error)
         return result
 
     _copy_identity(launch, original)
@@ -404,8 +434,8 @@ def _record_exec():
     try:
         pid = _real_getpid()
         _session.add_flow(launch_flow("s", "exec", pid, get_native_id(), _clock()))
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as error:  # noqa: BLE001
+        debug.swallowed("an exec's arrow", error)
 
 
 def _can_exec(path):
@@ -427,8 +457,8 @@ def _resume_after_failed_exec():
             _session.restart_after_fork(None)
             if _process_name:
                 _session.set_process_name(_process_name)
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as error:  # noqa: BLE001
+        debug.swallowed("recording on after a failed exec", error)
 
 
 # --- children with a custom environment ---------------------------------------------------------
@@ -517,8 +547,8 @@ def _patch_multiprocessing_process(module):
     def _bootstrap(self, *args, **kwargs):
         try:
             _set_process_name(self.name)
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("naming a multiprocessing process", error)
         return original(self, *args, **kwargs)
 
     _copy_identity(_bootstrap, original)
@@ -545,8 +575,8 @@ def _patch_spawnv_passfds(module):
         try:
             if any(isinstance(arg, str) and main in arg for arg in args for main in _HELPER_MAINS):
                 _record_launch(pid, "spawn", started)
-        except Exception:  # noqa: BLE001 - the helper started; only its arrow is lost
-            pass
+        except Exception as error:  # noqa: BLE001 - the helper started; only its arrow is lost
+            debug.swallowed("a helper process's launch arrow", error)
         return pid
 
     _copy_identity(spawnv_passfds, original)
@@ -562,8 +592,8 @@ def _patch_setproctitle(module):
         result = original(title, *args, **kwargs)
         try:
             _set_process_name(str(title))
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("naming the process from its title", error)
         return result
 
     _copy_identity(setproctitle, original)
@@ -579,8 +609,8 @@ def _patch_forkserver(module):
         _in_forkserver = True
         try:
             _set_process_name("multiprocessing.forkserver")
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("naming a helper process", error)
         return original(*args, **kwargs)
 
     _copy_identity(main, original)
@@ -596,8 +626,8 @@ def _name_main(name):
         def main(*args, **kwargs):
             try:
                 _set_process_name(name)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as error:  # noqa: BLE001
+                debug.swallowed("naming a helper process", error)
             return original(*args, **kwargs)
 
         _copy_identity(main, original)

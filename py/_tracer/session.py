@@ -6,21 +6,18 @@ restart_after_fork() and set_process_name(); nothing here registers any hook its
 
 import os
 import sys
-import threading
-from _thread import get_ident, get_native_id
+from _thread import get_native_id
 from time import perf_counter_ns, time_ns
 
-from . import SHIM_FILE_PREFIX
-from .constants import EXEC_OF_ENV, FLUSH_INTERVAL_NS
+from . import SHIM_FILE_PREFIX, debug
+from .constants import EXEC_OF_ENV
 from .core import select_core
-from .writer import FORMAT_VERSION, ThreadBuffer, TraceWriter
+from .names import NameTable
+from .threads import ThreadRegistry
+from .writer import FORMAT_VERSION, TraceWriter
 
 _clock = perf_counter_ns
 _getpid = os.getpid
-# ident -> Thread; current_thread() would create dummies mid-callback. A private name: without it
-# threads are named by _thread_being_started() or not at all (their native ids stay).
-_active = getattr(threading, "_active", {})
-_THREADING_FILE = threading.__file__
 _SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
 
 
@@ -52,9 +49,11 @@ def rank_label(environ):
 
 
 class Session:
-    """The tracer in one process: owns the file, the per-thread buffers and the core."""
+    """The tracer in one process: owns the file, the threads' states and the core."""
 
     def __init__(self, config):
+        if sys.byteorder != "little":  # the cores store numbers as the CPU does (docs, 2a)
+            raise RuntimeError("the trace format is little-endian, this CPU is not")
         self.config = config
         self._start_cwd = _safe_cwd()
         self._argv = list(getattr(sys, "orig_argv", None) or [sys.executable] + sys.argv)
@@ -63,20 +62,19 @@ class Session:
         self._exec_of = os.environ.pop(EXEC_OF_ENV, None)
         self._finishing = True  # until start(): nothing to finish
         self._detached = False  # a fork child that only execs: it writes nothing
-        self._code_filter = _make_code_filter(config, self._start_cwd)
+        names = NameTable(_make_code_filter(config, self._start_cwd))
         self.threads = ThreadRegistry()
-        self._writer = self._new_writer()
+        self._writer = self._new_writer(names)
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
         # core_note: why the native core is not recording (None when it is, or was not asked for)
-        self._core, self.core_note = select_core(config, self.threads, self._code_filter)
+        self._core, self.core_note = select_core(config, self.threads, names)
         self.core_kind = self._core.kind
         self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
         self._launch = None  # (kind, parent pid) of this process, for otherData
 
-    def _new_writer(self):
-        writer = TraceWriter(self.config, _getpid(), self._code_filter)
-        writer.process_name = self._current_process_name(final=False)
+    def _new_writer(self, names):
+        writer = TraceWriter(self.config, _getpid(), names)
         writer.on_lost = self._writing_stopped
         return writer
 
@@ -84,8 +82,8 @@ class Session:
         """The file cannot take more (disk full, ...): stop recording, the program runs on."""
         try:
             self._core.stop()
-        except Exception:  # noqa: BLE001 - nothing of the tracer may reach the program
-            pass
+        except Exception as error:  # noqa: BLE001 - nothing of the tracer may reach the program
+            debug.swallowed("stopping the core after a failed write", error)
 
     def start(self):
         """Writes the file header and starts recording in every thread."""
@@ -94,6 +92,7 @@ class Session:
                 kind = "exec" if self._exec_of else _fresh_launch_kind(self._argv)
                 self._launch = (kind, _getpid() if self._exec_of else os.getppid())
             self._writer.write_header(self._other_data(None))
+            self._writer.write_process_name(self._current_process_name(final=False))
             self._core.start()
         except BaseException:
             self._writer.abandon()  # leave no empty file behind: this process is not traced
@@ -102,19 +101,23 @@ class Session:
         self._finishing = False
 
     def finish(self, reason):
-        """Stops recording, writes every buffered event, the M events and tracerEnd; idempotent."""
+        """Stops recording, writes the names as they are now and tracerEnd; idempotent."""
         if self._finishing:  # already done, or a signal arrived while finishing: touch nothing
             return
         self._finishing = True
-        lost = self._core.lost_reason()
-        self._core.stop()
+        core = self._core
+        lost = core.lost_reason()
+        core.stop()
         end_ns = _clock()
-        self._core.flush_all(ending=True)
         writer = self._writer
+        writer.write_process_name(self._current_process_name())
+        for state in self.threads.all_threads():
+            writer.write_thread_name(state.tid, state.current_name())
         if lost is not None and writer.lost is None:
-            writer.lost = lost  # after the flush: what was recorded before is all written
-        writer.process_name = self._current_process_name()
-        writer.close(end_ns, self.threads.all_threads(), {"exit": reason})
+            writer.lost = lost
+        dropped, deepest = core.counts()
+        writer.close({"exit": reason, "end_mono_ns": end_ns, "dropped_events": dropped,
+                      "deepest_stack": deepest})
 
     def restart_after_fork(self, launch="fork", bare_fork=None):
         """In a forked child: forgets the parent's events and file, records on into a new file.
@@ -127,7 +130,12 @@ class Session:
         resuming = self._finishing  # finished for an exec that failed: the same process records on
         parent = self._writer
         parent.abandon()
-        writer = self._new_writer()
+        # Every name id the core holds stays valid: the new file names them all first.
+        writer = self._new_writer(parent.names)
+        # The header first, before anything can reach the new file: a finish from a signal
+        # handler must never put records ahead of it.
+        writer.write_header(self._other_data(parent.file_name))
+        writer.write_process_name(self._current_process_name(final=False))
         if launch is not None:
             self._launch = (launch, parent.pid)
             # The child's end of its launch arrow: the stack it inherited (bound to the slice
@@ -136,25 +144,16 @@ class Session:
             flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS,
                                flow_id)
             flow["bp"] = "e"
-            writer.flows.append(flow)
-        # The header first, before anything can reach the new file: a finish from a signal
-        # handler must never put records ahead of it.
-        writer.write_header(self._other_data(parent.file_name))
-        survivor = self.threads.after_fork()
-        if survivor is not None:
-            writer.inherit(survivor, fork_ns, parent)
-        # Last, in this order and with nothing recorded in between: the new writer takes over the
-        # name ids the core holds (the parent's writer gave some during this method), the core
-        # drops the parent's unwritten calls and those the shim's own work here made, and only
-        # then can the core reach the new writer. (Installed earlier, a flush falling due in this
-        # method wrote the parent's calls into the new file: on 3.8-3.11 the native core's
-        # profile hook sees the shim's calls too.)
-        self._core.adopt_writer(writer, parent)
-        if not resuming:
-            self._core.after_fork(fork_ns)
+            writer.add_flow(flow)
         self._writer = writer
         self.file_name = writer.file_name
         self.threads.writer = writer
+        if resuming:
+            self._core.resume()
+        else:
+            self._core.after_fork(fork_ns)
+        for state in self.threads.all_threads():
+            writer.write_thread_name(state.tid, state.current_name())
         if resuming:
             self._finishing = False
             self._core.start()
@@ -192,8 +191,22 @@ class Session:
             self.add_flow(flow)
 
     def add_flow(self, event):
-        """Queues a Trace Event flow event for the file (written with the next names record)."""
-        self._writer.flows.append(event)
+        """Writes a Trace Event flow event (an arrow's end) into the file."""
+        self._writer.add_flow(event)
+
+    def before_fork(self):
+        """See Core.before_fork."""
+        self._core.before_fork()
+
+    def after_fork_in_parent(self):
+        """See Core.after_fork_in_parent."""
+        self._core.after_fork_in_parent()
+
+    def thread_renamed(self, thread):
+        """A threading.Thread got a new name: the file has it at once."""
+        state = self.threads.by_thread(thread)
+        if state is not None and self._writer.pid == _getpid():
+            self._writer.write_thread_name(state.tid, state.current_name())
 
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes, a program
@@ -277,103 +290,6 @@ def _fresh_launch_kind(argv):
         if arg == "--multiprocessing-fork" or "from multiprocessing." in arg:
             return "spawn"
     return "subprocess"
-
-
-class ThreadRegistry:
-    """Every thread's buffer: created on a thread's first event, drained when it ends or fills."""
-
-    def __init__(self):
-        self.local = threading.local()  # .buf and .thread of the current thread
-        self.writer = None
-        self._live = {}  # id(ThreadBuffer) -> ThreadBuffer
-        self._ended = []
-        # The clock past which the next recording callback calls flush_all (a list: the cores
-        # keep the list, this class replaces its item).
-        self.flush_at = [0]
-
-    def new_thread(self):
-        """Creates the calling thread's buffer; called from a recording callback."""
-        ident = get_ident()
-        thread = _active.get(ident) or _thread_being_started()
-        buffer = ThreadBuffer(ident, get_native_id(), thread, None)
-        buffer.current_name()
-        self._live[id(buffer)] = buffer
-        local = self.local
-        local.buf = buffer.buf
-        local.thread = buffer
-        local.end = _ThreadEnd(self, buffer)  # dropped with the thread's locals when it ends
-        if self._ended:
-            self.drain_ended()
-        return buffer
-
-    def thread_ended(self, buffer):
-        """Queues an ended thread's buffer for writing; no I/O here (runs in thread teardown)."""
-        if self._live.pop(id(buffer), None) is not None:
-            buffer.current_name()
-            buffer.thread = None
-            self._ended.append(buffer)
-
-    def flush_all(self):
-        """Writes every thread's buffer (live and ended); due every FLUSH_INTERVAL_NS."""
-        self.flush_at[0] = _clock() + FLUSH_INTERVAL_NS
-        writer = self.writer
-        for buffer in tuple(self._live.values()):
-            writer.drain(buffer)
-        if self._ended:
-            self.drain_ended()
-
-    def drain_ended(self):
-        """Writes the buffers of threads that have ended and forgets them."""
-        ended = self._ended
-        while ended:
-            try:
-                buffer = ended.pop(0)
-            except IndexError:  # another thread took the last one meanwhile
-                return
-            self.writer.drain(buffer)
-
-    def all_threads(self):
-        """Live and ended threads, the main thread first."""
-        threads = list(self._live.values()) + self._ended
-        threads.sort(key=lambda buffer: buffer.tid != _getpid())
-        return threads
-
-    def after_fork(self):
-        """Keeps only the calling thread (the only one a forked child has); returns its buffer."""
-        self._ended = []
-        survivor = getattr(self.local, "thread", None)
-        self._live = {}
-        if survivor is not None:
-            survivor.tid = get_native_id()
-            survivor.ident = get_ident()
-            self._live[id(survivor)] = survivor
-        return survivor
-
-
-class _ThreadEnd:
-    """Lives in a thread's threading.local: its deletion means the thread has ended."""
-
-    __slots__ = ("registry", "buffer")
-
-    def __init__(self, registry, buffer):
-        self.registry = registry
-        self.buffer = buffer
-
-    def __del__(self):
-        self.registry.thread_ended(self.buffer)
-
-
-def _thread_being_started():
-    """The Thread whose _bootstrap is on the stack (a thread's first events precede _active)."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_filename == _THREADING_FILE and code.co_name.startswith("_bootstrap"):
-            candidate = frame.f_locals.get("self")
-            if isinstance(candidate, threading.Thread):
-                return candidate
-        frame = frame.f_back
-    return None
 
 
 def _make_code_filter(config, start_cwd):

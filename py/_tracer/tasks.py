@@ -14,6 +14,8 @@ import os
 from _thread import get_native_id
 from time import perf_counter_ns as _clock
 
+from . import debug
+
 _TASK = 0
 _RESULT = 1
 _CATEGORIES = ("tracer.task", "tracer.result")
@@ -108,8 +110,8 @@ def _recording_submit(original):
         original(self, *args, **kwargs)
         try:
             _pool_submits[self._job] = submit
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a pool's task arrows", error)
 
     _copy_identity(__init__, original)
     return __init__
@@ -123,14 +125,14 @@ def _recording_result(original):
             submit = _pool_submits.get(job)
             if submit is not None:
                 _result_arrived((job, i), submit, ns)
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a task's result arrow", error)
         result = original(self, i, obj)
         try:
             if getattr(self, "_cache", None) is not None and self._job not in self._cache:
                 _pool_submits.pop(self._job, None)  # its last result: the job is done
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a task's result arrow", error)
         return result
 
     _copy_identity(_set, original)
@@ -148,13 +150,13 @@ def _pool_worker(original):
                 try:
                     if type(task) is tuple and len(task) == 5:
                         _worker_got(submitter, (task[0], task[1]))
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception as error:  # noqa: BLE001
+                    debug.swallowed("a task's arrow in a worker", error)
                 return task
 
             inqueue.get = traced_get  # worker() reads it once, before its loop
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a pool worker's task arrows", error)
         return original(inqueue, *args, **kwargs)
 
     _copy_identity(worker, original)
@@ -190,8 +192,8 @@ def _executor_submit(original):
         try:
             if isinstance(work_id, int):
                 _executor_submits[work_id] = started
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a submitted task's arrow", error)
         return future
 
     _copy_identity(submit, original)
@@ -210,13 +212,13 @@ def _executor_worker(original):
                     work_id = getattr(item, "work_id", None)
                     if isinstance(work_id, int):
                         _worker_got(submitter, (work_id,))
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception as error:  # noqa: BLE001
+                    debug.swallowed("a task's arrow in a worker", error)
                 return item
 
             call_queue.get = traced_get  # the worker loop looks it up on the instance
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a process pool worker's task arrows", error)
         return original(call_queue, *args, **kwargs)
 
     _copy_identity(_process_worker, original)
@@ -230,8 +232,8 @@ def _executor_result(original):
             submit = _executor_submits.pop(work_id, None) if isinstance(work_id, int) else None
             if submit is not None:
                 _result_arrived((work_id,), submit, _clock(), "next")
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("a process pool result's arrow", error)
         return original(self, result_item)
 
     _copy_identity(process_result_item, original)

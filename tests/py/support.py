@@ -1,0 +1,42 @@
+"""What the shim's unit tests share: a config, a writer in a temp dir, the file's Trace."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+from _tracer.config import parse_config
+from _tracer.names import NameTable
+from _tracer.writer import TraceWriter
+from rawread import Trace
+
+
+def config(folder, **values):
+    """A Config for `folder` with `values` over the defaults."""
+    import json
+
+    values.setdefault("version", 1)
+    values["output_dir"] = folder
+    return parse_config(json.dumps(values))
+
+
+class WriterCase(unittest.TestCase):
+    """A TraceWriter of pid 4242 in a fresh temp dir (self.writer), and the trace it wrote."""
+
+    config_values = {}
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="tracer-py-test-")
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.config = config(self.folder, **self.config_values)
+        self.names = NameTable(lambda code: not code.co_name.startswith("excluded"))
+        self.writer = TraceWriter(self.config, os.getpid(), self.names)
+        self.writer.write_header({"pid": os.getpid()})
+
+    def path(self):
+        return os.path.join(self.folder, self.writer.file_name)
+
+    def trace(self):
+        """What the file holds now, read as a reader would at this instant."""
+        with open(self.path(), "rb") as file:
+            return Trace(file.read())
