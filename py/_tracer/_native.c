@@ -301,8 +301,8 @@ block_private(Block *b, Py_ssize_t slots, Py_ssize_t slot_words)
     return b->data != NULL;
 }
 
-/* A block from the writer (`method`: events_block or stack_block); 0 when it gives none (the
- * file takes no more, or this is a fork child before its own file) or on error. */
+/* A block from the writer (`method`: events_block or stack_block) of about `slots` slots; 0 when
+ * it gives none (the file takes no more, or this is a fork child before its own file) or on error. */
 static int
 block_from_writer(Block *b, const char *method, int64_t tid, Py_ssize_t slots,
                   Py_ssize_t slot_words)
@@ -314,9 +314,11 @@ block_from_writer(Block *b, const char *method, int64_t tid, Py_ssize_t slots,
     int got = 0;
     if (view != NULL && view != Py_None &&
         PyObject_GetBuffer(view, &b->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) == 0) {
-        if (b->view.len >= (HEAD_WORDS + slots * slot_words) * 8) {
+        /* An events block may hold fewer slots than asked (the rest of a segment): its size says */
+        Py_ssize_t given = (b->view.len / 8 - HEAD_WORDS) / slot_words;
+        if (given >= 1) {
             b->data = b->view.buf;
-            b->slots = slots;
+            b->slots = given;
             b->mapped = 1;
             got = 1;
         }

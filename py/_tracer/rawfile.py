@@ -179,6 +179,10 @@ class RawFile:
         self._map[start:start + HEAD_BYTES] = record_head(kind, size)
         return self._map[start + HEAD_BYTES:start + HEAD_BYTES + size]
 
+    def room(self):
+        """The largest payload a record can have without a new segment (0 before the first)."""
+        return max(0, self._map_end - END_RESERVE - self.size - HEAD_BYTES) & ~7
+
     def _reserve(self, length, reserve=0):
         """The offset of `length` bytes (8-aligned) of zeros past the last record, with `reserve`
         bytes of the segment's END_RESERVE usable."""

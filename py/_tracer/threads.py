@@ -71,7 +71,7 @@ class ThreadState:
             return
         self.events = block.cast("d")
         self.count = 0
-        self.slots = slots
+        self.slots = (len(self.events) - EVENTS_HEAD) // EVENT_SLOT  # maybe fewer than asked
 
     def _private_events(self, slots, keep):
         events = memoryview(bytearray(8 * (EVENTS_HEAD + EVENT_SLOT * slots))).cast("d")

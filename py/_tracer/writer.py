@@ -112,8 +112,13 @@ class TraceWriter:
             self._append(KIND_NAMES, "[[%d,%s,%s]]" % (name_id, _quote(name), _quote(cat)))
 
     def events_block(self, tid, slots):
-        """A new events block of `slots` calls for thread `tid`: a memoryview (bytes) of its
-        payload, the tid stored; None when the file can take no more (recording stops)."""
+        """A new events block for thread `tid`, of `slots` calls or, when the rest of the file's
+        segment holds at least a quarter of that, of as many as it holds (its size says how many):
+        a memoryview (bytes) of its payload, the tid stored; None when the file can take no more
+        (recording stops)."""
+        fits = (self._file.room() // 8 - EVENTS_HEAD) // EVENT_SLOT
+        if slots // 4 <= fits < slots:
+            slots = fits  # rather than pad the rest of the segment and map a new one
         block = self._block(KIND_EVENTS, 8 * (EVENTS_HEAD + EVENT_SLOT * slots))
         if block is not None:
             block[:8].cast("d")[0] = tid

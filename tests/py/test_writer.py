@@ -56,6 +56,17 @@ class WriterTest(WriterCase):
             offset = (offset + 8 + len(payload) + 7) & ~7
         self.assertGreater(len(data), rawfile.FIRST_SEGMENT)  # zeros reserved, not cut yet
 
+    def test_an_events_block_takes_the_rest_of_a_segment_rather_than_padding_it(self):
+        room = self.writer._file.room()
+        asked = (room // 8 - 2) // 3 + 100  # a bit more than fits
+        block = self.writer.events_block(7, asked)
+        self.assertEqual(len(block), 8 * (2 + 3 * (asked - 100)))
+        self.assertEqual(self.writer._file.room(), 0)
+        self.assertNotIn("P", self.trace().kinds)
+        # far more than fits: a new segment, the rest of this one padded
+        self.writer.events_block(7, 4 * asked)
+        self.assertIn("P", self.trace().kinds)
+
     def test_close_cuts_the_reserved_zeros(self):
         self.writer.close({"exit": "exit", "end_mono_ns": 5})
         with open(self.path(), "rb") as file:
