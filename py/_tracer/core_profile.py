@@ -72,6 +72,7 @@ class ProfileCore(PythonCore):
         code_id = self._names.code_id
         c_function_id = self._names.c_function_id
         object_id = id
+        record_c = not self._ignore_c
 
         # Hot path. Event strings are not always the interned constants (3.11): compare with ==.
         # The clock is read last on entry (in push) and first on exit.
@@ -82,27 +83,17 @@ class ProfileCore(PythonCore):
                 push(state, entry[1] if entry is not None and entry[0] is code else code_id(code))
             elif event == "return":
                 pop(state, clock())
-            elif event == "c_call":
-                depth = state.depth
-                if depth and state.stack[depth * 2 + 1] < 0:
-                    push(state, -1)  # called by code that is not recorded: not recorded either
-                else:
-                    push(state, c_function_id(arg))
-            else:  # c_return, c_exception
-                pop(state, clock())
+            elif record_c:
+                if event == "c_call":
+                    depth = state.depth
+                    if depth and state.stack[depth * 2 + 1] < 0:
+                        push(state, -1)  # called by code that is not recorded: not recorded either
+                    else:
+                        push(state, c_function_id(arg))
+                else:  # c_return, c_exception
+                    pop(state, clock())
 
-        if not self._ignore_c:
-            return profile
-
-        def profile_python(frame, event, arg):
-            if event == "call":
-                code = frame.f_code
-                entry = code_ids.get(object_id(code))
-                push(state, entry[1] if entry is not None and entry[0] is code else code_id(code))
-            elif event == "return":
-                pop(state, clock())
-
-        return profile_python
+        return profile
 
 
 class _TracedStart:
