@@ -217,8 +217,8 @@ static struct {
     PyObject *registry;        /* threads.ThreadRegistry: .writer, .new_thread() */
     PyObject *threads;         /* list of Thread */
     Py_ssize_t extra_index;
-    Py_ssize_t last_event_slots; /* the largest events block (FLUSH_EVENTS) */
-    int64_t check_interval_ns; /* the periodic work's interval (FLUSH_INTERVAL_NS) */
+    Py_ssize_t last_event_slots; /* the largest events block (threads.LAST_EVENT_SLOTS) */
+    int64_t check_interval_ns; /* the periodic work's interval (CHECK_INTERVAL_NS) */
     int64_t check_at;          /* the clock past which the next entry does it */
     Py_ssize_t max_depth;
     Py_ssize_t deepest;        /* the deepest recorded stack (tracerEnd.deepest_stack) */
