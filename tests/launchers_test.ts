@@ -297,6 +297,97 @@ Deno.test({
   },
 });
 
+const TORCHRUN = testVenvProgram("torchrun");
+
+Deno.test({
+  name: "tracer torchrun --nproc_per_node 2: both ranks traced, each named by its rank",
+  ignore: TORCHRUN === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    // torch's own code left out (the output stays small); the ranks' code is under DIR
+    const run = await runCli(
+      [
+        "-q",
+        "--include_files",
+        DIR,
+        "-o",
+        "t.json",
+        TORCHRUN!,
+        // loopback only: the rendezvous store and gloo's sockets listen on 127.0.0.1
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        "127.0.0.1:0",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        join(DIR, "torch_train.py"),
+      ],
+      { cwd: dir.path, env: { GLOO_SOCKET_IFNAME: "lo" }, signal: AbortSignal.timeout(300_000) },
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(run.stdout.trim().split("\n").sort(), ["0 2 [1.0, 1.0]", "1 2 [1.0, 1.0]"]);
+    const events = eventsOf(await readJson(join(dir.path, "t.json")));
+    const names = namesByPid(events);
+    const steps = events.filter((e) => e.ph === "X" && e.name?.startsWith("step ("));
+    assert.deepEqual(
+      steps.map((e) => names.get(e.pid)?.replace(/^.* \[/, "[")).sort(),
+      ["[rank 0/2, local 0]", "[rank 1/2, local 1]"],
+      "one step per rank, in the process named by that rank",
+    );
+    assert.ok(
+      [...names.values()].some((name) => name.includes("torchrun --rdzv-backend")),
+      "the launcher itself is traced",
+    );
+  },
+});
+
+const MPIRUN = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+if (MPIRUN === undefined) {
+  noteSkipped("tracer -- mpirun", "no mpirun (apt-get install openmpi-bin)");
+}
+
+Deno.test({
+  name: "tracer -- mpirun -np 2 python job.py: both MPI ranks traced, each named by its rank",
+  ignore: MPIRUN === undefined || VENV_PYTHON === undefined,
+  async fn() {
+    await using dir = await tempDir();
+    const run = await runCli(
+      [
+        "-q",
+        "-o",
+        "t.json",
+        "--",
+        MPIRUN!,
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "-np",
+        "2",
+        VENV_PYTHON!,
+        join(DIR, "mpi_job.py"),
+      ],
+      { cwd: dir.path, signal: AbortSignal.timeout(300_000) },
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(run.stdout.trim().split("\n").sort(), ["0 2 10", "1 2 10"]);
+    const events = eventsOf(await readJson(join(dir.path, "t.json")));
+    const names = namesByPid(events);
+    const works = events.filter((e) => e.ph === "X" && e.name?.startsWith("work ("));
+    assert.deepEqual(
+      works.map((e) => names.get(e.pid)?.replace(/^.* \[/, "[")).sort(),
+      ["[rank 0/2]", "[rank 1/2]"],
+      "one work() per rank, in the process named by that rank",
+    );
+  },
+});
+
 Deno.test({
   name:
     "Dask: a LocalCluster's worker processes (spawned by Nannies) run the tasks, traced and named",
