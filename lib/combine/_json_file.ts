@@ -4,6 +4,7 @@
  * per-process file.
  * @module
  */
+import { createGunzip } from "node:zlib";
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
 
@@ -54,36 +55,70 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
 
 /**
  * Compressed bytes fed to the decompressor at a time: gzip inflates up to ~1032 times, and the
- * decompressor turns each input chunk into one output chunk, so this bounds every chunk at ~16 MiB.
+ * next slice goes in only once all that the last one gave out was taken, so at most ~16 MiB of
+ * output is ever held.
  */
 const GZIP_SLICE = 16 << 10;
 
+/**
+ * The gunzipped bytes of `file` (`head`: its bytes read so far), every gzip member to the end of
+ * the file: RFC 1952 lets a file hold several (`cat a.gz b.gz`, a log that was appended to), and
+ * `gzip -d` reads them all. (The web DecompressionStream stops at the first and fails on the rest.)
+ */
 async function* gunzip(
   file: Deno.FsFile,
   head: Uint8Array<ArrayBuffer>,
 ): AsyncGenerator<Uint8Array> {
-  // Pulled, one slice at a time, as the decompressor takes them: nothing is read ahead unbounded.
+  const inflater = createGunzip();
+  const out: Uint8Array[] = [];
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  inflater.on("data", (chunk: Uint8Array) => {
+    out.push(chunk);
+    notify();
+  });
+  inflater.on("error", (error: Error) => {
+    failure = error;
+    notify();
+  });
+  inflater.on("end", () => {
+    ended = true;
+    notify();
+  });
   let pending: Uint8Array<ArrayBuffer> = head;
   const buffer = new Uint8Array(READ_SIZE);
-  const compressed = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    async pull(controller) {
-      if (pending.length === 0) {
+  let input = true;
+  try {
+    for (;;) {
+      if (input && pending.length === 0) {
         const count = await file.read(buffer);
         if (count === null) {
-          file.close();
-          controller.close();
-          return;
+          input = false;
+          inflater.end();
+        } else {
+          pending = buffer.slice(0, count);
         }
-        pending = buffer.slice(0, count);
       }
-      controller.enqueue(pending.slice(0, GZIP_SLICE));
-      pending = pending.subarray(GZIP_SLICE);
-    },
-    cancel() {
-      file.close();
-    },
-  }, { highWaterMark: 0 });
-  yield* compressed.pipeThrough(new DecompressionStream("gzip"));
+      if (input) {
+        const slice = pending.subarray(0, GZIP_SLICE);
+        pending = pending.subarray(GZIP_SLICE);
+        await new Promise<void>((resolve) => inflater.write(slice, () => resolve()));
+      }
+      while (out.length > 0) yield out.shift()!;
+      if (failure !== undefined) throw failure;
+      if (ended) return;
+      if (!input) await new Promise<void>((resolve) => wake = resolve);
+    }
+  } finally {
+    inflater.destroy();
+    file.close();
+  }
 }
 
 /** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
@@ -178,8 +213,9 @@ function describeReadError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "the file does not exist";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (error instanceof TypeError && /gzip|decompress|corrupt|deflate/i.test(error.message)) {
-    return "the gzip data is corrupt or truncated";
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    return "the gzip data is corrupt or truncated"; // zlib's codes: Z_DATA_ERROR, Z_BUF_ERROR
   }
   return `cannot read it (${error instanceof Error ? error.message : String(error)})`;
 }

@@ -9,7 +9,7 @@ import type { TraceEvent } from "../trace_event.ts";
 
 const encoder = new TextEncoder();
 
-Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", async () => {
+Deno.test("FileScan reads gzip (every member), truncated gzip and reports a missing file", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const text = LAYOUTS["tracer shim (one per line)"];
@@ -30,6 +30,18 @@ Deno.test("FileScan reads gzip, truncated gzip and reports a missing file", asyn
     const cut = await read(join(dir, "cut.gz"));
     assertEquals(cut.info.truncated, true);
     assertMatch(cut.info.damage ?? "", /gzip data is corrupt or truncated/);
+
+    // Several gzip members (RFC 1952; `cat a.gz b.gz`): every one is read, as `gzip -d` does
+    const bytes = encoder.encode(text);
+    const half = text.indexOf("\n", text.length >> 1) + 1;
+    const members = new Uint8Array([
+      ...gzipSync(bytes.subarray(0, half)),
+      ...gzipSync(bytes.subarray(half)),
+    ]);
+    await Deno.writeFile(join(dir, "members.json.gz"), members);
+    const both = await read(join(dir, "members.json.gz"));
+    assertEquals(both.events, EVENTS);
+    assertEquals(both.info.damage, undefined);
 
     const missing = await read(join(dir, "nope.json"));
     assertEquals(missing.events, []);
