@@ -7,13 +7,14 @@ import denoJson from "./deno.json" with { type: "json" };
 import { parseArgs } from "./lib/cli/args.ts";
 import { HELP } from "./lib/cli/options.ts";
 import { combineCommand } from "./lib/cli/combine_command.ts";
-import { exitCodeFor, formatError } from "./lib/errors.ts";
+import { exitCodeFor, formatError, terminalText } from "./lib/errors.ts";
 import { refuseNonUtf8Args } from "./lib/cli/raw_args.ts";
 import { traceProgram } from "./lib/cli/trace_command.ts";
 
 /** Runs tracer with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const report = (line: string) => console.error(line);
+  // Every line tracer writes to the terminal: data and file names in it are quoted, not obeyed.
+  const report = (line: string) => console.error(terminalText(line));
   try {
     // Only the process's own argv has bytes to check (tests call main with other arrays).
     if (argv === Deno.args) refuseNonUtf8Args(argv);

@@ -37,6 +37,24 @@ export function shortened(text: string, max = 80): string {
 }
 
 /**
+ * A line as it may reach a terminal: every control character (C0, DEL, C1), which data and file
+ * names can hold, is written as an escape (`\x1b`, `\n`, `\u009b`), so a trace cannot clear the
+ * screen, set the window title or split a message over lines.
+ */
+export function terminalText(line: string): string {
+  // deno-lint-ignore no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    return SHORT_ESCAPES[char] ??
+      (code < 0x80
+        ? `\\x${code.toString(16).padStart(2, "0")}`
+        : `\\u${code.toString(16).padStart(4, "0")}`);
+  });
+}
+
+const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
  * Why a system call failed, without the path Deno's message appends (`File exists (os error 17):
  * open '/x'` -> `File exists (os error 17)`): the line names the path itself, shortened.
  */

@@ -119,6 +119,33 @@ async function runMarking(args: string[], cwd: string) {
   return { ...result, ran };
 }
 
+Deno.test("--combine: control characters in the data and in file names reach the terminal quoted", async () => {
+  await using dir = await tempDir();
+  const attack = "\u001b[2J\u001b]0;pwned\u0007";
+  const good = join(dir.path, "good.json");
+  await Deno.writeTextFile(
+    good,
+    JSON.stringify([
+      { ph: "X", pid: 1, tid: 1, ts: 1, dur: 2, name: "a" },
+      { ph: attack, pid: 1, tid: 1, ts: 3, name: "b" }, // a phase the report leaves out, named
+    ]),
+  );
+  // deno-lint-ignore no-control-regex
+  const controls = /[\u0000-\u001f\u007f-\u009f]/;
+  const result = await runCli(["--combine", good, "-o", join(dir.path, "out.html")]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr.replaceAll("\n", ""), controls);
+  assert.match(result.stderr, /\\x1b\[2J\\x1b\]0;pwned\\x07/, "the phase, quoted");
+  const missing = join(dir.path, `gone${attack}\nline.json`);
+  const refused = await runCli(["--combine", missing, "-o", join(dir.path, "out.html")]);
+  assert.equal(refused.code, 2);
+  assertOneLineError(
+    refused.stderr,
+    /gone\\x1b\[2J\\x1b\]0;pwned\\x07\\nline\.json does not exist/,
+  );
+  assert.doesNotMatch(refused.stderr.replace(/\n$/, ""), controls);
+});
+
 Deno.test("tracer -o x.html -c ... where x.html is a directory: exit 2 before the program runs", async () => {
   await using dir = await tempDir();
   await Deno.mkdir(join(dir.path, "x.html"));
