@@ -123,6 +123,38 @@ Deno.test("combine: --align_combine starts every file at 0", async () => {
   assertEquals(byName(trace, "instant").ts, 5);
 });
 
+Deno.test("combine: an absurd ts moves no file; it is named, and --strict refuses it", async () => {
+  await using dir = await tempDir();
+  const good = join(dir.path, "good.json");
+  const bad = join(dir.path, "bad.json");
+  const x = (pid: number, ts: number, name: string) => ({
+    ph: "X",
+    pid,
+    tid: pid,
+    ts,
+    dur: 1,
+    name,
+  });
+  await Deno.writeTextFile(good, JSON.stringify([x(1, 1000.5, "a"), x(1, 1003.25, "b")]));
+  await Deno.writeTextFile(bad, JSON.stringify([x(2, -1e20, "z")]));
+  for (const output of ["two.json", "two.html"]) {
+    const result = await runCli(["--combine", good, bad, "-o", join(dir.path, output)]);
+    assertEquals(result.code, 0, result.stderr);
+    assertMatch(result.stderr, /bad\.json: 1 event has an absurd ts \(-100000000000000000000\)/);
+    // the report draws the good file's two events and leaves the absurd one out (it once left
+    // out the good ones, moved past what its ticks hold)
+    if (output.endsWith(".html")) {
+      assertMatch(result.stderr, /the report leaves out 1 event \(1 "X"\)/);
+    }
+  }
+  // The good file's events start the timeline, as they would alone (once: ts -1e20 moved them by 1e20)
+  const trace = await readJson(join(dir.path, "two.json")) as Combined;
+  assertEquals([byName(trace, "a").ts, byName(trace, "b").ts], [0, 2.75]);
+  const strict = await runCli(["--strict", "--combine", good, bad, "-o", join(dir.path, "s.json")]);
+  assertEquals(strict.code, 1);
+  assertMatch(strict.stderr, /absurd ts/);
+});
+
 Deno.test("combine: damaged inputs are salvaged with one warning each, --strict refuses them", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "salvaged.json");

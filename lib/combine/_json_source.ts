@@ -19,7 +19,7 @@ import {
 import { canonicalJson, EventParser, parseNumber, SeenThreads } from "./_json_values.ts";
 import type { EventText } from "./_event_text.ts";
 import { patchedEventText } from "./_json_text.ts";
-import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
+import { type FilePlan, type FileProbe, isAbsurdTs, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { Tally } from "./_tally.ts";
@@ -91,6 +91,7 @@ async function scanFile(path: string): Promise<FileProbe> {
   const pids = new Set<string>();
   const threads = new Set<string>();
   let minTs = Infinity;
+  let absurdTs: { count: number; first: number } | undefined;
   let events = 0;
   let skipped = 0;
   // Strings only for threads met for the first time.
@@ -116,7 +117,12 @@ async function scanFile(path: string): Promise<FileProbe> {
       const tsStart = spans[k + SPAN_TS];
       if ((spans[k + SPAN_PHASE] & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
         const ts = parseNumber(bytes, tsStart, spans[k + SPAN_TS_END]);
-        if (ts < minTs) minTs = ts;
+        if (isAbsurdTs(ts)) {
+          absurdTs ??= { count: 0, first: ts };
+          absurdTs.count++;
+        } else if (ts < minTs) {
+          minTs = ts;
+        }
       }
     }
   });
@@ -129,6 +135,7 @@ async function scanFile(path: string): Promise<FileProbe> {
     start: readStart(otherData),
     end: readEnd(tracerEnd),
     minTs,
+    ...(absurdTs === undefined ? {} : { absurdTs }),
     pids,
     threads,
   };

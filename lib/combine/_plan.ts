@@ -18,8 +18,10 @@ export interface FileProbe {
   start: TracerStart;
   /** What tracer reads of its `tracerEnd`, if it has one. */
   end: TracerEnd | undefined;
-  /** Earliest `ts` of a non-metadata event, Infinity if none. */
+  /** Earliest `ts` of a non-metadata event, absurd ones left out; Infinity if none. */
   minTs: number;
+  /** Events whose `ts` is absurd (isAbsurdTs): how many, and the first one's. */
+  absurdTs?: { count: number; first: number };
   /** Pids used by the events, as their JSON text. */
   pids: Set<string>;
   /** `pid` JSON text + " " + `tid` JSON text. */
@@ -37,6 +39,16 @@ export interface FilePlan {
   /** `process_labels` events announcing the remapped pids. */
   labels: TraceEvent[];
 }
+
+/**
+ * A `ts` (microseconds) no clock gives: more than ~3,000 years from 0, or not a number. Such a value
+ * must not place a file (one event at -1e20 once moved every other file's events by 1e20).
+ */
+export function isAbsurdTs(ts: number): boolean {
+  return !(Math.abs(ts) <= ABSURD_TS_US);
+}
+
+const ABSURD_TS_US = 1e17;
 
 /** Largest pid Linux hands out; remapped pids start above it. */
 const PID_MAX = 4_194_304;

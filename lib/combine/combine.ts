@@ -108,6 +108,15 @@ async function probeAll(
       if (strict) throw strictError(source.path, damage);
       warnings.push({ source: source.path, message: damage });
     }
+    if (probe.absurdTs !== undefined) {
+      const { count, first } = probe.absurdTs;
+      const message = count === 1
+        ? `1 event has an absurd ts (${first}); it does not place the file on the timeline`
+        : `${count} events have an absurd ts (the first: ${first}); they do not place the file ` +
+          `on the timeline`;
+      if (strict) throw strictError(source.path, message);
+      warnings.push({ source: source.path, message });
+    }
     probes.push(probe);
   }
   return probes;

@@ -7,7 +7,7 @@
  */
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { EventText } from "./_event_text.ts";
-import type { FilePlan, FileProbe } from "./_plan.ts";
+import { type FilePlan, type FileProbe, isAbsurdTs } from "./_plan.ts";
 import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { type JsonObject, readEnd, readStart } from "../trace_metadata.ts";
@@ -38,7 +38,7 @@ export function probeFromEnds(
   const end = readEnd(ends.tracerEnd);
   if (
     start.version === undefined || typeof start.pid !== "number" || end?.firstTs === undefined ||
-    end.events === undefined || end.events <= 0
+    isAbsurdTs(end.firstTs) || end.events === undefined || end.events <= 0
   ) {
     return undefined;
   }
