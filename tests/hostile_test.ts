@@ -3,6 +3,7 @@
  * is named after the command line it runs, and asserts exit statuses, bytes, files and messages.
  */
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import {
   assertOneLineError,
@@ -109,6 +110,39 @@ Deno.test({
     } finally {
       await Deno.remove(kept, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "kill -TERM <tracer pid> while --combine reads 4 GB of whitespace in a .gz: it stops within seconds, not at the file's end",
+  ignore: !isLinux,
+  async fn() {
+    await using dir = await tempDir();
+    // 4,000 gzip members of 1 MiB of blanks each (4 MB on disk): once, a whole minute of reading
+    // between two events, and SIGTERM waited for the next event.
+    const member = gzipSync(new Uint8Array(1 << 20).fill(0x20));
+    const file = await Deno.open(join(dir.path, "blank.json.gz"), { write: true, create: true });
+    await file.write(
+      gzipSync(new TextEncoder().encode('[{"ph":"X","pid":1,"tid":1,"ts":1,"dur":1,"name":"a"}')),
+    );
+    for (let i = 0; i < 4000; i++) await file.write(member);
+    await file.write(gzipSync(new TextEncoder().encode("]")));
+    file.close();
+    const out = join(dir.path, "out.json");
+    const run = spawnCli(["--combine", join(dir.path, "blank.json.gz"), "-o", out]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sent = performance.now();
+    Deno.kill(run.child.pid, "SIGTERM");
+    const result = await run.done();
+    const took = performance.now() - sent;
+    assert.equal(result.code, 143, result.stderr);
+    assert.match(
+      result.stderr,
+      /^tracer: SIGTERM while (reading the inputs|writing \S+): stopped/m,
+    );
+    assert.ok(took < 5000, `stopped ${Math.round(took)} ms after SIGTERM`);
+    assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["blank.json.gz"]);
   },
 });
 

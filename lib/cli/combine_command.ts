@@ -96,6 +96,7 @@ async function combineAll(
       align: command.align,
       strict: command.strict,
       warnings,
+      stop,
     });
     if (command.output.format !== "html") {
       addWarnings(trace.warnings, deepStackWarnings(trace.metadata));

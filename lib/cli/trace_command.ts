@@ -224,7 +224,7 @@ async function deliver(
   inputs: (string | CombineSource)[],
   options: DeliverOptions,
 ): Promise<void> {
-  const trace = await combineFiles(inputs, { warnings: options.warnings });
+  const trace = await combineFiles(inputs, { warnings: options.warnings, stop: options.stop });
   trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
   if (options.command.output?.format !== "html") {
     trace.warnings.push(...deepStackWarnings(trace.metadata));

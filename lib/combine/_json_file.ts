@@ -177,18 +177,38 @@ export class FileScan {
   #scanner = new TraceScanner();
   #readError: string | undefined;
 
-  /** Prepares a pass over `path`; nothing is opened until `chunks` is iterated. */
-  constructor(readonly path: string, readonly onSpans: SpanSink) {}
+  /**
+   * Prepares a pass over `path`; nothing is opened until `chunks` is iterated. `stop` ends the
+   * pass at the next chunk, whatever the chunk held (whitespace, one huge event).
+   */
+  constructor(
+    readonly path: string,
+    readonly onSpans: SpanSink,
+    readonly stop?: AbortSignal,
+  ) {}
 
-  /** Reads the file, yielding after each chunk's elements went to `onSpans`; never throws. */
+  /**
+   * Reads the file, yielding after each chunk's elements went to `onSpans`. A read error ends the
+   * pass and is reported by `finish`; only `stop` throws (its reason).
+   */
   async *chunks(): AsyncGenerator<void> {
+    const chunks = readChunks(this.path);
     try {
-      for await (const chunk of readChunks(this.path)) {
-        this.#scanner.feed(chunk, this.onSpans);
+      for (;;) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await chunks.next();
+        } catch (error) {
+          this.#readError = describeReadError(error);
+          return;
+        }
+        if (step.done) return;
+        this.#scanner.feed(step.value, this.onSpans);
+        this.stop?.throwIfAborted();
         yield;
       }
-    } catch (error) {
-      this.#readError = describeReadError(error);
+    } finally {
+      await chunks.return(undefined);
     }
   }
 

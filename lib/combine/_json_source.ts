@@ -27,8 +27,9 @@ import type { TraceEvent } from "../trace_event.ts";
 import { readEnd, readStart } from "../trace_metadata.ts";
 
 /** The JSON trace file at `path` as a combine input. */
-export function jsonFileSource(path: string): CombineSource {
-  return new JsonFileSource(path);
+/** The source of a Chrome trace JSON file (gzipped or not); `stop` ends a pass at its next chunk. */
+export function jsonFileSource(path: string, stop?: AbortSignal): CombineSource {
+  return new JsonFileSource(path, stop);
 }
 
 class JsonFileSource implements CombineSource {
@@ -37,14 +38,14 @@ class JsonFileSource implements CombineSource {
   /** What the first pass counted (scanned files): elements taken as events, and not. */
   #first = { events: 0, skipped: 0 };
 
-  constructor(readonly path: string) {}
+  constructor(readonly path: string, readonly stop?: AbortSignal) {}
 
   async probe(): Promise<FileProbe> {
     const ends = await readTracerFileEnds(this.path);
     const placed = ends && probeFromEnds(this.path, ends, new Set());
     if (placed !== undefined) return placed;
     this.#scanned = true;
-    const probe = await scanFile(this.path);
+    const probe = await scanFile(this.path, this.stop);
     this.#first = { events: probe.info.events, skipped: probe.info.skipped };
     return probe;
   }
@@ -60,7 +61,11 @@ class JsonFileSource implements CombineSource {
     let batch: TraceEvent[] = [];
     let lastPid: unknown = undefined;
     let lastTid: unknown = undefined;
-    const scan = new FileScan(plan.path, (bytes, spans) => parser.parse(bytes, spans, batch));
+    const scan = new FileScan(
+      plan.path,
+      (bytes, spans) => parser.parse(bytes, spans, batch),
+      this.stop,
+    );
     for await (const _ of scan.chunks()) {
       if (batch.length === 0) continue;
       for (const event of batch) {
@@ -81,13 +86,16 @@ class JsonFileSource implements CombineSource {
   }
 
   async *text(plan: FilePlan, out: EventText, tally: Tally): AsyncGenerator<void> {
-    const info = yield* patchedEventText(plan, out, tally, { countThreads: !this.#scanned });
+    const info = yield* patchedEventText(plan, out, tally, {
+      countThreads: !this.#scanned,
+      stop: this.stop,
+    });
     this.#secondPass(plan.path, tally, info);
   }
 }
 
 /** The first pass over a file: its earliest `ts`, pids and threads, without parsing events. */
-async function scanFile(path: string): Promise<FileProbe> {
+async function scanFile(path: string, stop: AbortSignal | undefined): Promise<FileProbe> {
   const pids = new Set<string>();
   const threads = new Set<string>();
   let minTs = Infinity;
@@ -125,7 +133,7 @@ async function scanFile(path: string): Promise<FileProbe> {
         }
       }
     }
-  });
+  }, stop);
   for await (const _ of scan.chunks()) { /* the sink does the work */ }
   const info = scan.finish({ events, skipped });
   const { otherData, tracerEnd } = info.metadata;

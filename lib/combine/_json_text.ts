@@ -40,10 +40,10 @@ export async function* patchedEventText(
   plan: FilePlan,
   text: EventText,
   tally: Tally,
-  options: { countThreads: boolean },
+  options: { countThreads: boolean; stop?: AbortSignal },
 ): AsyncGenerator<void, TraceFileInfo> {
   const patcher = new EventPatcher(plan, text, tally, options.countThreads);
-  const scan = new FileScan(plan.path, (bytes, spans) => patcher.patch(bytes, spans));
+  const scan = new FileScan(plan.path, (bytes, spans) => patcher.patch(bytes, spans), options.stop);
   yield* scan.chunks();
   return scan.finish(patcher);
 }

@@ -44,6 +44,8 @@ export interface CombineOptions {
   strict?: boolean;
   /** Extra warnings from the run stage, carried into the output and the report. */
   warnings?: TraceWarning[];
+  /** Ends every pass over a JSON input at its next chunk (a signal): the pass throws its reason. */
+  stop?: AbortSignal;
 }
 
 /** A combined trace that can also hand its events over as JSON text, skipping parse/stringify. */
@@ -64,7 +66,9 @@ export async function combineFiles(
   inputs: readonly (string | CombineSource)[],
   options: CombineOptions = {},
 ): Promise<CombinedTraceText> {
-  const sources = inputs.map((input) => typeof input === "string" ? jsonFileSource(input) : input);
+  const sources = inputs.map((input) =>
+    typeof input === "string" ? jsonFileSource(input, options.stop) : input
+  );
   const warnings: TraceWarning[] = [...(options.warnings ?? [])];
   const probes = await probeAll(sources, options.strict ?? false, warnings);
   const usable = probes.filter((probe) => probe.info.events > 0);
