@@ -155,6 +155,22 @@ Deno.test("combine: an absurd ts moves no file; it is named, and --strict refuse
   assertMatch(strict.stderr, /absurd ts/);
 });
 
+Deno.test("combine: a pid met in the middle of a file placed from its ends is counted", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "result_100.json");
+  const start = { tracer_version: 1, pid: 100, ppid: 1, argv: ["a.py"], host: "h", boot_id: "b" };
+  const x = (pid: number, ts: number) =>
+    JSON.stringify({ ph: "X", pid, tid: pid, ts, dur: 1, name: "f" });
+  await Deno.writeTextFile(
+    path,
+    `{"otherData":${JSON.stringify(start)},"traceEvents":[\n${x(100, 10)},\n${x(200, 11)},\n` +
+      `${x(100, 12)}\n],"tracerEnd":{"first_ts":10,"events":3,"dropped_events":0}}\n`,
+  );
+  const result = await runCli(["--combine", path, "-o", join(dir.path, "out.json")]);
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /tracer: 2 processes, 2 threads, 3 events/);
+});
+
 Deno.test("combine: damaged inputs are salvaged with one warning each, --strict refuses them", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "salvaged.json");
@@ -199,6 +215,21 @@ Deno.test("combine: nothing readable, or a missing input, fails with one line", 
   assertEquals(
     missing.stderr.trim(),
     "tracer: input file nope.json does not exist; check the path",
+  );
+  // 5,000 empty inputs: one short line (it once listed all 5,000, 150 KB of it)
+  const empties = [];
+  for (let i = 0; i < 5000; i++) {
+    const path = join(dir.path, `e${i}.json`);
+    await Deno.writeTextFile(path, "");
+    empties.push(path);
+  }
+  const many = await runCli(["--combine", ...empties, "-o", join(dir.path, "x.json")]);
+  assertEquals(many.code, 1);
+  assertEquals(many.stderr.split("\n").length, 2, "one line");
+  assert(many.stderr.length < 1000, many.stderr);
+  assertMatch(
+    many.stderr,
+    /from the 5000 input files: .*e0\.json: the file is empty; .*; 4997 more\n$/,
   );
   const noMatch = await combine(["run1/zz_*.json"], join(dir.path, "x.json"));
   assertEquals(noMatch.code, 2);

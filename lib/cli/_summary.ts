@@ -13,7 +13,7 @@ export interface WrittenOutput {
   replaced: Replaced;
 }
 
-/** `tracer: 3 processes, 7 threads, 12,345 events (10 dropped) -> result.html (1.2 MB)`. */
+/** `tracer: 3 processes, 7 threads, 12,345 events (10 dropped) -> result.html (1.2 MiB)`. */
 export function summaryLine(stats: CombineStats, output: WrittenOutput): string {
   const parts = [
     count(stats.processes, "process", "processes"),
@@ -45,9 +45,9 @@ export function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-/** 1536 -> "1.5 KB". */
+/** 1536 -> "1.5 KiB": binary units, named as such (they were MiB labelled "MB"). */
 export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

@@ -19,8 +19,9 @@ Deno.test("the summary line names counts, drops, path and size", () => {
   };
   assert.equal(
     summaryLine(stats, { path: "out.json", bytes: 1536, replaced: "file" }),
-    "tracer: 3 processes, 1 thread, 12,345 events (1,000 dropped) -> out.json (1.5 KB, replaced the previous file)",
+    "tracer: 3 processes, 1 thread, 12,345 events (1,000 dropped) -> out.json (1.5 KiB, replaced the previous file)",
   );
   assert.equal(formatBytes(512), "512 B");
+  assert.equal(formatBytes(3 * 1024 * 1024), "3.0 MiB");
   assert.equal(warningLine({ source: "a.json", message: "cut" }), "tracer: warning: a.json: cut");
 });

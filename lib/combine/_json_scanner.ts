@@ -428,8 +428,12 @@ export class TraceScanner {
           break;
         default:
           truncated = true;
-          damage = `truncated after the event array: kept ${this.#events} events, lost ` +
-            `${lostBytes} bytes of trailing metadata`;
+          if (!this.#sawEvents) {
+            damage = "truncated before its traceEvents array: no events in it";
+          } else {
+            damage = `truncated after the event array: kept ${this.#events} events` +
+              (lostBytes > 0 ? `, lost ${lostBytes} bytes of trailing metadata` : "");
+          }
       }
     } else if (this.#form !== "none" || this.#events > 0) {
       damage += `: kept ${this.#events} events, ignored the remaining ${lostBytes} bytes`;

@@ -102,6 +102,12 @@ Deno.test("reader: garbage, empty and non-trace JSON give one clear damage line"
   assertMatch(scan("hello world").info.damage ?? "", /not JSON trace data/);
   assertMatch(scan("\x00\x00\x00").info.damage ?? "", /not JSON trace data/);
   assertEquals(scan('{"a":1}').info.damage, "no traceEvents array in this JSON object");
+  // cut before any array: said so (it once read "lost 0 bytes of trailing metadata")
+  assertEquals(scan("{").info.damage, "truncated before its traceEvents array: no events in it");
+  assertEquals(
+    scan('{"traceEvents":[{"ph":"X","ts":1}]').info.damage,
+    "truncated after the event array: kept 1 events",
+  );
   const midGarbage = scan('[{"ph":"X","ts":1},{"ph":"X","ts":2}} junk');
   assertEquals(midGarbage.events.length, 2);
   assertMatch(midGarbage.info.damage ?? "", /unexpected '}' at byte 36: kept 2 events/);

@@ -12,6 +12,7 @@ export class Tally {
   readonly stats: CombineStats;
   #warnings: TraceWarning[];
   #metadata: Record<string, unknown>;
+  #processes: Set<string>;
   #threads: Set<string>;
   #strict: boolean;
 
@@ -21,6 +22,7 @@ export class Tally {
       stats: CombineStats;
       warnings: TraceWarning[];
       metadata: Record<string, unknown>;
+      processes: Set<string>;
       threads: Set<string>;
       strict: boolean;
     },
@@ -28,14 +30,20 @@ export class Tally {
     this.stats = state.stats;
     this.#warnings = state.warnings;
     this.#metadata = state.metadata;
+    this.#processes = state.processes;
     this.#threads = state.threads;
     this.#strict = state.strict;
   }
 
-  /** Records a thread (pid and tid as JSON text, the pid already remapped). */
+  /**
+   * Records a thread (pid and tid as JSON text, the pid already remapped), and its process: a
+   * file placed from its ends names one pid, events of another may come in the middle.
+   */
   thread(pid: string, tid: string): void {
     this.#threads.add(`${pid} ${tid}`);
     this.stats.threads = this.#threads.size;
+    this.#processes.add(pid);
+    this.stats.processes = this.#processes.size;
   }
 
   /** After the second pass of a file no first pass read: reports the damage it found. */

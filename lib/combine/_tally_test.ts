@@ -15,7 +15,14 @@ function tally(strict = false) {
   };
   return {
     warnings,
-    tally: new Tally({ stats, warnings, metadata: {}, threads: new Set(), strict }),
+    tally: new Tally({
+      stats,
+      warnings,
+      metadata: {},
+      processes: new Set(),
+      threads: new Set(),
+      strict,
+    }),
   };
 }
 

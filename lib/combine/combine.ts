@@ -24,7 +24,7 @@
  * records, exactly as the converted JSON files would have been combined.
  * @module
  */
-import { TracerError } from "../errors.ts";
+import { shortened, TracerError } from "../errors.ts";
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
 import { isCombined, type JsonObject, readEnd } from "../trace_metadata.ts";
 import { EventText } from "./_event_text.ts";
@@ -73,9 +73,11 @@ export async function combineFiles(
   const probes = await probeAll(sources, options.strict ?? false, warnings);
   const usable = probes.filter((probe) => probe.info.events > 0);
   if (usable.length === 0) {
-    const reasons = probes.map((probe) =>
-      `${probe.path}: ${probe.info.damage ?? "no trace events in it"}`
+    // The first few reasons, each shortened: one readable line whatever the number of inputs.
+    const reasons = probes.slice(0, REASONS_SHOWN).map((probe) =>
+      `${shortened(probe.path)}: ${shortened(probe.info.damage ?? "no trace events in it", 160)}`
     );
+    if (probes.length > REASONS_SHOWN) reasons.push(`${probes.length - REASONS_SHOWN} more`);
     throw new TracerError(
       `no events could be read from the ${inputs.length} input files: ${reasons.join("; ")}`,
     );
@@ -94,9 +96,19 @@ export async function combineFiles(
     droppedEvents: droppedEvents(usable),
     salvagedFiles: probes.filter((probe) => probe.info.truncated || salvagedByRun(probe)).length,
   };
-  const tally = new Tally({ stats, warnings, metadata, threads, strict: options.strict ?? false });
+  const tally = new Tally({
+    stats,
+    warnings,
+    metadata,
+    processes,
+    threads,
+    strict: options.strict ?? false,
+  });
   return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally);
 }
+
+/** How many inputs the error of a combine with no events names (and how many more there were). */
+const REASONS_SHOWN = 3;
 
 /** The first pass over every input; damage is a warning, or fatal with `strict`. */
 async function probeAll(
