@@ -78,6 +78,16 @@ Deno.test("-m and -c run like python -m and python -c", async () => {
   assert.equal(code.stdout, "['-c', 'x', '-y']\n");
 });
 
+Deno.test("-q: an output that replaces an existing file is still said, on one line", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "q.json");
+  const first = await runCli(["-q", "-o", out, "-c", "pass"]);
+  assert.equal(first.stderr, "");
+  const second = await runCli(["-q", "-o", out, "-c", "pass"]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stderr, `tracer: ${out} replaced the previous file\n`);
+});
+
 Deno.test("--pid_suffix --output_dir leaves result_<pid>.json and nothing else", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "d");

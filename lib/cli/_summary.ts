@@ -29,6 +29,18 @@ export function summaryLine(stats: CombineStats, output: WrittenOutput): string 
   return `tracer: ${parts.join(", ")} -> ${output.path} (${formatBytes(output.bytes)}${replaced})`;
 }
 
+/**
+ * The line said even with --quiet when the output replaced something (data already written is
+ * never overwritten without a word), else null.
+ */
+export function replacedLine(output: WrittenOutput): string | null {
+  if (output.replaced === null) return null;
+  const what = output.replaced === "file"
+    ? "the previous file"
+    : "the symbolic link there (its target is untouched)";
+  return `tracer: ${output.path} replaced ${what}`;
+}
+
 /** `tracer: warning: <source>: <message>`. */
 export function warningLine(warning: TraceWarning): string {
   return `tracer: warning: ${warning.source ? warning.source + ": " : ""}${warning.message}`;

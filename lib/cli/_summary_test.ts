@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes, grouped, summaryLine, warningLine } from "./_summary.ts";
+import { formatBytes, grouped, replacedLine, summaryLine, warningLine } from "./_summary.ts";
 
 Deno.test("counts are grouped by thousands", () => {
   assert.equal(grouped(0), "0");
@@ -24,4 +24,12 @@ Deno.test("the summary line names counts, drops, path and size", () => {
   assert.equal(formatBytes(512), "512 B");
   assert.equal(formatBytes(3 * 1024 * 1024), "3.0 MiB");
   assert.equal(warningLine({ source: "a.json", message: "cut" }), "tracer: warning: a.json: cut");
+});
+
+Deno.test("with --quiet, a replaced output is still said", () => {
+  assert.equal(replacedLine({ path: "out.json", bytes: 1, replaced: null }), null);
+  assert.equal(
+    replacedLine({ path: "out.json", bytes: 1, replaced: "file" }),
+    "tracer: out.json replaced the previous file",
+  );
 });

@@ -11,7 +11,7 @@ import { addWarnings, deepStackWarnings } from "./_deep_stacks.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
 import { probeRawFiles } from "../combine/raw_source.ts";
 import { SignalGate, signalNumber } from "../run/signals.ts";
-import { skippedLine, summaryLine, warningLine } from "./_summary.ts";
+import { replacedLine, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { Reporter } from "./_reporter.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { writeOutput } from "../report/write_output.ts";
@@ -105,7 +105,9 @@ async function combineAll(
     for (const warning of trace.warnings) report(warningLine(warning));
     const skipped = skippedLine(written.skipped);
     if (skipped !== null) report(skipped);
-    if (!command.quiet) report(summaryLine(trace.stats, { path: outputPath, ...written }));
+    const output = { path: outputPath, ...written };
+    if (!command.quiet) report(summaryLine(trace.stats, output));
+    else if (replacedLine(output) !== null) report(replacedLine(output)!);
     openIfAsked(command.open, command.output, outputPath, report);
     return 0;
   } catch (error) {

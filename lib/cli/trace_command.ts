@@ -26,7 +26,7 @@ import { runProgram } from "../run/run_program.ts";
 import { SignalGate, signalNumber } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
 import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
-import { grouped, skippedLine, summaryLine, warningLine } from "./_summary.ts";
+import { grouped, replacedLine, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
@@ -257,6 +257,7 @@ async function deliver(
   const skipped = skippedLine(written.skipped);
   if (skipped !== null) options.report(skipped);
   if (!options.command.quiet) options.report(summaryLine(trace.stats, written));
+  else if (replacedLine(written) !== null) options.report(replacedLine(written)!);
   if (options.outputPath !== null && options.command.output !== null) {
     openIfAsked(options.command.open, options.command.output, options.outputPath, options.report);
   }
