@@ -157,10 +157,23 @@ function idValue(value: unknown): number | string {
   return typeof value === "number" || typeof value === "string" ? value : 0;
 }
 
+/** The longest name (characters) the report keeps whole; a longer one is cut there, and counted. */
+export const NAME_LIMIT = 4096;
+/**
+ * The characters of all names the report keeps: past it, a new name is replaced by NAMES_FULL, and
+ * counted. The names travel in one JSON text, which a JavaScript string must hold (once: a
+ * "RangeError: Invalid string length" past ~512 MiB of them).
+ */
+export const NAMES_BUDGET = 128 << 20;
+const NAMES_FULL = "(name left out: the report's names reached their limit)";
+
 /** Collects events into compact storage; call `add` for each event, then `header` and `columns`. */
 export class ReportBuilder {
   #strings: string[] = [];
   #stringIds = new Map<string, number>();
+  #stringChars = 0;
+  #cutNames = 0;
+  #namesLeftOut = 0;
   #tracks = new Map<string, TrackData>();
   #processes = new Map<string, ProcessInfo>();
   #instants: { track: TrackData; ticks: number; name: number; scope: string }[] = [];
@@ -179,12 +192,19 @@ export class ReportBuilder {
   }
 
   #string(value: string): number {
-    let id = this.#stringIds.get(value);
-    if (id === undefined) {
-      id = this.#strings.length;
-      this.#strings.push(value);
-      this.#stringIds.set(value, id);
+    let kept = value;
+    if (kept.length > NAME_LIMIT) kept = kept.slice(0, NAME_LIMIT) + "\u2026";
+    let id = this.#stringIds.get(kept);
+    if (id !== undefined) return id;
+    if (kept !== value) this.#cutNames++;
+    if (this.#stringChars + kept.length > NAMES_BUDGET && kept !== NAMES_FULL) {
+      this.#namesLeftOut++;
+      return this.#string(NAMES_FULL);
     }
+    id = this.#strings.length;
+    this.#strings.push(kept);
+    this.#stringIds.set(kept, id);
+    this.#stringChars += kept.length;
     return id;
   }
 
@@ -346,6 +366,18 @@ export class ReportBuilder {
     context: { warnings: TraceWarning[]; stats: CombineStats; metadata: Record<string, unknown> },
   ): ReportHeader {
     const tracks = this.#finish();
+    if (this.#cutNames > 0) {
+      context.warnings.push({
+        message: `${this.#cutNames} names longer than ${NAME_LIMIT} characters are cut there in ` +
+          `the report (the JSON output keeps them whole)`,
+      });
+    }
+    if (this.#namesLeftOut > 0) {
+      context.warnings.push({
+        message: `${this.#namesLeftOut} names are left out of the report: its names reached ` +
+          `${NAMES_BUDGET >> 20} Mi characters (the JSON output keeps them)`,
+      });
+    }
     const trackIndex = new Map(tracks.map((track, index) => [track, index]));
     let origin = Infinity;
     let end = -Infinity;

@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { ReportBuilder, TICK_NS } from "./_report_data.ts";
+import { NAME_LIMIT, NAMES_BUDGET, ReportBuilder, TICK_NS } from "./_report_data.ts";
 import { modelFromEvents, slice } from "./testing.ts";
 import { FLAG_UNFINISHED } from "../report_format.ts";
 import { inflateBase64 } from "../viewer/model.ts";
@@ -245,4 +245,33 @@ Deno.test("processes from several hosts say their host and are ordered host by h
     metadata: { sources: [source(5, "node-a"), source(3, "node-a"), source(9, "node-a")] },
   });
   assertEquals(hostsOf(one), { 3: [null, 0], 5: [null, 0], 9: [null, 0] });
+});
+
+Deno.test("a name over NAME_LIMIT is cut; past NAMES_BUDGET new names are left out; both said", () => {
+  const warnings: { source?: string; message: string }[] = [];
+  const long = "f".repeat(NAME_LIMIT + 10);
+  const cut = modelFromEvents([slice(long, 0, 1), slice("short", 2, 1)], { warnings });
+  assertEquals(names(cut), [long.slice(0, NAME_LIMIT) + "\u2026", "short"]);
+  assertEquals(warnings.map((w) => w.message), [
+    `1 names longer than ${NAME_LIMIT} characters are cut there in the report (the JSON output keeps them whole)`,
+  ]);
+  // Distinct names of NAME_LIMIT characters until the budget is spent, then some more.
+  const fit = Math.floor(NAMES_BUDGET / NAME_LIMIT);
+  const events = Array.from(
+    { length: fit + 3 },
+    (_, i) => slice(String(i).padEnd(NAME_LIMIT, "x"), i * 2, 1),
+  );
+  warnings.length = 0;
+  const full = modelFromEvents(events, { warnings });
+  const kept = names(full);
+  assertEquals(kept.length, fit + 3, "every event stays");
+  // (the budget also holds the report's other strings: a few names fewer fit)
+  const leftOut = kept.filter((name) => name.startsWith("(name left out")).length;
+  assert(leftOut >= 3 && leftOut < 10, `${leftOut} names left out`);
+  assertEquals(
+    kept.slice(0, fit + 3 - leftOut),
+    events.slice(0, fit + 3 - leftOut).map((e) => e.name),
+  );
+  assertEquals(warnings.length, 1);
+  assert(warnings[0].message.startsWith(`${leftOut} names are left out`), warnings[0].message);
 });

@@ -57,11 +57,19 @@ export async function writeHtml(
     const gzip = new CompressionStream("gzip");
     const feeding = (async () => {
       const input = gzip.writable.getWriter();
-      for (const chunk of builder.encode(header)) {
-        await input.write(chunk as Uint8Array<ArrayBuffer>);
+      try {
+        for (const chunk of builder.encode(header)) {
+          await input.write(chunk as Uint8Array<ArrayBuffer>);
+        }
+        await input.close();
+      } catch (error) {
+        // The reading loop below then fails too, and the temp file goes (it was once left behind,
+        // the error unhandled).
+        await input.abort(error).catch(() => {});
+        throw error;
       }
-      await input.close();
     })();
+    feeding.catch(() => {}); // awaited below; a failure must not end the process meanwhile
     const pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const flush = async (bytes: Uint8Array) => {
