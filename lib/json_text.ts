@@ -42,47 +42,6 @@ export function spellLoneSurrogates(value: string): string {
   return value.isWellFormed() ? value : value.replace(LONE_SURROGATE, spelling);
 }
 
-/** Where `hasSurrogateEscape` resumes in one buffer: a fresh one for each buffer. */
-export class BackslashCursor {
-  /** The next escape's backslash at or after the last element looked at; -1: none; -2: unknown. */
-  next = -2;
-}
-
-/**
- * True when `bytes[start, end)`, JSON elements outside any string at `start`, holds a
- * `\uD800`-`\uDFFF` escape. Calls for one buffer share `cursor` and come with rising `start`, so
- * that a run over the buffer scans it once, escape by escape.
- */
-export function hasSurrogateEscape(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  cursor: BackslashCursor,
-): boolean {
-  let at = cursor.next;
-  if (at < start && at !== -1) at = bytes.indexOf(BACKSLASH, start);
-  while (at !== -1 && at < end) {
-    const next = bytes[at + 1];
-    if (next === U && (bytes[at + 2] | 0x20) === D && isSurrogateSecond(bytes[at + 3])) {
-      cursor.next = at;
-      return true;
-    }
-    // Skip the escaped character (a `\\` pair must not start a second escape).
-    at = bytes.indexOf(BACKSLASH, at + 2);
-  }
-  cursor.next = at;
-  return false;
-}
-
-const BACKSLASH = 0x5c;
-const U = 0x75;
-const D = 0x64;
-
-/** `8`-`9`, `a`-`f`, `A`-`F`: the third hex digit of a surrogate code unit. */
-function isSurrogateSecond(byte: number): boolean {
-  return (byte >= 0x38 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66);
-}
-
 function unescape(
   escape: string,
   high: string | undefined,

@@ -53,10 +53,12 @@ Deno.test({
       env: { PATH: empty },
     });
     assert.equal(none.code, 0, none.stderr);
+    // (the report replaced the first run's: said even with --quiet)
     const lines = none.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, none.stderr);
-    assert.match(lines[0], new RegExp(`^tracer: cannot open the report in a browser \\(${opener}`));
-    assert.ok(lines[0].endsWith(`open ${report}`), lines[0]);
+    assert.equal(lines.length, 2, none.stderr);
+    assert.equal(lines[0], `tracer: ${report} replaced the previous file`);
+    assert.match(lines[1], new RegExp(`^tracer: cannot open the report in a browser \\(${opener}`));
+    assert.ok(lines[1].endsWith(`open ${report}`), lines[1]);
 
     const json = await runCli(
       ["--quiet", "--open", "--combine", ...INPUTS, "-o", join(dir.path, "r.json")],

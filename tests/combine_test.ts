@@ -171,6 +171,50 @@ Deno.test("combine: a pid met in the middle of a file placed from its ends is co
   assertMatch(result.stderr, /tracer: 2 processes, 2 threads, 3 events/);
 });
 
+Deno.test("combine: malformed events never reach the JSON output; they are counted, --strict refuses them", async () => {
+  await using dir = await tempDir();
+  const good = '{"ph":"X","pid":1,"tid":1,"ts":1,"dur":2,"name":"a"}';
+  const malformed = [
+    '{"ph":"X","pid":1,"tid":1,"ts":5,"dur":0..5,"name":"b"}',
+    '{"ph":"X","pid":1,"tid":1,"ts":5,"dur":1,"name":"b" "x":1}',
+    '{"ph":"X","pid":1,"tid":1,"ts":5,"dur":1,"name":"b",}',
+    '{"ph":"X","pid":1,"tid":1,"ts":007,"dur":1,"name":"b"}',
+    '{"ph":"X","pid":1,"tid":1,"ts":5,"dur":1,"name":"tab\there"}',
+  ];
+  const encoder = new TextEncoder();
+  // One file per case, tracer's one-event-per-line form and a bare array, plus invalid UTF-8
+  // (salvaged: written again with U+FFFD)
+  const files: string[] = [];
+  for (const [i, bad] of malformed.entries()) {
+    const path = join(dir.path, `bad${i}.json`);
+    await Deno.writeTextFile(path, `[${good},\n${bad}]`);
+    files.push(path);
+  }
+  const utf8 = join(dir.path, "utf8.json");
+  const bytes = encoder.encode(
+    `[${good},\n{"ph":"X","pid":1,"tid":1,"ts":5,"dur":1,"name":"c\u00ff"}]`,
+  );
+  const at = bytes.indexOf(0xc3); // "ÿ" as UTF-8 (c3 bf): make it a lone, invalid byte
+  bytes[at] = 0xff;
+  bytes.copyWithin(at + 1, at + 2);
+  await Deno.writeFile(utf8, bytes.subarray(0, bytes.length - 1));
+  for (const path of [...files, utf8]) {
+    const out = path.replace(/\.json$/, ".out.json");
+    const result = await runCli(["--combine", path, "-o", out]);
+    assertEquals(result.code, 0, result.stderr);
+    const trace = JSON.parse(await Deno.readTextFile(out)) as Combined; // valid JSON, always
+    const names = trace.traceEvents.filter((e) => e.ph === "X").map((e) => e.name);
+    if (path === utf8) {
+      assertEquals(names, ["a", "c\ufffd"]);
+    } else {
+      assertEquals(names, ["a"], path);
+      assertMatch(result.stderr, /1 event left out: not valid JSON/);
+      const strict = await runCli(["--strict", "--combine", path, "-o", `${out}.strict.json`]);
+      assertEquals(strict.code, 1, path);
+    }
+  }
+});
+
 Deno.test("combine: damaged inputs are salvaged with one warning each, --strict refuses them", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "salvaged.json");

@@ -172,10 +172,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** How often (ms) a pass that can be stopped lets the event loop run (a signal's listener). */
+const TURN_MS = 50;
+
 /** One pass over a file: feeds its chunks to a scanner, which hands elements to `onSpans`. */
 export class FileScan {
   #scanner = new TraceScanner();
   #readError: string | undefined;
+  #turnAt = 0;
 
   /**
    * Prepares a pass over `path`; nothing is opened until `chunks` is iterated. `stop` ends the
@@ -204,7 +208,15 @@ export class FileScan {
         }
         if (step.done) return;
         this.#scanner.feed(step.value, this.onSpans);
-        this.stop?.throwIfAborted();
+        if (this.stop !== undefined) {
+          // Decompressed chunks can come one after another as microtasks alone (node:zlib), and a
+          // signal's listener waits for a macrotask: give it one every TURN_MS.
+          if (performance.now() >= this.#turnAt) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            this.#turnAt = performance.now() + TURN_MS;
+          }
+          this.stop.throwIfAborted();
+        }
         yield;
       }
     } finally {

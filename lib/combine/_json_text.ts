@@ -27,7 +27,7 @@ import {
 } from "./_json_scanner.ts";
 import { canonicalJson, parseNumber, SeenThreads } from "./_json_values.ts";
 import type { EventText } from "./_event_text.ts";
-import { BackslashCursor, hasSurrogateEscape } from "../json_text.ts";
+import { checkJson, JsonCheck } from "./_json_valid.ts";
 import { type FilePlan, placeEvent } from "./_plan.ts";
 import type { Tally } from "./_tally.ts";
 import { isTraceEvent, type TraceEvent } from "../trace_event.ts";
@@ -86,7 +86,6 @@ class EventPatcher {
       if (pending >= 0) out.copy(bytes, pending, pendingEnd);
       pending = -1;
     };
-    const backslashes = new BackslashCursor();
     const count = spans.length / SPAN_STRIDE;
     out.reserve(spans[spans.length - SPAN_STRIDE + SPAN_END] - spans[SPAN_START] + count * 16);
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
@@ -101,7 +100,9 @@ class EventPatcher {
       const end = spans[k + SPAN_END];
       let tsNs: number | undefined;
       let pidText: string | undefined;
-      let simple = phase < PHASE_REWRITE && !hasSurrogateEscape(bytes, start, end, backslashes);
+      // Copied as bytes only when they are valid JSON: a malformed element is parsed (and so
+      // written again, or left out and counted) rather than copied into the output.
+      let simple = phase < PHASE_REWRITE && checkJson(bytes, start, end) === JsonCheck.copy;
       const tsStart = spans[k + SPAN_TS];
       const pidStart = spans[k + SPAN_PID];
       if (simple && shifting && (phase & PHASE_BYTE) !== PHASE_M && tsStart >= 0) {
