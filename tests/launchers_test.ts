@@ -39,6 +39,13 @@ function processNames(events: TraceEvent[]): string[] {
   return [...namesByPid(events).values()].sort();
 }
 
+/** The rank label (`[rank R/N...]`) of the process of each call of `fn`, sorted. */
+function ranksOfCallers(events: TraceEvent[], fn: string): (string | undefined)[] {
+  const names = namesByPid(events);
+  return events.filter((e) => e.ph === "X" && e.name?.startsWith(`${fn} (`))
+    .map((e) => names.get(e.pid)?.replace(/^.* \[/, "[")).sort();
+}
+
 /** The name of the process that called `fn`. */
 function nameOfCaller(events: TraceEvent[], fn: string): string | undefined {
   const call = events.find((e) => e.ph === "X" && e.name?.startsWith(`${fn} (`));
@@ -329,13 +336,12 @@ Deno.test({
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.deepEqual(run.stdout.trim().split("\n").sort(), ["0 2 [1.0, 1.0]", "1 2 [1.0, 1.0]"]);
     const events = eventsOf(await readJson(join(dir.path, "t.json")));
-    const names = namesByPid(events);
-    const steps = events.filter((e) => e.ph === "X" && e.name?.startsWith("step ("));
     assert.deepEqual(
-      steps.map((e) => names.get(e.pid)?.replace(/^.* \[/, "[")).sort(),
+      ranksOfCallers(events, "step"),
       ["[rank 0/2, local 0]", "[rank 1/2, local 1]"],
       "one step per rank, in the process named by that rank",
     );
+    const names = namesByPid(events);
     assert.ok(
       [...names.values()].some((name) => name.includes("torchrun --rdzv-backend")),
       "the launcher itself is traced",
@@ -377,11 +383,8 @@ Deno.test({
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.deepEqual(run.stdout.trim().split("\n").sort(), ["0 2 10", "1 2 10"]);
-    const events = eventsOf(await readJson(join(dir.path, "t.json")));
-    const names = namesByPid(events);
-    const works = events.filter((e) => e.ph === "X" && e.name?.startsWith("work ("));
     assert.deepEqual(
-      works.map((e) => names.get(e.pid)?.replace(/^.* \[/, "[")).sort(),
+      ranksOfCallers(eventsOf(await readJson(join(dir.path, "t.json"))), "work"),
       ["[rank 0/2]", "[rank 1/2]"],
       "one work() per rank, in the process named by that rank",
     );

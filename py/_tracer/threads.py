@@ -15,6 +15,7 @@ the parent's mapping is shared with the child, which must never store into it.
 import sys
 import threading
 from _thread import get_ident, get_native_id
+from os import getpid
 
 from .pairing import store
 from .writer import EVENT_SLOT, EVENTS_HEAD, STACK_HEAD, STACK_SLOT
@@ -182,7 +183,10 @@ class ThreadRegistry:
     def all_threads(self):
         """Every thread that recorded, the main thread first."""
         threads = list(self._live.values())
-        threads.sort(key=lambda state: state.thread is not threading.main_thread())
+        # By tid, not threading.main_thread(): no Python code of the program's may run here (it
+        # would be recorded); the main thread's native id is the pid.
+        pid = getpid()
+        threads.sort(key=lambda state: state.tid != pid)
         return threads
 
     def after_fork(self):
