@@ -119,23 +119,28 @@ async function probeAll(
   const probes: FileProbe[] = [];
   for (const source of sources) {
     const probe = await source.probe();
-    const damage = probe.info.damage;
-    if (damage !== undefined) {
-      if (strict) throw strictError(source.path, damage);
-      warnings.push({ source: source.path, message: damage });
-    }
-    if (probe.absurdTs !== undefined) {
-      const { count, first } = probe.absurdTs;
-      const message = count === 1
-        ? `1 event has an absurd ts (${first}); it does not place the file on the timeline`
-        : `${count} events have an absurd ts (the first: ${first}); they do not place the file ` +
-          `on the timeline`;
+    for (const message of problemsOf(probe)) {
       if (strict) throw strictError(source.path, message);
       warnings.push({ source: source.path, message });
     }
     probes.push(probe);
   }
   return probes;
+}
+
+/** What the first pass found wrong with a file: its damage, its absurd timestamps. */
+function problemsOf(probe: FileProbe): string[] {
+  const problems = probe.info.damage === undefined ? [] : [probe.info.damage];
+  if (probe.absurdTs !== undefined) {
+    const { count, first } = probe.absurdTs;
+    problems.push(
+      count === 1
+        ? `1 event has an absurd ts (${first}); it does not place the file on the timeline`
+        : `${count} events have an absurd ts (the first: ${first}); they do not place the file ` +
+          `on the timeline`,
+    );
+  }
+  return problems;
 }
 
 /** The processes (pid text) and threads (`pid tid`) the first pass saw, after pid remapping. */

@@ -11,8 +11,6 @@ import _thread
 import sys
 import threading
 
-from _thread import get_ident, get_native_id
-
 from . import debug, rawfile
 from .constants import CHECK_INTERVAL_NS, TOOL_PREFERENCE
 from .threads import LAST_EVENT_SLOTS
@@ -92,10 +90,7 @@ class NativeCore(Core):
 
     def after_fork(self, fork_ns):
         """See Core.after_fork."""
-        survivor = self._registry.after_fork()
-        if survivor is not None:
-            survivor.tid = get_native_id()
-            survivor.ident = get_ident()
+        self._registry.after_fork()  # the surviving thread's ids in the child
         self._native.after_fork(fork_ns)
 
     def resume(self):

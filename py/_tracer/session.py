@@ -111,8 +111,7 @@ class Session:
         end_ns = _clock()
         writer = self._writer
         writer.write_process_name(self._current_process_name())
-        for state in self.threads.all_threads():
-            writer.write_thread_name(state.tid, state.current_name())
+        self._write_thread_names(writer)
         if lost is not None and writer.lost is None:
             writer.lost = lost
         dropped, deepest = core.counts()
@@ -152,8 +151,7 @@ class Session:
             self._core.resume()
         else:
             self._core.after_fork(fork_ns)
-        for state in self.threads.all_threads():
-            writer.write_thread_name(state.tid, state.current_name())
+        self._write_thread_names(writer)
         if resuming:
             self._finishing = False
             self._core.start()
@@ -205,8 +203,13 @@ class Session:
     def thread_renamed(self, thread):
         """A threading.Thread got a new name: the file has it at once."""
         state = self.threads.by_thread(thread)
-        if state is not None and self._writer.pid == _getpid():
+        if state is not None:
             self._writer.write_thread_name(state.tid, state.current_name())
+
+    def _write_thread_names(self, writer):
+        """Every thread's name as it is now (each written when it changed)."""
+        for state in self.threads.all_threads():
+            writer.write_thread_name(state.tid, state.current_name())
 
     def set_process_name(self, name):
         """Replaces the process_name M event (multiprocessing names its processes, a program

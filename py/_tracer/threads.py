@@ -128,8 +128,6 @@ class ThreadState:
         self._saved = None
         self.private = False
         if fork_ns is not None:
-            self.tid = get_native_id()
-            self.ident = get_ident()
             stack = self.stack
             for i in range(STACK_HEAD, STACK_HEAD + STACK_SLOT * self.depth, STACK_SLOT):
                 stack[i] = fork_ns
@@ -190,11 +188,14 @@ class ThreadRegistry:
         return threads
 
     def after_fork(self):
-        """Keeps only the calling thread (the only one a forked child has); returns its state."""
+        """Keeps only the calling thread (the only one a forked child has), with its ids in the
+        child; returns its state."""
         survivor = getattr(self.local, "state", None)
         self._live = {}
         if survivor is not None:
-            self._live[get_ident()] = survivor
+            survivor.tid = get_native_id()
+            survivor.ident = get_ident()
+            self._live[survivor.ident] = survivor
         return survivor
 
 

@@ -108,8 +108,7 @@ class TraceWriter:
             self._append(KIND_NAMES, to_json(known))
 
     def _name_given(self, name_id, name, cat):
-        if _os_getpid() == self.pid:  # else a fork child before its own writer: see write_header
-            self._append(KIND_NAMES, "[[%d,%s,%s]]" % (name_id, _quote(name), _quote(cat)))
+        self._append(KIND_NAMES, "[[%d,%s,%s]]" % (name_id, _quote(name), _quote(cat)))
 
     def events_block(self, tid, slots):
         """A new events block for thread `tid`, of `slots` calls or, when the rest of the file's
@@ -168,10 +167,14 @@ class TraceWriter:
 
     def add_flow(self, event):
         """Writes a Trace Event flow event (`s`, `f`: a launch or task arrow's end)."""
-        if _os_getpid() == self.pid:
-            self._append(KIND_META, to_json([event]))
+        self._append(KIND_META, to_json([event]))
 
     def _append(self, kind, text):
+        if _os_getpid() != self.pid:
+            # A fork child before its own writer: the file is the parent's (a name given here is
+            # in the new file's header, write_header), and its lock may be held by a thread that
+            # does not exist in this process.
+            return
         with self.lock:
             if self.closed or self.lost is not None:
                 return
