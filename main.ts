@@ -10,6 +10,7 @@ import { combineCommand } from "./lib/cli/combine_command.ts";
 import { exitCodeFor, formatError, terminalText } from "./lib/errors.ts";
 import { refuseNonUtf8Args } from "./lib/cli/raw_args.ts";
 import { traceProgram } from "./lib/cli/trace_command.ts";
+import { writeApi } from "./lib/cli/write_api_command.ts";
 
 /** Runs tracer with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -30,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         return await traceProgram(command, report);
       case "combine":
         return await combineCommand(command, report);
+      case "write_api":
+        return await writeApi(command, report);
     }
   } catch (error) {
     report(formatError(error));

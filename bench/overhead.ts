@@ -1,7 +1,9 @@
 /**
  * Tracing overhead, side by side in one run on CPython 3.11 to 3.15: tracer with its native
  * core and with its Python core, VizTracer (a venv per CPython, see viztracer.ts) and cProfile,
- * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting).
+ * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting), and
+ * the call-heavy one again with `--log_func_args` (tracer's cores and VizTracer; cProfile has no
+ * such option).
  *
  * Per row: the program's own running time (measured inside it by workloads/timed_run.py), the
  * whole run with the output written (wall time: tracer through the CLI writing JSON, VizTracer
@@ -58,9 +60,14 @@ async function sample(argv: string[], tmp: string): Promise<Sample> {
 /** A way to run a workload: a column name and its argv. */
 type Runner = [string, (workload: string, tmp: string) => string[]];
 
-function runners(python: string, viztracer: string | null, native: boolean): Runner[] {
+function runners(
+  python: string,
+  viztracer: string | null,
+  native: boolean,
+  flags: string[],
+): Runner[] {
   const cli = (core: string) => (workload: string, tmp: string) => [
-    ...tracerCli(core, python, join(tmp, "out.json")),
+    ...tracerCli(core, python, join(tmp, "out.json"), flags),
     TIMED_RUN,
     "plain",
     workload,
@@ -74,6 +81,7 @@ function runners(python: string, viztracer: string | null, native: boolean): Run
       "--quiet",
       "--tracer_entries",
       "3000000", // every call kept, as tracer does (its default buffer holds 1 M)
+      ...flags,
       "-o",
       join(tmp, "v.json"),
       TIMED_RUN,
@@ -81,6 +89,7 @@ function runners(python: string, viztracer: string | null, native: boolean): Run
       w,
     ]]);
   }
+  if (flags.length > 0) return list;
   list.push(["cProfile", (w, tmp) => [
     python,
     "-m",
@@ -127,7 +136,7 @@ console.log(
     "RSS: peak MiB; n/viz: tracer's native core against VizTracer (< 1 is faster)",
 );
 const header = [
-  "py    workload ",
+  "py    workload  ",
   "| run: untraced  native  python     viz  cProf  n/viz",
   "| whole: untraced  native  python     viz  cProf  n/viz",
   "| RSS: untraced native python   viz",
@@ -143,13 +152,19 @@ for (const [version, python] of pythonMatrix(versions)) {
     console.log(`${version}: no VizTracer (see bench/viztracer.ts): its columns skipped`);
   }
   if (!native) console.log(`${version}: no native core built (deno task build:native): skipped`);
-  for (const workload of ["calls.py", "mixed.py"]) {
-    const m = await measure(runners(python, viztracer, native), workload);
+  for (
+    const [workload, label, flags] of [
+      ["calls.py", "calls.py", []],
+      ["mixed.py", "mixed.py", []],
+      ["calls.py", "calls+args", ["--log_func_args"]],
+    ] as [string, string, string[]][]
+  ) {
+    const m = await measure(runners(python, viztracer, native, flags), workload);
     const base = m.get("untraced")!;
     const get = (name: string) => m.get(name);
     console.log([
       version.padEnd(5),
-      workload.padEnd(9),
+      label.padEnd(10),
       "|",
       pad(`${base.run.toFixed(3)}s`, 13),
       pad(x(get("native")?.run, base.run), 7),

@@ -50,8 +50,14 @@ export interface TrackInfo {
   maxDepth: number;
 }
 
-/** A point in time on a track: `[trackIndex, ticks, nameId, scope]` (scope "t", "p" or "g"). */
-export type InstantRecord = [number, number, number, string];
+/**
+ * A point in time on a track: `[trackIndex, ticks, nameId, scope, category, args]`: scope "t", "p"
+ * or "g"; category its string id + 1 (0: none), as in the category column; args the string id of
+ * its args JSON text, -1 when it has none. An exception the program raised is an instant of
+ * category `exception` whose args say its `type`, `message` and (when a caller raised it again)
+ * `reraised`.
+ */
+export type InstantRecord = [number, number, number, string, number, number];
 
 /** One counter series: values of one counter (pid + name + key) over time. */
 export interface CounterSeries {

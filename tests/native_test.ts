@@ -12,7 +12,7 @@ import { convertRawFile } from "../lib/raw/convert.ts";
 import { eventNumbers, openRawTrace, RecordKind } from "../lib/raw/records.ts";
 import { writeShim } from "../lib/run/shim.ts";
 import { nativeLibs, PLATFORM } from "../lib/run/native.ts";
-import type { CoreChoice, ShimConfig } from "../lib/run/shim_config.ts";
+import { type CoreChoice, defaultRecording, type ShimConfig } from "../lib/run/shim_config.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const NATIVE = join(FIXTURES, "native");
@@ -64,14 +64,8 @@ function shimConfig(outputDir: string, changes: Partial<ShimConfig>): ShimConfig
     run_id: "native-test",
     output_dir: outputDir,
     shim_dir: SHIM,
-    ignore_c_function: false,
-    max_stack_depth: -1,
-    include_files: [],
-    exclude_files: [],
-    min_duration_us: 0,
+    ...defaultRecording(),
     tracer_entries: 1_000_000,
-    trace_children: true,
-    core: "auto",
     ...changes,
   };
 }

@@ -2,7 +2,9 @@
  * End-to-end tests of the HTML report in headless Chromium: a real multi-process run and
  * hand-written per-process files open without errors or network requests, show every process and
  * thread, search and selection work as a user drives them, hostile names stay text, and corrupt
- * data shows an error. Set TRACER_TEST_SCREENSHOTS=<dir> to keep screenshots of the reports.
+ * data shows an error. A trace of call values, exceptions, instants, counters and asyncio tasks
+ * (tests/fixtures/perfetto/parity.json) shows each in the details panel, as markers, counter rows
+ * and task rows. Set TRACER_TEST_SCREENSHOTS=<dir> to keep screenshots of the reports.
  * @module
  */
 import assert from "node:assert/strict";
@@ -14,6 +16,10 @@ const REPORT_FIXTURES = join(FIXTURES, "report");
 const COMBINE_FILES = ["result_2000.json", "result_2010.json"].map((name) =>
   join(REPORT_FIXTURES, "combine", name)
 );
+/** Every kind the traced program adds: call values, exceptions, instants, counters, gc, tasks. */
+const PARITY = join(FIXTURES, "perfetto", "parity.json");
+/** The synthetic tid of the first asyncio task's row (the fixture's tasks count up from it). */
+const TASK = 2 ** 30 + 1;
 const HOSTILE = "</script><script>alert(1)</script>";
 const HOSTILE_DIR = "<img src=x onerror=alert(1)>";
 const HOSTILE_ARG = "<img src=x onerror=alert(2)>";
@@ -210,6 +216,214 @@ Deno.test({
   },
 });
 
+/** An instant as `__tracer.instants()` lists it. */
+interface HookInstant {
+  index: number;
+  pid: number;
+  tid: number;
+  ts: number;
+  name: string;
+  cat: string;
+  args: Record<string, unknown> | null;
+  x: number | null;
+  y: number | null;
+}
+
+Deno.test({
+  name: "report of call values, exceptions, instants, counters and asyncio tasks (parity.json)",
+  ignore,
+  async fn(t) {
+    await using dir = await tempDir();
+    const report = join(dir.path, "parity.html");
+    const run = await runCli(["--combine", PARITY, "-o", report]);
+    assert.equal(run.code, 0, run.stderr);
+    await using browser = await launchBrowser();
+    const page = await openReport(browser, report);
+
+    await t.step("a call's arguments and return value in the details panel", async () => {
+      assert.equal(await searchAsUser(page, "compute ("), "1 matches");
+      const [details] = await stepThroughMatches(page, 1);
+      assert.equal(details.Function, "compute");
+      assert.deepEqual(await valueLines(page, "Arguments"), ["a = 1", "b = 'x'"]);
+      assert.deepEqual(await valueLines(page, "Return value"), ["3"]);
+      // A repr the tracer cut (at 200 characters, "..." at its end) is shown whole, wrapped.
+      assert.equal(await searchAsUser(page, "summarize"), "1 matches");
+      await stepThroughMatches(page, 1);
+      const lines = await valueLines(page, "Arguments");
+      assert.equal(lines.length, 2, lines.join(" | "));
+      assert.match(lines[0], /^rows = \[\{'id': 0, 'name': 'row-0'\}, .*\.\.\.$/);
+      assert.equal(lines[1], "precision = 2");
+      assert.deepEqual(await valueLines(page, "Return value"), ["{'count': 50, 'mean': 24.5}"]);
+      // Other args keep their JSON: a gc pass's counts, a span's own args.
+      const gc = await page.evaluate<[string, string][]>(`__tracer.select(4100, 4102, 1)`);
+      const gcRows = Object.fromEntries(gc);
+      assert.equal(gcRows.Function, "gc");
+      assert.deepEqual(JSON.parse(gcRows.Args), {
+        generation: 2,
+        collected: 310,
+        uncollectable: 2,
+      });
+      assert.equal(gcRows.Arguments, undefined);
+      await pressEscapeAndReset(page);
+    });
+
+    await t.step("an exception's marker: hover, click, type and message", async () => {
+      await page.evaluate("__tracer.expandAll(true)");
+      await page.evaluate("__tracer.setView(2000, 4000)");
+      const instants = await page.evaluate<HookInstant[]>("__tracer.instants()");
+      assert.deepEqual(
+        instants.map((i) => `${i.name}/${i.cat}/${i.tid}`),
+        [
+          "ValueError/exception/4100",
+          "ValueError/exception/4100",
+          "checkpoint/instant/4100",
+          `TimeoutError/exception/${TASK + 2}`,
+          "KeyError/exception/4200",
+        ],
+      );
+      const raised = instants[0];
+      assert.ok(raised.x !== null && raised.y !== null, "the marker is drawn in this view");
+      await page.mouseMove(raised.x, raised.y);
+      await waitUntil(
+        async () => (await text(page, "#tooltip b")) === "ValueError",
+        "the exception's tooltip",
+      );
+      assert.ok((await text(page, "#tooltip")).includes("bad value: -1"));
+      await page.click(raised.x, raised.y);
+      await waitUntil(
+        async () => (await detailsRows(page)).Type === "ValueError",
+        "the clicked exception's details",
+      );
+      const rows = await detailsRows(page);
+      assert.equal(rows.Message, "bad value: -1");
+      assert.equal(rows.In, "validate", "raised in validate()");
+      assert.equal(rows.Thread, "MainThread (tid 4100)");
+      assert.equal(rows["Re-raised"], undefined);
+      const state = await page.evaluate<{ instant: { index: number }; selected: unknown }>(
+        "__tracer.state()",
+      );
+      assert.deepEqual([state.instant.index, state.selected], [0, null]);
+      // Re-raised by the caller, in a task's row, and in another process (found by search).
+      const reraised = Object.fromEntries(
+        await page.evaluate<[string, string][]>("__tracer.selectInstant(1)"),
+      );
+      assert.deepEqual([reraised.In, reraised["Re-raised"]], [
+        "handle",
+        "yes: the same exception raised again",
+      ]);
+      const timeout = Object.fromEntries(
+        await page.evaluate<[string, string][]>("__tracer.selectInstant(3)"),
+      );
+      assert.deepEqual([timeout.Type, timeout.Message, timeout.Thread], [
+        "TimeoutError",
+        "fetch took longer than 0.5 s",
+        "Task-3 fetch() (asyncio task)",
+      ]);
+      assert.equal(await searchAsUser(page, "KeyError"), "1 matches");
+      const [found] = await stepThroughMatches(page, 1);
+      assert.deepEqual([found.Type, found.Message, found.Process], [
+        "KeyError",
+        "'missing'",
+        "python3 -m worker (pid 4200)",
+      ]);
+      const checkpoint = Object.fromEntries(
+        await page.evaluate<[string, string][]>("__tracer.selectInstant(2)"),
+      );
+      assert.deepEqual([checkpoint.Name, checkpoint.Category, JSON.parse(checkpoint.Args)], [
+        "checkpoint",
+        "instant",
+        { step: 3, phase: "warmup" },
+      ]);
+      await pressEscapeAndReset(page);
+    });
+
+    await t.step("counter rows under their process; hovering says the value", async () => {
+      await page.evaluate("__tracer.expandAll(true)");
+      const counters = await page.evaluate<
+        { pid: number; name: string; y: number; height: number; samples: number }[]
+      >("__tracer.counters()");
+      assert.deepEqual(counters.map((c) => `${c.pid} ${c.name} ${c.samples}`), [
+        "4100 queue pending 4",
+        "4100 queue done 4",
+        "4100 memory rss_mb 4",
+        "4200 progress 3",
+      ]);
+      const pending = counters[0];
+      const x = await page.evaluate<number>("__tracer.xAt(15000)");
+      await page.mouseMove(x, pending.y + pending.height / 2);
+      await waitUntil(
+        async () => (await text(page, "#tooltip b")) === "queue pending = 2",
+        "the counter's value at 15 ms (2 since 11 ms)",
+      );
+    });
+
+    await t.step("task rows come right after their event loop's thread", async () => {
+      const order = async () =>
+        (await page.evaluate<{ pid: number; tid: number | null; task: boolean }[]>(
+          "__tracer.tracks()",
+        )).filter((lane) => lane.pid === 4100 && lane.tid !== null)
+          .map((lane) => `${lane.tid}${lane.task ? " task" : ""}`);
+      const expected = [
+        "4100",
+        `${TASK} task`,
+        `${TASK + 1} task`,
+        `${TASK + 2} task`,
+        "4101",
+        `${TASK + 3} task`,
+        "4102",
+      ];
+      assert.deepEqual(await order(), expected, "expanded");
+      await screenshot(page, "parity.png");
+      await page.evaluate("__tracer.expandAll(false)");
+      assert.deepEqual(await order(), expected, "collapsed");
+    });
+    await assertInert(page);
+  },
+});
+
+Deno.test({
+  name: "report: a value longer than the panel shows is cut, all of it a click away",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    // VizTracer does not cut its reprs: a 1000-character one.
+    const long = `'${"x".repeat(998)}'`;
+    const trace = join(dir.path, "long.json");
+    await Deno.writeTextFile(
+      trace,
+      JSON.stringify({
+        traceEvents: [{
+          ph: "X",
+          pid: 1,
+          tid: 1,
+          ts: 0,
+          dur: 10,
+          name: "f (/app/a.py:1)",
+          cat: "py",
+          args: { func_args: { s: long }, return_value: long },
+        }],
+      }),
+    );
+    const report = join(dir.path, "long.html");
+    const run = await runCli(["--combine", trace, "-o", report]);
+    assert.equal(run.code, 0, run.stderr);
+    await using browser = await launchBrowser();
+    const page = await openReport(browser, report);
+    await page.evaluate("__tracer.select(1, 1, 0)");
+    const cut = await valueLines(page, "Arguments");
+    assert.equal(cut.length, 1);
+    assert.ok(cut[0].startsWith(`s = '${"x".repeat(200)}`), cut[0]);
+    assert.ok(cut[0].endsWith("… (1,004 characters: click for all)"), cut[0]);
+    const title = `document.querySelector("#panel-body .value-line").title`;
+    assert.equal(await page.evaluate(title), `s = ${long}`);
+    // The panel scrolls: the row is below its fold, as a user would first scroll to it.
+    await page.evaluate(`document.querySelector("#panel-body .value-line").scrollIntoView()`);
+    await page.clickElement("#panel-body .value-line");
+    assert.deepEqual(await valueLines(page, "Arguments"), [`s = ${long}`]);
+    await assertInert(page);
+  },
+});
+
 Deno.test({
   name: "report with a corrupt or truncated data block shows the error instead of a timeline",
   ignore,
@@ -347,6 +561,13 @@ function detailsRows(page: Page): Promise<Record<string, string>> {
   return page.evaluate<Record<string, string>>(`Object.fromEntries(
     [...document.querySelectorAll("#panel-body table.details tr")]
       .map((row) => [row.querySelector("th")?.textContent, row.querySelector("td")?.textContent]))`);
+}
+
+/** The lines of a details row shown as repr text (`Arguments`, `Return value`), from the DOM. */
+function valueLines(page: Page, label: string): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.querySelectorAll("#panel-body table.details tr")]
+    .filter((row) => row.querySelector("th")?.textContent === ${JSON.stringify(label)})
+    .flatMap((row) => [...row.querySelectorAll(".value-line")].map((line) => line.textContent))`);
 }
 
 /** Leaves the search box, clears the selection and shows the whole trace, as a user would. */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { FIXTURES, pythonMatrix, ROOT, runCommand, type RunOutput, tempDir } from "./helpers.ts";
 import { convertRawFile, defaultJsonName } from "../lib/raw/convert.ts";
-import type { ShimConfig } from "../lib/run/shim_config.ts";
+import { defaultRecording, type ShimConfig } from "../lib/run/shim_config.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const SHIM_DIR = join(ROOT, "py");
@@ -48,13 +48,8 @@ async function traced(python: string, script: string, options: TraceOptions = {}
     run_id: "shim-test",
     output_dir: dir.path,
     shim_dir: SHIM_DIR,
-    ignore_c_function: false,
-    max_stack_depth: -1,
-    include_files: [],
-    exclude_files: [],
-    min_duration_us: 0,
+    ...defaultRecording(),
     tracer_entries: 1_000_000,
-    trace_children: true,
     ...options.config,
   };
   const program = options.argv ?? [join(SHIM_FIXTURES, script)];

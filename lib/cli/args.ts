@@ -6,23 +6,16 @@
  * @module
  */
 import { shortened, UsageError } from "../errors.ts";
-import { type CoreChoice, DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
+import {
+  RECORDING_OPTIONS,
+  type RecordingConfig,
+  type RecordingOption,
+  type RecordingType,
+  type RecordingValue,
+} from "../run/shim_config.ts";
 import { type Flag, OPTIONS, type OptionSpec } from "./options.ts";
 import type { Target } from "../run/target.ts";
 import type { OutputSpec } from "../report/output_spec.ts";
-
-/** Recording options handed to the shim. */
-export interface TraceOptions {
-  ignoreCFunction: boolean;
-  maxStackDepth: number;
-  includeFiles: string[];
-  excludeFiles: string[];
-  minDurationUs: number;
-  tracerEntries: number;
-  traceChildren: boolean;
-  /** `--core`: the recording core. */
-  core: CoreChoice;
-}
 
 /** `tracer [options] script.py args...`: run and trace. */
 export interface RunCommand {
@@ -33,7 +26,8 @@ export interface RunCommand {
   /** `--output_dir`, or null. */
   outputDir: string | null;
   python: string | null;
-  trace: TraceOptions;
+  /** The recording options handed to the shim, by configuration key (every key of the table). */
+  recording: RecordingConfig;
   waitTimeoutS: number;
   quiet: boolean;
   /** `--open`: open the HTML report in the browser. */
@@ -53,8 +47,19 @@ export interface CombineCommand {
   open: boolean;
 }
 
+/** `tracer --write_api DIR`: write the in-program API module into DIR. */
+export interface WriteApiCommand {
+  kind: "write_api";
+  dir: string;
+}
+
 /** Everything tracer can be asked to do. */
-export type Command = RunCommand | CombineCommand | { kind: "help" } | { kind: "version" };
+export type Command =
+  | RunCommand
+  | CombineCommand
+  | WriteApiCommand
+  | { kind: "help" }
+  | { kind: "version" };
 
 /** The default output file name: the HTML report. */
 export const DEFAULT_OUTPUT = "result.html";
@@ -116,6 +121,8 @@ export function parseArgs(argv: string[]): Command {
 
   if (seen.has("help")) return { kind: "help" };
   if (seen.has("version")) return { kind: "version" };
+  const apiDir = last(values, "write_api");
+  if (apiDir !== undefined) return { kind: "write_api", dir: apiDir };
   if (seen.has("combine")) return combineCommand(values, seen, positional, target);
   if (target === null) {
     throw new UsageError(
@@ -165,16 +172,7 @@ function runCommand(values: Map<Flag, string[]>, seen: Set<Flag>, target: Target
     output: pidSuffix ? null : outputSpec(outputPath ?? DEFAULT_OUTPUT),
     outputDir: last(values, "output_dir") ?? null,
     python: last(values, "python") ?? null,
-    trace: {
-      ignoreCFunction: seen.has("ignore_c_function"),
-      maxStackDepth: stackDepth(last(values, "max_stack_depth")),
-      includeFiles: values.get("include_files") ?? [],
-      excludeFiles: values.get("exclude_files") ?? [],
-      minDurationUs: duration(last(values, "min_duration")),
-      tracerEntries: integer(values, "tracer_entries", DEFAULT_TRACER_ENTRIES, { min: 1 }),
-      traceChildren: !seen.has("ignore_multiprocess"),
-      core: coreChoice(last(values, "core")),
-    },
+    recording: recordingConfig(values, seen),
     waitTimeoutS: seconds(last(values, "wait_timeout")),
     quiet: seen.has("quiet"),
     open: seen.has("open"),
@@ -222,17 +220,37 @@ function last(values: Map<Flag, string[]>, flag: Flag): string | undefined {
   return values.get(flag)?.at(-1);
 }
 
-function integer(
-  values: Map<Flag, string[]>,
-  flag: Flag,
-  fallback: number,
-  { min }: { min: number },
-): number {
-  const text = last(values, flag);
-  if (text === undefined) return fallback;
+/** Every recording option's value: as given, else its default. */
+function recordingConfig(values: Map<Flag, string[]>, seen: Set<Flag>): RecordingConfig {
+  return Object.fromEntries(RECORDING_OPTIONS.map((option) => {
+    const given = values.get(option.flag);
+    const value = given !== undefined || seen.has(option.flag)
+      ? PARSERS[option.type](option, given ?? [])
+      : option.default;
+    return [option.key, value];
+  }));
+}
+
+/** The parser of each recording option type: the option and the values given (in order). */
+const PARSERS: Record<
+  RecordingType,
+  (option: RecordingOption, given: string[]) => RecordingValue
+> = {
+  flag: () => true,
+  flag_off: () => false,
+  depth: (option, given) => stackDepth(option, given.at(-1)!),
+  paths: (_option, given) => given,
+  duration: (option, given) => duration(given.at(-1)!, option.flag),
+  count: (option, given) => wholeNumber(option, given.at(-1)!, 1),
+  choice: (option, given) => choice(option, given.at(-1)!),
+};
+
+function wholeNumber(option: RecordingOption, text: string, min: number): number {
   const value = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`--${flag} needs a whole number >= ${min}, got "${shortened(text)}"`);
+    throw new UsageError(
+      `--${option.flag} needs a whole number >= ${min}, got "${shortened(text)}"`,
+    );
   }
   return value;
 }
@@ -240,30 +258,32 @@ function integer(
 const UNIT_US: Record<string, number> = { ns: 0.001, us: 1, "µs": 1, ms: 1000, s: 1_000_000 };
 
 /** Parses a duration such as `5us`, `0.5ms`, `100ns` or `20` (microseconds) into microseconds. */
-export function duration(text: string | undefined): number {
-  if (text === undefined) return 0;
+export function duration(text: string, flag = "min_duration"): number {
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(text);
   if (!match) {
     throw new UsageError(
-      `--min_duration needs a duration such as 5us, 0.2ms or 100ns, got "${shortened(text)}"`,
+      `--${flag} needs a duration such as 5us, 0.2ms or 100ns, got "${shortened(text)}"`,
     );
   }
   return Number(match[1]) * UNIT_US[match[2] ?? "us"];
 }
 
-function coreChoice(text: string | undefined): CoreChoice {
-  if (text === undefined) return "auto";
-  if (text === "auto" || text === "python" || text === "native") return text;
-  throw new UsageError(`--core needs auto, python or native, got "${shortened(text)}"`);
+function choice(option: RecordingOption, text: string): string {
+  const choices = option.choices ?? [];
+  if (choices.includes(text)) return text;
+  const list = choices.length > 1
+    ? `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`
+    : choices.join("");
+  throw new UsageError(`--${option.flag} needs ${list}, got "${shortened(text)}"`);
 }
 
 /** `--max_stack_depth`: N >= 1, or -1 (VizTracer's spelling of no limit); 0 would record nothing. */
-function stackDepth(text: string | undefined): number {
-  if (text === undefined || text.trim() === "-1") return -1;
+function stackDepth(option: RecordingOption, text: string): number {
+  if (text.trim() === "-1") return -1;
   const value = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
     throw new UsageError(
-      `--max_stack_depth needs a whole number >= 1 (leave it out for no limit), got "${
+      `--${option.flag} needs a whole number >= 1 (leave it out for no limit), got "${
         shortened(text)
       }"`,
     );

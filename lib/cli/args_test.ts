@@ -39,8 +39,9 @@ Deno.test("-- and --run end tracer's options", () => {
 Deno.test("defaults: report output, children traced, 30 s wait", () => {
   const command = run(["a.py"]);
   assert.deepEqual(command.output, { path: DEFAULT_OUTPUT, format: "html" });
-  assert.equal(command.trace.traceChildren, true);
-  assert.equal(command.trace.maxStackDepth, -1);
+  assert.equal(command.recording.trace_children, true);
+  assert.equal(command.recording.max_stack_depth, -1);
+  assert.equal(command.recording.log_func_args, false);
   assert.equal(command.waitTimeoutS, 30);
   assert.equal(command.quiet, false);
 });
@@ -62,26 +63,36 @@ Deno.test("recording options, with = and repeated path options", () => {
     "--log_subprocess",
     "--core",
     "native",
+    "--log_func_args",
+    "--log_func_retval",
+    "--log_exception",
+    "--log_async",
+    "--log_gc",
     "--wait_timeout",
     "2.5",
     "a.py",
   ]);
-  assert.deepEqual(command.trace, {
-    ignoreCFunction: true,
-    maxStackDepth: 3,
-    includeFiles: ["src", "lib"],
-    excludeFiles: ["venv"],
-    minDurationUs: 500,
-    tracerEntries: 1000,
-    traceChildren: false,
+  assert.deepEqual(command.recording, {
+    ignore_c_function: true,
+    max_stack_depth: 3,
+    include_files: ["src", "lib"],
+    exclude_files: ["venv"],
+    min_duration_us: 500,
+    tracer_entries: 1000,
+    trace_children: false,
     core: "native",
+    log_func_args: true,
+    log_func_retval: true,
+    log_exception: true,
+    log_async: true,
+    log_gc: true,
   });
   assert.equal(command.waitTimeoutS, 2.5);
 });
 
 Deno.test("--core defaults to auto and takes only auto, python or native", () => {
-  assert.equal(run(["a.py"]).trace.core, "auto");
-  assert.equal(run(["--core=python", "a.py"]).trace.core, "python");
+  assert.equal(run(["a.py"]).recording.core, "auto");
+  assert.equal(run(["--core=python", "a.py"]).recording.core, "python");
   assert.throws(() => parseArgs(["--core", "c", "a.py"]), /--core needs auto, python or native/);
 });
 
@@ -141,5 +152,4 @@ Deno.test("durations in ns, us, ms, s; bare numbers are microseconds", () => {
   assert.equal(duration("0.5ms"), 500);
   assert.equal(duration("2s"), 2_000_000);
   assert.equal(duration("20"), 20);
-  assert.equal(duration(undefined), 0);
 });

@@ -3,7 +3,7 @@
  * from this table.
  * @module
  */
-import { DEFAULT_TRACER_ENTRIES } from "../run/shim_config.ts";
+import { RECORDING_OPTIONS, type RecordingOption } from "../run/shim_config.ts";
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -21,10 +21,13 @@ export interface OptionSpec {
   readonly section?: "Output" | "Recording" | "Combine" | "";
   /** The help line's text. */
   readonly help?: string;
+  /** The row of the recording option table it sets (a value the shim reads). */
+  readonly recording?: RecordingOption;
 }
 
-/** Every option tracer knows, in help order within each section. */
-export const OPTIONS = [
+/** The options of the CLI itself, in help order within each section; the recording options come
+ * from their table after `--python`. */
+const CLI_OPTIONS = [
   {
     name: "output_file",
     short: "-o",
@@ -56,52 +59,6 @@ export const OPTIONS = [
     help: "Python interpreter (default: python3, then python, from PATH)",
   },
   {
-    name: "ignore_c_function",
-    section: "Recording",
-    help: "do not record calls into C functions",
-  },
-  {
-    name: "max_stack_depth",
-    value: "N",
-    section: "Recording",
-    help: "do not record calls deeper than N",
-  },
-  {
-    name: "include_files",
-    value: "PATH",
-    section: "Recording",
-    help: "record only code under PATH (repeatable)",
-  },
-  {
-    name: "exclude_files",
-    value: "PATH",
-    section: "Recording",
-    help: "do not record code under PATH (repeatable); its callees still are",
-  },
-  {
-    name: "min_duration",
-    value: "TIME",
-    section: "Recording",
-    help: "drop calls shorter than TIME (e.g. 5us, 0.2ms)",
-  },
-  {
-    name: "tracer_entries",
-    value: "N",
-    section: "Recording",
-    help: `per-process event cap (default ${DEFAULT_TRACER_ENTRIES})`,
-  },
-  {
-    name: "core",
-    value: "auto|python|native",
-    section: "Recording",
-    help: "recording core (default auto: native when built for the Python)",
-  },
-  {
-    name: "ignore_multiprocess",
-    section: "Recording",
-    help: "trace only the root process, not its children",
-  },
-  {
     name: "log_subprocess",
     aliases: ["log_multiprocess"],
     section: "Recording",
@@ -124,6 +81,12 @@ export const OPTIONS = [
     section: "Combine",
     help: "fail on any damaged input instead of salvaging it",
   },
+  {
+    name: "write_api",
+    value: "DIR",
+    section: "",
+    help: "write tracer_api.py (the in-program API) into DIR, for runs without tracer",
+  },
   { name: "help", short: "-h", section: "", help: "this help" },
   { name: "version", section: "", help: "tracer's version" },
   { name: "module", short: "-m", long: false, value: "module" },
@@ -131,8 +94,24 @@ export const OPTIONS = [
   { name: "run" },
 ] as const satisfies readonly OptionSpec[];
 
-/** An option's name, as the parser reports it. */
-export type Flag = (typeof OPTIONS)[number]["name"];
+/** A recording option as a command-line option. */
+function recordingSpec(option: RecordingOption): OptionSpec {
+  return {
+    name: option.flag,
+    value: option.value,
+    section: "Recording",
+    help: option.help.replace("{default}", String(option.default)),
+    recording: option,
+  };
+}
+
+/** Every option tracer knows, in help order within each section. */
+export const OPTIONS: readonly OptionSpec[] = CLI_OPTIONS.flatMap((option) =>
+  option.name === "python" ? [option, ...RECORDING_OPTIONS.map(recordingSpec)] : [option]
+);
+
+/** An option's name, as the parser reports it: the CLI's own, or a recording option's flag. */
+export type Flag = (typeof CLI_OPTIONS)[number]["name"] | RecordingOption["flag"];
 
 const HELP_COLUMN = 22;
 

@@ -25,7 +25,14 @@ import {
 import { runProgram } from "../run/run_program.ts";
 import { SignalGate, signalNumber } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
-import { CONFIG_ENV, type ShimConfig, writeConfig } from "../run/shim_config.ts";
+import {
+  CONFIG_ENV,
+  RECORDING_OPTIONS,
+  type RecordingConfig,
+  type RecordingValue,
+  type ShimConfig,
+  writeConfig,
+} from "../run/shim_config.ts";
 import { grouped, replacedLine, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
@@ -111,17 +118,20 @@ function shimConfig(command: RunCommand, dataDir: string, shimDir: string): Shim
     run_id: crypto.randomUUID(),
     output_dir: dataDir,
     shim_dir: shimDir,
-    ignore_c_function: command.trace.ignoreCFunction,
-    max_stack_depth: command.trace.maxStackDepth,
-    include_files: command.trace.includeFiles.map((path) => resolve(path)),
-    exclude_files: command.trace.excludeFiles.map((path) => resolve(path)),
-    min_duration_us: command.trace.minDurationUs,
-    tracer_entries: command.trace.tracerEntries,
-    trace_children: command.trace.traceChildren,
-    core: command.trace.core,
+    ...resolvedPaths(command.recording),
     tracer_pid: Deno.pid,
     tracer_pid_ns: pidNamespace() ?? undefined,
   };
+}
+
+/** The recording options with every `paths` option's paths made absolute (the shim's cwd varies). */
+function resolvedPaths(recording: RecordingConfig): Record<string, RecordingValue> {
+  return Object.fromEntries(
+    RECORDING_OPTIONS.map(({ key, type }) => {
+      const value = recording[key];
+      return [key, type === "paths" ? (value as string[]).map((path) => resolve(path)) : value];
+    }),
+  );
 }
 
 /**
@@ -225,7 +235,9 @@ async function deliver(
   options: DeliverOptions,
 ): Promise<void> {
   const trace = await combineFiles(inputs, { warnings: options.warnings, stop: options.stop });
-  trace.warnings.push(...lossWarnings(trace.metadata, options.command.trace.tracerEntries));
+  trace.warnings.push(
+    ...lossWarnings(trace.metadata, options.command.recording.tracer_entries as number),
+  );
   if (options.command.output?.format !== "html") {
     trace.warnings.push(...deepStackWarnings(trace.metadata));
   }

@@ -21,7 +21,9 @@ export const RAW_MAGIC = "TRACER-RAW 2\n\0\0\0";
 export const RecordKind = {
   header: 0x48, // "H": JSON object, otherData
   names: 0x4e, // "N": JSON array of [id, name, cat]
-  meta: 0x4d, // "M": JSON array of M events and flow events
+  meta: 0x4d, // "M": JSON array of Trace Events written whole (M, flows, instants, spans, ...)
+  values: 0x56, // "V": int64 LE tid, bytes used, then calls with their args (valuesEvents)
+  openArgs: 0x4f, // "O": int64 LE tid, slots, then per depth a slot: the open call's arguments
   end: 0x54, // "T": JSON object, tracerEnd
   padding: 0x50, // "P": zeros, skipped
   events: 0x45, // "E": float64 LE: tid, count, then (start_ns, dur_ns, name_id) slots
@@ -38,10 +40,19 @@ const HEAD_BYTES = 8;
 const BLOCK_HEAD_BYTES = 16;
 const EVENT_SLOT_BYTES = 24;
 const STACK_SLOT_BYTES = 16;
+/** An `O` record's slot: u32 text bytes, u32 name id, then the text (a JSON object). */
+const OPEN_ARGS_SLOT_BYTES = 512;
 const READ_BYTES = 1 << 20;
 /** The largest record read (its size field can claim up to 4 GiB): past it, the file is damaged. */
 const MAX_RECORD_BYTES = 256 << 20;
 const KINDS = new Set<number>(Object.values(RecordKind));
+/** Kinds whose payload starts with a tid and a count checked against the payload's size. */
+const BLOCK_KINDS = new Set<number>([
+  RecordKind.events,
+  RecordKind.stack,
+  RecordKind.values,
+  RecordKind.openArgs,
+]);
 
 /** One record of a raw file; the payload is only valid until the next record is read. */
 export interface RawRecord {
@@ -56,6 +67,8 @@ export interface OpenStack {
   starts: number[];
   /** Name id of each, in the same order. */
   nameIds: number[];
+  /** The depth (slot) of each, in the same order. */
+  depths: number[];
 }
 
 /**
@@ -71,6 +84,8 @@ export interface RawPass extends Disposable {
   readonly endText: string | undefined;
   /** Each thread's open calls, in the order of their (last) `S` records. */
   readonly stacks: readonly OpenStack[];
+  /** Each thread's last `O` record's payload: the arguments of its open calls, by depth. */
+  readonly openArgs: ReadonlyMap<number, Uint8Array>;
   /**
    * Bytes not used: a cut-off record (its head to the end of the file), or a damaged one and
    * everything after it up to the end of the data (the zeros after a killed process's last record
@@ -106,6 +121,7 @@ export async function openRawTrace(rawPath: string): Promise<RawPass> {
       names: index.names,
       endText: index.endText,
       stacks: index.stacks,
+      openArgs: index.openArgs,
       leftover: index.leftover,
       async *records() {
         if (index.header === undefined) return;
@@ -180,6 +196,8 @@ export async function* visitRecords(
   const seen = { events: 0, minNs: Infinity, maxNs: -Infinity };
   // tid -> (start, name id) of the thread's last finished call, in file order
   const lastFinished = new Map<number, [number, number]>();
+  const open = new OpenEnds(pass.openArgs);
+  const pid = pass.header === undefined ? 0 : pidOf(pass.header);
   for await (const rec of pass.records()) {
     if (rec.kind === RecordKind.events) {
       const numbers = eventNumbers(rec.payload);
@@ -193,7 +211,14 @@ export async function* visitRecords(
         if (upTo < to) yield;
       }
     } else if (rec.kind === RecordKind.meta) {
-      visitor.onMeta(metaEvents(rec.payload));
+      const events = metaEvents(rec.payload);
+      open.noteSpans(events);
+      noteEventClocks(events, seen);
+      visitor.onMeta(events);
+    } else if (rec.kind === RecordKind.values) {
+      const events = valuesEvents(rec.payload, pid, pass.names);
+      noteEventClocks(events, seen);
+      visitor.onMeta(events);
     }
     yield;
   }
@@ -201,12 +226,18 @@ export async function* visitRecords(
   const endNs = endMonoNs(pass.endText) ?? latestClock(seen.maxNs, pass.stacks);
   for (const found of pass.stacks) {
     const stack = withoutFinished(found, lastFinished.get(found.tid));
-    if (stack.starts.length === 0) continue;
-    const numbers = closedCalls(stack, endNs!);
-    noteClocks(numbers, 2, numbers.length, seen);
-    visitor.onEvents(numbers, 2, numbers.length, true);
+    const closed = open.close(stack, endNs!, pid, pass.names);
+    if (closed.numbers.length > 2) {
+      noteClocks(closed.numbers, 2, closed.numbers.length, seen);
+      visitor.onEvents(closed.numbers, 2, closed.numbers.length, true);
+    }
+    if (closed.events.length > 0) visitor.onMeta(closed.events);
+    seen.events += closed.calls - (closed.numbers.length - 2) / 3; // those with arguments
+    seen.minNs = Math.min(seen.minNs, ...stack.starts);
     yield;
   }
+  const spansLeft = open.closeSpans(endNs, pid);
+  if (spansLeft.length > 0) visitor.onMeta(spansLeft);
   visitor.onEnd({
     endText: pass.endText,
     events: seen.events,
@@ -215,6 +246,155 @@ export async function* visitRecords(
     endNs,
     leftover: pass.leftover,
   });
+}
+
+/** `otherData.pid` of a header's text, or 0 when it is not a number. */
+function pidOf(headerText: string): number {
+  try {
+    const pid = (JSON.parse(headerText) as Record<string, unknown>).pid;
+    return typeof pid === "number" ? pid : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What stays open at the end of a file beyond the calls' numbers: the arguments of the open calls
+ * (a thread's last `O` record: the slot of a call's depth, when it names the call's name id) and
+ * the spans of the in-program API whose `E` never came. At the end each thread's open calls and
+ * spans are closed together, nested by their starts.
+ */
+class OpenEnds {
+  /** tid -> the starts (µs) of its spans still open, in order. */
+  readonly #spans = new Map<number, number[]>();
+
+  constructor(private readonly openArgs: ReadonlyMap<number, Uint8Array>) {}
+
+  /** The arguments of the open call of `tid` at `depth` named `nameId`, if its slot has them. */
+  #args(tid: number, depth: number, nameId: number): unknown {
+    const payload = this.openArgs.get(tid);
+    const at = BLOCK_HEAD_BYTES + depth * OPEN_ARGS_SLOT_BYTES;
+    if (payload === undefined || at + OPEN_ARGS_SLOT_BYTES > payload.length) return undefined;
+    const view = new DataView(payload.buffer, payload.byteOffset + at, OPEN_ARGS_SLOT_BYTES);
+    const length = view.getUint32(0, true);
+    if (view.getUint32(4, true) !== nameId || length > OPEN_ARGS_SLOT_BYTES - 8) return undefined;
+    try {
+      const args: unknown = JSON.parse(decoder.decode(payload.subarray(at + 8, at + 8 + length)));
+      return args !== null && typeof args === "object" && !Array.isArray(args) ? args : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Follows the spans (`B` and `E` events of a thread) of a metadata record. */
+  noteSpans(events: TraceEvent[]): void {
+    for (const event of events) {
+      if (event.ph !== "B" && event.ph !== "E") continue;
+      const tid = Number(event.tid);
+      const spans = this.#spans.get(tid) ?? [];
+      if (event.ph === "B") spans.push(Number(event.ts));
+      else spans.pop();
+      this.#spans.set(tid, spans);
+    }
+  }
+
+  /**
+   * A thread's open calls and spans closed at `endNs`: the outermost there, each other 1 ns
+   * before the one around it (a reader adding `ts` and `dur` in floating point would otherwise
+   * see a callee end a hair after its caller), none before its own start. The calls without
+   * arguments as an events block's numbers, those with as X events, and the spans' `E` events;
+   * `calls` counts the calls.
+   */
+  close(
+    stack: OpenStack,
+    endNs: number,
+    pid: number,
+    names: NameTable,
+  ): { numbers: Float64Array; events: TraceEvent[]; calls: number } {
+    const tid = stack.tid;
+    const spans = this.#spans.get(tid) ?? [];
+    this.#spans.delete(tid);
+    const items = [
+      ...stack.starts.map((start, k) => ({ start, k })),
+      ...spans.map((ts) => ({ start: Math.round(ts * 1000), k: -1 })),
+    ].sort((a, b) => a.start - b.start);
+    const plain: number[] = [];
+    const events: TraceEvent[] = [];
+    const spanEnds: TraceEvent[] = [];
+    let end = endNs + 1;
+    for (const { start, k } of items) {
+      end = Math.max(end - 1, start);
+      if (k < 0) {
+        spanEnds.push(spanEnd(pid, tid, end));
+        continue;
+      }
+      const nameId = stack.nameIds[k];
+      const args = this.#args(tid, stack.depths[k], nameId);
+      if (args === undefined) {
+        plain.push(start, end - start, nameId);
+        continue;
+      }
+      const { name, cat } = names.values(nameId);
+      events.push({
+        ph: "X",
+        pid,
+        tid,
+        ts: start / 1000,
+        dur: (end - start) / 1000,
+        name,
+        cat,
+        args: { func_args: args, unfinished: true },
+      });
+    }
+    events.push(...spanEnds.reverse()); // an E closes the latest B: the innermost first
+    const numbers = new Float64Array(2 + plain.length);
+    numbers[0] = tid;
+    numbers[1] = plain.length / 3;
+    numbers.set(plain, 2);
+    return { numbers, events, calls: stack.starts.length };
+  }
+
+  /** The `E` events of the spans of threads with no open call, at `endNs`. */
+  closeSpans(endNs: number | undefined, pid: number): TraceEvent[] {
+    const events: TraceEvent[] = [];
+    for (const [tid, spans] of this.#spans) {
+      const ends: TraceEvent[] = [];
+      let end = (endNs ?? Math.round((spans.at(-1) ?? 0) * 1000)) + 1;
+      for (const ts of spans) {
+        end = Math.max(end - 1, Math.round(ts * 1000));
+        ends.push(spanEnd(pid, tid, end));
+      }
+      events.push(...ends.reverse()); // an E closes the latest B: the innermost first
+    }
+    return events;
+  }
+}
+
+/** The `E` event that closes a span still open at the end (at `endNs`). */
+function spanEnd(pid: number, tid: number, endNs: number): TraceEvent {
+  return { ph: "E", pid, tid, ts: endNs / 1000, args: { unfinished: true } };
+}
+
+/**
+ * Widens the earliest start and the latest end by the events written whole that are the
+ * program's (calls with their arguments, instants, counters, spans, gc passes), and counts their
+ * X events (calls); M events and arrows are the tracer's own.
+ */
+function noteEventClocks(
+  events: TraceEvent[],
+  seen: { events: number; minNs: number; maxNs: number },
+): void {
+  for (const event of events) {
+    const ph = event.ph;
+    if (ph === "M" || ph === "s" || ph === "t" || ph === "f" || typeof event.ts !== "number") {
+      continue;
+    }
+    const start = Math.round(event.ts * 1000);
+    const end = start + Math.round((typeof event.dur === "number" ? event.dur : 0) * 1000);
+    if (start < seen.minNs) seen.minNs = start;
+    if (end > seen.maxNs) seen.maxNs = end;
+    if (ph === "X") seen.events++;
+  }
 }
 
 /** Counts events `numbers[from, to)` and widens the earliest start and the latest end. */
@@ -248,6 +428,7 @@ function withoutFinished(stack: OpenStack, last: [number, number] | undefined): 
     tid: stack.tid,
     starts: stack.starts.slice(0, top),
     nameIds: stack.nameIds.slice(0, top),
+    depths: stack.depths.slice(0, top),
   };
 }
 
@@ -265,23 +446,36 @@ function latestClock(maxEndNs: number, stacks: readonly OpenStack[]): number | u
   return latest === -Infinity ? undefined : latest;
 }
 
+/** A values block's call: start_ns, dur_ns, name id (float64), args text bytes (u32), 4 zeros. */
+const VALUES_CALL_BYTES = 32;
+
 /**
- * A thread's open calls as an events block's numbers: the outermost ends at `endNs`, each other
- * 1 ns before its caller (a reader adding `ts` and `dur` in floating point would otherwise see a
- * callee end a hair after its caller), and none before its own start.
+ * The calls of a values block (its first `used` bytes) as X events: each call's numbers as an
+ * events block has them, then its args as the text of a JSON object (8-aligned). A call whose args
+ * do not parse (its process died while writing them) gets none.
  */
-function closedCalls(stack: OpenStack, endNs: number): Float64Array {
-  const count = stack.starts.length;
-  const numbers = new Float64Array(2 + 3 * count);
-  numbers[0] = stack.tid;
-  numbers[1] = count;
-  let end = endNs + 1;
-  for (let k = 0; k < count; k++) {
-    const start = stack.starts[k];
-    end = Math.max(end - 1, start);
-    numbers.set([start, end - start, stack.nameIds[k]], 2 + 3 * k);
+function valuesEvents(payload: Uint8Array, pid: number, names: NameTable): TraceEvent[] {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  const tid = int64(view, 0);
+  const end = BLOCK_HEAD_BYTES + int64(view, 8);
+  const events: TraceEvent[] = [];
+  for (let at = BLOCK_HEAD_BYTES; at + VALUES_CALL_BYTES <= end;) {
+    const start = view.getFloat64(at, true);
+    const dur = view.getFloat64(at + 8, true);
+    const { name, cat } = names.values(view.getFloat64(at + 16, true));
+    const length = view.getUint32(at + 24, true);
+    const from = at + VALUES_CALL_BYTES;
+    let args: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(decoder.decode(payload.subarray(from, from + length)));
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+        args = parsed as Record<string, unknown>;
+      }
+    } catch { /* no args */ }
+    events.push({ ph: "X", pid, tid, ts: start / 1000, dur: dur / 1000, name, cat, args });
+    at = from + Math.ceil(length / 8) * 8;
   }
-  return numbers;
+  return events;
 }
 
 function metaEvents(payload: Uint8Array): TraceEvent[] {
@@ -298,6 +492,7 @@ interface Index {
   names: NameTable;
   endText: string | undefined;
   stacks: OpenStack[];
+  openArgs: Map<number, Uint8Array>;
   leftover: number;
   /** The offset of the record after the header. */
   recordsStart: number;
@@ -314,6 +509,7 @@ async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
     names: new NameTable(),
     endText: undefined,
     stacks: [],
+    openArgs: new Map(),
     leftover: 0,
     recordsStart: RAW_MAGIC.length,
     dataEnd: RAW_MAGIC.length,
@@ -359,6 +555,13 @@ function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): b
         index.endText = text;
         return true;
       }
+      case RecordKind.openArgs: {
+        // A thread's last `O` record has its open calls' arguments (a copy: the reader's buffer
+        // is reused).
+        const tid = int64(new DataView(payload.buffer, payload.byteOffset, 8), 0);
+        index.openArgs.set(tid, payload.slice());
+        return true;
+      }
       case RecordKind.stack: {
         const stack = openStack(payload);
         // The last `S` record of a thread is its stack, and its place in the order is that one's.
@@ -378,13 +581,14 @@ function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): b
 function openStack(payload: Uint8Array): OpenStack {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
   const depth = int64(view, 8);
-  const stack: OpenStack = { tid: int64(view, 0), starts: [], nameIds: [] };
+  const stack: OpenStack = { tid: int64(view, 0), starts: [], nameIds: [], depths: [] };
   for (let k = 0; k < depth; k++) {
     const at = BLOCK_HEAD_BYTES + k * STACK_SLOT_BYTES;
     const nameId = int64(view, at + 8);
     if (nameId <= 0) continue; // a call not recorded (filtered, too deep, past the cap)
     stack.starts.push(int64(view, at));
     stack.nameIds.push(nameId);
+    stack.depths.push(k);
   }
   return stack;
 }
@@ -467,7 +671,7 @@ const ALL_KINDS: ReadonlySet<number> = new Set(
 );
 /** The first reading skips the events' numbers too. */
 const INDEX_KINDS: ReadonlySet<number> = new Set(
-  [...ALL_KINDS].filter((kind) => kind !== RecordKind.events),
+  [...ALL_KINDS].filter((kind) => kind !== RecordKind.events && kind !== RecordKind.values),
 );
 
 /**
@@ -487,7 +691,7 @@ async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promis
   if ((head[1] | head[2] | head[3]) !== 0 || !KINDS.has(kind) || size > MAX_RECORD_BYTES) {
     return { stop: "damaged", at };
   }
-  if (kind === RecordKind.events || kind === RecordKind.stack) {
+  if (BLOCK_KINDS.has(kind)) {
     if (size < BLOCK_HEAD_BYTES) return { stop: "damaged", at };
     await reader.fill(HEAD_BYTES + BLOCK_HEAD_BYTES);
     const view = reader.view(HEAD_BYTES + BLOCK_HEAD_BYTES);
@@ -507,7 +711,15 @@ async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promis
 
 /** True when a block's size is its head and whole slots, and its count or depth fits them. */
 function blockFits(kind: number, size: number, head: DataView): boolean {
-  const slotBytes = kind === RecordKind.events ? EVENT_SLOT_BYTES : STACK_SLOT_BYTES;
+  if (kind === RecordKind.values) {
+    const used = int64(head, 8);
+    return used >= 0 && used <= size - BLOCK_HEAD_BYTES;
+  }
+  const slotBytes = kind === RecordKind.events
+    ? EVENT_SLOT_BYTES
+    : kind === RecordKind.stack
+    ? STACK_SLOT_BYTES
+    : OPEN_ARGS_SLOT_BYTES;
   const slots = (size - BLOCK_HEAD_BYTES) / slotBytes;
   const used = kind === RecordKind.events ? head.getFloat64(8, true) : int64(head, 8);
   return Number.isInteger(slots) && Number.isInteger(used) && used >= 0 && used <= slots;

@@ -6,11 +6,13 @@ import { openRawTrace, type RawSummary, RecordKind, visitRecords } from "./recor
 import {
   eventsRecord,
   jsonRecord,
+  openArgsRecord,
   paddingRecord,
   rawFile,
   rawRecord,
   stackRecord,
   textRecord,
+  valuesRecord,
   zeroTail,
 } from "./testing.ts";
 
@@ -409,4 +411,66 @@ Deno.test("a call killed between its store and its depth's decrement is read as 
     "f",
     "g",
   ]);
+});
+
+Deno.test("values blocks are calls written whole; an open call keeps its arguments; open spans close nested", async () => {
+  const { calls, meta, summary } = await read(rawFile(
+    header(),
+    names(),
+    openArgsRecord(70, [[1, '{"x":"0"}']]), // outgrown below
+    // The second call's args are cut short (its process died while writing them): none.
+    valuesRecord(
+      70,
+      [[30, 10, 2, '{"return_value":"1"}'], [45, 2, 3, '{"func_'], [95, 1, 1, ""]],
+      64,
+    ),
+    jsonRecord(RecordKind.meta, [
+      { ph: "B", pid: 7, tid: 70, ts: 0.05, name: "span", cat: "span", args: {} },
+      { ph: "B", pid: 7, tid: 70, ts: 0.5, name: "closed", cat: "span", args: {} },
+      { ph: "E", pid: 7, tid: 70, ts: 0.6 },
+    ]),
+    openArgsRecord(70, [
+      [1, '{"x":"1"}'],
+      [2, '{"y":"\'new\'"}'],
+      [1, '{"x":"another name id than the open call\'s"}'],
+      [3, "not json"],
+    ]),
+    stackRecord(70, [[10, 1], [60, 2], [80, 3], [90, 3]], { slots: 8 }),
+    zeroTail(4096),
+  ));
+  // The latest clock is the closed span's end (600 ns); f (10) > span (50) > g (60) > h (80) >
+  // h (90) end at 600, 599, 598, 597 and 596.
+  assert.deepEqual(calls, [[70, 80, 517, "h", "open"], [70, 90, 506, "h", "open"]]);
+  const open = (ts: number, dur: number, name: string, args: unknown) => ({
+    ph: "X",
+    pid: 7,
+    tid: 70,
+    ts,
+    dur,
+    name,
+    cat: "py",
+    args: { func_args: args, unfinished: true },
+  });
+  assert.deepEqual(meta.slice(0, 3), [
+    {
+      ph: "X",
+      pid: 7,
+      tid: 70,
+      ts: 0.03,
+      dur: 0.01,
+      name: "g",
+      cat: "py",
+      args: { return_value: "1" },
+    },
+    { ph: "X", pid: 7, tid: 70, ts: 0.045, dur: 0.002, name: "h", cat: "c", args: {} },
+    { ph: "X", pid: 7, tid: 70, ts: 0.095, dur: 0.001, name: "f", cat: "py", args: {} },
+  ]);
+  assert.deepEqual(meta.slice(6), [
+    open(0.01, 0.59, "f", { x: "1" }),
+    open(0.06, 0.538, "g", { y: "'new'" }),
+    { ph: "E", pid: 7, tid: 70, ts: 0.599, args: { unfinished: true } },
+  ]);
+  assert.equal(summary.events, 7);
+  assert.equal(summary.unfinished, 4);
+  assert.equal(summary.minNs, 10);
 });

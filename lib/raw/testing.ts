@@ -81,3 +81,51 @@ export function zeroTail(bytes: number): Uint8Array {
 export function rawFile(...records: Uint8Array[]): Uint8Array {
   return concatBytes([encoder.encode(RAW_MAGIC), ...records]);
 }
+
+/**
+ * A values block: int64 `tid`, bytes used, then each call's start, duration and name id (float64),
+ * its args text's bytes (u32, then 4 zeros) and the text, 8-aligned; `room` bytes more.
+ */
+export function valuesRecord(
+  tid: number,
+  calls: [number, number, number, string][],
+  room = 0,
+): Uint8Array {
+  const parts = calls.map(([start, dur, id, text]) => {
+    const bytes = encoder.encode(text);
+    const part = new Uint8Array(32 + Math.ceil(bytes.length / 8) * 8);
+    const view = new DataView(part.buffer);
+    view.setFloat64(0, start, true);
+    view.setFloat64(8, dur, true);
+    view.setFloat64(16, id, true);
+    view.setUint32(24, bytes.length, true);
+    part.set(bytes, 32);
+    return part;
+  });
+  const used = parts.reduce((sum, part) => sum + part.length, 0);
+  const payload = new Uint8Array(16 + used + room);
+  const view = new DataView(payload.buffer);
+  view.setBigInt64(0, BigInt(tid), true);
+  view.setBigInt64(8, BigInt(used), true);
+  payload.set(concatBytes(parts), 16);
+  return rawRecord(RecordKind.values, payload);
+}
+
+/**
+ * An open-call arguments record: int64 `tid`, slots, then a 512-byte slot per depth (u32 text
+ * bytes, u32 name id, the text); `slots[depth]` is `[nameId, text]`, or null for an empty slot.
+ */
+export function openArgsRecord(tid: number, slots: ([number, string] | null)[]): Uint8Array {
+  const payload = new Uint8Array(16 + 512 * slots.length);
+  const view = new DataView(payload.buffer);
+  view.setBigInt64(0, BigInt(tid), true);
+  view.setBigInt64(8, BigInt(slots.length), true);
+  slots.forEach((slot, depth) => {
+    if (slot === null) return;
+    const text = encoder.encode(slot[1]);
+    view.setUint32(16 + 512 * depth, text.length, true);
+    view.setUint32(16 + 512 * depth + 4, slot[0], true);
+    payload.set(text, 16 + 512 * depth + 8);
+  });
+  return rawRecord(RecordKind.openArgs, payload);
+}

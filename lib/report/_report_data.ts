@@ -176,7 +176,14 @@ export class ReportBuilder {
   #namesLeftOut = 0;
   #tracks = new Map<string, TrackData>();
   #processes = new Map<string, ProcessInfo>();
-  #instants: { track: TrackData; ticks: number; name: number; scope: string }[] = [];
+  #instants: {
+    track: TrackData;
+    ticks: number;
+    name: number;
+    scope: string;
+    cat: number;
+    args: number;
+  }[] = [];
   #counters = new Map<string, CounterSeries>();
   #flows = new Map<
     string,
@@ -239,15 +246,20 @@ export class ReportBuilder {
     this.#skipped[ph] = (this.#skipped[ph] ?? 0) + 1;
   }
 
+  /** The string id of the JSON text of `args`, -1 when there are none (not an object, or empty). */
+  #argsText(args: unknown): number {
+    if (!args || typeof args !== "object" || Object.keys(args).length === 0) return -1;
+    return this.#string(jsonText(args));
+  }
+
   #slice(track: TrackData, ticks: number, dur: number, name: number, cat: number, args: unknown) {
     let flags = 0;
-    let argsId = 0;
-    if (args && typeof args === "object" && Object.keys(args).length > 0) {
+    const argsId = this.#argsText(args);
+    if (argsId >= 0) {
       flags |= FLAG_ARGS;
-      argsId = this.#string(jsonText(args));
       if ((args as { unfinished?: unknown }).unfinished === true) flags |= FLAG_UNFINISHED;
     }
-    track.push(ticks, Math.max(0, dur), name, cat, argsId, flags);
+    track.push(ticks, Math.max(0, dur), name, cat, Math.max(0, argsId), flags);
   }
 
   /** Takes one event in. */
@@ -283,6 +295,8 @@ export class ReportBuilder {
         ticks,
         name: this.#string(String(event.name ?? "")),
         scope,
+        cat: event.cat === undefined ? 0 : this.#string(String(event.cat)) + 1,
+        args: this.#argsText(event.args),
       });
     } else if (ph === "C") {
       this.#counter(event);
@@ -409,6 +423,8 @@ export class ReportBuilder {
       instant.ticks,
       instant.name,
       instant.scope,
+      instant.cat,
+      instant.args,
     ]);
     const flows: FlowRecord[] = [];
     for (const flow of this.#flows.values()) {

@@ -109,6 +109,35 @@ Deno.test("instants, counters and flows survive the round trip, relative to the 
   assertEquals(us(model.duration), 10);
 });
 
+Deno.test("instants keep their category and args (an exception's type and message)", () => {
+  const model = modelFromEvents([
+    slice("validate (/app/a.py:3)", 0, 10),
+    {
+      ph: "i",
+      s: "t",
+      name: "ValueError",
+      cat: "exception",
+      ts: 4,
+      pid: 1,
+      tid: 1,
+      args: { type: "ValueError", message: "bad value", reraised: true },
+    },
+    { ph: "i", s: "t", name: "checkpoint", cat: "instant", ts: 6, pid: 1, tid: 1, args: {} },
+    { ph: "I", name: "bare", ts: 8, pid: 1, tid: 1 },
+  ]);
+  const described = model.header.instants.map(([, , name, scope, cat, args]) => [
+    model.strings[name],
+    scope,
+    cat > 0 ? model.strings[cat - 1] : null,
+    args >= 0 ? JSON.parse(model.strings[args]) : null,
+  ]);
+  assertEquals(described, [
+    ["ValueError", "t", "exception", { type: "ValueError", message: "bad value", reraised: true }],
+    ["checkpoint", "t", "instant", null],
+    ["bare", "t", null, null],
+  ]);
+});
+
 Deno.test("events without a usable timestamp are counted as skipped, not lost silently", () => {
   const model = modelFromEvents([
     slice("ok", 0, 1),

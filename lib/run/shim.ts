@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { writeNativeLibs } from "./native.ts";
+import { OPTIONS_TABLE_TEXT } from "./shim_config.ts";
 import sitecustomize from "../../py/sitecustomize.py" with { type: "text" };
 import init from "../../py/_tracer/__init__.py" with { type: "text" };
 import config from "../../py/_tracer/config.py" with { type: "text" };
@@ -24,12 +25,21 @@ import names from "../../py/_tracer/names.py" with { type: "text" };
 import cNames from "../../py/_tracer/c_names.py" with { type: "text" };
 import threads from "../../py/_tracer/threads.py" with { type: "text" };
 import pairing from "../../py/_tracer/pairing.py" with { type: "text" };
+import values from "../../py/_tracer/values.py" with { type: "text" };
+import callValues from "../../py/_tracer/call_values.py" with { type: "text" };
+import events from "../../py/_tracer/events.py" with { type: "text" };
+import gcPasses from "../../py/_tracer/gc_passes.py" with { type: "text" };
+import raised from "../../py/_tracer/raised.py" with { type: "text" };
+import asyncTasks from "../../py/_tracer/async_tasks.py" with { type: "text" };
+import api from "../../py/_tracer/api.py" with { type: "text" };
+import tracerApi from "../../py/tracer_api.py" with { type: "text" };
 
 /** The shim's files, by path relative to the shim directory. */
 export const SHIM_FILES: Readonly<Record<string, string>> = {
   "sitecustomize.py": sitecustomize,
   "_tracer/__init__.py": init,
   "_tracer/config.py": config,
+  "_tracer/options.json": OPTIONS_TABLE_TEXT,
   "_tracer/constants.py": constants,
   "_tracer/core.py": core,
   "_tracer/core_native.py": coreNative,
@@ -46,6 +56,14 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/c_names.py": cNames,
   "_tracer/threads.py": threads,
   "_tracer/pairing.py": pairing,
+  "_tracer/values.py": values,
+  "_tracer/call_values.py": callValues,
+  "_tracer/events.py": events,
+  "_tracer/gc_passes.py": gcPasses,
+  "_tracer/raised.py": raised,
+  "_tracer/async_tasks.py": asyncTasks,
+  "_tracer/api.py": api,
+  "tracer_api.py": tracerApi,
 };
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import optionsTable from "../../py/_tracer/options.json" with { type: "text" };
 
 /** Name of the environment variable that enables the shim and names its config file. */
 export const CONFIG_ENV = "TRACER_CONFIG";
@@ -15,6 +16,55 @@ export const ROOT_ENV = "TRACER_ROOT";
 /** `--core`: which recording core the shim uses (py/_tracer/core.py). */
 export type CoreChoice = "auto" | "python" | "native";
 
+/** How a recording option's command-line value is parsed (lib/cli/args.ts has one parser each). */
+export type RecordingType =
+  | "flag"
+  | "flag_off"
+  | "depth"
+  | "paths"
+  | "duration"
+  | "count"
+  | "choice";
+
+/** A recording option's value in the configuration. */
+export type RecordingValue = boolean | number | string | string[];
+
+/** One row of the recording option table (`py/_tracer/options.json`). */
+export interface RecordingOption {
+  /** The command-line name, after `--`. */
+  readonly flag: string;
+  /** The configuration key the shim reads. */
+  readonly key: string;
+  readonly type: RecordingType;
+  /** The value when the option is not given (also the shim's default). */
+  readonly default: RecordingValue;
+  /** The value's placeholder in the help; absent for a flag. */
+  readonly value?: string;
+  /** The accepted values of a `choice`. */
+  readonly choices?: readonly string[];
+  /** The help line's text; `{default}` is replaced by the default. */
+  readonly help: string;
+}
+
+/**
+ * The recording options, declared once in `py/_tracer/options.json`: the CLI parses and documents
+ * them from this table and writes every key into the configuration, and the shim reads the same
+ * file for their types and defaults.
+ */
+export const RECORDING_OPTIONS: readonly RecordingOption[] =
+  (JSON.parse(optionsTable) as { options: RecordingOption[] }).options;
+
+/** The text of the option table, as the shim gets it. */
+export const OPTIONS_TABLE_TEXT: string = optionsTable;
+
+/** The recording options' values, by configuration key (every key of the table). */
+export type RecordingConfig = Readonly<Record<string, RecordingValue>>;
+
+/** Every recording option at its default. */
+export function defaultRecording(): Record<string, RecordingValue> {
+  return Object.fromEntries(RECORDING_OPTIONS.map((option) => [option.key, option.default]));
+}
+
 /** What every traced process reads at start-up. */
 export interface ShimConfig {
   version: 1;
@@ -24,21 +74,6 @@ export interface ShimConfig {
   output_dir: string;
   /** Absolute path of the directory holding `sitecustomize.py` and `_tracer/`. */
   shim_dir: string;
-  ignore_c_function: boolean;
-  /** -1 for no limit. */
-  max_stack_depth: number;
-  /** Absolute path prefixes. */
-  include_files: string[];
-  /** Absolute path prefixes. */
-  exclude_files: string[];
-  /** 0 keeps every call. */
-  min_duration_us: number;
-  /** Per-process cap on recorded events. */
-  tracer_entries: number;
-  /** False: the root process does not pass the shim on to its children. */
-  trace_children: boolean;
-  /** Recording core; absent means "auto" (native when a library matches, else Python). */
-  core?: CoreChoice;
   /** The tracer CLI's pid: once it is gone, processes stop recording (nobody would read it). */
   tracer_pid?: number;
   /**
@@ -46,10 +81,9 @@ export interface ShimConfig {
    * (a container, `unshare --pid`) sharing TMPDIR is not judged by pids it cannot see.
    */
   tracer_pid_ns?: string;
+  /** The recording options (RECORDING_OPTIONS' keys); the shim takes a missing one's default. */
+  [key: string]: RecordingValue | undefined;
 }
-
-/** Default per-process event cap (`--tracer_entries`). */
-export const DEFAULT_TRACER_ENTRIES = 5_000_000;
 
 /** Writes `config` as `dir/config.json` (created exclusively, 0600); returns its path. */
 export async function writeConfig(dir: string, config: ShimConfig): Promise<string> {

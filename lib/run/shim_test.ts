@@ -5,12 +5,13 @@ import { SHIM_FILES, writeShim } from "./shim.ts";
 
 const PY_DIR = fileURLToPath(new URL("../../py", import.meta.url));
 
+/** The shim's files under `dir`: Python sources and the option table (build output aside). */
 function listPy(dir: string): string[] {
   const found: string[] = [];
   for (const entry of Deno.readDirSync(dir)) {
     const path = join(dir, entry.name);
     if (entry.isDirectory && entry.name !== "__pycache__") found.push(...listPy(path));
-    else if (entry.isFile && entry.name.endsWith(".py")) found.push(relative(PY_DIR, path));
+    else if (entry.isFile && /\.(py|json)$/.test(entry.name)) found.push(relative(PY_DIR, path));
   }
   return found;
 }

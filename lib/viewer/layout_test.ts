@@ -1,6 +1,8 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { modelFromEvents, slice } from "../report/testing.ts";
+import type { TraceEvent } from "../trace_event.ts";
 import { computeLayout, rowAt, sliceAt, trackKey } from "./layout.ts";
+import { isTaskTrack } from "./model.ts";
 import {
   COUNTER_HEIGHT,
   FOOTER_HEIGHT,
@@ -79,4 +81,54 @@ Deno.test("rowAt and sliceAt find what is under a point", () => {
   assertEquals(sliceAt(track, 1, ticks(6)), -1);
   assertEquals(sliceAt(track, 1, ticks(5.5), ticks(1)), 1);
   assertEquals(sliceAt(track, 2, ticks(3)), -1);
+});
+
+Deno.test("thread_sort_index orders a process's rows: each loop thread, its task rows, the next", () => {
+  const T = 2 ** 30;
+  const thread = (tid: number, name: string, sortIndex: number): TraceEvent[] => [
+    { ph: "M", name: "thread_name", pid: 5, tid, args: { name } },
+    { ph: "M", name: "thread_sort_index", pid: 5, tid, args: { sort_index: sortIndex } },
+  ];
+  const model = modelFromEvents([
+    // The tasks' steps come first in the file, and their tids are the largest.
+    slice("fetch", 10, 1, { pid: 5, tid: T + 2 }),
+    slice("main", 5, 1, { pid: 5, tid: T + 1 }),
+    slice("poll", 12, 1, { pid: 5, tid: T + 3 }),
+    slice("run", 0, 50, { pid: 5, tid: 5 }),
+    slice("run", 0, 50, { pid: 5, tid: 6 }),
+    slice("work", 0, 50, { pid: 5, tid: 7 }),
+    ...thread(T + 3, "Task-3 poll()", 4),
+    ...thread(7, "ThreadPoolExecutor-0_0", 5),
+    ...thread(6, "loop-2", 3),
+    ...thread(T + 2, "Task-2 fetch()", 2),
+    ...thread(T + 1, "Task-1 main()", 1),
+    ...thread(5, "MainThread", 0),
+    // A tid past 2**30 that no thread_name names is not a task row.
+    slice("x", 0, 1, { pid: 5, tid: T + 9 }),
+    { ph: "M", name: "thread_sort_index", pid: 5, tid: T + 9, args: { sort_index: 6 } },
+  ]);
+  const process = model.processes[0];
+  const expanded = new Set(process.tracks.map(trackKey));
+  const rows = computeLayout(model, { expanded, deep: new Set() }).rows;
+  const threads = rows.flatMap((row) => row.kind === "thread" ? [row.track] : []);
+  assertEquals(threads.map((track) => [track.info.name, isTaskTrack(track)]), [
+    ["MainThread", false],
+    ["Task-1 main()", true],
+    ["Task-2 fetch()", true],
+    ["loop-2", false],
+    ["Task-3 poll()", true],
+    ["ThreadPoolExecutor-0_0", false],
+    ["", false],
+  ]);
+  // Collapsed: the process lane holds the loop thread, the tasks follow as strips.
+  const compact = computeLayout(model, none).rows;
+  assertEquals(compact.map((row) => row.kind === "counter" ? null : row.band?.track.info.tid), [
+    5,
+    T + 1,
+    T + 2,
+    6,
+    T + 3,
+    7,
+    T + 9,
+  ]);
 });

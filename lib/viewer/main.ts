@@ -20,24 +20,38 @@
  *   0 reset, F zoom to selection, Escape clear, / focus search, n/N next/previous match,
  *   j/k (or ]/[) next/previous process, e expand/collapse it, x all depth levels of it,
  *   Shift+E expand all, Shift+C collapse all. A click on a name expands or collapses its process
- *   or thread, on an activity strip expands its thread, near an arrow's end selects the other end.
+ *   or thread, on an activity strip expands its thread, near an arrow's end selects the other end,
+ *   on an instant's marker (exceptions are red diamonds) selects the instant. Hovering a counter
+ *   row shows its value at that time.
  *   Ctrl/Cmd+wheel zooms at the pointer, wheel scrolls tracks, Shift+wheel pans, drag pans,
  *   Shift+drag (or drag on the time axis) selects a range, drag on the minimap moves the view.
  * - `window.__tracer` (read-only hook, times in microseconds from the trace start):
- *   - `state()`: `{ slices, processes, tracks, view: { start, end }, scrollY, selected, range,
- *     search: { query, count, current } | null, frames }`; `selected` is
- *     `{ pid, tid, index, name } | null`; `frames` counts drawn frames.
- *   - `search(query)`: runs a search as typing would; returns the match count.
+ *   - `state()`: `{ slices, processes, tracks, view: { start, end }, scrollY, selected, instant,
+ *     range, search: { query, count, current } | null, frames }`; `selected` is
+ *     `{ pid, tid, index, name } | null`; `instant` the selected instant as `instants()` lists it
+ *     (without `x`, `y`) or null; `frames` counts drawn frames.
+ *   - `search(query)`: runs a search (slice and instant names) as typing would; returns the match
+ *     count.
  *   - `select(pid, tid, index)`: selects slice `index` (start-time order within the thread) and
  *     shows its details; returns the details rows `[label, value][]`, or null if there is none.
+ *     A call's arguments are the row `Arguments` (`name = value` lines), its return value the row
+ *     `Return value`.
+ *   - `instants()`: every instant, `{ index, pid, tid, ts, name, cat, args, x, y }[]` (`args`
+ *     parsed, or null; `x`, `y` the viewport point of its marker's middle when drawn now, else
+ *     null). `selectInstant(index)`: selects and reveals it, shows its details (an exception's
+ *     `Type` and `Message`); returns the rows, or null if there is none.
+ *   - `counters()`: the counter rows intersecting the track area now (a process's counters show
+ *     while it is expanded), `{ pid, name, y, height, samples }[]`, `name` as `name key` (just
+ *     `name` for a lone key `value`). `xAt(ts)`: the viewport x of a time.
  *   - `setView(start, end)`: shows [start, end].
  *   - `rangeStats(start, end)`: selects a range; returns its per-function statistics
  *     `{ name, count, total, self, average }[]` (microseconds), sorted by self time.
  *   - `frameTimes()`: milliseconds spent drawing each frame so far (clears the list).
  *   - `tracks()`: the lanes intersecting the track area now, in drawing order,
- *     `{ pid, tid, name, y, height, expanded }[]`: `tid` null for a process lane (a compact lane
- *     also lists its first thread, drawn in it, with the same box); `y`, `height` in CSS pixels
- *     from the viewport's top.
+ *     `{ pid, tid, name, y, height, expanded, task }[]`: `tid` null for a process lane (a compact
+ *     lane also lists its first thread, drawn in it, with the same box); `y`, `height` in CSS
+ *     pixels from the viewport's top; `task` true for an asyncio task's row (lib/viewer/model.ts
+ *     `isTaskTrack`).
  *   - `flows()`: every arrow, `{ kind, name, from, to }[]`, `kind` "launch", "task", "result"
  *     (or "flow" for other inputs' flows), `name` the launch kind (`fork`, `spawn`,
  *     `forkserver`, `subprocess`, `exec`), ends `{ pid, tid, index }` with `index` as `select`'s.
@@ -124,12 +138,21 @@ class Page implements HookedPage {
     return this.panel.showSlice(track, index);
   }
 
+  selectInstant(index: number): [string, string][] {
+    this.view.selectInstant(index, true);
+    return this.panel.showInstant(index);
+  }
+
   showRange(): void {
     this.panel.showRange();
   }
 
   canvasTop(): number {
     return this.canvas.getBoundingClientRect().top;
+  }
+
+  canvasLeft(): number {
+    return this.canvas.getBoundingClientRect().left;
   }
 
   /** A key command: the view's own, or the search box's. */
@@ -144,7 +167,8 @@ class Page implements HookedPage {
   stepMatch(step: 1 | -1): void {
     const match = this.view.stepMatch(step);
     if (!match) return;
-    this.panel.showSlice(match.track, match.slice);
+    if (match.kind === "instant") this.panel.showInstant(match.instant);
+    else this.panel.showSlice(match.track, match.slice);
     const { currentMatch, search } = this.view.state;
     byId("search-count").textContent = `${currentMatch + 1} / ${
       search!.slices.length.toLocaleString("en-US")
@@ -155,12 +179,12 @@ class Page implements HookedPage {
     const outcome = this.view.click(x, y);
     if (outcome.kind === "selected" || (outcome.kind === "expanded" && outcome.slice >= 0)) {
       this.panel.showSlice(outcome.track, outcome.slice);
-    }
+    } else if (outcome.kind === "instant") this.panel.showInstant(outcome.instant);
   }
 
   hover(x: number, y: number): void {
     this.view.pointerX = x >= GUTTER ? x - GUTTER : undefined;
-    showTooltip(this.canvas, this.model, this.view.hit(x, y), { x, y });
+    showTooltip(this.canvas, this.view.state, this.view.hit(x, y), { x, y });
   }
 
   /** Runs a search now and shows its count. */

@@ -32,6 +32,8 @@ export interface Track {
   levels: Uint32Array[];
   /** Index of the parent slice, -1 at depth 0. */
   parent: Int32Array;
+  /** Indexes into `header.instants` of this track's instants, in time order. */
+  instants: Uint32Array;
 }
 
 /** A process with its tracks in display order. */
@@ -93,6 +95,7 @@ export function decodeModel(bytes: Uint8Array): Model {
     for (let k = 0; k < track.flags.length; k++) if (track.flags[k] & 1) process.unfinished++;
   }
   fromOrigin(header);
+  indexInstants(header, tracks);
   const sorted = [...processByPid.values()];
   for (const process of sorted) {
     process.tracks.sort((a, b) =>
@@ -140,7 +143,37 @@ function emptyTrack(info: TrackInfo, index: number, process: ProcessInfo): Track
     args: new Map(),
     levels: [],
     parent: new Int32Array(n),
+    instants: new Uint32Array(0),
   };
+}
+
+/** Each track's instants (indexes into `header.instants`), in time order. */
+function indexInstants(header: ReportHeader, tracks: Track[]): void {
+  const byTrack = new Map<number, number[]>();
+  header.instants.forEach((instant, i) => {
+    const list = byTrack.get(instant[0]);
+    if (list) list.push(i);
+    else byTrack.set(instant[0], [i]);
+  });
+  for (const [index, list] of byTrack) {
+    const track = tracks[index];
+    if (!track) continue;
+    list.sort((a, b) => header.instants[a][1] - header.instants[b][1] || a - b);
+    track.instants = Uint32Array.from(list);
+  }
+}
+
+/** Synthetic tids from here up are an asyncio task's pseudo-thread (a real tid never is). */
+export const TASK_TID_BASE = 2 ** 30;
+
+/**
+ * True for an asyncio task's row: a pseudo-thread (tid at or above `TASK_TID_BASE`) named after
+ * its task (`Task-3 fetch()`). The traced process orders these right after their event loop's
+ * thread (`thread_sort_index`).
+ */
+export function isTaskTrack(track: Track): boolean {
+  const { tid, name } = track.info;
+  return typeof tid === "number" && tid >= TASK_TID_BASE && name !== "";
 }
 
 /** The slice columns, column by column over all tracks, then the args ids of flagged slices. */

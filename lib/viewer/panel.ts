@@ -4,8 +4,9 @@
  * controller's state.
  * @module
  */
-import { sliceDetails, splitName } from "./details.ts";
+import { instantDetails, sliceDetails, splitName } from "./details.ts";
 import { showFlameGraph } from "./flame_panel.ts";
+import { instantName } from "./instants.ts";
 import type { Model, Track } from "./model.ts";
 import { rangeStats } from "./stats.ts";
 import { formatDuration } from "./time_scale.ts";
@@ -32,6 +33,15 @@ export class Panel {
   showSlice(track: Track, k: number): [string, string][] {
     const rows = sliceDetails(this.#model, track, k);
     showDetails(byId("panel-body"), rows, splitName(this.#model.strings[track.name[k]]).func);
+    this.#markTab("details");
+    return rows;
+  }
+
+  /** Shows the details of instant `i` (an index into `header.instants`); returns them as rows. */
+  showInstant(i: number): [string, string][] {
+    const rows = instantDetails(this.#model, i);
+    const type = rows.find(([label]) => label === "Type");
+    showDetails(byId("panel-body"), rows, type ? type[1] : instantName(this.#model, i));
     this.#markTab("details");
     return rows;
   }
@@ -89,7 +99,7 @@ export class Panel {
   /** Switches to `tab` and fills it from the current state. */
   showTab(tab: Tab): void {
     this.#markTab(tab);
-    const { range, selected } = this.#view.state;
+    const { range, selected, selectedInstant } = this.#view.state;
     if (tab === "summary") this.showSummary();
     else if (tab === "flame") showFlameGraph(byId("panel-body"), this.#model, range);
     else if (tab === "range") {
@@ -97,7 +107,8 @@ export class Panel {
       else showDetails(byId("panel-body"), [], "Shift+drag on the timeline to select a range");
     } else if (selected) {
       this.showSlice(this.#model.tracks[selected.track], selected.slice);
-    } else showDetails(byId("panel-body"), [], "Click a slice to see its details");
+    } else if (selectedInstant !== undefined) this.showInstant(selectedInstant);
+    else showDetails(byId("panel-body"), [], "Click a slice to see its details");
   }
 
   #processFilter(): HTMLSelectElement {

@@ -1,18 +1,21 @@
 /**
- * Finding slices by name across the whole trace (not just the visible window). Pure: no DOM.
+ * Finding slices and instants by name across the whole trace (not just the visible window).
+ * Pure: no DOM.
  * @module
  */
 import type { Model } from "./model.ts";
 
-/** Every slice whose name matches, in time order. */
+/** Every slice and instant whose name matches, in time order. */
 export interface SearchResult {
   query: string;
   /** 1 for each string id whose text matches. */
   nameMask: Uint8Array;
   /** Track index of each match (header order). */
   tracks: Uint32Array;
-  /** Slice index of each match within its track. */
-  slices: Uint32Array;
+  /** Slice index of each match within its track; -1 for an instant. */
+  slices: Int32Array;
+  /** Index into `header.instants` of each match that is an instant; -1 for a slice. */
+  instants: Int32Array;
 }
 
 /** Marks the string ids containing `query` (case-insensitive). */
@@ -25,15 +28,21 @@ export function matchNames(strings: readonly string[], query: string): Uint8Arra
   return mask;
 }
 
-/** All slices whose name contains `query`, ordered by start time (then track). */
-export function searchSlices(model: Model, query: string): SearchResult {
+/**
+ * All slices and instants whose name contains `query`, ordered by start time (then track, a
+ * slice before an instant).
+ */
+export function searchTrace(model: Model, query: string): SearchResult {
   const nameMask = matchNames(model.strings, query);
+  const { instants } = model.header;
   let count = 0;
   for (const track of model.tracks) {
     for (let k = 0; k < track.name.length; k++) count += nameMask[track.name[k]];
   }
+  for (const instant of instants) count += nameMask[instant[2]];
   const tracks = new Uint32Array(count);
-  const slices = new Uint32Array(count);
+  const slices = new Int32Array(count).fill(-1);
+  const found = new Int32Array(count).fill(-1);
   const starts = new Float64Array(count);
   let n = 0;
   for (const track of model.tracks) {
@@ -46,17 +55,25 @@ export function searchSlices(model: Model, query: string): SearchResult {
       }
     }
   }
-  if (model.tracks.length > 1) {
+  const sliceMatches = n;
+  instants.forEach(([track, ticks, name], i) => {
+    if (!nameMask[name]) return;
+    tracks[n] = track;
+    found[n] = i;
+    starts[n++] = ticks;
+  });
+  if (model.tracks.length > 1 || sliceMatches < count) {
     const order = new Uint32Array(count).map((_, i) => i);
-    order.sort((a, b) => starts[a] - starts[b] || tracks[a] - tracks[b]);
+    order.sort((a, b) => starts[a] - starts[b] || tracks[a] - tracks[b] || a - b);
     return {
       query,
       nameMask,
       tracks: order.map((i) => tracks[i]),
-      slices: order.map((i) => slices[i]),
+      slices: Int32Array.from(order, (i) => slices[i]),
+      instants: Int32Array.from(order, (i) => found[i]),
     };
   }
-  return { query, nameMask, tracks, slices };
+  return { query, nameMask, tracks, slices, instants: found };
 }
 
 /** The match after (`step` 1) or before (-1) `current`, wrapping; -1 when there is none. */

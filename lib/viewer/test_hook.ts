@@ -3,9 +3,11 @@
  * in main.ts's module comment). Times are microseconds from the trace start.
  * @module
  */
-import type { ArrowEnd, Track } from "./model.ts";
-import { TRACKS_TOP } from "./sizes.ts";
+import { type ArrowEnd, isTaskTrack, type Track } from "./model.ts";
+import { GUTTER, TRACKS_TOP } from "./sizes.ts";
 import { flameGraph, type FlameNode } from "./flame_graph.ts";
+import { instantArgs, instantCategory, instantName, MARKER_HEIGHT } from "./instants.ts";
+import { bandOf } from "./layout.ts";
 import { scopeFilter } from "./flame_panel.ts";
 import { rangeStats } from "./stats.ts";
 import type { ViewController } from "./view_controller.ts";
@@ -21,10 +23,14 @@ export interface HookedPage {
   search(query: string): number;
   /** Selects and reveals a slice and shows its details; returns them. */
   select(track: Track, index: number): [string, string][];
+  /** Selects and reveals an instant and shows its details; returns them. */
+  selectInstant(index: number): [string, string][];
   /** Shows the statistics of the selected range. */
   showRange(): void;
   /** The canvas's top in CSS pixels from the top of the viewport. */
   canvasTop(): number;
+  /** The canvas's left in CSS pixels from the left of the viewport. */
+  canvasLeft(): number;
 }
 
 /** An arrow end as the hook reports it: the slice `index` as `select()` takes it. */
@@ -45,6 +51,7 @@ function lanes(view: ViewController, canvasTop: number) {
     y: number;
     height: number;
     expanded: boolean;
+    task: boolean;
   }[] = [];
   const top = scrollY;
   const bottom = scrollY + height - TRACKS_TOP;
@@ -60,18 +67,40 @@ function lanes(view: ViewController, canvasTop: number) {
         y,
         height: row.height,
         expanded: row.expanded,
+        task: false,
       });
       const band = row.band;
       if (band) {
         const { tid, name } = band.track.info;
-        lanes.push({ pid: info.pid, tid, name, y, height: row.height, expanded: false });
+        const task = isTaskTrack(band.track);
+        lanes.push({ pid: info.pid, tid, name, y, height: row.height, expanded: false, task });
       }
     } else {
       const { tid, name } = row.track.info;
-      lanes.push({ pid: info.pid, tid, name, y, height: row.height, expanded: row.expanded });
+      const { height, expanded } = row;
+      lanes.push({ pid: info.pid, tid, name, y, height, expanded, task: isTaskTrack(row.track) });
     }
   }
   return lanes;
+}
+
+/** The counter rows intersecting the track area now (`lanes`' coordinates). */
+function counterRows(view: ViewController, canvasTop: number) {
+  const { layout, scrollY, height } = view.state;
+  const rows: { pid: number | string; name: string; y: number; height: number; samples: number }[] =
+    [];
+  for (const row of layout.rows) {
+    if (row.kind !== "counter" || row.y + row.height <= scrollY) continue;
+    if (row.y >= scrollY + height - TRACKS_TOP) break;
+    rows.push({
+      pid: row.process.info.pid,
+      name: row.series.name,
+      y: canvasTop + TRACKS_TOP + row.y - scrollY,
+      height: row.height,
+      samples: row.series.points.length / 2,
+    });
+  }
+  return rows;
 }
 
 /** The frozen hook object for `page`. */
@@ -89,6 +118,7 @@ export function testHook(page: HookedPage) {
     state: () => {
       const { scale, selected, range, search, scrollY, currentMatch } = view.state;
       const track = selected ? model.tracks[selected.track] : undefined;
+      const instant = view.state.selectedInstant;
       return {
         slices: model.slices,
         processes: model.processes.length,
@@ -103,6 +133,7 @@ export function testHook(page: HookedPage) {
             name: model.strings[track.name[selected.slice]],
           }
           : null,
+        instant: instant === undefined ? null : describeInstant(instant, false),
         range: range ? { start: us(range.t0), end: us(range.t1) } : null,
         search: search
           ? { query: search.query, count: search.slices.length, current: currentMatch }
@@ -116,6 +147,11 @@ export function testHook(page: HookedPage) {
       if (!track || !(index >= 0 && index < track.info.count)) return null;
       return page.select(track, index);
     },
+    selectInstant: (index: number) =>
+      index >= 0 && index < model.header.instants.length ? page.selectInstant(index) : null,
+    instants: () => model.header.instants.map((_, i) => describeInstant(i, true)),
+    counters: () => counterRows(view, page.canvasTop()),
+    xAt: (time: number) => page.canvasLeft() + GUTTER + view.state.scale.toPx(ticks(time)),
     setView: (start: number, end: number) => view.setView(ticks(start), ticks(end)),
     rangeStats: (start: number, end: number) => {
       view.setRange(ticks(start), ticks(end));
@@ -157,6 +193,35 @@ export function testHook(page: HookedPage) {
         .children;
     },
   });
+
+  /**
+   * Instant `i` as the hook reports it; `where` adds the viewport point (x, y) of its marker's
+   * middle when it is drawn now, else nulls.
+   */
+  function describeInstant(i: number, where: boolean) {
+    const [trackIndex, t] = model.header.instants[i];
+    const track = model.tracks[trackIndex];
+    const described = {
+      index: i,
+      pid: track.info.pid,
+      tid: track.info.tid,
+      ts: us(t),
+      name: instantName(model, i),
+      cat: instantCategory(model, i),
+      args: instantArgs(model, i) ?? null,
+    };
+    if (!where) return described;
+    const { layout, scale, scrollY, height } = view.state;
+    const row = layout.rows.find((r) => bandOf(r)?.track === track);
+    const top = row ? row.y - scrollY : -1;
+    const visible = row !== undefined && top >= 0 && top + MARKER_HEIGHT <= height - TRACKS_TOP &&
+      t >= scale.start && t <= scale.end;
+    return {
+      ...described,
+      x: visible ? page.canvasLeft() + GUTTER + Math.round(scale.toPx(t)) : null,
+      y: visible ? page.canvasTop() + TRACKS_TOP + top + 1 + MARKER_HEIGHT / 2 : null,
+    };
+  }
 
   function unfold(pid: number | string, tid: number | string | undefined, expand: boolean) {
     const process = model.processes.find((p) => String(p.info.pid) === String(pid));

@@ -42,6 +42,10 @@ export const COLORS = {
   counterFill: "rgba(14, 116, 144, 0.35)",
   counterLine: "#0e7490",
   instant: "#7c3aed",
+  /** An exception the program raised: its marker, and the line under the selected instant. */
+  exception: "#e11d48",
+  markerOutline: "#ffffff",
+  selectedMarker: "#111827",
   // Arrows are opaque and 1 px wide: translucent or wider strokes across the tracks cost the
   // browser whole frames to raster while zooming.
   flow: "#4b5563",

@@ -4,6 +4,7 @@
  * @module
  */
 import type { TraceWarning } from "../trace_event.ts";
+import { ARGUMENTS, VALUE_ROWS } from "./details.ts";
 import { type FunctionStats, sortStats, type StatsKey } from "./stats.ts";
 import { formatDuration } from "./time_scale.ts";
 
@@ -89,12 +90,39 @@ export function showDetails(body: HTMLElement, rows: [string, string][], title: 
     const tr = el("tr");
     tr.append(el("th", label));
     const td = el("td");
-    if (value.includes("\n")) td.append(el("pre", value));
+    if (VALUE_ROWS.has(label)) {
+      const lines = label === ARGUMENTS ? value.split("\n") : [value];
+      for (const line of lines) td.append(valueLine(line));
+    } else if (value.includes("\n")) td.append(el("pre", value));
     else td.textContent = value;
     tr.append(td);
     table.append(tr);
   }
   body.append(table);
+}
+
+/** A value line longer than this shows its start; a click shows it all (its title holds it all). */
+export const VALUE_LINE_LIMIT = 300;
+
+/**
+ * One line of repr text (an argument's `name = value`, a return value): monospace, wrapped with
+ * a hanging indent; past `VALUE_LINE_LIMIT` characters cut, and shown whole on a click.
+ */
+function valueLine(line: string): HTMLElement {
+  const div = el("div", line, "value-line");
+  if (line.length <= VALUE_LINE_LIMIT) return div;
+  const cut = `${line.slice(0, VALUE_LINE_LIMIT)}…`;
+  const more = `(${line.length.toLocaleString("en-US")} characters: click for all)`;
+  const show = (whole: boolean) => {
+    div.replaceChildren(whole ? line : cut);
+    if (!whole) div.append(" ", el("span", more, "more"));
+    div.dataset.whole = String(whole);
+  };
+  div.title = line;
+  div.classList.add("cut");
+  div.addEventListener("click", () => show(div.dataset.whole !== "true"));
+  show(false);
+  return div;
 }
 
 const COLUMNS: [StatsKey, string][] = [

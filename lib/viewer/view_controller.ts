@@ -7,6 +7,7 @@
  */
 import { placeArrows } from "./arrow_geometry.ts";
 import type { Command, Motion } from "./input.ts";
+import { enclosingSlice, instantAt, MARKER_HALF_WIDTH, MARKER_HEIGHT } from "./instants.ts";
 import {
   bandOf,
   computeLayout,
@@ -20,7 +21,7 @@ import {
 import type { ArrowEnd, Model, ProcessModel, Track } from "./model.ts";
 import { overviewBins } from "./overview.ts";
 import type { ViewState } from "./view_state.ts";
-import { searchSlices, stepMatch } from "./search.ts";
+import { searchTrace, stepMatch } from "./search.ts";
 import { FOOTER_HEIGHT, GUTTER, LEVEL_HEIGHT, MAX_LEVELS, TRACKS_TOP } from "./sizes.ts";
 import { TimeScale } from "./time_scale.ts";
 
@@ -33,10 +34,14 @@ const ZOOM_RATE = 3;
 const PAN_RATE = 1.2;
 const SCROLL_RATE = 1200;
 
-/** What is under a canvas point: a row, and the slice index under it (-1 for none). */
+/**
+ * What is under a canvas point: a row, and the slice index under it (-1 for none), or the instant
+ * whose marker is under it (an index into `header.instants`).
+ */
 export interface Hit {
   row: Row;
   slice: number;
+  instant?: number;
 }
 
 /** What a click did. */
@@ -44,8 +49,14 @@ export type ClickOutcome =
   | { kind: "folded" }
   | { kind: "expanded"; track: Track; slice: number }
   | { kind: "selected"; track: Track; slice: number }
+  | { kind: "instant"; instant: number }
   | { kind: "cleared" }
   | { kind: "nothing" };
+
+/** A search match: a slice, or an instant (an index into `header.instants`). */
+export type Match =
+  | { kind: "slice"; track: Track; slice: number }
+  | { kind: "instant"; instant: number };
 
 /** The viewer's state and the operations on it; `changed` is called whenever a frame is due. */
 export class ViewController {
@@ -151,6 +162,11 @@ export class ViewController {
     if (!band || x < GUTTER) return { row, slice: -1 };
     const t = scale.toTime(x - GUTTER);
     const contentY = y - TRACKS_TOP + scrollY;
+    if (contentY < row.y + MARKER_HEIGHT + 2 && band.track.instants.length > 0) {
+      // An instant's marker hangs from the top of its row, over the slices.
+      const instant = instantAt(this.model, band.track, t, scale.perPixel * MARKER_HALF_WIDTH);
+      if (instant >= 0) return { row, slice: -1, instant };
+    }
     if (!band.chart) {
       // A strip's levels are too thin to aim at: the deepest slice under the pointer.
       for (let depth = band.levels - 1; depth >= 0; depth--) {
@@ -167,7 +183,8 @@ export class ViewController {
   /**
    * A click at canvas point (x, y): a process header or name expands or collapses the process, a
    * thread's name the thread, a flame chart's footer its depth; a click on an activity strip
-   * expands its thread (selecting the slice under the pointer); in a flame chart it selects.
+   * expands its thread (selecting the slice under the pointer); in a flame chart it selects. A
+   * click on an instant's marker selects the instant (expanding its thread from a strip).
    */
   click(x: number, y: number): ClickOutcome {
     const end = this.#arrowEndAt(x, y);
@@ -195,6 +212,10 @@ export class ViewController {
       this.toggleDepth(row.track);
       return { kind: "folded" };
     }
+    if (band && hit.instant !== undefined && hit.instant >= 0) {
+      this.selectInstant(hit.instant, !band.chart);
+      return { kind: "instant", instant: hit.instant };
+    }
     if (band && !band.chart) {
       this.setExpanded(row.process, band.track, true);
       if (hit.slice >= 0) this.select(band.track, hit.slice, true);
@@ -205,6 +226,7 @@ export class ViewController {
       return { kind: "selected", track: row.track, slice: hit.slice };
     }
     this.state.selected = undefined;
+    this.state.selectedInstant = undefined;
     this.changed();
     return { kind: "cleared" };
   }
@@ -215,6 +237,7 @@ export class ViewController {
    */
   select(track: Track, k: number, reveal = false): void {
     this.state.selected = { track: track.index, slice: k };
+    this.state.selectedInstant = undefined;
     if (reveal) {
       const key = trackKey(track);
       let relayout = !this.expanded.has(key);
@@ -224,7 +247,27 @@ export class ViewController {
         relayout = true;
       }
       if (relayout) this.#relayout();
-      this.#reveal(track, k);
+      this.#reveal(track, track.start[k], track.start[k] + track.dur[k], track.depth[k]);
+    }
+    this.changed();
+  }
+
+  /**
+   * Selects instant `i` (an index into `header.instants`); with `reveal`, expands its thread,
+   * scrolls and pans to it.
+   */
+  selectInstant(i: number, reveal = false): void {
+    const [trackIndex, t] = this.model.header.instants[i];
+    const track = this.model.tracks[trackIndex];
+    this.state.selectedInstant = i;
+    this.state.selected = undefined;
+    if (reveal) {
+      const key = trackKey(track);
+      if (!this.expanded.has(key)) {
+        this.expanded.add(key);
+        this.#relayout();
+      }
+      this.#reveal(track, t, t, 0);
     }
     this.changed();
   }
@@ -314,29 +357,34 @@ export class ViewController {
     this.changed();
   }
 
-  /** Searches slice names for `query` ("" clears the search); returns the match count. */
+  /** Searches slice and instant names for `query` ("" clears the search); returns the count. */
   search(query: string): number {
-    this.state.search = query ? searchSlices(this.model, query) : undefined;
+    this.state.search = query ? searchTrace(this.model, query) : undefined;
     this.state.currentMatch = -1;
     this.changed();
     return this.state.search?.slices.length ?? 0;
   }
 
   /** Selects and reveals the next (1) or previous (-1) match; returns it, if there is one. */
-  stepMatch(step: 1 | -1): { track: Track; slice: number } | undefined {
+  stepMatch(step: 1 | -1): Match | undefined {
     const result = this.state.search;
     if (!result) return undefined;
     const next = stepMatch(result, this.state.currentMatch, step);
     if (next < 0) return undefined;
     this.state.currentMatch = next;
+    const instant = result.instants[next];
+    if (instant >= 0) {
+      this.selectInstant(instant, true);
+      return { kind: "instant", instant };
+    }
     const track = this.model.tracks[result.tracks[next]];
     this.select(track, result.slices[next], true);
-    return { track, slice: result.slices[next] };
+    return { kind: "slice", track, slice: result.slices[next] };
   }
 
   /** The view commands of the keyboard (search commands are the page's). */
   command(command: Exclude<Command, "focusSearch" | "nextMatch" | "prevMatch">): void {
-    const { scale, range, selected } = this.state;
+    const { scale, range, selected, selectedInstant } = this.state;
     if (command === "nextProcess") return this.focusProcess(1);
     if (command === "prevProcess") return this.focusProcess(-1);
     if (command === "toggleProcess") return this.toggleFocused();
@@ -347,14 +395,25 @@ export class ViewController {
     else if (command === "clear") {
       this.state.range = undefined;
       this.state.selected = undefined;
+      this.state.selectedInstant = undefined;
     } else if (range) scale.set(range.t0, range.t1);
-    else if (selected) {
-      const track = this.model.tracks[selected.track];
-      const s = track.start[selected.slice];
-      const d = Math.max(track.dur[selected.slice], 10);
-      scale.set(s - d * 0.1, s + d * 1.1);
+    else if (selected) this.#zoomTo(this.model.tracks[selected.track], selected.slice);
+    else if (selectedInstant !== undefined) {
+      // An instant: the call it happened in, else the same span centred on it.
+      const [trackIndex, t] = this.model.header.instants[selectedInstant];
+      const track = this.model.tracks[trackIndex];
+      const k = enclosingSlice(track, t);
+      if (k >= 0) this.#zoomTo(track, k);
+      else scale.set(t - (scale.end - scale.start) / 2, t + (scale.end - scale.start) / 2);
     }
     this.changed();
+  }
+
+  /** Shows slice `k` of `track` with a margin. */
+  #zoomTo(track: Track, k: number): void {
+    const s = track.start[k];
+    const d = Math.max(track.dur[k], 10);
+    this.state.scale.set(s - d * 0.1, s + d * 1.1);
   }
 
   /** The other end of the arrow whose end is within a few pixels of (x, y), if any. */
@@ -380,11 +439,12 @@ export class ViewController {
     this.changed();
   }
 
-  /** Scrolls and pans so slice k is visible (zooming out if it is wider than the view). */
-  #reveal(track: Track, k: number): void {
+  /**
+   * Scrolls and pans so the time [s, e] at `depth` of `track` is visible (zooming out if it is
+   * wider than the view).
+   */
+  #reveal(track: Track, s: number, e: number, depth: number): void {
     const { scale } = this.state;
-    const s = track.start[k];
-    const e = s + track.dur[k];
     if (s < scale.start || e > scale.end) {
       const span = Math.max(scale.end - scale.start, (e - s) * 1.5);
       scale.set(s + (e - s) / 2 - span / 2, s + (e - s) / 2 + span / 2);
@@ -392,7 +452,7 @@ export class ViewController {
     const row = this.state.layout.rows.find((r) => bandOf(r)?.track === track);
     const band = row && bandOf(row);
     if (!band) return;
-    const y = levelY(band, Math.min(track.depth[k], band.levels - 1));
+    const y = levelY(band, Math.min(depth, band.levels - 1));
     const room = this.state.height - TRACKS_TOP;
     if (y < this.state.scrollY || y + LEVEL_HEIGHT > this.state.scrollY + room) {
       this.state.scrollY = y - room / 3;

@@ -3,6 +3,7 @@ import { modelFromEvents, slice } from "../report/testing.ts";
 import { placeArrows } from "./arrow_geometry.ts";
 import { levelY } from "./layout.ts";
 import { GUTTER, LEVEL_HEIGHT, TRACKS_TOP } from "./sizes.ts";
+import { tooltipLines } from "./tooltip.ts";
 import { ViewController } from "./view_controller.ts";
 
 function controller() {
@@ -92,7 +93,7 @@ Deno.test("view controller: search steps through matches and reveals each", () =
   const { view, model } = controller();
   assertEqual(view.search("work"), 2);
   const first = view.stepMatch(1);
-  assertEqual(model.strings[first!.track.name[first!.slice]], "work");
+  assertEqual(first?.kind === "slice" && model.strings[first.track.name[first.slice]], "work");
   assertEqual(view.state.currentMatch, 0);
   view.setView(model.duration * 0.9, model.duration);
   view.stepMatch(1);
@@ -162,4 +163,66 @@ Deno.test("view controller: a click at an arrow's end selects the slice at its o
     track: submit.track,
     slice: submit.slice,
   });
+});
+
+Deno.test("view controller: an instant's marker is hit over the slices, selected, zoomed to", () => {
+  const model = modelFromEvents([
+    slice("main", 0, 1000, { pid: 1, tid: 1 }),
+    slice("validate", 400, 100, { pid: 1, tid: 1 }),
+    {
+      ph: "i",
+      s: "t",
+      name: "ValueError",
+      cat: "exception",
+      ts: 450,
+      pid: 1,
+      tid: 1,
+      args: { type: "ValueError", message: "bad" },
+    },
+    { ph: "i", s: "t", name: "checkpoint", cat: "instant", ts: 800, pid: 1, tid: 2 },
+    slice("other", 0, 1000, { pid: 1, tid: 2 }),
+  ]);
+  const view = new ViewController(model, () => {});
+  view.resize(GUTTER + 1000, 600, 1);
+  view.setView(0, model.duration);
+  const rowOf = (tid: number) =>
+    view.state.layout.rows.find((r) => r.kind !== "counter" && r.band?.track.info.tid === tid)!;
+  // Collapsed: the marker hangs from the top of the compact lane.
+  const x = GUTTER + view.state.scale.toPx(450 * 100);
+  const top = TRACKS_TOP + rowOf(1).y - view.state.scrollY;
+  assertEquals(view.hit(x + 3, top + 4)?.instant, 0);
+  assertEquals(tooltipLines(view.state, view.hit(x + 3, top + 4)!, x + 3), [
+    "ValueError",
+    "bad",
+    "exception · 450 µs · tid 1",
+  ]);
+  assertEquals(view.hit(x + 9, top + 4)?.instant, undefined, "beyond the marker's half width");
+  // A click on a strip's marker expands its thread and selects the instant.
+  const strip = rowOf(2);
+  const stripX = GUTTER + view.state.scale.toPx(800 * 100);
+  assertEquals(view.click(stripX, TRACKS_TOP + strip.y + 3), { kind: "instant", instant: 1 });
+  assertEquals(view.state.selectedInstant, 1);
+  assert(view.expanded.size === 1);
+  // In a flame chart: on the marker the instant, below it the slice.
+  view.expandAll(true);
+  const chart = rowOf(1);
+  const chartTop = TRACKS_TOP + chart.y - view.state.scrollY;
+  assertEquals(view.click(x, chartTop + 5), { kind: "instant", instant: 0 });
+  assertEquals([view.state.selectedInstant, view.state.selected], [0, undefined]);
+  const below = view.click(x, chartTop + 14);
+  assertEquals(below.kind === "selected" && below.slice, 0);
+  assertEquals(view.state.selectedInstant, undefined, "a slice's selection replaces it");
+  // F zooms to the call the instant happened in; Escape clears it.
+  view.selectInstant(0);
+  view.command("zoomToSelection");
+  assertEquals([view.state.scale.start, view.state.scale.end], [
+    400 * 100 - 1000,
+    500 * 100 + 1000,
+  ]);
+  view.command("clear");
+  assertEquals(view.state.selectedInstant, undefined);
+  // Search finds instants by name, and stepping to one selects it.
+  assertEquals(view.search("error"), 1);
+  assertEquals(view.stepMatch(1), { kind: "instant", instant: 0 });
+  assertEquals(view.state.selectedInstant, 0);
 });

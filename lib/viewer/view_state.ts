@@ -19,7 +19,10 @@ export interface ViewState {
   height: number;
   /** Device pixels per CSS pixel (the canvas is `width * pixelRatio` device pixels wide). */
   pixelRatio: number;
+  /** The selected slice; at most one of it and `selectedInstant` is set. */
   selected?: { track: number; slice: number };
+  /** The selected instant (an index into `model.header.instants`). */
+  selectedInstant?: number;
   range?: { t0: number; t1: number };
   search?: SearchResult;
   currentMatch: number;

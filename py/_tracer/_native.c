@@ -10,6 +10,13 @@
  * once per code object or C callable. So nothing recorded is ever only in process memory, and
  * there is no file I/O here.
  *
+ * Values mode (--log_func_args, --log_func_retval; configure(values=...)): the session's `values`
+ * object turns arguments and results into text and writes them; the core only calls its start()
+ * when a recorded Python call starts and its finish() when such a call ends, and keeps the token
+ * start() returns beside the call's stack slot (see enter_with_token). Off, it costs one
+ * predictable branch per start and per end. admit() lets the session's own events (instants,
+ * counters, spans) take their place under the cap.
+ *
  * Threading: every entry point runs with the GIL held (no free-threaded builds: core.py refuses
  * them). The only code that runs without the GIL is the thread-exit destructor, which sets one
  * flag. Calls into Python (names, blocks) can run other threads, but never this thread's
@@ -37,6 +44,18 @@ Py_NewRef(PyObject *object)
     Py_INCREF(object);
     return object;
 }
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline)) /* the rare paths stay out of the hot ones */
+#else
+#define NOINLINE
+#endif
+
+#if PY_VERSION_HEX >= 0x03090000
+#define VECTORCALL PyObject_Vectorcall
+#else
+#define VECTORCALL _PyObject_Vectorcall
 #endif
 
 #if PY_VERSION_HEX >= 0x030C0000
@@ -202,6 +221,11 @@ typedef struct {
     Block saved_st, saved_ev; /* the file's blocks meanwhile, for after_fork_in_parent */
     Py_ssize_t saved_count;
     int ended;          /* set without the GIL when the OS thread exits */
+    /* Values mode: the token values.start() gave each open call (a strong reference, NULL for
+     * none), parallel to the stack's slots; private memory (never the file's). A slot at or
+     * above depth holds NULL. token_slots stays 0 (tokens NULL) until a call gets a token. */
+    PyObject **tokens;
+    Py_ssize_t token_slots;
 } Thread;
 
 /* Cache of C callable -> name id; keys hold a reference to `ref` so the pointers stay unique. */
@@ -225,6 +249,9 @@ static struct {
     long long cap, admitted, dropped;
     int64_t min_ns;
     int ignore_c;
+    /* Values mode (--log_func_args, --log_func_retval): the `values` object's bound start() and
+     * finish() and its NO_VALUE, read once in configure(); all NULL when values is None. */
+    PyObject *values_start, *values_finish, *no_value;
     CEntry *c_table;
     size_t c_mask, c_count;
 #if MONITORING
@@ -403,9 +430,48 @@ grow_stack(Thread *t)
 
 /* --- threads ------------------------------------------------------------------------------ */
 
+/* Releases the tokens of `t`'s slots from `from` up (slots dropped, or recording stopped). Each is
+ * taken out before its release, which may run Python code (and so other threads, or this thread's
+ * events when called outside a callback): the array and its bounds are read again each time. */
+static void
+release_tokens(Thread *t, Py_ssize_t from)
+{
+    for (Py_ssize_t i = from < 0 ? 0 : from; i < t->token_slots; i++) {
+        PyObject *token = t->tokens[i];
+        if (token != NULL) {
+            t->tokens[i] = NULL;
+            Py_DECREF(token);
+        }
+    }
+}
+
+/* Room for tokens in the first `slots` slots (the new ones NULL); 0 when out of memory. */
+static int
+reserve_tokens(Thread *t, Py_ssize_t slots)
+{
+    if (slots <= t->token_slots)
+        return 1;
+    Py_ssize_t size = t->token_slots ? t->token_slots * 2 : FIRST_STACK_SLOTS;
+    if (size < slots)
+        size = slots;
+    if (size < t->st.slots)
+        size = t->st.slots; /* as many as the stack has */
+    PyObject **tokens = PyMem_RawRealloc(t->tokens, (size_t)size * sizeof(PyObject *));
+    if (tokens == NULL)
+        return 0;
+    memset(tokens + t->token_slots, 0, (size_t)(size - t->token_slots) * sizeof(PyObject *));
+    t->tokens = tokens;
+    t->token_slots = size;
+    return 1;
+}
+
 static void
 thread_dealloc(Thread *t)
 {
+    release_tokens(t, 0);
+    PyMem_RawFree(t->tokens);
+    t->tokens = NULL;
+    t->token_slots = 0;
     Py_XDECREF(t->state);
     block_release(&t->st);
     block_release(&t->ev);
@@ -475,11 +541,15 @@ thread_get(void)
     return t;
 }
 
-/* Forgets the records of threads that have ended (their blocks stay in the file). */
+/* Forgets the records of threads that have ended (their blocks stay in the file). Releasing a
+ * record releases its tokens, which may run Python code and so other threads, which may reap too:
+ * the list's size is read again each time. */
 static void
 reap_threads(void)
 {
     for (Py_ssize_t i = PyList_GET_SIZE(S.threads) - 1; i >= 0; i--) {
+        if (i >= PyList_GET_SIZE(S.threads))
+            continue;
         Thread *t = (Thread *)PyList_GET_ITEM(S.threads, i);
         if (__atomic_load_n(&t->ended, __ATOMIC_ACQUIRE) && t != current &&
             PySequence_DelItem(S.threads, i) < 0)
@@ -534,12 +604,10 @@ admit(Thread *t, int32_t name_id)
     return 0; /* past the cap: counted, and so are its callees */
 }
 
+/* The periodic work, on the entry whose clock passed S.check_at. */
 static inline void
-enter(Thread *t, int32_t name_id)
+check(int64_t now)
 {
-    name_id = admit(t, name_id);
-    int64_t now = now_ns(); /* the clock last on entry: our own time stays outside */
-    push(t, name_id, now);
     if (now > S.check_at) {
         S.check_at = now + S.check_interval_ns;
         calibrate();
@@ -547,8 +615,168 @@ enter(Thread *t, int32_t name_id)
     }
 }
 
+/* A start that gets no token: a resume (3.12+), a C call, a call not recorded. */
 static inline void
-leave(Thread *t, int64_t now)
+enter(Thread *t, int32_t name_id)
+{
+    name_id = admit(t, name_id);
+    int64_t now = now_ns(); /* the clock last on entry: our own time stays outside */
+    push(t, name_id, now);
+    check(now);
+}
+
+/*
+ * Values mode (configure(values=...)): the `values` object (session side) turns a recorded Python
+ * call's arguments and result into text and writes them; the core only calls it at two moments:
+ *
+ * - values.start(frame, tid, depth, name_id) -> token, when a recorded Python call starts (after
+ *   admit(), before the clock is read for its start): `frame` the frame that starts, `depth` the
+ *   slot it takes (the depth before the push). 3.8-3.11: every "call" event (a generator's resumes
+ *   too: the frame tells them apart); 3.12+: PY_START only (PY_RESUME and PY_THROW get no token).
+ *   The token (None: no token) is kept, a strong reference, beside the call's stack slot.
+ * - values.finish(tid, start, duration, name_id, token, retval) -> written, when a slot holding a
+ *   token ends (return, yield, unwind) and its duration is at least min_ns, after the clock is
+ *   read and before the depth goes down: retval the value returned or yielded, values.NO_VALUE
+ *   when the call ends by an exception. A truthy `written` means the session wrote the call
+ *   itself: it is not stored in the events block; otherwise it is, as any call. Then the token is
+ *   released (a call shorter than min_ns: only that).
+ *
+ * An error raised by either is reported (report_error) and taken as None / not written. The
+ * interpreter reports no events while a callback runs, so neither call can start or end a call
+ * of this thread; but either can run other threads (which may move this thread's blocks: resume,
+ * stop) and the thread's record is read again after each.
+ */
+static PyObject *
+values_start(PyObject *frame, int64_t tid, Py_ssize_t depth, int32_t name_id)
+{
+    PyObject *numbers[3] = {PyLong_FromLongLong(tid), PyLong_FromSsize_t(depth),
+                            PyLong_FromLong(name_id)};
+    PyObject *token = NULL;
+    if (numbers[0] != NULL && numbers[1] != NULL && numbers[2] != NULL) {
+        PyObject *args[4] = {frame, numbers[0], numbers[1], numbers[2]};
+        token = VECTORCALL(S.values_start, args, 4, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(numbers[i]);
+    if (token == NULL)
+        report_error();
+    else if (token == Py_None)
+        Py_CLEAR(token);
+    return token;
+}
+
+static int
+values_finish(int64_t tid, int64_t start, int64_t duration, int32_t name_id, PyObject *token,
+              PyObject *retval)
+{
+    PyObject *numbers[4] = {PyLong_FromLongLong(tid), PyLong_FromLongLong(start),
+                            PyLong_FromLongLong(duration), PyLong_FromLong(name_id)};
+    PyObject *result = NULL;
+    if (numbers[0] != NULL && numbers[1] != NULL && numbers[2] != NULL && numbers[3] != NULL) {
+        PyObject *args[6] = {numbers[0], numbers[1], numbers[2], numbers[3], token, retval};
+        result = VECTORCALL(S.values_finish, args, 6, NULL);
+    }
+    for (int i = 0; i < 4; i++)
+        Py_XDECREF(numbers[i]);
+    int written = result != NULL ? PyObject_IsTrue(result) : 0;
+    Py_XDECREF(result);
+    if (written < 0 || PyErr_Occurred()) {
+        report_error();
+        written = 0;
+    }
+    return written;
+}
+
+/* The start of a recorded call in values mode (see above). `frame`: 3.8-3.11 the profile hook's;
+ * 3.12+ NULL, the frame of the code that starts is read here. */
+static NOINLINE void
+enter_with_token(Thread *t, int32_t name_id, PyFrameObject *frame)
+{
+#if MONITORING
+    frame = PyEval_GetFrame(); /* a PY_START callback's current frame is the one that starts */
+#endif
+    PyObject *token = NULL;
+    if (frame != NULL) {
+        Py_INCREF(t);
+        token = values_start((PyObject *)frame, t->tid, t->depth, name_id);
+        int moved = current != t; /* never seen: an entry point took the record meanwhile */
+        Py_DECREF(t);
+        if (moved) {
+            Py_XDECREF(token);
+            return;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        report_error();
+    }
+    if (token != NULL && !reserve_tokens(t, t->depth + 1))
+        Py_CLEAR(token); /* out of memory: a call without a token */
+    int64_t now = now_ns();
+    Py_ssize_t slot = t->depth;
+    push(t, name_id, now);
+    if (token != NULL) {
+        /* (push may run Python code, a new stack block: the array is read again) */
+        if (t->depth > slot && slot < t->token_slots) {
+            PyObject *old = t->tokens[slot];
+            t->tokens[slot] = token;
+            Py_XDECREF(old);
+        }
+        else {
+            Py_DECREF(token); /* no room on the stack: the call is not recorded */
+        }
+    }
+    check(now);
+}
+
+/* A recorded Python call starts: values.start() first in values mode (one predictable branch
+ * when it is off); not once recording stopped (stop() released every token: values is not
+ * called again). */
+static inline void
+enter_call(Thread *t, int32_t name_id, PyFrameObject *frame)
+{
+    name_id = admit(t, name_id);
+    if (__builtin_expect(S.values_start != NULL, 0) && name_id > 0 && S.active) {
+        enter_with_token(t, name_id, frame);
+        return;
+    }
+    int64_t now = now_ns(); /* the clock last on entry: our own time stays outside */
+    push(t, name_id, now);
+    check(now);
+}
+
+/* The innermost call, recorded and holding a token, ends at `now` (see above). */
+static NOINLINE void
+leave_with_token(Thread *t, int64_t now, PyObject *retval)
+{
+    Py_ssize_t slot = t->depth - 1;
+    const Call *call = &t->stack[slot];
+    int64_t start = call->start, duration = now - start;
+    int32_t name_id = (int32_t)call->name_id;
+    PyObject *token = t->tokens[slot];
+    t->tokens[slot] = NULL; /* taken: nothing else releases it meanwhile */
+    Py_INCREF(t);
+    if (duration >= S.min_ns) {
+        int written = 0;
+        if (S.values_finish != NULL)
+            written = values_finish(t->tid, start, duration, name_id, token,
+                                    retval != NULL ? retval : S.no_value);
+        if (!written && current == t)
+            emit(t, start, duration, name_id);
+    }
+    Py_DECREF(token);
+    /* After the store (and after the session wrote the call): killed in between, the call is
+     * both finished and open, never neither. The record is read again (Python code ran). */
+    if (current == t && t->depth > slot) {
+        t->depth = slot;
+        publish_depth((int64_t *)t->st.data + 1, t->depth);
+    }
+    Py_DECREF(t);
+}
+
+/* The innermost call ends at `now`; `retval`: what it returned or yielded, NULL when it ended by
+ * an exception (or is a C call), for values mode. */
+static inline void
+leave(Thread *t, int64_t now, PyObject *retval)
 {
     if (t->lost) {
         t->lost--;
@@ -558,6 +786,11 @@ leave(Thread *t, int64_t now)
         return; /* a return from a call that started before recording did */
     Call *call = &t->stack[t->depth - 1];
     if (call->name_id > 0) {
+        /* token_slots is 0 unless values mode gave a call a token: one predictable branch */
+        if (t->depth <= t->token_slots && t->tokens[t->depth - 1] != NULL) {
+            leave_with_token(t, now, retval);
+            return;
+        }
         int64_t duration = now - call->start;
         if (duration >= S.min_ns)
             emit(t, call->start, duration, (int32_t)call->name_id);
@@ -775,7 +1008,7 @@ mon_py_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Thread *t = thread_get();
     if (t != NULL)
-        enter(t, name_id);
+        enter_call(t, name_id, NULL);
     Py_RETURN_NONE;
 }
 
@@ -794,7 +1027,7 @@ mon_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int64_t now = now_ns(); /* the clock first on exit */
     Thread *t = current;
     if (t != NULL && t != &no_thread)
-        leave(t, now);
+        leave(t, now, args[2]); /* the value returned or yielded */
     Py_RETURN_NONE;
 }
 
@@ -812,7 +1045,7 @@ mon_unwind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int64_t now = now_ns();
     Thread *t = current;
     if (t != NULL && t != &no_thread && enabled_now(args[0]))
-        leave(t, now);
+        leave(t, now, NULL); /* ended by an exception */
     Py_RETURN_NONE;
 }
 
@@ -837,7 +1070,7 @@ mon_c_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int64_t now = now_ns();
     Thread *t = current;
     if (t != NULL && t != &no_thread)
-        leave(t, now);
+        leave(t, now, NULL);
     Py_RETURN_NONE;
 }
 
@@ -889,11 +1122,11 @@ profile(PyObject *unused, PyFrameObject *frame, int what, PyObject *arg)
 #else
         int32_t name_id = code_id((PyObject *)frame->f_code);
 #endif
-        enter(t, name_id);
+        enter_call(t, name_id, frame); /* a generator's resume too (values: the frame tells) */
         break;
     }
     case PyTrace_RETURN:
-        leave(t, now_ns());
+        leave(t, now_ns(), arg); /* arg: the value returned or yielded, NULL on an exception */
         break;
     case PyTrace_C_CALL:
         if (!S.ignore_c)
@@ -902,7 +1135,7 @@ profile(PyObject *unused, PyFrameObject *frame, int what, PyObject *arg)
     case PyTrace_C_RETURN:
     case PyTrace_C_EXCEPTION:
         if (!S.ignore_c)
-            leave(t, now_ns());
+            leave(t, now_ns(), NULL);
         break;
     }
     return 0;
@@ -956,23 +1189,41 @@ thread_profile(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* --- the module's Python interface (core_native.py) ----------------------------------------- */
 
+/* configure(registry, ..., debug, values=None): what the callbacks record, from now on. The counts
+ * (admitted, dropped, deepest) start again at 0. `values` not None: values mode (see
+ * enter_with_token), its start, finish and NO_VALUE read here, once. */
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"registry", "last_event_slots", "check_interval_ns", "max_depth",
-                               "cap", "min_ns", "ignore_c", "debug", NULL};
-    PyObject *registry;
+                               "cap", "min_ns", "ignore_c", "debug", "values", NULL};
+    PyObject *registry, *values = Py_None;
     Py_ssize_t last_event_slots, max_depth;
     long long check_interval_ns, cap, min_ns;
     int ignore_c, debug;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp", keywords, &registry,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp|O", keywords, &registry,
                                      &last_event_slots, &check_interval_ns, &max_depth, &cap,
-                                     &min_ns, &ignore_c, &debug))
+                                     &min_ns, &ignore_c, &debug, &values))
         return NULL;
     if (last_event_slots < FIRST_EVENT_SLOTS) {
         PyErr_SetString(PyExc_ValueError, "last_event_slots is too small");
         return NULL;
     }
+    PyObject *values_start = NULL, *values_finish = NULL, *no_value = NULL;
+    if (values != Py_None) {
+        values_start = PyObject_GetAttrString(values, "start");
+        values_finish = values_start ? PyObject_GetAttrString(values, "finish") : NULL;
+        no_value = values_finish ? PyObject_GetAttrString(values, "NO_VALUE") : NULL;
+        if (no_value == NULL) {
+            Py_XDECREF(values_start);
+            Py_XDECREF(values_finish);
+            return NULL;
+        }
+    }
+    Py_XSETREF(S.values_start, values_start);
+    Py_XSETREF(S.values_finish, values_finish);
+    Py_XSETREF(S.no_value, no_value);
+    S.admitted = S.dropped = S.deepest = 0;
     Py_XSETREF(S.registry, Py_NewRef(registry));
     S.last_event_slots = last_event_slots;
     S.check_interval_ns = check_interval_ns;
@@ -996,6 +1247,24 @@ start(PyObject *module, PyObject *unused)
 }
 #endif
 
+static Thread *take_current(void);
+
+/* Releases every thread's tokens (values mode): their calls, if they still end, are stored as
+ * calls without one. The calling thread's events are ignored meanwhile (a release may run Python
+ * code, which 3.12+ may still report until the tool is freed). */
+static int
+release_all_tokens(void)
+{
+    Thread *me = take_current();
+    PyObject *threads = PyList_GetSlice(S.threads, 0, PY_SSIZE_T_MAX);
+    for (Py_ssize_t i = 0; threads != NULL && i < PyList_GET_SIZE(threads); i++)
+        release_tokens((Thread *)PyList_GET_ITEM(threads, i), 0);
+    Py_XDECREF(threads);
+    if (me != NULL)
+        current = me;
+    return threads != NULL ? 0 : -1;
+}
+
 static PyObject *
 stop(PyObject *module, PyObject *unused)
 {
@@ -1004,7 +1273,22 @@ stop(PyObject *module, PyObject *unused)
     if (set_all_profiles(NULL) < 0)
         return NULL;
 #endif
+    if (release_all_tokens() < 0)
+        return NULL;
     Py_RETURN_NONE;
+}
+
+/* admit(): an event the session records outside calls (an instant, a counter, a span of the
+ * in-program API) takes one place under the cap (True), or is counted as dropped (False). */
+static PyObject *
+admit_event(PyObject *module, PyObject *unused)
+{
+    if (S.admitted < S.cap) {
+        S.admitted++;
+        Py_RETURN_TRUE;
+    }
+    S.dropped++;
+    Py_RETURN_FALSE;
 }
 
 /*
@@ -1124,8 +1408,10 @@ after_fork_in_parent(PyObject *module, PyObject *unused)
         block_release(&t->st);
         t->st = private_st;
         t->stack = private_stack;
-        if (!move_stack(t, t->depth, 1))
+        if (!move_stack(t, t->depth, 1)) {
             t->depth = t->st.slots;
+            release_tokens(t, t->depth); /* the calls that did not fit are gone */
+        }
     }
     else {
         memcpy(t->stack, private_stack, t->depth * sizeof(Call));
@@ -1153,8 +1439,10 @@ to_new_file(Thread *t, int keep_events)
     t->count = 0;
     use_events(t);
     Py_ssize_t slots = t->st.slots > FIRST_STACK_SLOTS ? t->st.slots : FIRST_STACK_SLOTS;
-    if (!move_stack(t, slots, 1))
+    if (!move_stack(t, slots, 1)) {
         t->depth = 0;
+        release_tokens(t, 0); /* no room for the open calls: gone */
+    }
     if (keep_events && old_ev.data != NULL)
         store_private_events(t, &old_ev, old_count);
     else
@@ -1377,9 +1665,11 @@ static PyMethodDef methods[] = {
     {"signal_seen", signal_seen, METH_VARARGS,
      "signal_seen(signum): the shim's Python handler for signum runs."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
-     "configure(registry, flush_events, flush_interval_ns, max_depth, cap, min_ns, ignore_c, "
-     "debug)"},
-    {"stop", stop, METH_NOARGS, "Stops recording (no I/O)."},
+     "configure(registry, last_event_slots, check_interval_ns, max_depth, cap, min_ns, ignore_c, "
+     "debug, values=None)"},
+    {"stop", stop, METH_NOARGS, "Stops recording (no I/O); the values tokens are released."},
+    {"admit", admit_event, METH_NOARGS,
+     "admit() -> bool: one more event under the cap (counted as admitted), else False (dropped)."},
     {"after_fork", after_fork, METH_VARARGS,
      "after_fork(fork_ns): in a fork child with its writer installed, drops the other threads; "
      "the calling thread's open calls restart at fork_ns and move to the new file."},

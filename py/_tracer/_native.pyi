@@ -3,14 +3,38 @@
 Each thread stores its open calls and finished calls straight into two blocks of the raw file,
 which it asks the registry's writer for (writer.TraceWriter.stack_block / events_block), and
 names come from the writer's code_id / c_function_id. Every function runs with the GIL held.
+
+Values mode (configure(values=...)): see `Values` below; the core calls it, the values object
+writes.
 """
 
 from types import CodeType
-from typing import Any, Callable, Tuple
+from types import FrameType
+from typing import Any, Callable, Optional, Protocol, Tuple
 
 from .threads import ThreadRegistry
 
-def configure(
+class Values(Protocol):
+    """What configure(values=...) is given (--log_func_args, --log_func_retval); start, finish
+    and NO_VALUE are read once, by configure()."""
+
+    NO_VALUE: object  # finish()'s retval when the call ended by an exception
+
+    def start(self, frame: FrameType, tid: int, depth: int, name_id: int) -> object:
+        """A recorded Python call starts (called before the clock is read for its start): `frame`
+        the frame that starts, `depth` the 0-based stack slot it takes. 3.12+: PY_START only (no
+        call for resumes); 3.8-3.11: every "call" event, a generator's resume too (the frame tells).
+        Returns the call's token (None: none), kept until the call ends or its slot is dropped;
+        an error raised is reported and taken as None."""
+
+    def finish(self, tid: int, start: int, duration: int, name_id: int, token: object,
+               retval: object) -> object:
+        """A call that got a token ends, with a duration of at least min_ns (called after the
+        clock is read, before the depth goes down): `retval` the value returned or yielded, or
+        NO_VALUE. True: the call was written whole (it is not stored in the events block);
+        else (an error raised too) it is stored as any call. The token is released after."""
+
+
     *,
     registry: ThreadRegistry,
     last_event_slots: int,
@@ -20,11 +44,18 @@ def configure(
     min_ns: int,
     ignore_c: bool,
     debug: bool,
+    values: Optional[Values] = None,
 ) -> None:
-    """Sets what the callbacks record: the filters, and where threads and blocks come from."""
+    """Sets what the callbacks record: the filters, where threads and blocks come from, and the
+    values object of values mode (None: off). The counts start again at 0."""
 
 def stop() -> None:
-    """Stops recording (no I/O: what was recorded is in the file already)."""
+    """Stops recording (no I/O: what was recorded is in the file already); the tokens of the
+    calls still open are released (values is not called again)."""
+
+def admit() -> bool:
+    """An event the session records outside calls takes a place under the cap (True), or is
+    counted as dropped (False)."""
 
 def counts() -> Tuple[int, int]:
     """(calls dropped past the cap, the most recorded calls open at once in one thread)."""

@@ -47,6 +47,11 @@ def start():
         debug.log("recording with the %s core%s" % (new_session.core_kind, note and ": " + note or ""))
     if note and root:  # said once per run, by the root process (each file's header has it too)
         sys.stderr.write("tracer: recording with the Python core: %s\n" % note)
+    if config.log_exception and root:
+        from .raised import SUPPORTED, UNSUPPORTED_NOTE
+
+        if not SUPPORTED:
+            sys.stderr.write("tracer: %s\n" % UNSUPPORTED_NOTE)
 
 
 def _stop_inheritance(config):

@@ -1,28 +1,42 @@
 """The run configuration TRACER_CONFIG names (a file's path, or the JSON itself).
 
-Mirrors lib/run/shim_config.ts; the keys are documented in docs/internals.md, section 1.
+Mirrors lib/run/shim_config.ts; the keys are documented in docs/internals.md, section 1. The
+recording options, their types and defaults come from the option table the CLI parses them by
+(options.json, beside this file).
 """
 
+import os
 
-from .constants import CONFIG_ENV, CORES
+from .constants import CONFIG_ENV
 
 SUPPORTED_VERSION = 1
+_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "options.json")
 
-# key -> (accepted types, default)
-_FIELDS = {
-    "version": ((int,), SUPPORTED_VERSION),
-    "output_dir": ((str,), None),
-    "shim_dir": ((str,), ""),
-    "ignore_c_function": ((bool,), False),
-    "max_stack_depth": ((int,), -1),
-    "include_files": ((list,), []),
-    "exclude_files": ((list,), []),
-    "min_duration_us": ((int, float), 0),
-    "tracer_entries": ((int,), 5000000),
-    "trace_children": ((bool,), True),
-    "core": ((str,), "auto"),
-    "tracer_pid": ((int,), 0),
+# The Python types of each option type of the table.
+_TYPES = {
+    "flag": (bool,),
+    "flag_off": (bool,),
+    "depth": (int,),
+    "paths": (list,),
+    "duration": (int, float),
+    "count": (int,),
+    "choice": (str,),
 }
+
+
+def _load_fields():
+    """key -> (accepted types, default, choices or None): the run's own keys, then the table's."""
+    with open(_TABLE, "rb") as file:
+        table = _loads(file.read().decode("utf-8"))
+    fields = {
+        "version": ((int,), SUPPORTED_VERSION, None),
+        "output_dir": ((str,), None, None),
+        "shim_dir": ((str,), "", None),
+        "tracer_pid": ((int,), 0, None),
+    }
+    for option in table["options"]:
+        fields[option["key"]] = (_TYPES[option["type"]], option["default"], option.get("choices"))
+    return fields
 
 
 class ConfigError(ValueError):
@@ -32,14 +46,12 @@ class ConfigError(ValueError):
 class Config:
     """Parsed TRACER_CONFIG; attributes are named as the JSON keys."""
 
-    __slots__ = tuple(_FIELDS)
-
     def __init__(self, values):
         for key, value in values.items():
             setattr(self, key, value)
 
     def __repr__(self):
-        return "Config(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in _FIELDS)
+        return "Config(%s)" % ", ".join("%s=%r" % item for item in vars(self).items())
 
 
 def load_config(value):
@@ -64,12 +76,14 @@ def parse_config(text):
     if not isinstance(raw, dict):
         raise ConfigError("%s must be a JSON object" % CONFIG_ENV)
     values = {}
-    for key, (types, default) in _FIELDS.items():
+    for key, (types, default, choices) in _load_fields().items():
         value = raw.get(key, default)
         if value is None or not isinstance(value, types) or (
             isinstance(value, bool) and bool not in types
         ):
             raise ConfigError("%s: %r must be %s" % (CONFIG_ENV, key, " or ".join(t.__name__ for t in types)))
+        if choices is not None and value not in choices:
+            raise ConfigError("%s: %r must be one of %s" % (CONFIG_ENV, key, ", ".join(choices)))
         values[key] = value
     if values["version"] != SUPPORTED_VERSION:
         raise ConfigError(
@@ -79,8 +93,6 @@ def parse_config(text):
     for key in ("include_files", "exclude_files"):
         if not all(isinstance(item, str) for item in values[key]):
             raise ConfigError("%s: %r must be a list of path strings" % (CONFIG_ENV, key))
-    if values["core"] not in CORES:
-        raise ConfigError("%s: 'core' must be one of %s" % (CONFIG_ENV, ", ".join(CORES)))
     if not values["output_dir"].startswith("/"):
         raise ConfigError("%s: output_dir must be an absolute path" % CONFIG_ENV)
     return Config(values)

@@ -10,7 +10,6 @@ EXEC_OF_ENV = "TRACER_EXEC_OF"  # set across an exec: the file of the process be
 ROOT_ENV = "TRACER_ROOT"  # set by the CLI for the root process only (it says which core runs)
 DEBUG_ENV = "TRACER_DEBUG"  # non-empty: the shim reports on stderr what it decides and what fails
 
-CORES = ("auto", "python", "native")  # the values of the config's "core" key
 
 # Periodic work (at most this often): the writer asks whether the tracer CLI still runs when it
 # hands out a block; the native core recalibrates its clock and forgets threads that ended.

@@ -60,6 +60,16 @@ class Core:
         """Why recording stopped before the end (a sentence for tracerEnd.lost), else None."""
         raise NotImplementedError
 
+    def admit(self):
+        """One event recorded outside the calls (an instant, a counter, a span): True when the
+        event cap lets it in (it is counted), False when it is past the cap (counted as
+        dropped)."""
+        raise NotImplementedError
+
+    def monitoring_tool(self):
+        """The sys.monitoring tool id this core records with (3.12+), else None."""
+        return None
+
     def redeliver_signal(self, signum):
         """Makes a guarded signal (hooks.py) that CPython tripped reach the main thread again and
         again until the hooks' handler runs (signal_seen), so that a main thread blocked in C
@@ -77,12 +87,23 @@ class PythonCore(Core):
 
     kind = "python"
 
-    def __init__(self, registry, config, names):
+    def __init__(self, registry, config, names, values=None):
         self._registry = registry
         self._names = names
         self._ignore_c = config.ignore_c_function
         self._counts = Counts()
-        self._push, self._pop = make_pairing(registry, config, self._counts)
+        self._cap = config.tracer_entries
+        self._values = values is not None
+        self._push, self._pop = make_pairing(registry, config, self._counts, values=values)
+
+    def admit(self):
+        """See Core.admit."""
+        counts = self._counts
+        if counts.admitted < self._cap:
+            counts.admitted += 1
+            return True
+        counts.dropped += 1
+        return False
 
     def counts(self):
         """See Core.counts."""
@@ -150,21 +171,21 @@ def release_tool(tool, codes):
     monitoring.free_tool_id(tool)
 
 
-def select_core(config, registry, names):
+def select_core(config, registry, names, values=None):
     """The core for this process, and why it is not the native one (None when it is, or when the
-    config asks for the Python core)."""
+    config asks for the Python core). `values`: see call_values.py."""
     note = None
     if config.core != "python":
         native, note = load_native()
         if native is not None:
             from .core_native import NativeCore
 
-            return NativeCore(registry, config, native, names), None
+            return NativeCore(registry, config, native, names, values), None
     if sys.version_info >= (3, 12):
         from .core_monitoring import MonitoringCore as CoreClass
     else:
         from .core_profile import ProfileCore as CoreClass
-    return CoreClass(registry, config, names), note
+    return CoreClass(registry, config, names, values), note
 
 
 def load_native():

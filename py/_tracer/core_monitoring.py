@@ -30,8 +30,8 @@ _DISABLE = _monitoring.DISABLE
 class MonitoringCore(PythonCore):
     """Records Python (and C) calls of every thread through one sys.monitoring tool."""
 
-    def __init__(self, registry, config, names):
-        super().__init__(registry, config, names)
+    def __init__(self, registry, config, names, values=None):
+        super().__init__(registry, config, names, values)
         local_events = _ENTRY_EXIT & ~_events.PY_START  # PY_START is global (see above)
         self._local_events = local_events if config.ignore_c_function else local_events | _C_CALLS
         # id(code) -> code of the code objects with local events on. Keyed by identity: code
@@ -64,6 +64,10 @@ class MonitoringCore(PythonCore):
         """Why recording stopped before the end (the tool id was freed or cleared), else None."""
         return None if self._tool is None else monitoring_loss((self._tool,))
 
+    def monitoring_tool(self):
+        """See Core.monitoring_tool."""
+        return self._tool
+
     def _callbacks(self, tool):
         registry = self._registry
         local = registry.local
@@ -83,6 +87,8 @@ class MonitoringCore(PythonCore):
         function_type = FunctionType
         method_type = MethodType
         disable = _DISABLE
+        with_values = self._values  # --log_func_args/retval: push takes the frame (pairing.py)
+        getframe = sys._getframe
 
         # Hot path: every callback below runs once per call or return. A thread-local attribute
         # is the cheapest per-thread lookup; the clock is read last on entry (in push) and first
@@ -106,7 +112,7 @@ class MonitoringCore(PythonCore):
                 state = local.state
             except AttributeError:
                 state = new_thread()
-            push(state, name_id)
+            push(state, name_id, getframe(1) if with_values else None)
 
         def on_resume(code, offset):
             try:
@@ -121,7 +127,7 @@ class MonitoringCore(PythonCore):
                 state = local.state
             except AttributeError:  # a thread that started before tracing, returning
                 return
-            pop(state, now)
+            pop(state, now, value)
 
         def on_throw(code, offset, exception):  # global event: filter here (rare)
             if object_id(code) in recorded:

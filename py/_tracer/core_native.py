@@ -5,6 +5,14 @@ global PY_START that decides each code object once and records the starts of rec
 local events (resumes, returns, C calls) on recorded code only. On 3.8-3.11 the C profile hook is
 set in every thread the API reaches (3.9+: threads already running too), and in threads started
 later through threading.setprofile and _thread.start_new_thread, as in core_profile.py.
+
+With a `values` object (--log_func_args, --log_func_retval) the C core calls its
+`start(frame, tid, depth, name_id)` when a recorded Python call starts (3.12+: PY_START only, not
+resumes; 3.8-3.11: every "call" event, a generator's resumes too) and keeps the token it returns
+beside the call's slot, then `finish(tid, start, duration, name_id, token, retval)` when that call
+ends (retval `values.NO_VALUE` for an exception; only for calls of at least min_duration): a true
+result means the values object wrote the call, which is then not stored in the events block. See
+_native.c (enter_with_token) for the exact moments.
 """
 
 import _thread
@@ -33,12 +41,13 @@ class NativeCore(Core):
 
     kind = "native"
 
-    def __init__(self, registry, config, native, names):
+    def __init__(self, registry, config, native, names, values=None):
         self._registry = registry
         self._native = native
         self._ignore_c = config.ignore_c_function
         self._running = False
         self._tools = ()
+        options = {} if values is None else {"values": values}  # values mode (the module doc)
         native.configure(
             registry=registry,
             last_event_slots=LAST_EVENT_SLOTS,
@@ -48,6 +57,7 @@ class NativeCore(Core):
             min_ns=int(config.min_duration_us * 1000),
             ignore_c=config.ignore_c_function,
             debug=debug.ENABLED,
+            **options,
         )
         rawfile.use_mapper(native.map_segment)  # keeps no duplicate of the file's descriptor
         if not _MONITORING:
@@ -80,6 +90,11 @@ class NativeCore(Core):
         """See Core.counts."""
         return self._native.counts()
 
+    def admit(self):
+        """One event the session records outside calls (an instant, a counter, a span) takes a
+        place under the cap: True, or False when the cap is reached (counted as dropped)."""
+        return self._native.admit()
+
     def before_fork(self):
         """See Core.before_fork."""
         self._native.before_fork()
@@ -100,6 +115,10 @@ class NativeCore(Core):
     def lost_reason(self):
         """Why recording stopped before the end (the tool id was freed or cleared), else None."""
         return monitoring_loss(self._tools) if self._tools else None
+
+    def monitoring_tool(self):
+        """See Core.monitoring_tool."""
+        return self._tools[0] if self._tools else None
 
     def redeliver_signal(self, signum):
         """See Core.redeliver_signal: a timer re-sends it (_native.c, Linux only)."""

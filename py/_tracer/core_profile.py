@@ -20,8 +20,8 @@ _start_new_thread = _thread.start_new_thread
 class ProfileCore(PythonCore):
     """Records Python (and C) calls through one profile function per thread."""
 
-    def __init__(self, registry, config, names):
-        super().__init__(registry, config, names)
+    def __init__(self, registry, config, names, values=None):
+        super().__init__(registry, config, names, values)
         self._running = False
 
     def start(self):
@@ -80,9 +80,10 @@ class ProfileCore(PythonCore):
             if event == "call":
                 code = frame.f_code
                 entry = code_ids.get(object_id(code))
-                push(state, entry[1] if entry is not None and entry[0] is code else code_id(code))
+                push(state, entry[1] if entry is not None and entry[0] is code else code_id(code),
+                     frame)
             elif event == "return":
-                pop(state, clock())
+                pop(state, clock(), arg)
             elif record_c:
                 if event == "c_call":
                     depth = state.depth

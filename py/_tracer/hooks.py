@@ -26,7 +26,7 @@ except ImportError:  # a CPython that moved them: the public (recorded) wrappers
 
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
-from . import debug, tasks
+from . import async_tasks, debug, tasks
 from .session import bare_fork_id, launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
@@ -116,6 +116,8 @@ def install(session):
     for module in ("setproctitle", "ray._raylet"):  # Ray sets titles with its own copy
         _patch_on_import(module, _patch_setproctitle)
     _patch_on_import("multiprocessing.util", _patch_spawnv_passfds)
+    if config.log_async:
+        _patch_on_import("asyncio.events", async_tasks.patch_handle(session))
 
 
 # --- ending: finish the session once, whatever path the process takes out ---------------------
@@ -331,7 +333,7 @@ def _after_fork_in_parent():
             return
         flow = launch_flow("s", "fork", 0, get_native_id(), _fork_started_ns,
                            bare_fork_id(_real_getpid(), _fork_seq))
-        _session.add_flow(flow)
+        _session.add_event(flow)
     except Exception as error:  # noqa: BLE001
         debug.swallowed("the parent's end of a fork's arrow", error)
 
@@ -345,7 +347,7 @@ def _record_launch(child_pid, kind, started_ns):
     try:
         flow = launch_flow("s", kind, child_pid, get_native_id(), started_ns)
         flow["args"] = {"bind": "next"}
-        _session.add_flow(flow)
+        _session.add_event(flow)
     except Exception as error:  # noqa: BLE001 - the launch happened; only its arrow is lost
         debug.swallowed("a launch arrow", error)
 
@@ -433,7 +435,7 @@ def _record_exec():
     """The exec arrow's first end: the call that execs (the successor keeps the pid)."""
     try:
         pid = _real_getpid()
-        _session.add_flow(launch_flow("s", "exec", pid, get_native_id(), _clock()))
+        _session.add_event(launch_flow("s", "exec", pid, get_native_id(), _clock()))
     except Exception as error:  # noqa: BLE001
         debug.swallowed("an exec's arrow", error)
 

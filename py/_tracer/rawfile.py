@@ -10,6 +10,7 @@ import errno
 import mmap
 import os
 import sys
+from _struct import Struct
 
 _os_open = os.open
 _os_close = os.close
@@ -108,6 +109,9 @@ def align8(size):
     return (size + 7) & ~7
 
 
+_HEAD = Struct("<BxxxI")  # kind byte, three zero bytes, payload size
+
+
 def record_head(kind, size):
     """A record's 8-byte head: kind byte, three zero bytes, payload size (u32 little-endian)."""
     return kind + b"\0\0\0" + size.to_bytes(4, "little")
@@ -165,11 +169,16 @@ class RawFile:
         """Appends one whole record: its payload is stored before its head (docs, 2a). `final`:
         the end record, which may use the segment's END_RESERVE."""
         size = len(payload)
-        offset = self._reserve(HEAD_BYTES + size, END_RESERVE if final else 0)
+        offset = self.size
+        end = offset + ((HEAD_BYTES + size + 7) & ~7)
+        if final or end > self._map_end - END_RESERVE:  # (the common case inlines _reserve)
+            offset = self._reserve(HEAD_BYTES + size, END_RESERVE if final else 0)
+        else:
+            self.size = end
         start = offset - self._map_start
         view = self._map
         view[start + HEAD_BYTES:start + HEAD_BYTES + size] = payload
-        view[start:start + HEAD_BYTES] = record_head(kind, size)
+        _HEAD.pack_into(view, start, kind[0], size)
 
     def block(self, kind, size):
         """Appends a record of `size` zero bytes of payload; returns a writable memoryview of it

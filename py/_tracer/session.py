@@ -11,14 +11,21 @@ from time import perf_counter_ns, time_ns
 
 from . import SHIM_FILE_PREFIX, debug
 from .constants import EXEC_OF_ENV
+from . import api, gc_passes, raised
+from .async_tasks import SORT_SPACING
+from .call_values import CallValues
 from .core import select_core
 from .names import NameTable
 from .threads import ThreadRegistry
+from .values import prepare as prepare_reprs
+from .values import stop_for_fork
 from .writer import FORMAT_VERSION, TraceWriter
 
 _clock = perf_counter_ns
 _getpid = os.getpid
-_SHIM_ENTRY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sitecustomize.py")
+_SHIM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The shim's files outside the _tracer package (whose code has SHIM_FILE_PREFIX names).
+_SHIM_ENTRIES = (os.path.join(_SHIM_DIR, "sitecustomize.py"), os.path.join(_SHIM_DIR, "tracer_api.py"))
 
 
 # The rank variables distributed launchers set, tried in this order: (rank, world size).
@@ -62,13 +69,21 @@ class Session:
         self._exec_of = os.environ.pop(EXEC_OF_ENV, None)
         self._finishing = True  # until start(): nothing to finish
         self._detached = False  # a fork child that only execs: it writes nothing
-        names = NameTable(_make_code_filter(config, self._start_cwd))
+        self.names = NameTable(_make_code_filter(config, self._start_cwd))
         self.threads = ThreadRegistry()
-        self._writer = self._new_writer(names)
+        if config.log_async:
+            self.threads.sort_spacing = SORT_SPACING
+        self._writer = self._new_writer(self.names)
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
+        values = None
+        if config.log_func_args or config.log_func_retval or config.log_exception:
+            prepare_reprs()
+        if config.log_func_args or config.log_func_retval:
+            values = CallValues(self.threads, self.names, config.log_func_args,
+                                config.log_func_retval)
         # core_note: why the native core is not recording (None when it is, or was not asked for)
-        self._core, self.core_note = select_core(config, self.threads, names)
+        self._core, self.core_note = select_core(config, self.threads, self.names, values)
         self.core_kind = self._core.kind
         self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
         self._launch = None  # (kind, parent pid) of this process, for otherData
@@ -94,11 +109,28 @@ class Session:
             self._writer.write_header(self._other_data(None))
             self._writer.write_process_name(self._current_process_name(final=False))
             self._core.start()
+            self._start_recorders()
         except BaseException:
             self._writer.abandon()  # leave no empty file behind: this process is not traced
             _remove(os.path.join(self.config.output_dir, self.file_name))
             raise
         self._finishing = False
+
+    def _start_recorders(self):
+        """Starts recording what the config asks for beyond the calls (the in-program API always:
+        it is the program's own choice)."""
+        config = self.config
+        api.install(self)
+        if config.log_gc:
+            gc_passes.install(self)
+        self._watch_raises()
+
+    def _watch_raises(self):
+        """--log_exception, through the core's sys.monitoring tool (again after a restart: the
+        tool may be another)."""
+        tool = self._core.monitoring_tool()
+        if self.config.log_exception and tool is not None:
+            raised.install(self, tool)
 
     def finish(self, reason):
         """Stops recording, writes the names as they are now and tracerEnd; idempotent."""
@@ -143,7 +175,7 @@ class Session:
             flow = launch_flow("f", launch, _getpid(), get_native_id(), fork_ns + _FORK_FLOW_NS,
                                flow_id)
             flow["bp"] = "e"
-            writer.add_flow(flow)
+            writer.add_event(flow)
         self._writer = writer
         self.file_name = writer.file_name
         self.threads.writer = writer
@@ -155,6 +187,7 @@ class Session:
         if resuming:
             self._finishing = False
             self._core.start()
+            self._watch_raises()
 
     def redeliver_signal(self, signum):
         """See Core.redeliver_signal (a life-cycle service of the native library)."""
@@ -186,14 +219,37 @@ class Session:
             # For the report: the program's main call, not the import machinery's tail that runs
             # first (Perfetto binds the next slice).
             flow["args"] = {"bind": "main"}
-            self.add_flow(flow)
+            self.add_event(flow)
 
-    def add_flow(self, event):
-        """Writes a Trace Event flow event (an arrow's end) into the file."""
-        self._writer.add_flow(event)
+    def add_event(self, event):
+        """Writes a Trace Event of the tracer's own (an arrow's end, a name) into the file."""
+        self._writer.add_event(event)
+
+    def emit(self, event, counted=True):
+        """Writes an event the program's run made outside the calls (an instant, a counter, a
+        span's end, a gc pass), a dict with its `ph`, `ts` and `tid`, when recording and under
+        the event cap (`counted`: the end of a span admitted when it began is not counted
+        again); True when it is in the file."""
+        if self._finishing or (counted and not self._core.admit()):
+            return False
+        event["pid"] = self._writer.pid
+        return self._writer.add_event(event)
+
+    def pid(self):
+        """The pid of the file being written (this process's, once a fork child has its own)."""
+        return self._writer.pid
+
+    def recording(self):
+        """True while this process records (started, not finished)."""
+        return not self._finishing
+
+    def monitoring_tool(self):
+        """See Core.monitoring_tool."""
+        return self._core.monitoring_tool()
 
     def before_fork(self):
         """See Core.before_fork."""
+        stop_for_fork()
         self._core.before_fork()
 
     def after_fork_in_parent(self):
@@ -303,7 +359,7 @@ def _make_code_filter(config, start_cwd):
 
     def is_recorded(code):
         path = code.co_filename
-        if path.startswith(SHIM_FILE_PREFIX) or path == _SHIM_ENTRY:
+        if path.startswith(SHIM_FILE_PREFIX) or path in _SHIM_ENTRIES:
             return False
         if not include and not exclude:
             return True

@@ -51,7 +51,7 @@ def _flow(phase, kind, flow_id_value, tid, ns, bind):
 
 def _add(event):
     if _session is not None:
-        _session.add_flow(event)
+        _session.add_event(event)
 
 
 def _submitter_pid():

@@ -35,7 +35,7 @@ class ThreadState:
     """One thread's recording state (see the module doc)."""
 
     __slots__ = ("tid", "ident", "thread", "name", "events", "count", "slots", "stack", "depth",
-                 "stack_slots", "private", "_saved")
+                 "stack_slots", "private", "_saved", "tokens", "sort_index")
 
     def __init__(self, ident, tid, thread):
         self.tid = tid
@@ -50,6 +50,8 @@ class ThreadState:
         self.stack_slots = 0
         self.private = False  # recording into private memory (a fork in progress)
         self._saved = None  # the file's blocks while private, in the parent
+        self.tokens = []  # --log_func_args/retval: each open call's token, by depth (pairing.py)
+        self.sort_index = 0  # --log_async: the thread's place among the rows (async_tasks.py)
 
     def current_name(self):
         """The thread's name now, read without running Python code (no property)."""
@@ -160,6 +162,10 @@ class ThreadRegistry:
     def __init__(self):
         self.local = threading.local()  # .state: the current thread's ThreadState
         self.writer = None
+        # --log_async: each thread gets a thread_sort_index this far past the previous one, in
+        # the order threads start recording, so that task rows fit in between (async_tasks.py).
+        self.sort_spacing = 0
+        self._sorted = 0
         self._live = {}  # ident -> ThreadState (a thread that ended is replaced by a new ident's)
 
     def new_thread(self):
@@ -171,6 +177,10 @@ class ThreadRegistry:
         self._live[ident] = state
         self.local.state = state
         self.writer.write_thread_name(state.tid, state.current_name())
+        if self.sort_spacing:
+            self._sorted += 1
+            state.sort_index = self._sorted * self.sort_spacing
+            self.writer.write_thread_sort_index(state.tid, state.sort_index)
         return state
 
     def by_thread(self, thread):

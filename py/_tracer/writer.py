@@ -9,6 +9,7 @@ events and the end record; rawfile.py does the bytes.
 import errno
 from _thread import RLock
 from os import getpid as _os_getpid
+from os import register_at_fork
 from os import kill as _os_kill
 from time import perf_counter_ns
 
@@ -16,14 +17,17 @@ from . import debug, rawfile
 from .constants import CHECK_INTERVAL_NS
 
 try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
-    from _json import encode_basestring_ascii as _quote
+    from _json import encode_basestring_ascii as quote
 except ImportError:  # pragma: no cover - CPython always has _json
-    from json import dumps as _quote
+    from json import dumps as quote
 
 FORMAT_VERSION = 1  # otherData.tracer_version: the JSON contract (the raw file has its magic)
 KIND_HEADER = b"H"  # UTF-8 JSON object: otherData
 KIND_NAMES = b"N"  # UTF-8 JSON array of [id, name, cat]
-KIND_META = b"M"  # UTF-8 JSON array of the M events and flow events
+KIND_META = b"M"  # UTF-8 JSON array of Trace Events written whole (M, flows, instants, ...)
+KIND_VALUES = b"V"  # int64 tid, bytes used, then calls with values (call_values.py)
+KIND_OPEN_ARGS = b"O"  # int64 tid, slots, then a slot per depth: the arguments of the open call
+OPEN_ARGS_SLOT = 512  # u32 text bytes, u32 name id, then the UTF-8 text of a JSON object
 KIND_END = b"T"  # UTF-8 JSON object: tracerEnd
 KIND_EVENTS = b"E"  # float64: tid, count, then (start_ns, dur_ns, name_id) slots
 KIND_STACK = b"S"  # int64: tid, depth, then (start_ns, name_id) slots
@@ -36,16 +40,40 @@ STACK_SLOT = 2
 def to_json(value):
     """Compact JSON text of metadata (dicts, lists, strings, numbers, booleans, None)."""
     if isinstance(value, str):
-        return _quote(value)
+        return quote(value)
     if value is None or value is True or value is False:
         return "null" if value is None else "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value) if value == value and abs(value) != float("inf") else "null"
     if isinstance(value, dict):
-        return "{%s}" % ",".join("%s:%s" % (_quote(str(k)), to_json(v)) for k, v in value.items())
+        return "{%s}" % ",".join("%s:%s" % (quote(str(k)), to_json(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return "[%s]" % ",".join(to_json(item) for item in value)
-    return _quote(str(value))
+    return quote(str(value))
+
+
+# [forks seen by this process's line, 1 while a fork is in progress]: a writer made before the
+# last fork is its parent's (a fork child before its own writer), told without a getpid() system
+# call per record. While a fork is in progress (from these hooks' `before` to their `after`), the
+# fork hooks registered before them (threading's) run Python code in the child, which getpid()
+# tells from the parent. Registered when this module is imported, before the shim's own hooks.
+_forks = [0, 0]
+
+
+def _forking():
+    _forks[1] = 1
+
+
+def _forked():
+    _forks[0] += 1
+    _forks[1] = 0
+
+
+def _not_forked():
+    _forks[1] = 0
+
+
+register_at_fork(before=_forking, after_in_parent=_not_forked, after_in_child=_forked)
 
 
 class _TracerGone(OSError):
@@ -71,6 +99,7 @@ class TraceWriter:
 
     def __init__(self, config, pid, names):
         self.pid = pid
+        self._forks = _forks[0]  # see _forks
         self._file, self.file_name = rawfile.create(config.output_dir, pid)
         self.lock = RLock()
         self.closed = False
@@ -82,6 +111,10 @@ class TraceWriter:
         self.names = names  # names go into the file once the header is there (write_header)
         # What the M records say so far: None -> process name, tid -> thread name.
         self._written_meta = {}
+        # An append that comes while this thread appends (a gc callback, a signal handler): it
+        # waits in _pending until the one in progress is done.
+        self._busy = False
+        self._pending = []
         # The tracer CLI that reads this file: once it is gone (SIGKILLed), nobody will; checked
         # when a block is asked for, at most every CHECK_INTERVAL_NS.
         self._tracer_pid = config.tracer_pid
@@ -108,7 +141,7 @@ class TraceWriter:
             self._append(KIND_NAMES, to_json(known))
 
     def _name_given(self, name_id, name, cat):
-        self._append(KIND_NAMES, "[[%d,%s,%s]]" % (name_id, _quote(name), _quote(cat)))
+        self._append(KIND_NAMES, "[[%d,%s,%s]]" % (name_id, quote(name), quote(cat)))
 
     def events_block(self, tid, slots):
         """A new events block for thread `tid`, of `slots` calls or, when the rest of the file's
@@ -131,8 +164,35 @@ class TraceWriter:
             block[:8].cast("q")[0] = tid
         return block
 
+    def _parents(self):
+        """True in a fork child whose file this still is: its parent's (see _forks)."""
+        return self._forks != _forks[0] or (_forks[1] and _os_getpid() != self.pid)
+
+    def writable(self):
+        """False once nothing more goes into the file: closed, stopped (a full disk), or a fork
+        child's file that is still its parent's."""
+        return not self.closed and self.lost is None and not self._parents()
+
+    def values_block(self, tid, size):
+        """A new values block of `size` bytes of text for thread `tid` (call_values.py): a
+        memoryview (bytes) of its payload, the tid stored; None when the file takes no more."""
+        block = self._block(KIND_VALUES, 16 + size)
+        if block is not None:
+            block[:8].cast("q")[0] = tid
+        return block
+
+    def open_args_block(self, tid, slots):
+        """A new open-call arguments record of `slots` slots for thread `tid` (it replaces the
+        thread's earlier ones): a memoryview (bytes) of its payload, tid and slots stored."""
+        block = self._block(KIND_OPEN_ARGS, 16 + slots * OPEN_ARGS_SLOT)
+        if block is not None:
+            head = block[:16].cast("q")
+            head[0] = tid
+            head[1] = slots
+        return block
+
     def _block(self, kind, size):
-        if _os_getpid() != self.pid:
+        if self._parents():
             return None  # a fork child before its own writer (the cores record privately)
         with self.lock:
             if self.closed or self.lost is not None:
@@ -140,11 +200,17 @@ class TraceWriter:
             if self._tracer_gone():
                 self._stop_writing(_TracerGone())
                 return None
+            busy, self._busy = self._busy, True
             try:
-                return self._file.block(kind, size)
+                block = self._file.block(kind, size)
             except OSError as error:
                 self._stop_writing(error)
                 return None
+            finally:
+                self._busy = busy
+            if self._pending and not busy:
+                self._append(*self._pending.pop(0))  # appends the others too
+            return block
 
     def write_process_name(self, name):
         """Names the process in the file (when the name changed)."""
@@ -154,8 +220,14 @@ class TraceWriter:
         """Names a thread in the file (when the name changed)."""
         self._write_meta(tid, name, "thread_name")
 
+    def write_thread_sort_index(self, tid, index):
+        """Places a thread's row among its process's (`thread_sort_index`)."""
+        self._append(KIND_META, to_json([{"ph": "M", "pid": self.pid, "tid": tid,
+                                          "name": "thread_sort_index",
+                                          "args": {"sort_index": index}}]))
+
     def _write_meta(self, key, name, kind):
-        if not name or _os_getpid() != self.pid:
+        if not name or self._parents():
             return
         with self.lock:
             if self._written_meta.get(key) == name:
@@ -165,31 +237,49 @@ class TraceWriter:
             self._append(KIND_META, to_json([{"ph": "M", "pid": self.pid, "tid": tid,
                                               "name": kind, "args": {"name": name}}]))
 
-    def add_flow(self, event):
-        """Writes a Trace Event flow event (`s`, `f`: a launch or task arrow's end)."""
-        self._append(KIND_META, to_json([event]))
+    def add_event(self, event):
+        """Writes a Trace Event (a dict) whole: a flow's end, an instant, a counter, a slice."""
+        return self._append(KIND_META, to_json([event]))
 
     def _append(self, kind, text):
-        if _os_getpid() != self.pid:
+        """Appends one record; True when it is in the file."""
+        if self._parents():
             # A fork child before its own writer: the file is the parent's (a name given here is
             # in the new file's header, write_header), and its lock may be held by a thread that
             # does not exist in this process.
-            return
-        with self.lock:
+            return False
+        lock = self.lock
+        lock.acquire()
+        try:
             if self.closed or self.lost is not None:
-                return
+                return False
+            if self._busy:  # called back from inside the append in progress: after it
+                self._pending.append((kind, text))
+                return True
+            self._busy = True
             try:
                 self._file.append(kind, text.encode())
+                while self._pending:
+                    kind, text = self._pending.pop(0)
+                    self._file.append(kind, text.encode())
             except OSError as error:
                 self._stop_writing(error)
+                return False
+            finally:
+                self._busy = False
+            return True
+        finally:
+            lock.release()
 
     def close(self, end_metadata):
         """Writes tracerEnd, cuts the file after it and closes it."""
-        if _os_getpid() != self.pid:
+        if self._parents():
             return  # a fork child before its own writer: the file is the parent's
         with self.lock:
             if self.closed:
                 return
+            if self._pending and not self._busy:
+                self._append(*self._pending.pop(0))
             end = dict(end_metadata)
             if self.lost is not None:
                 end.update(lost=self.lost, lost_mono_ns=self.lost_ns)

@@ -2,6 +2,8 @@ import errno
 import os
 import unittest
 
+from _tracer import writer as writer_module
+
 from _tracer import rawfile
 from _tracer.writer import TraceWriter
 from rawread import Trace, records
@@ -105,7 +107,7 @@ class WriterTest(WriterCase):
         self.assertEqual(names, ["after close"])
 
     def test_a_fork_child_before_its_own_writer_writes_nothing(self):
-        self.writer.pid = self.writer.pid + 1  # what a fork child sees
+        writer_module._forked()  # its fork hook in a child: this writer is now the parent's
         self.assertIsNone(self.writer.events_block(1, 256))
         self.writer.write_process_name("child")
         self.writer.c_function_id(len)  # the id is given; its name waits for the new file
@@ -115,3 +117,35 @@ class WriterTest(WriterCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForkWindowTest(WriterCase):
+    def test_python_code_a_fork_child_runs_before_the_writers_hook_writes_nothing(self):
+        """threading's fork hook runs before the writer's in a child, and records calls (and so
+        gives names) there: they must not reach the parent's file, which the child maps too."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_end)
+                # As the child is while threading's hook runs: the writer's has yet to run.
+                writer_module._forks[:] = [self.writer._forks, 1]
+                self.writer._append(writer_module.KIND_NAMES, '[[9,"from the child","py"]]')
+                self.writer.write_process_name("child")
+                os.write(write_end, b"done")
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"done")
+        self.assertEqual(self.trace().names, {})
+        self.assertEqual(self.trace().meta, [])
+
+    def test_the_parent_writes_while_a_fork_is_in_progress(self):
+        writer_module._forking()
+        try:
+            self.writer.write_process_name("parent")
+        finally:
+            writer_module._not_forked()
+        self.assertEqual([e["args"]["name"] for e in self.trace().meta], ["parent"])

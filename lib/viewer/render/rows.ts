@@ -5,10 +5,19 @@
  */
 import { placeArrows, type PlacedArrow } from "../arrow_geometry.ts";
 import type { FlowKind } from "../../report_format.ts";
+import { formatCounterValue } from "../counters.ts";
+import {
+  eachColumn,
+  firstInstantAt,
+  instantKinds,
+  isException,
+  MARKER_HALF_WIDTH,
+  MARKER_HEIGHT,
+} from "../instants.ts";
 import type { Row } from "../layout.ts";
-import type { ProcessModel } from "../model.ts";
+import { isTaskTrack, type ProcessModel } from "../model.ts";
 import { FOOTER_HEIGHT, GUTTER, MAX_LEVELS, TRACKS_TOP } from "../sizes.ts";
-import { BOLD_FONT, COLORS, FONT } from "../theme.ts";
+import { BOLD_FONT, COLORS, FONT, MATCH_COLOR } from "../theme.ts";
 import type { ViewState } from "../view_state.ts";
 
 /** A canvas's 2D context, on the page or offscreen (the cached gutter image). */
@@ -16,6 +25,8 @@ export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingConte
 
 /** Indent of the gutter labels per level of the process tree. */
 const TREE_INDENT = 10;
+/** Further indent of an asyncio task's row under its event loop's thread. */
+const TASK_INDENT = 14;
 const SMALL_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 
 /** A process: a compact lane (name beside its first thread's strip) or a header over its threads. */
@@ -82,16 +93,19 @@ export function drawCompactGutter(ctx: Context2D, state: ViewState, row: Row, y:
   if (row.kind === "counter" || row.expanded) return;
   ctx.textBaseline = "middle";
   if (row.kind === "thread") {
-    const indent = 20 + row.process.treeDepth * TREE_INDENT;
+    const task = isTaskTrack(row.track);
+    const indent = threadIndent(row);
     ctx.fillStyle = COLORS.gutter;
     ctx.fillRect(0, y, GUTTER - 1, row.height - 1);
     ctx.fillStyle = COLORS.rule;
     ctx.fillRect(GUTTER - 1, y, 1, row.height);
+    if (task) drawTaskMark(ctx, indent, y, y + row.height / 2);
     ctx.font = SMALL_FONT;
     ctx.fillStyle = COLORS.secondaryText;
     const { name, tid } = row.track.info;
-    const text = clipToWidth(ctx, `▸ ${name || "thread"} · ${tid}`, GUTTER - indent - 4);
-    ctx.fillText(text, indent, y + row.height / 2);
+    // A task's tid is made up: its name says which task it is.
+    const label = task ? `▸ ${name}` : `▸ ${name || "thread"} · ${tid}`;
+    ctx.fillText(clipToWidth(ctx, label, GUTTER - indent - 4), indent, y + row.height / 2);
     return;
   }
   const { process } = row;
@@ -131,6 +145,19 @@ function processSub(process: ProcessModel): string {
 function alerted(process: ProcessModel): boolean {
   const info = process.info;
   return info.droppedEvents > 0 || info.ending !== undefined;
+}
+
+/** Where a thread row's label starts: under its process, further in for an asyncio task. */
+function threadIndent(row: Extract<Row, { kind: "thread" }>): number {
+  return 20 + row.process.treeDepth * TREE_INDENT + (isTaskTrack(row.track) ? TASK_INDENT : 0);
+}
+
+/** The elbow left of an asyncio task's name, from the row's top to the label's middle `lineY`. */
+function drawTaskMark(ctx: Context2D, indent: number, y: number, lineY: number) {
+  ctx.fillStyle = COLORS.tree;
+  const x = indent - TASK_INDENT + 3;
+  ctx.fillRect(x, y, 1, lineY - y);
+  ctx.fillRect(x, lineY, TASK_INDENT - 6, 1);
 }
 
 /** The tree's elbow left of a child process's name. */
@@ -183,7 +210,7 @@ export function drawCounterRow(
   ctx.lineTo(state.width, base);
   ctx.closePath();
   ctx.fill();
-  drawGutterLabel(ctx, row.series.name, `max ${formatNumber(max)}`, y, row.height, 12);
+  drawGutterLabel(ctx, row.series.name, `max ${formatCounterValue(max)}`, y, row.height, 12);
 }
 
 /** A thread: its name in the gutter beside its strip or flame chart, and a chart's footer. */
@@ -194,12 +221,16 @@ export function drawThreadRow(
   y: number,
 ) {
   const { track } = row;
-  const indent = 20 + row.process.treeDepth * TREE_INDENT;
+  const indent = threadIndent(row);
   ctx.fillStyle = COLORS.threadRule;
   ctx.fillRect(0, y + row.height - 1, state.width, 1);
   const name = track.info.name || "thread";
   if (!row.expanded) return; // its gutter is in the cached gutter image (drawCompactGutter)
-  drawGutterLabel(ctx, `▾ ${name}`, `tid ${track.info.tid}`, y, Math.min(row.height, 40), indent);
+  const task = isTaskTrack(track);
+  const height = Math.min(row.height, 40);
+  const sub = task ? "asyncio task" : `tid ${track.info.tid}`;
+  drawGutterLabel(ctx, `▾ ${name}`, sub, y, height, indent);
+  if (task) drawTaskMark(ctx, indent, y, height >= 30 ? y + 11 : y + height / 2);
   if (!row.footer) return;
   const footerY = y + row.height - FOOTER_HEIGHT;
   ctx.fillStyle = COLORS.footer;
@@ -238,25 +269,97 @@ function drawGutterLabel(
   }
 }
 
+/**
+ * The instants of the visible rows, as markers hanging from the top of their row at a fixed size
+ * (visible at any zoom): exceptions as red diamonds over the other instants' triangles, one marker
+ * of each kind per pixel column. Search matches are outlined; the selected instant also gets a
+ * line down its row.
+ */
 export function drawInstants(
   ctx: CanvasRenderingContext2D,
   state: ViewState,
   rowOf: Map<number, Row>,
 ) {
-  const { scale, model, scrollY } = state;
-  ctx.fillStyle = COLORS.instant;
-  for (const [trackIndex, t] of model.header.instants) {
-    const row = rowOf.get(trackIndex);
-    if (!row || t < scale.start || t > scale.end) continue;
-    const x = GUTTER + scale.toPx(t);
+  const { scale, model, scrollY, search, selectedInstant } = state;
+  const instants = model.header.instants;
+  const others: number[] = [];
+  const exceptions: number[] = [];
+  const matches: number[] = [];
+  for (const [trackIndex, row] of rowOf) {
+    const track = model.tracks[trackIndex];
+    if (track.instants.length === 0) continue;
     const y = TRACKS_TOP + row.y - scrollY + 1;
+    const kinds = instantKinds(model, track);
+    eachColumn(model, kinds.others, scale, (_, px) => others.push(GUTTER + px, y));
+    eachColumn(model, kinds.exceptions, scale, (_, px) => exceptions.push(GUTTER + px, y));
+    if (!search) continue;
+    const list = track.instants;
+    for (let j = firstInstantAt(model, list, scale.start); j < list.length; j++) {
+      const [, t, name] = instants[list[j]];
+      if (t > scale.end) break;
+      if (search.nameMask[name]) matches.push(GUTTER + Math.round(scale.toPx(t)), y);
+    }
+  }
+  const selected = selectedInstant === undefined ? undefined : instants[selectedInstant];
+  const selectedRow = selected && rowOf.get(selected[0]);
+  const shown = selected && selectedRow && selected[1] >= scale.start && selected[1] <= scale.end;
+  const exception = selectedInstant !== undefined && isException(model, selectedInstant);
+  const x = shown ? GUTTER + Math.round(scale.toPx(selected[1])) : 0;
+  const y = shown ? TRACKS_TOP + selectedRow.y - scrollY + 1 : 0;
+  if (shown) {
+    ctx.fillStyle = exception ? COLORS.exception : COLORS.instant;
+    ctx.fillRect(x, y, 1, selectedRow.height - 2);
+  }
+  ctx.fillStyle = COLORS.instant;
+  ctx.beginPath();
+  for (let n = 0; n < others.length; n += 2) triangle(ctx, others[n], others[n + 1]);
+  ctx.fill();
+  if (exceptions.length > 0) {
     ctx.beginPath();
-    ctx.moveTo(x - 5, y);
-    ctx.lineTo(x + 5, y);
-    ctx.lineTo(x, y + 8);
-    ctx.closePath();
+    for (let n = 0; n < exceptions.length; n += 2) diamond(ctx, exceptions[n], exceptions[n + 1]);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = COLORS.markerOutline;
+    ctx.stroke();
+    ctx.fillStyle = COLORS.exception;
     ctx.fill();
   }
+  if (matches.length > 0) {
+    ctx.beginPath();
+    for (let n = 0; n < matches.length; n += 2) {
+      const left = matches[n] - MARKER_HALF_WIDTH - 2;
+      ctx.rect(left, matches[n + 1] - 1, 2 * MARKER_HALF_WIDTH + 4, MARKER_HEIGHT + 2);
+    }
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = MATCH_COLOR;
+    ctx.stroke();
+  }
+  if (shown) {
+    ctx.beginPath();
+    if (exception) diamond(ctx, x, y);
+    else triangle(ctx, x, y);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = COLORS.selectedMarker;
+    ctx.stroke();
+  }
+  ctx.lineWidth = 1;
+}
+
+/** An instant's marker: a triangle pointing down from `y`. */
+function triangle(ctx: CanvasRenderingContext2D, x: number, y: number) {
+  ctx.moveTo(x - MARKER_HALF_WIDTH, y);
+  ctx.lineTo(x + MARKER_HALF_WIDTH, y);
+  ctx.lineTo(x, y + MARKER_HEIGHT - 2);
+  ctx.closePath();
+}
+
+/** An exception's marker: a diamond from `y` down. */
+function diamond(ctx: CanvasRenderingContext2D, x: number, y: number) {
+  const half = MARKER_HEIGHT / 2;
+  ctx.moveTo(x, y);
+  ctx.lineTo(x + MARKER_HALF_WIDTH, y + half);
+  ctx.lineTo(x, y + MARKER_HEIGHT);
+  ctx.lineTo(x - MARKER_HALF_WIDTH, y + half);
+  ctx.closePath();
 }
 
 /**
@@ -339,10 +442,4 @@ function clipToWidth(ctx: Context2D, text: string, room: number): string {
   let n = text.length;
   while (n > 1 && textWidth(ctx, text.slice(0, n) + "…") > room) n = Math.floor(n * 0.85);
   return text.slice(0, n) + "…";
-}
-
-function formatNumber(value: number): string {
-  return Math.abs(value) >= 1e6 || (Math.abs(value) < 1e-3 && value !== 0)
-    ? value.toExponential(2)
-    : String(Math.round(value * 1000) / 1000);
 }

@@ -1,0 +1,104 @@
+"""The in-program API behind the `tracer_api` module while this process is traced (tracer_api.py
+binds its names to these): instants, counters and spans, written into the trace with the same
+guarantees as the calls (appended to the mapped file as they happen, under the event cap, and
+left out for code the include/exclude filters leave out).
+
+A span is a `B` event when it opens and an `E` event when it closes, so that a span still open
+when the process is killed is in the file (the reader closes it at the end, as it does calls).
+"""
+
+import sys
+from _thread import get_native_id
+from functools import wraps
+from time import perf_counter_ns
+
+from .events import json_args, ns_to_us
+
+_session = None
+_getframe = sys._getframe
+
+
+def install(session):
+    """Makes the API record into `session`."""
+    global _session
+    _session = session
+
+
+def enabled():
+    """True while this process records."""
+    return _session is not None and _session.recording()
+
+
+def _recorded_caller(depth):
+    """True when the program's code `depth` frames up is recorded (the filters)."""
+    return _session.names.code_id(_getframe(depth + 1).f_code) >= 0
+
+
+def instant(name, **args):
+    """An instant event on the calling thread, with `args`."""
+    if enabled() and _recorded_caller(1):
+        _session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
+                       "ts": ns_to_us(perf_counter_ns()), "name": str(name), "cat": "instant",
+                       "args": json_args(args)})
+
+
+def counter(name, **values):
+    """Counter values (`C` event): each keyword is a series of the counter track `name`; values
+    that are not numbers are left out (a bool counts as 0 or 1)."""
+    if not enabled() or not _recorded_caller(1):
+        return
+    numbers = {str(key): (int(value) if type(value) is bool else value)
+               for key, value in values.items() if isinstance(value, (int, float))}
+    if numbers:
+        _session.emit({"ph": "C", "tid": get_native_id(), "ts": ns_to_us(perf_counter_ns()),
+                       "name": str(name), "cat": "counter", "args": numbers})
+
+
+class Span:
+    """`span(name, **args)`: a slice around a `with` block, or around each call of a function
+    it decorates."""
+
+    __slots__ = ("name", "args", "_open")
+
+    def __init__(self, name, **args):
+        self.name = str(name)
+        self.args = args
+        self._open = []  # the tids of the blocks open with this object (with nests)
+
+    def __enter__(self):
+        self._open.append(_begin(self.name, self.args, 1))
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._open:
+            _end(self._open.pop())
+        return False
+
+    def __call__(self, func):
+        name = self.name
+        args = self.args
+
+        @wraps(func)
+        def spanned(*call_args, **call_kwargs):
+            tid = _begin(name, args, 1)
+            try:
+                return func(*call_args, **call_kwargs)
+            finally:
+                _end(tid)
+
+        return spanned
+
+
+def _begin(name, args, depth):
+    """Opens a span; the thread's tid, or None when it is not recorded."""
+    if not enabled() or not _recorded_caller(depth + 1):
+        return None
+    tid = get_native_id()
+    written = _session.emit({"ph": "B", "tid": tid, "ts": ns_to_us(perf_counter_ns()),
+                             "name": name, "cat": "span", "args": json_args(args)})
+    return tid if written else None
+
+
+def _end(tid):
+    if tid is not None and _session.recording():
+        _session.emit({"ph": "E", "tid": tid, "ts": ns_to_us(perf_counter_ns())}, counted=False)

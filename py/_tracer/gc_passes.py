@@ -1,0 +1,31 @@
+"""--log_gc: each garbage-collection pass as a slice named `gc` on the thread that ran it, with
+its generation and what it collected (gc.callbacks, every CPython)."""
+
+import gc
+from _thread import get_native_id
+from time import perf_counter_ns
+
+from .events import ns_to_us
+from .values import in_repr_thread
+
+
+def install(session):
+    """Records every gc pass of this process into `session` from now on."""
+    started = [0]  # the running pass's start (passes do not nest: the GIL, and gc's own lock)
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started[0] = 0 if in_repr_thread() else perf_counter_ns()
+            return
+        start, started[0] = started[0], 0
+        if not start:
+            return  # a pass that started before recording did
+        end = perf_counter_ns()
+        session.emit({
+            "ph": "X", "tid": get_native_id(), "ts": ns_to_us(start), "dur": ns_to_us(end - start),
+            "name": "gc", "cat": "gc",
+            "args": {"generation": info.get("generation"), "collected": info.get("collected"),
+                     "uncollectable": info.get("uncollectable")},
+        })
+
+    gc.callbacks.append(on_gc)
