@@ -254,3 +254,18 @@ Deno.test("tracer_api outside tracer: --write_api writes it once, every call doe
     assert.ok(Number(cost.split(" ").at(-1)) < 1000, `${version}: ${cost}`);
   }
 });
+
+Deno.test("what a program hands tracer_api never raises into it: names by their repr's rules", async () => {
+  const run = await trace(onePython, ["--log_gc", join(DIR, "hostile_api.py")]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "ran on 7 True\n");
+  const placeholder = "<__main__.BadStr: repr raised RuntimeError>";
+  const own = run.events.filter((e) => ["instant", "counter", "span"].includes(String(e.cat)));
+  assert.deepEqual(own.map((e) => [e.ph, e.name, e.args]), [
+    ["i", placeholder, { value: placeholder }],
+    ["C", placeholder, { v: 1 }],
+    ["B", placeholder, { arg: placeholder }],
+    ["B", placeholder, {}],
+  ]);
+  assert.equal(run.events.filter((e) => e.ph === "E").length, 2);
+});

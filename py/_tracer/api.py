@@ -12,7 +12,9 @@ from _thread import get_native_id
 from functools import wraps
 from time import perf_counter_ns
 
+from . import debug
 from .events import json_args, ns_to_us
+from .values import text_of
 
 _session = None
 _getframe = sys._getframe
@@ -34,24 +36,41 @@ def _recorded_caller(depth):
     return _session.names.code_id(_getframe(depth + 1).f_code) >= 0
 
 
+def _name(name):
+    """An event's name: `str(name)`, or its repr's text when that raises (values.text_of)."""
+    if type(name) is str:
+        return name
+    try:
+        return str(name)
+    except Exception:  # noqa: BLE001 - the program's __str__; the call must not raise
+        return text_of(name)
+
+
 def instant(name, **args):
     """An instant event on the calling thread, with `args`."""
-    if enabled() and _recorded_caller(1):
-        _session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
-                       "ts": ns_to_us(perf_counter_ns()), "name": str(name), "cat": "instant",
-                       "args": json_args(args)})
+    try:
+        if enabled() and _recorded_caller(1):
+            _session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
+                           "ts": ns_to_us(perf_counter_ns()), "name": _name(name),
+                           "cat": "instant", "args": json_args(args)})
+    except Exception as error:  # noqa: BLE001 - as untraced, the call does nothing to the program
+        debug.swallowed("tracer_api.instant", error)
 
 
 def counter(name, **values):
     """Counter values (`C` event): each keyword is a series of the counter track `name`; values
     that are not numbers are left out (a bool counts as 0 or 1)."""
-    if not enabled() or not _recorded_caller(1):
-        return
-    numbers = {str(key): (int(value) if type(value) is bool else value)
-               for key, value in values.items() if isinstance(value, (int, float))}
-    if numbers:
-        _session.emit({"ph": "C", "tid": get_native_id(), "ts": ns_to_us(perf_counter_ns()),
-                       "name": str(name), "cat": "counter", "args": numbers})
+    try:
+        if not enabled() or not _recorded_caller(1):
+            return
+        numbers = {str(key): (int(value) if type(value) is bool else value)
+                   for key, value in values.items()
+                   if type(value) in (int, float, bool) and value == value}
+        if numbers:
+            _session.emit({"ph": "C", "tid": get_native_id(), "ts": ns_to_us(perf_counter_ns()),
+                           "name": _name(name), "cat": "counter", "args": numbers})
+    except Exception as error:  # noqa: BLE001 - as untraced, the call does nothing to the program
+        debug.swallowed("tracer_api.counter", error)
 
 
 class Span:
@@ -61,7 +80,7 @@ class Span:
     __slots__ = ("name", "args", "_open")
 
     def __init__(self, name, **args):
-        self.name = str(name)
+        self.name = name
         self.args = args
         self._open = []  # the tids of the blocks open with this object (with nests)
 
@@ -91,14 +110,22 @@ class Span:
 
 def _begin(name, args, depth):
     """Opens a span; the thread's tid, or None when it is not recorded."""
-    if not enabled() or not _recorded_caller(depth + 1):
+    try:
+        if not enabled() or not _recorded_caller(depth + 1):
+            return None
+        tid = get_native_id()
+        written = _session.emit({"ph": "B", "tid": tid, "ts": ns_to_us(perf_counter_ns()),
+                                 "name": _name(name), "cat": "span", "args": json_args(args)})
+        return tid if written else None
+    except Exception as error:  # noqa: BLE001 - as untraced, the span does nothing to the program
+        debug.swallowed("tracer_api.span", error)
         return None
-    tid = get_native_id()
-    written = _session.emit({"ph": "B", "tid": tid, "ts": ns_to_us(perf_counter_ns()),
-                             "name": name, "cat": "span", "args": json_args(args)})
-    return tid if written else None
 
 
 def _end(tid):
-    if tid is not None and _session.recording():
-        _session.emit({"ph": "E", "tid": tid, "ts": ns_to_us(perf_counter_ns())}, counted=False)
+    try:
+        if tid is not None and _session.recording():
+            _session.emit({"ph": "E", "tid": tid, "ts": ns_to_us(perf_counter_ns())},
+                          counted=False)
+    except Exception as error:  # noqa: BLE001
+        debug.swallowed("tracer_api.span", error)

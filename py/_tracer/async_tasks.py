@@ -15,6 +15,7 @@ import weakref
 from _thread import get_native_id
 from time import perf_counter_ns
 
+from . import debug
 from .events import ns_to_us
 
 TASK_TID_BASE = 1 << 30
@@ -112,11 +113,15 @@ def patch_handle(session):
                 return run(self)
             finally:
                 end = perf_counter_ns()
-                tid = rows.row_of(task)
-                if tid is not None:
-                    session.emit({"ph": "X", "tid": tid, "ts": ns_to_us(start),
-                                  "dur": ns_to_us(end - start), "name": _coroutine_name(task),
-                                  "cat": "asyncio", "args": {"task": _task_name(task)}})
+                try:  # an error here would replace the step's own outcome
+                    tid = rows.row_of(task)
+                    if tid is not None:
+                        session.emit({"ph": "X", "tid": tid, "ts": ns_to_us(start),
+                                      "dur": ns_to_us(end - start),
+                                      "name": _coroutine_name(task), "cat": "asyncio",
+                                      "args": {"task": _task_name(task)}})
+                except Exception as error:  # noqa: BLE001
+                    debug.swallowed("recording a task step", error)
 
         _run.__qualname__ = run.__qualname__
         _run.__wrapped__ = run

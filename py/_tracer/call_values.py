@@ -18,6 +18,7 @@ no record per call; the bytes are stored before the count or head that covers th
 import sys
 from _struct import Struct
 
+from . import debug
 from .values import NO_VALUE, arguments_json, is_resume, text_of
 from .writer import OPEN_ARGS_SLOT, quote
 
@@ -67,7 +68,15 @@ class CallValues:
         return blocks if writer.writable() else None
 
     def start(self, frame, tid, depth, name_id):
-        """See the module doc."""
+        """See the module doc. An error here would be raised in the program's code by a Python
+        core's callback: none leaves (no token)."""
+        try:
+            return self._start(frame, tid, depth, name_id)
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("recording a call's arguments", error)
+            return None
+
+    def _start(self, frame, tid, depth, name_id):
         if _RESUMES_START and is_resume(frame):
             return None
         if not self._args:
@@ -98,7 +107,14 @@ class CallValues:
         return True
 
     def finish(self, tid, start, duration, name_id, token, retval):
-        """See the module doc."""
+        """See the module doc; an error leaves the call to the core's events block."""
+        try:
+            return self._finish(tid, start, duration, name_id, token, retval)
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("recording a call's values", error)
+            return False
+
+    def _finish(self, tid, start, duration, name_id, token, retval):
         blocks = self._blocks(tid)
         if blocks is None:
             return False

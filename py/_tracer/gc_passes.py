@@ -5,6 +5,7 @@ import gc
 from _thread import get_native_id
 from time import perf_counter_ns
 
+from . import debug
 from .events import ns_to_us
 from .values import in_repr_thread
 
@@ -21,11 +22,14 @@ def install(session):
         if not start:
             return  # a pass that started before recording did
         end = perf_counter_ns()
-        session.emit({
-            "ph": "X", "tid": get_native_id(), "ts": ns_to_us(start), "dur": ns_to_us(end - start),
-            "name": "gc", "cat": "gc",
-            "args": {"generation": info.get("generation"), "collected": info.get("collected"),
-                     "uncollectable": info.get("uncollectable")},
-        })
+        try:  # an error here would be printed as the program's ("Exception ignored in ...")
+            session.emit({
+                "ph": "X", "tid": get_native_id(), "ts": ns_to_us(start),
+                "dur": ns_to_us(end - start), "name": "gc", "cat": "gc",
+                "args": {"generation": info.get("generation"), "collected": info.get("collected"),
+                         "uncollectable": info.get("uncollectable")},
+            })
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("recording a gc pass", error)
 
     gc.callbacks.append(on_gc)

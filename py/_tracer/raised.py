@@ -7,6 +7,7 @@ import sys
 from _thread import get_native_id
 from time import perf_counter_ns
 
+from . import debug
 from .events import ns_to_us
 from .values import in_repr_thread, message_of, type_name
 
@@ -25,15 +26,19 @@ def install(session, tool):
     code_id = session.names.code_id
 
     def record(code, exception, reraised):
-        if code_id(code) < 0 or in_repr_thread():
-            return  # excluded code (and the shim's), and the program's reprs the tracer runs
-        cls = type(exception)
-        args = {"type": type_name(cls), "message": message_of(exception)}
-        if reraised:
-            args["reraised"] = True
-        session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
-                      "ts": ns_to_us(perf_counter_ns()), "name": cls.__name__,
-                      "cat": "exception", "args": args})
+        # An error here would be raised in the program's code (sys.monitoring): none leaves.
+        try:
+            if code_id(code) < 0 or in_repr_thread():
+                return  # excluded code (and the shim's), and the program's reprs the tracer runs
+            cls = type(exception)
+            args = {"type": type_name(cls), "message": message_of(exception)}
+            if reraised:
+                args["reraised"] = True
+            session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
+                          "ts": ns_to_us(perf_counter_ns()), "name": cls.__name__,
+                          "cat": "exception", "args": args})
+        except Exception as error:  # noqa: BLE001
+            debug.swallowed("recording a raise", error)
 
     def on_raise(code, offset, exception):
         record(code, exception, False)
