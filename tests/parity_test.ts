@@ -221,18 +221,18 @@ Deno.test("the API's events go through the filters and the event cap", async () 
   const names = filtered.events.filter((e) => e.ph === "i").map((e) => e.name);
   assert.deepEqual(names, ["loud", "loud", "loud"]);
 
+  // Start-up makes a few thousand calls; then the instants fill the cap, the rest are dropped.
   const capped = await trace(onePython, [
     "--tracer_entries",
-    "2000",
+    "10000",
     join(DIR, "filtered.py"),
-    "5000",
+    "20000",
   ]);
   assert.equal(capped.code, 0, capped.stderr);
   const instants = capped.events.filter((e) => e.ph === "i").length;
   const calls = capped.events.filter((e) => e.ph === "X").length;
-  assert.ok(instants > 0 && instants + calls <= 2000, `${instants} instants, ${calls} calls`);
-  const end = capped.otherData.processes as Record<string, Record<string, unknown>> | undefined;
-  assert.ok(capped.stderr.includes("cap") || end !== undefined, capped.stderr);
+  assert.ok(instants > 1000 && instants + calls <= 10000, `${instants} instants, ${calls} calls`);
+  assert.match(capped.stderr, /dropped/, capped.stderr);
 });
 
 Deno.test("tracer_api outside tracer: --write_api writes it once, every call does nothing", async () => {

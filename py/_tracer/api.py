@@ -1,5 +1,6 @@
 """The in-program API behind the `tracer_api` module while this process is traced (tracer_api.py
-binds its names to these): instants, counters and spans, written into the trace with the same
+binds its names to these; they record into bootstrap.session, this process's session): instants,
+counters and spans, written into the trace with the same
 guarantees as the calls (appended to the mapped file as they happen, under the event cap, and
 left out for code the include/exclude filters leave out).
 
@@ -12,28 +13,22 @@ from _thread import get_native_id
 from functools import wraps
 from time import perf_counter_ns
 
-from . import debug
+from . import bootstrap, debug
 from .events import json_args, ns_to_us
 from .values import text_of
 
-_session = None
 _getframe = sys._getframe
-
-
-def install(session):
-    """Makes the API record into `session`."""
-    global _session
-    _session = session
 
 
 def enabled():
     """True while this process records."""
-    return _session is not None and _session.recording()
+    session = bootstrap.session
+    return session is not None and session.recording()
 
 
 def _recorded_caller(depth):
     """True when the program's code `depth` frames up is recorded (the filters)."""
-    return _session.names.code_id(_getframe(depth + 1).f_code) >= 0
+    return bootstrap.session.names.code_id(_getframe(depth + 1).f_code) >= 0
 
 
 def _name(name):
@@ -50,7 +45,7 @@ def instant(name, **args):
     """An instant event on the calling thread, with `args`."""
     try:
         if enabled() and _recorded_caller(1):
-            _session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
+            bootstrap.session.emit({"ph": "i", "s": "t", "tid": get_native_id(),
                            "ts": ns_to_us(perf_counter_ns()), "name": _name(name),
                            "cat": "instant", "args": json_args(args)})
     except Exception as error:  # noqa: BLE001 - as untraced, the call does nothing to the program
@@ -67,7 +62,7 @@ def counter(name, **values):
                    for key, value in values.items()
                    if type(value) in (int, float, bool) and value == value}
         if numbers:
-            _session.emit({"ph": "C", "tid": get_native_id(), "ts": ns_to_us(perf_counter_ns()),
+            bootstrap.session.emit({"ph": "C", "tid": get_native_id(), "ts": ns_to_us(perf_counter_ns()),
                            "name": _name(name), "cat": "counter", "args": numbers})
     except Exception as error:  # noqa: BLE001 - as untraced, the call does nothing to the program
         debug.swallowed("tracer_api.counter", error)
@@ -114,7 +109,7 @@ def _begin(name, args, depth):
         if not enabled() or not _recorded_caller(depth + 1):
             return None
         tid = get_native_id()
-        written = _session.emit({"ph": "B", "tid": tid, "ts": ns_to_us(perf_counter_ns()),
+        written = bootstrap.session.emit({"ph": "B", "tid": tid, "ts": ns_to_us(perf_counter_ns()),
                                  "name": _name(name), "cat": "span", "args": json_args(args)})
         return tid if written else None
     except Exception as error:  # noqa: BLE001 - as untraced, the span does nothing to the program
@@ -124,8 +119,8 @@ def _begin(name, args, depth):
 
 def _end(tid):
     try:
-        if tid is not None and _session.recording():
-            _session.emit({"ph": "E", "tid": tid, "ts": ns_to_us(perf_counter_ns())},
+        if tid is not None and enabled():
+            bootstrap.session.emit({"ph": "E", "tid": tid, "ts": ns_to_us(perf_counter_ns())},
                           counted=False)
     except Exception as error:  # noqa: BLE001
         debug.swallowed("tracer_api.span", error)

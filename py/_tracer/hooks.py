@@ -26,7 +26,7 @@ except ImportError:  # a CPython that moved them: the public (recorded) wrappers
 
 from .constants import CONFIG_ENV as _CONFIG_ENV
 from .constants import EXEC_OF_ENV
-from . import async_tasks, debug, tasks
+from . import debug, tasks
 from .session import bare_fork_id, launch_flow
 
 # Bound at import: programs mock os and signal functions, the hooks must still reach the real ones.
@@ -117,6 +117,8 @@ def install(session):
         _patch_on_import(module, _patch_setproctitle)
     _patch_on_import("multiprocessing.util", _patch_spawnv_passfds)
     if config.log_async:
+        from . import async_tasks
+
         _patch_on_import("asyncio.events", async_tasks.patch_handle(session))
 
 

@@ -11,14 +11,9 @@ from time import perf_counter_ns, time_ns
 
 from . import SHIM_FILE_PREFIX, debug
 from .constants import EXEC_OF_ENV
-from . import api, gc_passes, raised
-from .async_tasks import SORT_SPACING
-from .call_values import CallValues
 from .core import select_core
 from .names import NameTable
 from .threads import ThreadRegistry
-from .values import prepare as prepare_reprs
-from .values import stop_for_fork
 from .writer import FORMAT_VERSION, TraceWriter
 
 _clock = perf_counter_ns
@@ -71,19 +66,37 @@ class Session:
         self._detached = False  # a fork child that only execs: it writes nothing
         self.names = NameTable(_make_code_filter(config, self._start_cwd))
         self.threads = ThreadRegistry()
+        # The modules of the options beyond the calls are imported only when asked for (start-up
+        # time in every process).
         if config.log_async:
+            from .async_tasks import SORT_SPACING
+
             self.threads.sort_spacing = SORT_SPACING
         self._writer = self._new_writer(self.names)
         self.threads.writer = self._writer
         self.file_name = self._writer.file_name
         values = None
         if config.log_func_args or config.log_func_retval or config.log_exception:
-            prepare_reprs()
+            from .values import prepare
+
+            prepare()
         if config.log_func_args or config.log_func_retval:
+            from .call_values import CallValues
+
             values = CallValues(self.threads, self.names, config.log_func_args,
                                 config.log_func_retval)
         # core_note: why the native core is not recording (None when it is, or was not asked for)
         self._core, self.core_note = select_core(config, self.threads, self.names, values)
+        # Imported now, not once recording runs: the import's own calls are not the program's.
+        self._gc_passes = self._raised = None
+        if config.log_gc:
+            from . import gc_passes
+
+            self._gc_passes = gc_passes
+        if config.log_exception:
+            from . import raised
+
+            self._raised = raised
         self.core_kind = self._core.kind
         self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
         self._launch = None  # (kind, parent pid) of this process, for otherData
@@ -117,20 +130,18 @@ class Session:
         self._finishing = False
 
     def _start_recorders(self):
-        """Starts recording what the config asks for beyond the calls (the in-program API always:
-        it is the program's own choice)."""
-        config = self.config
-        api.install(self)
-        if config.log_gc:
-            gc_passes.install(self)
+        """Starts recording what the config asks for beyond the calls (the in-program API
+        records into bootstrap.session, once the program imports it)."""
+        if self._gc_passes is not None:
+            self._gc_passes.install(self)
         self._watch_raises()
 
     def _watch_raises(self):
         """--log_exception, through the core's sys.monitoring tool (again after a restart: the
         tool may be another)."""
         tool = self._core.monitoring_tool()
-        if self.config.log_exception and tool is not None:
-            raised.install(self, tool)
+        if self._raised is not None and tool is not None:
+            self._raised.install(self, tool)
 
     def finish(self, reason):
         """Stops recording, writes the names as they are now and tracerEnd; idempotent."""
@@ -248,8 +259,10 @@ class Session:
         return self._core.monitoring_tool()
 
     def before_fork(self):
-        """See Core.before_fork."""
-        stop_for_fork()
+        """See Core.before_fork; the repr thread, if there is one, ends first (values.py)."""
+        values = sys.modules.get(__package__ + ".values")
+        if values is not None:
+            values.stop_for_fork()
         self._core.before_fork()
 
     def after_fork_in_parent(self):
