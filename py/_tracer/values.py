@@ -7,9 +7,10 @@ a value, cut at VALUE_LIMIT characters, that never reaches the program.
 - A repr written in C (an extension type's) runs in the calling thread: such reprs neither block
   nor call back into the program in practice.
 - A repr written in Python runs in the repr thread (ReprThread), in a copy of the caller's context,
-  while the caller waits at most REPR_TIMEOUT_S. A repr that raises (a RecursionError included)
-  gives `<Type: repr raised Error>`; one that does not return in time (it waits for a lock the
-  caller holds, say) gives `<Type: repr did not return>`, and that type's repr is not run again.
+  while the caller waits: for the thread to take it (at most REPR_TIMEOUT_S), then for the repr to
+  return (at most REPR_RUN_LIMIT_S). A repr that raises (a RecursionError included) gives
+  `<Type: repr raised Error>`; one that does not return in time (it waits for a lock the caller
+  holds, say) gives `<Type: repr did not return>`, and that type's repr is not run again.
 
 The caller is a recording callback: CPython fires no event for the code it runs (its own, the
 reprs), so nothing here is recorded.
@@ -24,7 +25,8 @@ from time import monotonic
 from .writer import quote
 
 VALUE_LIMIT = 256  # characters of one value's text; a longer one is cut and ends with "..."
-REPR_TIMEOUT_S = 0.5
+REPR_TIMEOUT_S = 0.5  # the longest wait for the repr thread to take a request
+REPR_RUN_LIMIT_S = 0.05  # a repr running longer is taken to block
 _STUCK_WAIT_S = 0.02  # how long a repr waits behind one that did not return in time
 _MAX_QUEUED = 16  # reprs waiting behind such a one; more are not run
 _MAX_DEPTH = 3  # containers nested deeper are "..."
@@ -136,6 +138,7 @@ class ReprThread:
         self._stopped = None  # released by the thread as it ends
         self._stuck_types = set()
         self._tid = None
+        self._done = []  # requests the thread has run, kept for a caller to drop
 
     def of(self, value, cls):
         """The text of an object that is no builtin scalar or container."""
@@ -170,16 +173,26 @@ class ReprThread:
             timeout = _STUCK_WAIT_S
         if self._pid != getpid():
             self._start()
+        # The program's objects of the requests done die here, in the program's thread: dying
+        # in the repr thread, their finalizers (weakref callbacks that take the import lock, say)
+        # would wait there for what this thread holds.
+        self._done = []
         done = allocate_lock()
         done.acquire()
-        box = [done, func, value, copy_context(), (False, _TIMED_OUT)]
+        # [done, func, value, the caller's context, the outcome, when the thread started it]
+        box = [done, func, value, copy_context(), (False, _TIMED_OUT), 0.0]
         self._requests.append(box)
         try:
             self._wake.release()
         except RuntimeError:  # already released: the thread has yet to take the queue
             pass
-        if not done.acquire(True, timeout):
-            return False, _TIMED_OUT if timeout == REPR_TIMEOUT_S else _BUSY
+        # The thread may be slow to take the request (a loaded machine): that is waited for up to
+        # `timeout`; the repr itself gets REPR_RUN_LIMIT_S.
+        deadline = monotonic() + timeout
+        while not done.acquire(True, REPR_RUN_LIMIT_S):
+            now = monotonic()
+            if now >= deadline or (box[5] and now - box[5] > REPR_RUN_LIMIT_S):
+                return False, _TIMED_OUT if timeout == REPR_TIMEOUT_S else _BUSY
         return box[4]
 
     def _start(self):
@@ -207,10 +220,13 @@ class ReprThread:
                     box = requests.pop(0)
                     if box is None:
                         return
-                    self._busy_since = monotonic()
+                    self._busy_since = box[5] = monotonic()
                     box[4] = box[3].run(_guarded, box[1], box[2])
                     self._busy_since = 0.0
-                    box[0].release()
+                    done = box[0]
+                    self._done.append(box)  # its objects die in the caller's thread (_call)
+                    box = None
+                    done.release()
         finally:
             stopped.release()
 

@@ -82,6 +82,29 @@ class TestTextOf(unittest.TestCase):
         self.assertEqual(text_of(Blocks()), "<%s.Blocks: repr did not return>" % __name__)
         self.assertEqual(text_of(Counted()), "Counted()")  # the thread serves the others again
 
+    def test_the_values_reprd_die_in_the_callers_thread(self):
+        """A value's finalizer runs where its last reference goes: never in the repr thread, where
+        it could wait for a lock the caller holds (importlib's module locks do: their weakref
+        callbacks take the import lock)."""
+        lock = threading.RLock()
+        died_in = []
+
+        class Dies:
+            def __repr__(self):
+                return "Dies()"
+
+            def __del__(self):
+                with lock:
+                    died_in.append(threading.get_ident())
+
+        with lock:
+            value = Dies()
+            self.assertEqual(text_of(value), "Dies()")
+            del value
+            self.assertEqual(text_of(Counted()), "Counted()")
+            self.assertEqual(text_of(Counted()), "Counted()")
+        self.assertEqual(died_in, [threading.get_ident()])
+
     def test_the_repr_thread_is_stopped_for_a_fork(self):
         text_of(Counted())
         values.stop_for_fork()
