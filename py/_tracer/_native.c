@@ -10,12 +10,14 @@
  * once per code object or C callable. So nothing recorded is ever only in process memory, and
  * there is no file I/O here.
  *
- * Values mode (--log_func_args, --log_func_retval; configure(values=...)): the session's `values`
- * object turns arguments and results into text and writes them; the core only calls its start()
- * when a recorded Python call starts and its finish() when such a call ends, and keeps the token
- * start() returns beside the call's stack slot (see enter_with_token). Off, it costs one
- * predictable branch per start and per end. admit() lets the session's own events (instants,
- * counters, spans) take their place under the cap.
+ * Values mode (--log_func_args, --log_func_retval; configure(values=...)): with the session's
+ * call_values.CallValues (configure(native_values=...)), the core records the values itself, as
+ * CallValues does: each thread's `V` block and `O` record are pointers into the mapping, the
+ * common values are rendered here and the others by values.text_of (see native_start). With
+ * another values object, the core calls its start() when a recorded Python call starts and its
+ * finish() when such a call ends (see enter_with_token). Either way it keeps a token beside the
+ * call's stack slot. Off, it costs one predictable branch per start and per end. admit() lets the
+ * session's own events (instants, counters, spans) take their place under the cap.
  *
  * Threading: every entry point runs with the GIL held (no free-threaded builds: core.py refuses
  * them). The only code that runs without the GIL is the thread-exit destructor, which sets one
@@ -30,6 +32,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #if PY_VERSION_HEX >= 0x030C0000
 #define MONITORING 1 /* sys.monitoring (PEP 669) */
@@ -56,6 +59,12 @@ Py_NewRef(PyObject *object)
 #define VECTORCALL PyObject_Vectorcall
 #else
 #define VECTORCALL _PyObject_Vectorcall
+static inline PyCodeObject *
+PyFrame_GetCode(PyFrameObject *frame)
+{
+    Py_INCREF(frame->f_code);
+    return frame->f_code;
+}
 #endif
 
 #if PY_VERSION_HEX >= 0x030C0000
@@ -218,6 +227,7 @@ typedef struct {
     double *events;
     Py_ssize_t count;
     int private;        /* a fork in progress: the blocks are private memory (before_fork) */
+    pid_t fork_pid;     /* meanwhile: the pid of the process that forks */
     Block saved_st, saved_ev; /* the file's blocks meanwhile, for after_fork_in_parent */
     Py_ssize_t saved_count;
     int ended;          /* set without the GIL when the OS thread exits */
@@ -226,6 +236,16 @@ typedef struct {
      * above depth holds NULL. token_slots stays 0 (tokens NULL) until a call gets a token. */
     PyObject **tokens;
     Py_ssize_t token_slots;
+    /* Values mode with native values: the thread's values block (`V`: v_data its payload, v_size
+     * the text bytes it holds, v_used those used) and open-call arguments record (`O`, o_slots
+     * slots), in the file of generation values_gen (S.values_gen: an older one is dropped before
+     * use); values_refused: that file's writer gave none (not asked again). Not used by a fork
+     * child while private (values_writable). */
+    unsigned values_gen;
+    int values_refused;
+    Py_buffer v_view, o_view;
+    char *v_data, *o_data;
+    Py_ssize_t v_size, v_used, o_slots;
 } Thread;
 
 /* Cache of C callable -> name id; keys hold a reference to `ref` so the pointers stay unique. */
@@ -252,6 +272,14 @@ static struct {
     /* Values mode (--log_func_args, --log_func_retval): the `values` object's bound start() and
      * finish() and its NO_VALUE, read once in configure(); all NULL when values is None. */
     PyObject *values_start, *values_finish, *no_value;
+    /* Native values (configure(native_values=(args, retval, text))): the core renders and writes
+     * the values itself (native_start, native_finish); `text` is values.text_of, for the values it
+     * does not render. values_gen: bumped when the threads' V and O blocks are no longer the
+     * current file's (resume, a fork child, a new configure). */
+    int values_native, log_args, log_retval;
+    PyObject *text_of;
+    unsigned values_gen;
+    Py_ssize_t params_index; /* co_extra slot: a code object's parameters (parameters_of) */
     CEntry *c_table;
     size_t c_mask, c_count;
 #if MONITORING
@@ -465,9 +493,12 @@ reserve_tokens(Thread *t, Py_ssize_t slots)
     return 1;
 }
 
+static void drop_value_blocks(Thread *t);
+
 static void
 thread_dealloc(Thread *t)
 {
+    drop_value_blocks(t);
     release_tokens(t, 0);
     PyMem_RawFree(t->tokens);
     t->tokens = NULL;
@@ -641,6 +672,9 @@ enter(Thread *t, int32_t name_id)
  *   itself: it is not stored in the events block; otherwise it is, as any call. Then the token is
  *   released (a call shorter than min_ns: only that).
  *
+ * With native values (configure(native_values=...)), native_start and native_finish stand for
+ * the two calls, at the same moments, with the same results (see below).
+ *
  * An error raised by either is reported (report_error) and taken as None / not written. The
  * interpreter reports no events while a callback runs, so neither call can start or end a call
  * of this thread; but either can run other threads (which may move this thread's blocks: resume,
@@ -687,6 +721,619 @@ values_finish(int64_t tid, int64_t start, int64_t duration, int32_t name_id, PyO
     return written;
 }
 
+/*
+ * Native values (configure(native_values=...)): what call_values.CallValues.start and finish do,
+ * done here, byte for byte, so that a call costs no Python code in the common case.
+ *
+ * - native_start, when a recorded Python call starts: 3.8-3.11, no token for a generator's resume
+ *   (values.is_resume); without --log_func_args the token is True; else the arguments' text
+ *   (values.arguments_json: `{"parameter":"value text",...}`) is the token (a bytes object) and
+ *   goes into the slot of `depth` in the thread's `O` record (a larger record is asked for when
+ *   the stack outgrows it, with the slots below copied).
+ * - native_finish, when a call with a token ends: the call is written whole into the thread's `V`
+ *   block (a new block when it is full: 16 KiB, then twice the last, at most 1 MiB, at least the
+ *   call's size): its numbers, then `{"func_args":ARGS,"return_value":"TEXT"}` (return_value with
+ *   --log_func_retval only, and not after a raise).
+ *
+ * Blocks come from the writer (values_block, open_args_block), only when one is full or missing.
+ * A fork child uses none before its own file (after_fork): its calls go to its events block, its
+ * open calls' arguments are not kept. A value's text (values.text_of) is rendered here for exact
+ * ints in (-2**62, 2**62), bools, None, exact floats and exact strs (their reprs are CPython's C
+ * code), by text_of (Python: the program's reprs run in its repr thread) for every other value;
+ * it is JSON-quoted here as _json.encode_basestring_ascii does. An error is reported and taken as no
+ * token / not written, as CallValues does.
+ */
+#define VALUE_LIMIT 256           /* values.VALUE_LIMIT: a longer text is cut, ending in "..." */
+#define SMALL_INT (1LL << 62)     /* values._SMALL_INT */
+#define OPEN_ARGS_SLOT 512        /* writer.OPEN_ARGS_SLOT */
+#define SLOT_TEXT (OPEN_ARGS_SLOT - 8)
+#define FIRST_VALUES_BYTES (16 << 10)
+#define LAST_VALUES_BYTES (1 << 20)
+#define FIRST_OPEN_SLOTS 16
+#define VALUES_CALL_BYTES 32 /* start, duration, name id (float64), text bytes (u32), 4 zeros */
+#define CO_RESUMABLE (0x20 | 0x80 | 0x200) /* generator, coroutine, async generator */
+static const char TOO_LONG[] = "{\"(arguments)\":\"too long to keep for a call still open\"}";
+
+/* Text being assembled: on the stack while short. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int heap;
+    char local[1024];
+} Text;
+
+static inline void
+text_init(Text *t)
+{
+    t->data = t->local;
+    t->len = 0;
+    t->cap = sizeof(t->local);
+    t->heap = 0;
+}
+
+static void
+text_free(Text *t)
+{
+    if (t->heap)
+        PyMem_Free(t->data);
+    text_init(t);
+}
+
+/* Room for `more` bytes; 0 (MemoryError) when out of memory. */
+static int
+text_grow(Text *t, size_t more)
+{
+    if (t->len + more <= t->cap)
+        return 1;
+    size_t cap = t->cap * 2 > t->len + more ? t->cap * 2 : t->len + more;
+    char *data = t->heap ? PyMem_Realloc(t->data, cap) : PyMem_Malloc(cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (!t->heap)
+        memcpy(data, t->data, t->len);
+    t->data = data;
+    t->cap = cap;
+    t->heap = 1;
+    return 1;
+}
+
+static inline int
+text_put(Text *t, const char *bytes, size_t n)
+{
+    if (!text_grow(t, n))
+        return 0;
+    memcpy(t->data + t->len, bytes, n);
+    t->len += n;
+    return 1;
+}
+
+#define TEXT_PUT_LITERAL(t, s) text_put((t), (s), sizeof(s) - 1)
+
+/* The first `n` characters of `str` as a JSON string, as _json.encode_basestring_ascii writes it
+ * (ASCII: \" \\ \b \f \n \r \t, \uXXXX for the rest outside ' '..'~', surrogate pairs above
+ * U+FFFF), with "..." before the closing quote when `dots`. */
+static int
+put_quoted(Text *out, PyObject *str, Py_ssize_t n, int dots)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(str) < 0)
+        return 0;
+#endif
+    if (!text_grow(out, (size_t)n * 12 + 5))
+        return 0;
+    static const char hex[] = "0123456789abcdef";
+    char *p = out->data + out->len;
+    int kind = PyUnicode_KIND(str);
+    const void *data = PyUnicode_DATA(str);
+    *p++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= ' ' && c <= '~' && c != '\\' && c != '"') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '\\': *p++ = '\\'; break;
+        case '"': *p++ = '"'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+            if (c >= 0x10000) {
+                Py_UCS4 high = 0xd800 | ((c - 0x10000) >> 10);
+                *p++ = 'u';
+                *p++ = hex[(high >> 12) & 0xf];
+                *p++ = hex[(high >> 8) & 0xf];
+                *p++ = hex[(high >> 4) & 0xf];
+                *p++ = hex[high & 0xf];
+                *p++ = '\\';
+                c = 0xdc00 | ((c - 0x10000) & 0x3ff);
+            }
+            *p++ = 'u';
+            *p++ = hex[(c >> 12) & 0xf];
+            *p++ = hex[(c >> 8) & 0xf];
+            *p++ = hex[(c >> 4) & 0xf];
+            *p++ = hex[c & 0xf];
+        }
+    }
+    if (dots) {
+        memcpy(p, "...", 3);
+        p += 3;
+    }
+    *p++ = '"';
+    out->len = (size_t)(p - out->data);
+    return 1;
+}
+
+/* A text cut as values._cut does: at most VALUE_LIMIT characters, the last three "..." when cut. */
+static int
+put_quoted_cut(Text *out, PyObject *str)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    return n > VALUE_LIMIT ? put_quoted(out, str, VALUE_LIMIT - 3, 1) : put_quoted(out, str, n, 0);
+}
+
+static int
+put_int(Text *out, long long value)
+{
+    char digits[24];
+    int at = (int)sizeof(digits);
+    unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    digits[--at] = '"';
+    do {
+        digits[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        digits[--at] = '-';
+    digits[--at] = '"';
+    return text_put(out, digits + at, sizeof(digits) - (size_t)at);
+}
+
+/* quote(values.text_of(value)): 1, or 0 with an error. */
+static int
+put_value(Text *out, PyObject *value)
+{
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (!overflow && number > -SMALL_INT && number < SMALL_INT)
+            return put_int(out, number);
+        if (number == -1 && PyErr_Occurred())
+            return 0;
+    }
+    else if (value == Py_None) {
+        return TEXT_PUT_LITERAL(out, "\"None\"");
+    }
+    else if (value == Py_True) {
+        return TEXT_PUT_LITERAL(out, "\"True\"");
+    }
+    else if (value == Py_False) {
+        return TEXT_PUT_LITERAL(out, "\"False\"");
+    }
+    else if (PyFloat_CheckExact(value)) {
+        /* float's repr (floatobject.c), never longer than VALUE_LIMIT, plain ASCII */
+        char *repr = PyOS_double_to_string(PyFloat_AS_DOUBLE(value), 'r', 0, Py_DTSF_ADD_DOT_0,
+                                           NULL);
+        if (repr == NULL)
+            return 0;
+        int ok = text_grow(out, strlen(repr) + 2);
+        if (ok) {
+            out->data[out->len++] = '"';
+            text_put(out, repr, strlen(repr));
+            out->data[out->len++] = '"';
+        }
+        PyMem_Free(repr);
+        return ok;
+    }
+    else if (PyUnicode_CheckExact(value)) {
+        /* values.text_of: the repr of (at most) the first VALUE_LIMIT + 1 characters, cut */
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        PyObject *head = n > VALUE_LIMIT + 1 ? PyUnicode_Substring(value, 0, VALUE_LIMIT + 1)
+                                             : Py_NewRef(value);
+        PyObject *repr = head != NULL ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+        if (repr == NULL)
+            return 0;
+        int ok = put_quoted_cut(out, repr);
+        Py_DECREF(repr);
+        return ok;
+    }
+    /* any other value: values.text_of (its reprs never reach the program) */
+    PyObject *text = VECTORCALL(S.text_of, &value, 1, NULL);
+    if (text == NULL)
+        return 0;
+    int ok = 0;
+    if (PyUnicode_Check(text))
+        ok = put_quoted(out, text, PyUnicode_GET_LENGTH(text), 0);
+    else
+        PyErr_SetString(PyExc_TypeError, "text_of() returned no str");
+    Py_DECREF(text);
+    return ok;
+}
+
+static void
+free_parameters(void *parameters)
+{
+    Py_XDECREF((PyObject *)parameters);
+}
+
+/* A code object's parameters (values._parameters_of: co_varnames up to the argument count, *args
+ * and **kwargs included), as a tuple (name, b'"name":', ...), cached in its co_extra slot: a new
+ * reference, or NULL with an error. */
+static PyObject *
+parameters_of(PyObject *code)
+{
+    void *extra = NULL;
+    if (GET_EXTRA(code, S.params_index, &extra) < 0)
+        return NULL;
+    if (extra != NULL)
+        return Py_NewRef((PyObject *)extra);
+    PyObject *argcount = PyObject_GetAttrString(code, "co_argcount");
+    PyObject *kwonly = argcount ? PyObject_GetAttrString(code, "co_kwonlyargcount") : NULL;
+    PyObject *flags = kwonly ? PyObject_GetAttrString(code, "co_flags") : NULL;
+    PyObject *varnames = flags ? PyObject_GetAttrString(code, "co_varnames") : NULL;
+    PyObject *parameters = NULL;
+    if (varnames != NULL && PyTuple_Check(varnames)) {
+        long bits = PyLong_AsLong(flags);
+        Py_ssize_t count = PyLong_AsSsize_t(argcount) + PyLong_AsSsize_t(kwonly) +
+                           ((bits & 0x04) != 0) + ((bits & 0x08) != 0); /* *args, **kwargs */
+        if (count > PyTuple_GET_SIZE(varnames))
+            count = PyTuple_GET_SIZE(varnames);
+        if (count < 0)
+            count = 0;
+        parameters = PyErr_Occurred() ? NULL : PyTuple_New(2 * count);
+        for (Py_ssize_t i = 0; parameters != NULL && i < count; i++) {
+            PyObject *name = PyTuple_GET_ITEM(varnames, i);
+            Text key;
+            text_init(&key);
+            PyObject *bytes = NULL;
+            if (PyUnicode_Check(name) && put_quoted(&key, name, PyUnicode_GET_LENGTH(name), 0) &&
+                text_put(&key, ":", 1))
+                bytes = PyBytes_FromStringAndSize(key.data, (Py_ssize_t)key.len);
+            else if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "a parameter name is no str");
+            text_free(&key);
+            if (bytes == NULL) {
+                Py_CLEAR(parameters);
+                break;
+            }
+            PyTuple_SET_ITEM(parameters, 2 * i, Py_NewRef(name));
+            PyTuple_SET_ITEM(parameters, 2 * i + 1, bytes);
+        }
+    }
+    else if (varnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "co_varnames is no tuple");
+    }
+    Py_XDECREF(argcount);
+    Py_XDECREF(kwonly);
+    Py_XDECREF(flags);
+    Py_XDECREF(varnames);
+    if (parameters != NULL && SET_EXTRA(code, S.params_index, Py_NewRef(parameters)) < 0) {
+        Py_DECREF(parameters); /* not cached: the reference the slot would have held */
+        PyErr_Clear();
+    }
+    return parameters;
+}
+
+/* values.arguments_json(frame) into `out`: 1, or 0 with an error. A parameter the frame does not
+ * hold (deleted before this look) is left out. */
+static int
+put_arguments(Text *out, PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *parameters = parameters_of((PyObject *)code);
+    if (parameters == NULL) {
+        Py_DECREF(code);
+        return 0;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(parameters) / 2;
+    int ok = TEXT_PUT_LITERAL(out, "{");
+    PyObject *locals = NULL; /* frame.f_locals, where the values are read from it */
+#if PY_VERSION_HEX < 0x030B0000
+    /* 3.8-3.10: the fast locals themselves (what f_locals copies), but for code with cells (an
+     * argument in a cell is not in its fast slot) */
+    int fast = PyTuple_GET_SIZE(code->co_cellvars) == 0;
+    if (ok && count && !fast) {
+        locals = PyObject_GetAttrString((PyObject *)frame, "f_locals");
+        ok = locals != NULL;
+    }
+#elif PY_VERSION_HEX < 0x030C0000
+    if (ok && count) { /* 3.11: f_locals (a dict of the fast locals) */
+        locals = PyFrame_GetLocals(frame);
+        ok = locals != NULL;
+    }
+#endif
+    int first = 1;
+    for (Py_ssize_t i = 0; ok && i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(parameters, 2 * i);
+        PyObject *value;
+#if PY_VERSION_HEX < 0x030B0000
+        if (fast) {
+            value = frame->f_localsplus[i];
+            Py_XINCREF(value);
+        }
+        else
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+        {
+            value = PyObject_GetItem(locals, name);
+            if (value == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
+                PyErr_Clear();
+        }
+#else
+        /* 3.12+: the frame's variable (what f_locals, a dict or a proxy, gives for it) */
+        value = PyFrame_GetVar(frame, name);
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_NameError))
+            PyErr_Clear();
+#endif
+        if (value == NULL) {
+            ok = !PyErr_Occurred();
+            continue;
+        }
+        PyObject *key = PyTuple_GET_ITEM(parameters, 2 * i + 1);
+        ok = (first || text_put(out, ",", 1)) &&
+             text_put(out, PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key)) &&
+             put_value(out, value);
+        first = 0;
+        Py_DECREF(value);
+    }
+    ok = ok && TEXT_PUT_LITERAL(out, "}");
+    Py_XDECREF(locals);
+    Py_DECREF(parameters);
+    Py_DECREF(code);
+    return ok;
+}
+
+#if !MONITORING
+/* values.is_resume(frame): 1 when the "call" event resumes a generator or coroutine, 0 when it
+ * starts a call, -1 with an error. */
+static int
+is_resume(PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int flags = code->co_flags;
+#if PY_VERSION_HEX < 0x030B0000
+    Py_DECREF(code);
+    return (flags & CO_RESUMABLE) && frame->f_lasti >= 0; /* -1 before the first instruction */
+#else
+    if (!(flags & CO_RESUMABLE)) {
+        Py_DECREF(code);
+        return 0;
+    }
+    /* 3.11: at a RESUME, whose argument is 0 at the start: co_code[f_lasti + 1] != 0 */
+    PyObject *bytes = PyCode_GetCode(code);
+    Py_DECREF(code);
+    if (bytes == NULL)
+        return -1;
+    Py_ssize_t size = PyBytes_GET_SIZE(bytes), at = (Py_ssize_t)PyFrame_GetLasti(frame) + 1;
+    if (at < 0)
+        at += size; /* as Python indexes */
+    int resume = -1;
+    if (at < 0 || at >= size)
+        PyErr_SetString(PyExc_IndexError, "index out of range");
+    else
+        resume = ((const unsigned char *)PyBytes_AS_STRING(bytes))[at] != 0;
+    Py_DECREF(bytes);
+    return resume;
+#endif
+}
+#endif
+
+/* Forgets the thread's V and O blocks (they stay in their file). */
+static void
+drop_value_blocks(Thread *t)
+{
+    if (t->v_data != NULL)
+        PyBuffer_Release(&t->v_view);
+    if (t->o_data != NULL)
+        PyBuffer_Release(&t->o_view);
+    t->v_data = t->o_data = NULL;
+    t->v_size = t->v_used = t->o_slots = 0;
+    t->values_refused = 0;
+}
+
+/* The thread may store into its V and O blocks: not in a fork child before its own file, whose
+ * blocks are still the parent's (while a fork is in progress, the pid tells, as writer._parents()
+ * does); the parent stores on meanwhile, as CallValues does. */
+static inline int
+values_writable(Thread *t)
+{
+    return !t->private || getpid() == t->fork_pid;
+}
+
+/* The thread's blocks are the current file's (an older file's are dropped first). */
+static inline void
+values_sync(Thread *t)
+{
+    if (t->values_gen != S.values_gen) {
+        drop_value_blocks(t);
+        t->values_gen = S.values_gen;
+    }
+}
+
+/* A new V or O block from the writer (`method` values_block or open_args_block, of `size` bytes or
+ * slots), at least `least` bytes long: 1 with `out` held, else 0 (refused: values_refused set; an
+ * error is reported; the file changed meanwhile: dropped). */
+static int
+value_block_from_writer(Thread *t, const char *method, Py_ssize_t size, Py_ssize_t least,
+                        Py_buffer *out)
+{
+    unsigned gen = S.values_gen;
+    PyObject *writer = PyObject_GetAttrString(S.registry, "writer");
+    PyObject *view = writer ? PyObject_CallMethod(writer, method, "Ln", (long long)t->tid, size)
+                            : NULL;
+    Py_XDECREF(writer);
+    int got = 0;
+    if (view == Py_None) {
+        if (gen == S.values_gen)
+            t->values_refused = 1;
+    }
+    else if (view != NULL &&
+             PyObject_GetBuffer(view, out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) == 0) {
+        if (gen == S.values_gen && out->len >= least)
+            got = 1;
+        else
+            PyBuffer_Release(out);
+    }
+    Py_XDECREF(view);
+    if (PyErr_Occurred())
+        report_error();
+    return got;
+}
+
+/* CallValues._grow_open: a larger O record with the slots of the calls below `depth`. */
+static int
+grow_open(Thread *t, Py_ssize_t depth)
+{
+    Py_ssize_t slots = t->o_slots * 2 > FIRST_OPEN_SLOTS ? t->o_slots * 2 : FIRST_OPEN_SLOTS;
+    if (slots < depth + 1)
+        slots = depth + 1;
+    Py_buffer view;
+    if (!value_block_from_writer(t, "open_args_block", slots, 16 + slots * OPEN_ARGS_SLOT, &view))
+        return 0;
+    if (t->o_data != NULL) {
+        Py_ssize_t below = depth < t->o_slots ? depth : t->o_slots;
+        memcpy((char *)view.buf + 16, t->o_data + 16, (size_t)below * OPEN_ARGS_SLOT);
+        PyBuffer_Release(&t->o_view);
+    }
+    t->o_view = view;
+    t->o_data = view.buf;
+    t->o_slots = slots;
+    return 1;
+}
+
+/* CallValues._new_values: a new V block with room for `needed` bytes at least. */
+static int
+new_values(Thread *t, Py_ssize_t needed)
+{
+    Py_ssize_t size = t->v_size * 2 > FIRST_VALUES_BYTES ? t->v_size * 2 : FIRST_VALUES_BYTES;
+    if (size > LAST_VALUES_BYTES)
+        size = LAST_VALUES_BYTES;
+    if (size < needed)
+        size = needed;
+    Py_buffer view;
+    if (!value_block_from_writer(t, "values_block", size, 16 + size, &view))
+        return 0;
+    if (t->v_data != NULL)
+        PyBuffer_Release(&t->v_view);
+    t->v_view = view;
+    t->v_data = view.buf;
+    t->v_size = size;
+    t->v_used = 0;
+    return 1;
+}
+
+/* CallValues.start: the token of a call that starts at `depth` in `frame` (a new reference; NULL
+ * for none, an error reported). */
+static PyObject *
+native_start(Thread *t, PyFrameObject *frame, Py_ssize_t depth, int32_t name_id)
+{
+#if !MONITORING
+    int resume = is_resume(frame);
+    if (resume != 0) {
+        if (resume < 0)
+            report_error();
+        return NULL;
+    }
+#endif
+    if (!S.log_args)
+        return Py_NewRef(Py_True);
+    Text text;
+    text_init(&text);
+    PyObject *token = NULL;
+    if (put_arguments(&text, frame))
+        token = PyBytes_FromStringAndSize(text.data, (Py_ssize_t)text.len);
+    if (token == NULL) {
+        text_free(&text);
+        report_error();
+        return NULL;
+    }
+    if (values_writable(t)) { /* (Python code may have run: the blocks are read from here on) */
+        values_sync(t);
+        if (!t->values_refused && (depth < t->o_slots || grow_open(t, depth))) {
+            const char *data = text.data;
+            size_t len = text.len;
+            if (len > SLOT_TEXT) {
+                data = TOO_LONG;
+                len = sizeof(TOO_LONG) - 1;
+            }
+            char *slot = t->o_data + 16 + depth * OPEN_ARGS_SLOT;
+            memcpy(slot + 8, data, len);
+            /* the head (text bytes, name id) after the text it covers */
+            uint64_t head = (uint64_t)(uint32_t)len | (uint64_t)(uint32_t)name_id << 32;
+            __atomic_store_n((uint64_t *)slot, head, __ATOMIC_RELEASE);
+        }
+    }
+    text_free(&text);
+    return token;
+}
+
+/* CallValues.finish: 1 when the call went whole into the thread's V block. `retval` NULL: the call
+ * ended by an exception. */
+static int
+native_finish(Thread *t, int64_t start, int64_t duration, int32_t name_id, PyObject *token,
+              PyObject *retval)
+{
+    int returned = S.log_retval && retval != NULL;
+    Text text;
+    text_init(&text);
+    if (returned && !put_value(&text, retval)) {
+        text_free(&text);
+        report_error();
+        return 0;
+    }
+    if (!values_writable(t)) { /* (Python code may have run: the blocks are read from here on) */
+        text_free(&text);
+        return 0;
+    }
+    values_sync(t);
+    int args = token != Py_True && PyBytes_Check(token);
+    const char *args_text = args ? PyBytes_AS_STRING(token) : NULL;
+    size_t args_len = args ? (size_t)PyBytes_GET_SIZE(token) : 0;
+    /* {"func_args":ARGS,"return_value":TEXT} */
+    size_t len = 2 + (args ? 12 + args_len : 0) + (args && returned) +
+                 (returned ? 15 + text.len : 0);
+    Py_ssize_t size = VALUES_CALL_BYTES + (Py_ssize_t)((len + 7) & ~(size_t)7);
+    if (t->values_refused ||
+        ((t->v_data == NULL || t->v_used + size > t->v_size) && !new_values(t, size))) {
+        text_free(&text);
+        return 0;
+    }
+    char *at = t->v_data + 16 + t->v_used;
+    double numbers[3] = {(double)start, (double)duration, (double)name_id};
+    uint32_t length = (uint32_t)len;
+    memcpy(at, numbers, sizeof(numbers));
+    memcpy(at + 24, &length, 4);
+    memset(at + 28, 0, 4);
+    char *p = at + VALUES_CALL_BYTES;
+    *p++ = '{';
+    if (args) {
+        memcpy(p, "\"func_args\":", 12);
+        memcpy(p + 12, args_text, args_len);
+        p += 12 + args_len;
+        if (returned)
+            *p++ = ',';
+    }
+    if (returned) {
+        memcpy(p, "\"return_value\":", 15);
+        memcpy(p + 15, text.data, text.len);
+        p += 15 + text.len;
+    }
+    *p++ = '}';
+    memset(p, 0, (size_t)(at + size - p));
+    t->v_used += size;
+    /* bytes used, after the call it covers */
+    __atomic_store_n((int64_t *)(t->v_data + 8), (int64_t)t->v_used, __ATOMIC_RELEASE);
+    text_free(&text);
+    return 1;
+}
+
 /* The start of a recorded call in values mode (see above). `frame`: 3.8-3.11 the profile hook's;
  * 3.12+ NULL, the frame of the code that starts is read here. */
 static NOINLINE void
@@ -698,7 +1345,8 @@ enter_with_token(Thread *t, int32_t name_id, PyFrameObject *frame)
     PyObject *token = NULL;
     if (frame != NULL) {
         Py_INCREF(t);
-        token = values_start((PyObject *)frame, t->tid, t->depth, name_id);
+        token = S.values_native ? native_start(t, frame, t->depth, name_id)
+                                : values_start((PyObject *)frame, t->tid, t->depth, name_id);
         int moved = current != t; /* never seen: an entry point took the record meanwhile */
         Py_DECREF(t);
         if (moved) {
@@ -757,7 +1405,9 @@ leave_with_token(Thread *t, int64_t now, PyObject *retval)
     Py_INCREF(t);
     if (duration >= S.min_ns) {
         int written = 0;
-        if (S.values_finish != NULL)
+        if (S.values_native)
+            written = native_finish(t, start, duration, name_id, token, retval);
+        else if (S.values_finish != NULL)
             written = values_finish(t->tid, start, duration, name_id, token,
                                     retval != NULL ? retval : S.no_value);
         if (!written && current == t)
@@ -1196,15 +1846,26 @@ static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"registry", "last_event_slots", "check_interval_ns", "max_depth",
-                               "cap", "min_ns", "ignore_c", "debug", "values", NULL};
-    PyObject *registry, *values = Py_None;
+                               "cap", "min_ns", "ignore_c", "debug", "values", "native_values",
+                               NULL};
+    PyObject *registry, *values = Py_None, *native_values = Py_None;
     Py_ssize_t last_event_slots, max_depth;
     long long check_interval_ns, cap, min_ns;
-    int ignore_c, debug;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp|O", keywords, &registry,
+    int ignore_c, debug, log_args = 0, log_retval = 0;
+    PyObject *text_of = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnLnLLpp|OO", keywords, &registry,
                                      &last_event_slots, &check_interval_ns, &max_depth, &cap,
-                                     &min_ns, &ignore_c, &debug, &values))
+                                     &min_ns, &ignore_c, &debug, &values, &native_values))
         return NULL;
+    if (native_values != Py_None &&
+        (values == Py_None ||
+         !PyArg_ParseTuple(native_values, "ppO;native_values: (args, retval, text_of)", &log_args,
+                           &log_retval, &text_of)))
+    {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "native_values without values");
+        return NULL;
+    }
     if (last_event_slots < FIRST_EVENT_SLOTS) {
         PyErr_SetString(PyExc_ValueError, "last_event_slots is too small");
         return NULL;
@@ -1223,6 +1884,11 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(S.values_start, values_start);
     Py_XSETREF(S.values_finish, values_finish);
     Py_XSETREF(S.no_value, no_value);
+    S.values_native = text_of != NULL;
+    S.log_args = log_args;
+    S.log_retval = log_retval;
+    Py_XSETREF(S.text_of, text_of != NULL ? Py_NewRef(text_of) : NULL);
+    S.values_gen++; /* the threads' V and O blocks may be another writer's */
     S.admitted = S.dropped = S.deepest = 0;
     Py_XSETREF(S.registry, Py_NewRef(registry));
     S.last_event_slots = last_event_slots;
@@ -1368,6 +2034,7 @@ before_fork(PyObject *module, PyObject *unused)
     t->count = 0;
     use_events(t);
     t->private = 1;
+    t->fork_pid = getpid();
 done:
     if (t != NULL)
         current = t;
@@ -1477,6 +2144,7 @@ after_fork(PyObject *module, PyObject *args)
 #if PY_VERSION_HEX >= 0x03080000
         t->tid = (int64_t)PyThread_get_thread_native_id();
 #endif
+        S.values_gen++; /* the V and O blocks are the parent's file's */
         to_new_file(t, 1);
         current = t;
     }
@@ -1490,6 +2158,7 @@ static PyObject *
 resume(PyObject *module, PyObject *unused)
 {
     Thread *me = take_current();
+    S.values_gen++; /* the V and O blocks are the old file's */
     PyObject *threads = PyList_GetSlice(S.threads, 0, PY_SSIZE_T_MAX);
     for (Py_ssize_t i = 0; threads != NULL && i < PyList_GET_SIZE(threads); i++)
         to_new_file((Thread *)PyList_GET_ITEM(threads, i), 0);
@@ -1718,7 +2387,8 @@ PyInit__native(void)
     if (PyType_Ready(&ThreadType) < 0)
         return NULL;
     S.extra_index = REQUEST_EXTRA_INDEX(NULL);
-    if (S.extra_index < 0) {
+    S.params_index = S.extra_index < 0 ? -1 : REQUEST_EXTRA_INDEX(free_parameters);
+    if (S.extra_index < 0 || S.params_index < 0) {
         PyErr_SetString(PyExc_ImportError, "no free code extra slot");
         return NULL;
     }

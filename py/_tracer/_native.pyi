@@ -5,7 +5,7 @@ which it asks the registry's writer for (writer.TraceWriter.stack_block / events
 names come from the writer's code_id / c_function_id. Every function runs with the GIL held.
 
 Values mode (configure(values=...)): see `Values` below; the core calls it, the values object
-writes.
+writes; with configure(native_values=...), the core writes the values itself.
 """
 
 from types import CodeType
@@ -34,7 +34,7 @@ class Values(Protocol):
         NO_VALUE. True: the call was written whole (it is not stored in the events block);
         else (an error raised too) it is stored as any call. The token is released after."""
 
-
+def configure(
     *,
     registry: ThreadRegistry,
     last_event_slots: int,
@@ -45,9 +45,16 @@ class Values(Protocol):
     ignore_c: bool,
     debug: bool,
     values: Optional[Values] = None,
+    native_values: Optional[Tuple[bool, bool, Callable[[object], str]]] = None,
 ) -> None:
     """Sets what the callbacks record: the filters, where threads and blocks come from, and the
-    values object of values mode (None: off). The counts start again at 0."""
+    values object of values mode (None: off). The counts start again at 0.
+
+    `native_values` (with `values`, a call_values.CallValues: its native_values()): (log args,
+    log return values, values.text_of): the core records the values itself, as CallValues.start
+    and finish would, into each thread's V block and O record (from the writer's values_block and
+    open_args_block), rendering exact ints, bools, None, floats and strs itself and every other
+    value with text_of; values.start and finish are not called."""
 
 def stop() -> None:
     """Stops recording (no I/O: what was recorded is in the file already); the tokens of the

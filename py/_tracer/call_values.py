@@ -13,6 +13,9 @@ and ends (the protocol of pairing.py's values pairing and of _native.c, docs/int
 
 Each thread writes only into its own blocks, as the cores do into their events blocks: no lock and
 no record per call; the bytes are stored before the count or head that covers them.
+
+The native core does what start and finish do itself, into the same blocks, byte for byte
+(`native_values()`, _native.c native_start); the Python cores call them.
 """
 
 import sys
@@ -57,6 +60,11 @@ class CallValues:
         self._threads = {}  # tid -> _ThreadBlocks
         self._args = args
         self._retval = retval
+
+    def native_values(self):
+        """What the native core needs to record the values itself instead of calling start and
+        finish: (log args, log return values, the text of a value it does not render itself)."""
+        return self._args, self._retval, text_of
 
     def _blocks(self, tid):
         """The thread's blocks in the current writer's file, or None when it takes nothing (a

@@ -12,7 +12,9 @@ resumes; 3.8-3.11: every "call" event, a generator's resumes too) and keeps the 
 beside the call's slot, then `finish(tid, start, duration, name_id, token, retval)` when that call
 ends (retval `values.NO_VALUE` for an exception; only for calls of at least min_duration): a true
 result means the values object wrote the call, which is then not stored in the events block. See
-_native.c (enter_with_token) for the exact moments.
+_native.c (enter_with_token) for the exact moments. With call_values.CallValues (whose
+`native_values()` says what to record) the C core does what its start and finish do itself, into
+the same blocks, byte for byte (_native.c, native_start): no Python code per call.
 """
 
 import _thread
@@ -48,6 +50,9 @@ class NativeCore(Core):
         self._running = False
         self._tools = ()
         options = {} if values is None else {"values": values}  # values mode (the module doc)
+        native_values = getattr(values, "native_values", None)
+        if native_values is not None:  # CallValues: the C core records the values itself
+            options["native_values"] = native_values()
         native.configure(
             registry=registry,
             last_event_slots=LAST_EVENT_SLOTS,

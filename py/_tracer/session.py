@@ -197,6 +197,7 @@ class Session:
         self._write_thread_names(writer)
         if resuming:
             self._finishing = False
+            self._stop_repr_thread()  # 3.9-3.11: the core's start would reach it too
             self._core.start()
             self._watch_raises()
 
@@ -260,10 +261,15 @@ class Session:
 
     def before_fork(self):
         """See Core.before_fork; the repr thread, if there is one, ends first (values.py)."""
+        self._stop_repr_thread()
+        self._core.before_fork()
+
+    @staticmethod
+    def _stop_repr_thread():
+        """Ends the repr thread when it is idle (values.py), if the process has one."""
         values = sys.modules.get(__package__ + ".values")
         if values is not None:
-            values.stop_for_fork()
-        self._core.before_fork()
+            values.stop_idle_thread()
 
     def after_fork_in_parent(self):
         """See Core.after_fork_in_parent."""

@@ -230,9 +230,10 @@ class ReprThread:
         finally:
             stopped.release()
 
-    def stop_for_fork(self):
-        """Before a fork: ends the thread when it is idle (a fork child has none, and CPython
-        3.12+ warns about a fork with threads); the next repr starts it again."""
+    def stop_idle_thread(self):
+        """Ends the thread when it is idle: before a fork (a fork child has none, and CPython
+        3.12+ warns about a fork with threads), and before a core starts again (3.9-3.11: its
+        profile hook would reach every running thread); the next repr starts it again."""
         if self._pid != getpid() or self._busy_since or self._requests:
             return
         self._pid = 0
@@ -310,9 +311,9 @@ def message_of(error):
     return _cut(str(text).encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
-def stop_for_fork():
-    """See ReprThread.stop_for_fork."""
-    _reprs.stop_for_fork()
+def stop_idle_thread():
+    """See ReprThread.stop_idle_thread."""
+    _reprs.stop_idle_thread()
 
 
 def in_repr_thread():

@@ -107,7 +107,7 @@ class TestTextOf(unittest.TestCase):
 
     def test_the_repr_thread_is_stopped_for_a_fork(self):
         text_of(Counted())
-        values.stop_for_fork()
+        values.stop_idle_thread()
         self.assertEqual(values._reprs._pid, 0)
         self.assertEqual(text_of(Counted()), "Counted()")  # started again on demand
 
