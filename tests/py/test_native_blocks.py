@@ -403,13 +403,17 @@ class ForkTest(NativeBlocksCase):
             self.core.after_fork_in_parent()
             echo("parent")
             with os.fdopen(read_end, "rb") as pipe:
-                said = pipe.read()
-            _, status = os.waitpid(pid, 0)
-            return status, said, pid
+                heard["said"] = pipe.read()  # not returned: a return value is recorded
+            _, heard["status"] = os.waitpid(pid, 0)
+            heard["pid"] = pid
+            return status_note
 
         runs = {}
+        heard = {}
+        status_note = "forked"
         for native in (True, False):
-            data, tid, (status, said, pid) = self.record(lambda: forking(1), native)
+            data, tid, _ = self.record(lambda: forking(1), native)
+            said, status, pid = heard["said"], heard["status"], heard["pid"]
             self.assertEqual(status, 0, said.decode())
             said = re.sub(rb"_%d\.raw" % pid, b"_pid.raw", said)  # the child's file name
             runs[native] = (self.value_records(data, tid, True), said)
@@ -421,7 +425,8 @@ class ForkTest(NativeBlocksCase):
 
         self.assertEqual(own(runs[True][0]), own(runs[False][0]))
         self.assertTrue(own(runs[True][0]))
-        self.assertEqual(runs[True][1], runs[False][1])
+        children = [ast.literal_eval(runs[native][1].decode()) for native in (True, False)]
+        self.assertEqual(own(children[0]), own(children[1]))
         parent, child = runs[True]
         self.assertEqual([text for name, text in self.calls(parent) if name[0].startswith("echo ")],
                          ['{"func_args":{"value":"\'in the fork window\'"},'
