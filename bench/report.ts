@@ -16,6 +16,7 @@ import type { CombinedTrace, TraceEvent } from "../lib/trace_event.ts";
 import { writeHtml } from "../lib/report/html.ts";
 import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
+import { seededRandom } from "../tests/helpers.ts";
 
 const GOALS = {
   openMsAt1M: 1500,
@@ -26,18 +27,6 @@ const GOALS = {
 
 /** A rAF interval this long means at least one frame was missed at 60 Hz. */
 const DROPPED_FRAME_MS = 25;
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODULES = [
   "app/server",
@@ -149,7 +138,7 @@ interface Frame {
 function* threadEvents(
   track: { pid: number; tid: number; quota: number; seed: number; names: string[] },
 ): Generator<TraceEvent> {
-  const next = random(track.seed);
+  const next = seededRandom(track.seed);
   const names = track.names;
   const pickName = (depth: number) => {
     // Low depths reuse a few hot names, deep frames spread over the whole pool.
@@ -232,7 +221,7 @@ const TASKS = 2000;
  * worker's start, and `TASKS` task and result arrows between the main thread and the workers'.
  */
 function* flowEvents(span: number): Generator<TraceEvent> {
-  const next = random(99);
+  const next = seededRandom(99);
   const main = LAYOUT[0].pid;
   const flow = (
     ph: string,
@@ -270,7 +259,7 @@ function* flowEvents(span: number): Generator<TraceEvent> {
 
 /** Every event of a synthetic trace with `count` X events: metadata first, then in ts order. */
 export function* syntheticEvents(count: number): Generator<TraceEvent> {
-  const names = functionNames(2500, random(7));
+  const names = functionNames(2500, seededRandom(7));
   const tracks = LAYOUT.flatMap((process) =>
     process.threads.map((thread, index) => ({ process, thread, tid: process.pid + index * 7 }))
   );

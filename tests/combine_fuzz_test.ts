@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { FIXTURES, ROOT, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, seededRandom, tempDir } from "./helpers.ts";
 
 const SEED = Number(Deno.env.get("TRACER_FUZZ_SEED") ?? 20261207);
 const CASES = Number(Deno.env.get("TRACER_FUZZ_CASES") ?? 500);
@@ -19,18 +19,6 @@ const TIME_LIMIT_MS = 30_000;
 const RSS_LIMIT_MIB = 600;
 const GNU_TIME = "/usr/bin/time";
 const encoder = new TextEncoder();
-
-/** A small fast seeded generator (mulberry32): the same seed, the same cases. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One case: input files (name -> bytes) and the command's extra options. */
 interface Case {
@@ -194,7 +182,7 @@ function cases(): Case[] {
   attacks().forEach(([label, files], k) => {
     list.push({ label, files, output: formats[k % 3], strict: false });
   });
-  for (let i = 0; list.length < CASES; i++) list.push(mutated(random(SEED + i), i));
+  for (let i = 0; list.length < CASES; i++) list.push(mutated(seededRandom(SEED + i), i));
   return ONLY === undefined ? list : list.filter((testCase) => testCase.label === ONLY);
 }
 

@@ -236,3 +236,15 @@ export function assertOneLineError(stderr: string, pattern: RegExp): void {
   assert.match(lines[0], pattern);
   assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
 }
+
+/** Deterministic pseudo-random numbers in [0, 1) from `seed` (mulberry32): the same seed, the same run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -40,3 +40,24 @@ class WriterCase(unittest.TestCase):
         """What the file holds now, read as a reader would at this instant."""
         with open(self.path(), "rb") as file:
             return Trace(file.read())
+
+
+def record_in_thread(core, function):
+    """Runs `function` in a new thread with `core` recording it (started there, stopped after):
+    (the thread's native id, what `function` returned, or None when it raised)."""
+    import threading
+
+    out = {}
+
+    def body():
+        out["tid"] = threading.get_native_id()
+        core.start()
+        try:
+            out["result"] = function()
+        finally:
+            core.stop()
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    worker.join()
+    return out["tid"], out.get("result")

@@ -24,7 +24,7 @@ from _tracer.threads import ThreadRegistry
 from _tracer.values import VALUE_LIMIT, prepare, stop_idle_thread, text_of
 from _tracer.writer import TraceWriter
 from rawread import Trace, records
-from support import config
+from support import config, record_in_thread
 from test_native_values import NAMES, native_or_skip
 
 _CALL = struct.Struct("<dddI4x")
@@ -181,22 +181,10 @@ class NativeBlocksCase(unittest.TestCase):
         # The repr thread ends (it starts again when a repr needs it): on 3.9-3.11 a core's start
         # reaches the threads already running, and its own calls would be recorded.
         stop_idle_thread()
-        out = {}
-
-        def body():
-            out["tid"] = threading.get_native_id()
-            core.start()
-            try:
-                out["result"] = function()
-            finally:
-                core.stop()
-
-        worker = threading.Thread(target=body)
-        worker.start()
-        worker.join()
+        tid, result = record_in_thread(core, function)
         with open(os.path.join(self.folder, writer.file_name), "rb") as file:
             data = file.read()
-        return data, out["tid"], out.get("result")
+        return data, tid, result
 
     def both(self, function):
         """(native run, Python run) of `function`, each as record() gives it."""

@@ -15,7 +15,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import unittest
 import warnings
 import weakref
@@ -24,7 +23,7 @@ from _tracer.names import NameTable
 from _tracer.threads import ThreadRegistry
 from _tracer.writer import TraceWriter
 from rawread import Trace
-from support import config
+from support import config, record_in_thread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITORING = sys.version_info >= (3, 12)
@@ -169,22 +168,10 @@ class NativeValuesCase(unittest.TestCase):
         registry.writer = writer
         self.core = core = self.NativeCore(registry, self.config, self.native, NAMES,
                                            values=values)
-        out = {}
-
-        def body():
-            out["tid"] = threading.get_native_id()
-            core.start()
-            try:
-                out["result"] = function()
-            finally:
-                core.stop()
-
-        worker = threading.Thread(target=body)
-        worker.start()
-        worker.join()
+        tid, result = record_in_thread(core, function)
         with open(os.path.join(self.folder, writer.file_name), "rb") as file:
             trace = Trace(file.read())
-        return out["tid"], out["result"], trace, core
+        return tid, result, trace, core
 
     def workload_starts(self, values):
         """[(function, depth)] of the start() calls for the workload's code."""
