@@ -8,10 +8,11 @@
  */
 import { MAX_EXACT } from "../bytes/ascii_number.ts";
 import { TracerError } from "../errors.ts";
-import { headerWithJsonNames, pidOf, tracerEndText } from "../raw/convert.ts";
+import { headerWithJsonNames, tracerEndText } from "../raw/convert.ts";
 import type { NameTable } from "../raw/names.ts";
 import {
   openRawTrace,
+  pidOf,
   type RawPass,
   type RawSummary,
   type RecordVisitor,

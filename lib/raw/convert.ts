@@ -12,6 +12,7 @@ import type { TraceEvent } from "../trace_event.ts";
 import type { NameTable } from "./names.ts";
 import {
   openRawTrace,
+  pidOf,
   type RawPass,
   type RawSummary,
   type RecordVisitor,
@@ -158,12 +159,6 @@ class JsonLines implements RecordVisitor {
     if (this.#lines++ !== 0) out.bytes[out.length++] = COMMA;
     out.bytes[out.length++] = NEWLINE;
   }
-}
-
-/** The pid the events get: `otherData.pid`, or 0 when it is not a number. */
-export function pidOf(otherDataText: string): number {
-  const pid = (JSON.parse(otherDataText) as Record<string, unknown>).pid;
-  return typeof pid === "number" ? pid : 0;
 }
 
 /**

@@ -248,8 +248,8 @@ export async function* visitRecords(
   });
 }
 
-/** `otherData.pid` of a header's text, or 0 when it is not a number. */
-function pidOf(headerText: string): number {
+/** The pid a file's events get: `otherData.pid` of its header's text, or 0 when it is not a number. */
+export function pidOf(headerText: string): number {
   try {
     const pid = (JSON.parse(headerText) as Record<string, unknown>).pid;
     return typeof pid === "number" ? pid : 0;

@@ -61,3 +61,13 @@ def record_in_thread(core, function):
     worker.start()
     worker.join()
     return out["tid"], out.get("result")
+
+
+def fork():
+    """os.fork(), without 3.12+'s warning about a process with threads (the tests' own threads and
+    the repr thread are no concern of theirs)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()

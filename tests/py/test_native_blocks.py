@@ -24,7 +24,7 @@ from _tracer.threads import ThreadRegistry
 from _tracer.values import VALUE_LIMIT, prepare, stop_idle_thread, text_of
 from _tracer.writer import TraceWriter
 from rawread import Trace, records
-from support import config, record_in_thread
+from support import config, fork, record_in_thread
 from test_native_values import NAMES, native_or_skip
 
 _CALL = struct.Struct("<dddI4x")
@@ -357,15 +357,12 @@ class ForkTest(NativeBlocksCase):
     def test_a_fork_child_writes_into_its_own_file(self):
         """The child's values go into its own file's blocks once its writer is there (none
         before), the parent's into its own, during the fork too."""
-        import warnings
 
         def forking(a):
             read_end, write_end = os.pipe()
             self.core.before_fork()
             echo("in the fork window")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: other threads
-                pid = os.fork()
+            pid = fork()
             if pid == 0:
                 status = 1
                 try:

@@ -16,14 +16,13 @@ import shutil
 import sys
 import tempfile
 import unittest
-import warnings
 import weakref
 
 from _tracer.names import NameTable
 from _tracer.threads import ThreadRegistry
 from _tracer.writer import TraceWriter
 from rawread import Trace
-from support import config, record_in_thread
+from support import config, fork, record_in_thread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITORING = sys.version_info >= (3, 12)
@@ -331,9 +330,7 @@ class LifeCycleTest(NativeValuesCase):
 
         def forking():
             self.core.before_fork()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: other threads
-                pid = os.fork()
+            pid = fork()
             if pid == 0:
                 status = 1
                 try:

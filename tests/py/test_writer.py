@@ -7,7 +7,7 @@ from _tracer import writer as writer_module
 from _tracer import rawfile
 from _tracer.writer import TraceWriter
 from rawread import Trace, records
-from support import WriterCase
+from support import WriterCase, fork
 
 
 class WriterTest(WriterCase):
@@ -124,7 +124,7 @@ class ForkWindowTest(WriterCase):
         """threading's fork hook runs before the writer's in a child, and records calls (and so
         gives names) there: they must not reach the parent's file, which the child maps too."""
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
             try:
                 os.close(read_end)
