@@ -210,6 +210,32 @@ for (const core of coresOf(oneVersion)) {
   });
 }
 
+Deno.test("--log_async: loops in two threads past the cap: one row per task, then one more per loop", async () => {
+  for (const core of coresOf(oneVersion)) {
+    const run = await trace(onePython, ["--core", core, "--log_async", join(DIR, "two_loops.py")]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "two loops done\n");
+    const named = run.events.filter((e) =>
+      e.ph === "M" && e.name === "thread_name" && Number(e.tid) >= TASK_TID_BASE
+    );
+    const rows = new Map<number, string[]>();
+    for (const e of named) {
+      const tid = Number(e.tid);
+      rows.set(tid, [...rows.get(tid) ?? [], String(e.args!.name)]);
+    }
+    // Rows named from both threads at once each got a tid of their own.
+    for (const [tid, names] of rows) assert.equal(names.length, 1, `row ${tid}: ${names}`);
+    const names = [...rows.values()].map((n) => n[0]);
+    assert.equal(names.filter((n) => n === "other tasks").length, 2, `${core}: one per loop`);
+    assert.equal(new Set(names.filter((n) => n.startsWith("Task-"))).size, 1000, core);
+    const steps = run.events.filter((e) => e.cat === "asyncio" && e.name === "step");
+    const rowOf = (e: TraceEvent) => rows.get(Number(e.tid))![0];
+    const onTaskRows = steps.filter((e) => rowOf(e) !== "other tasks");
+    assert.ok(onTaskRows.length > 0 && onTaskRows.length < steps.length, core);
+    for (const e of onTaskRows) assert.equal(e.args!.task, rowOf(e), core);
+  }
+});
+
 Deno.test("the API's events go through the filters and the event cap", async () => {
   const filtered = await trace(onePython, [
     "--exclude_files",

@@ -13,6 +13,7 @@ the steps of later tasks go on one more row per loop thread, "other tasks".
 import sys
 import weakref
 from _thread import get_native_id
+from itertools import count
 from time import perf_counter_ns
 
 from . import debug
@@ -30,7 +31,9 @@ class TaskRows:
         self._session = session
         self._rows = weakref.WeakKeyDictionary()  # task -> its row's tid
         self._loops = {}  # loop thread's tid -> (its sort index, tid of its "other tasks" row)
-        self._count = 0
+        # Row numbers, each taken in one atomic step (a C call under the GIL): loops in two
+        # threads naming rows at once never share one.
+        self._numbers = count(1).__next__
         self._pid = 0
 
     def row_of(self, task):
@@ -46,25 +49,23 @@ class TaskRows:
             self._pid = session.pid()
             self._rows = weakref.WeakKeyDictionary()
             self._loops = {}
-            self._count = 0
+            self._numbers = count(1).__next__
         loop_tid = get_native_id()
         loop = self._loops.get(loop_tid)
         if loop is None:
             state = getattr(session.threads.local, "state", None)
             loop = self._loops[loop_tid] = (0 if state is None else state.sort_index, None)
-        if self._count >= MAX_TASK_ROWS:
-            other = loop[1]
-            if other is None:
-                self._count += 1
-                other = TASK_TID_BASE + self._count
-                self._loops[loop_tid] = (loop[0], other)
-                self._name(other, "other tasks", loop[0] + SORT_SPACING - 1)
-            self._rows[task] = other
-            return other
-        self._count += 1
-        tid = TASK_TID_BASE + self._count
+        if loop[1] is not None:  # past the cap
+            self._rows[task] = loop[1]
+            return loop[1]
+        number = self._numbers()
+        tid = TASK_TID_BASE + number
+        if number > MAX_TASK_ROWS:
+            self._loops[loop_tid] = (loop[0], tid)
+            self._name(tid, "other tasks", loop[0] + SORT_SPACING - 1)
+        else:
+            self._name(tid, _task_name(task), loop[0] + number)
         self._rows[task] = tid
-        self._name(tid, _task_name(task), loop[0] + self._count)
         return tid
 
     def _name(self, tid, name, index):

@@ -1,5 +1,7 @@
 """Name ids: the numbers events carry instead of their names (an `N` record gives each once)."""
 
+from itertools import count
+
 from .c_names import CFunctionNames
 
 
@@ -30,7 +32,11 @@ class NameTable:
         self.by_code = {}
         self._by_c_name = {}  # C function name -> name id
         self.c_names = CFunctionNames()
-        self.names = [None]  # name id -> (name, cat)
+        # name id -> (name, cat). An id is taken by one atomic step (a C call under the GIL) and
+        # stored by another: reading a length and appending let a thread switch in between give
+        # two names one id. No lock: a fork child, whose parent's threads are gone, names on.
+        self.names = {}
+        self._next_id = count(1).__next__
         self.on_new = None
 
     def code_id(self, code):
@@ -56,8 +62,8 @@ class NameTable:
         return name_id
 
     def _new(self, name, cat):
-        name_id = len(self.names)
-        self.names.append((name, cat))
+        name_id = self._next_id()
+        self.names[name_id] = (name, cat)
         on_new = self.on_new
         if on_new is not None:
             on_new(name_id, name, cat)

@@ -15,6 +15,7 @@ the parent's mapping is shared with the child, which must never store into it.
 import sys
 import threading
 from _thread import get_ident, get_native_id
+from itertools import count
 from os import getpid
 
 from .pairing import store
@@ -165,7 +166,7 @@ class ThreadRegistry:
         # --log_async: each thread gets a thread_sort_index this far past the previous one, in
         # the order threads start recording, so that task rows fit in between (async_tasks.py).
         self.sort_spacing = 0
-        self._sorted = 0
+        self._sorted = count(1).__next__  # one atomic step: threads starting at once differ
         self._live = {}  # ident -> ThreadState (a thread that ended is replaced by a new ident's)
 
     def new_thread(self):
@@ -178,8 +179,7 @@ class ThreadRegistry:
         self.local.state = state
         self.writer.write_thread_name(state.tid, state.current_name())
         if self.sort_spacing:
-            self._sorted += 1
-            state.sort_index = self._sorted * self.sort_spacing
+            state.sort_index = self._sorted() * self.sort_spacing
             self.writer.write_thread_sort_index(state.tid, state.sort_index)
         return state
 

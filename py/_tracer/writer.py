@@ -135,8 +135,8 @@ class TraceWriter:
         # New names from now on; then the ones known (a name given in between is written twice,
         # with the same id: harmless).
         self.names.on_new = self._name_given
-        known = [[name_id, name, cat]
-                 for name_id, (name, cat) in enumerate(self.names.names[1:], 1)]
+        # list(): one C-level copy, which no thread switch can cut into.
+        known = [[name_id, name, cat] for name_id, (name, cat) in list(self.names.names.items())]
         if known:
             self._append(KIND_NAMES, to_json(known))
 
