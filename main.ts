@@ -6,6 +6,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { parseArgs } from "./lib/cli/args.ts";
 import { HELP } from "./lib/cli/options.ts";
+import { attachProcess } from "./lib/cli/attach_command.ts";
 import { combineCommand } from "./lib/cli/combine_command.ts";
 import { exitCodeFor, formatError, terminalText } from "./lib/errors.ts";
 import { refuseNonUtf8Args } from "./lib/cli/raw_args.ts";
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
         return await traceProgram(command, report);
       case "combine":
         return await combineCommand(command, report);
+      case "attach":
+        return await attachProcess(command, report);
       case "write_api":
         return await writeApi(command, report);
     }

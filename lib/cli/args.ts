@@ -47,6 +47,21 @@ export interface CombineCommand {
   open: boolean;
 }
 
+/** `tracer attach PID [options]`: record a running process for a while, then detach. */
+export interface AttachCommand {
+  kind: "attach";
+  pid: number;
+  /** `--duration`: seconds to record; null: until a termination signal (Ctrl-C). */
+  durationS: number | null;
+  output: OutputSpec;
+  outputDir: string | null;
+  /** The interpreter that sends the scripts; null: the process's own. */
+  python: string | null;
+  recording: RecordingConfig;
+  quiet: boolean;
+  open: boolean;
+}
+
 /** `tracer --write_api DIR`: write the in-program API module into DIR. */
 export interface WriteApiCommand {
   kind: "write_api";
@@ -57,6 +72,7 @@ export interface WriteApiCommand {
 export type Command =
   | RunCommand
   | CombineCommand
+  | AttachCommand
   | WriteApiCommand
   | { kind: "help" }
   | { kind: "version" };
@@ -82,9 +98,15 @@ export function parseArgs(argv: string[]): Command {
   const seen = new Set<Flag>();
   let target: Target | null = null;
   const positional: string[] = [];
+  // `tracer attach PID`: a word, not an option (`tracer ./attach` or `-- attach` runs a file).
+  const attach = argv[0] === "attach";
 
-  for (let i = 0; i < argv.length; i++) {
+  for (let i = attach ? 1 : 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (attach && (!arg.startsWith("-") || /^-\d/.test(arg))) {
+      positional.push(arg);
+      continue;
+    }
     if (arg === "--" || arg === "--run") {
       target = scriptTarget(argv.slice(i + 1), arg);
       break;
@@ -123,6 +145,8 @@ export function parseArgs(argv: string[]): Command {
   if (seen.has("version")) return { kind: "version" };
   const apiDir = last(values, "write_api");
   if (apiDir !== undefined) return { kind: "write_api", dir: apiDir };
+  if (attach) return attachCommand(values, seen, positional, target);
+  if (seen.has("duration")) throw new UsageError("--duration only applies to tracer attach");
   if (seen.has("combine")) return combineCommand(values, seen, positional, target);
   if (target === null) {
     throw new UsageError(
@@ -198,6 +222,52 @@ function combineCommand(
     outputDir: last(values, "output_dir") ?? null,
     align: seen.has("align_combine"),
     strict: seen.has("strict"),
+    quiet: seen.has("quiet"),
+    open: seen.has("open"),
+  };
+}
+
+function attachCommand(
+  values: Map<Flag, string[]>,
+  seen: Set<Flag>,
+  positional: string[],
+  target: Target | null,
+): AttachCommand {
+  const usage = "usage: tracer attach PID [--duration SECONDS] [-o OUT] [options]";
+  if (target !== null) throw new UsageError(`tracer attach takes a pid, not a program; ${usage}`);
+  for (
+    const flag of [
+      "combine",
+      "align_combine",
+      "strict",
+      "pid_suffix",
+      "wait_timeout",
+      "write_api",
+      "log_subprocess",
+    ] as const
+  ) {
+    if (seen.has(flag)) throw new UsageError(`--${flag} does not apply to tracer attach`);
+  }
+  if (positional.length !== 1) {
+    throw new UsageError(
+      `${positional.length === 0 ? "no pid" : "more than one pid"} given; ${usage}`,
+    );
+  }
+  const pid = Number(positional[0]);
+  if (!/^\d+$/.test(positional[0]) || !Number.isSafeInteger(pid) || pid < 1) {
+    throw new UsageError(`not a process id: "${shortened(positional[0])}"; ${usage}`);
+  }
+  const duration = last(values, "duration");
+  const durationS = duration === undefined ? null : seconds(duration, "duration");
+  if (durationS === 0) throw new UsageError("--duration needs a number of seconds > 0, got 0");
+  return {
+    kind: "attach",
+    pid,
+    durationS,
+    output: outputSpec(last(values, "output_file") ?? DEFAULT_OUTPUT),
+    outputDir: last(values, "output_dir") ?? null,
+    python: last(values, "python") ?? null,
+    recording: recordingConfig(values, seen),
     quiet: seen.has("quiet"),
     open: seen.has("open"),
   };
@@ -292,11 +362,11 @@ function stackDepth(option: RecordingOption, text: string): number {
 }
 
 /** Decimal seconds only: `Number()` would also take `0x10` (16) or `1e3`. */
-function seconds(text: string | undefined): number {
+function seconds(text: string | undefined, flag = "wait_timeout"): number {
   if (text === undefined) return 30;
   const value = Number(text);
   if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) || !Number.isFinite(value)) {
-    throw new UsageError(`--wait_timeout needs a number of seconds >= 0, got "${shortened(text)}"`);
+    throw new UsageError(`--${flag} needs a number of seconds >= 0, got "${shortened(text)}"`);
   }
   return value;
 }

@@ -153,3 +153,51 @@ Deno.test("durations in ns, us, ms, s; bare numbers are microseconds", () => {
   assert.equal(duration("2s"), 2_000_000);
   assert.equal(duration("20"), 20);
 });
+
+Deno.test("attach PID: the word first, then options and the pid in any order", () => {
+  const command = parseArgs([
+    "attach",
+    "-o",
+    "x.json",
+    "1234",
+    "--duration",
+    "2.5",
+    "--core=native",
+  ]);
+  assert.equal(command.kind, "attach");
+  if (command.kind !== "attach") return;
+  assert.equal(command.pid, 1234);
+  assert.equal(command.durationS, 2.5);
+  assert.deepEqual(command.output, { path: "x.json", format: "json" });
+  assert.equal(command.recording.core, "native");
+  const plain = parseArgs(["attach", "7"]);
+  assert.ok(plain.kind === "attach" && plain.durationS === null && plain.output.format === "html");
+  // A program named attach runs as one when it is not the first word.
+  assert.deepEqual(run(["--", "attach", "7"]).target, {
+    kind: "script",
+    path: "attach",
+    args: ["7"],
+  });
+});
+
+Deno.test("attach: one whole pid, a duration > 0, no run-only option", () => {
+  for (
+    const [argv, message] of [
+      [["attach"], /no pid given; usage: tracer attach PID/],
+      [["attach", "1", "2"], /more than one pid given/],
+      [["attach", "x1"], /not a process id: "x1"/],
+      [["attach", "-5"], /not a process id: "-5"/],
+      [["attach", "0"], /not a process id: "0"/],
+      [["attach", "1", "--duration", "0"], /--duration needs a number of seconds > 0/],
+      [["attach", "1", "--duration", "soon"], /--duration needs a number of seconds/],
+      [["attach", "1", "--pid_suffix"], /--pid_suffix does not apply to tracer attach/],
+      [["attach", "1", "-m", "x"], /takes a pid, not a program/],
+      [["--duration", "1", "a.py"], /--duration only applies to tracer attach/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseArgs([...argv]),
+      (e) => e instanceof UsageError && message.test(e.message),
+    );
+  }
+});

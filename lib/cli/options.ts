@@ -18,7 +18,7 @@ export interface OptionSpec {
   /** The value's placeholder in the help (`PATH`, `N`); set for an option that takes a value. */
   readonly value?: string;
   /** The help section, or undefined for options the usage lines explain instead. */
-  readonly section?: "Output" | "Recording" | "Combine" | "";
+  readonly section?: "Output" | "Recording" | "Combine" | "Attach" | "";
   /** The help line's text. */
   readonly help?: string;
   /** The row of the recording option table it sets (a value the shim reads). */
@@ -71,6 +71,12 @@ const CLI_OPTIONS = [
     help: "how long to wait for traced processes that outlive the root (default 30)",
   },
   { name: "combine" },
+  {
+    name: "duration",
+    value: "SECONDS",
+    section: "Attach",
+    help: "tracer attach: record this long, then detach (default: until Ctrl-C)",
+  },
   {
     name: "align_combine",
     section: "Combine",
@@ -144,6 +150,8 @@ Usage:
   tracer [options] CMD [args...]           run a command (pytest, torchrun, mpirun, a shell
                                            script...) and trace every Python process below it
   tracer --combine FILE|DIR... [-o OUT]    merge trace files (Chrome Trace Event JSON, .json.gz)
+  tracer attach PID [options]              record a running CPython 3.14+ process (Linux), then
+                                           detach: it runs on as before
 
 ${helpSections(OPTIONS)}
 

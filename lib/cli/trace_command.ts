@@ -192,11 +192,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-interface CollectOptions {
+/** What {@linkcode collect} needs: where the raw files are, what to write, where to report. */
+export interface CollectOptions {
   dataDir: string;
   outputPath: string | null;
   pidSuffixDir: string | null;
-  command: RunCommand;
+  command: Pick<RunCommand, "output" | "recording" | "quiet" | "open">;
   report: Reporter;
   /** Aborted by a signal: stop writing (the partial output is removed). */
   stop: AbortSignal;
@@ -207,7 +208,7 @@ interface DeliverOptions extends CollectOptions {
 }
 
 /** Reads the run's raw files and writes the output; a process whose file is damaged is skipped. */
-async function collect(runWarnings: TraceWarning[], options: CollectOptions): Promise<void> {
+export async function collect(runWarnings: TraceWarning[], options: CollectOptions): Promise<void> {
   const { dataDir, pidSuffixDir, report } = options;
   const warnings: TraceWarning[] = [...runWarnings];
   const rawOptions = {

@@ -58,16 +58,19 @@ const PROBE = "import sys; impl = getattr(sys, 'implementation', None); " +
   "sys.stdout.write('tracer-probe %s %d %d' % (impl.name if impl else 'cpython', " +
   "sys.version_info[0], sys.version_info[1]))";
 
+/** A CPython's version: `[3, 14]`. */
+export type PythonVersion = readonly [major: number, minor: number];
+
 /**
- * Checks, before the program runs, that `python` is CPython 3.8 or later: runs it once (`-S -E`:
- * no site, no PYTHON* variables; a few ms). `requested` is the `--python` value, for the message.
- * Throws a `UsageError` saying what it is instead.
+ * Checks, before the program runs, that `python` is CPython 3.8 or later, and returns its version:
+ * runs it once (`-S -E`: no site, no PYTHON* variables; a few ms). `requested` is the `--python`
+ * value, for the message. Throws a `UsageError` saying what it is instead.
  */
 export async function checkPython(
   python: string,
   requested: string | null,
   env: Record<string, string>,
-): Promise<void> {
+): Promise<PythonVersion> {
   const what = requested === null
     ? `${shortened(python)} (found on PATH)`
     : `--python ${shortened(requested)}`;
@@ -100,4 +103,5 @@ export async function checkPython(
       `${what} is ${kind} ${major}.${minor}; tracer needs CPython 3.8 or later (pass one with --python PATH)`,
     );
   }
+  return [major, minor];
 }

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { TracerError } from "../errors.ts";
+import { PENDING_ATTACH_FILE } from "./attach.ts";
 
 /** The name prefix of a run's temp dir. */
 export const RUN_DIR_PREFIX = "tracer_run_";
@@ -35,7 +36,8 @@ export function tempRoot(): string {
 /**
  * Removes what runs that died without cleaning up (tracer SIGKILLed) left in TMPDIR: only
  * `tracer_run_*` directories (not symlinks) owned by this user, whose config names a tracer pid
- * of this PID namespace that no longer exists. Linux only (elsewhere a pid cannot be checked without a process API).
+ * of this PID namespace that no longer exists, and that hold no attach script a live process may
+ * still read. Linux only (elsewhere a pid cannot be checked without a process API).
  * Returns the directories removed; never throws.
  */
 export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
@@ -53,7 +55,7 @@ export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
         const pid = tracerPidOf(config);
         if (
           pid === null || pid === Deno.pid || !samePidNamespace(config) ||
-          await Deno.stat(`/proc/${pid}`).then(() => true, () => false)
+          await alive(pid) || await attachPending(dir)
         ) {
           continue;
         }
@@ -63,6 +65,21 @@ export async function removeDeadRuns(root = tempRoot()): Promise<string[]> {
     }
   } catch { /* TMPDIR unreadable: nothing to clean */ }
   return removed;
+}
+
+async function alive(pid: number): Promise<boolean> {
+  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+}
+
+/**
+ * True while the process a `tracer attach` left its (emptied) script for still lives: it reads
+ * the script whenever it next runs Python code (lib/run/attach.ts).
+ */
+async function attachPending(dir: string): Promise<boolean> {
+  const text = await Deno.readTextFile(join(dir, PENDING_ATTACH_FILE)).catch(() => null);
+  if (text === null) return false;
+  const pid = Number(text.trim());
+  return !Number.isSafeInteger(pid) || pid <= 0 || await alive(pid);
 }
 
 function tracerPidOf(config: { tracer_pid?: unknown }): number | null {

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { pidNamespace, removeDeadRuns } from "./run_dir.ts";
+import { PENDING_ATTACH_FILE } from "./attach.ts";
 
 async function deadPid(): Promise<number> {
   const child = new Deno.Command("true").spawn();
@@ -47,6 +48,27 @@ Deno.test({
         "tracer_run_noconfig",
         "tracer_run_other_namespace",
       ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a dead attach's run dir stays while the process that may still run its script lives",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const root = await Deno.makeTempDir();
+    try {
+      const dead = await deadPid();
+      for (const [name, pending] of [["waiting", "1"], ["ended", String(dead)]]) {
+        const dir = join(root, `tracer_run_${name}`);
+        await Deno.mkdir(dir);
+        await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ tracer_pid: dead }));
+        await Deno.writeTextFile(join(dir, PENDING_ATTACH_FILE), `${pending}\n`);
+      }
+      assertEquals(await removeDeadRuns(root), [join(root, "tracer_run_ended")]);
+      assertEquals([...Deno.readDirSync(root)].map((entry) => entry.name), ["tracer_run_waiting"]);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

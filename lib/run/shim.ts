@@ -32,6 +32,7 @@ import gcPasses from "../../py/_tracer/gc_passes.py" with { type: "text" };
 import raised from "../../py/_tracer/raised.py" with { type: "text" };
 import asyncTasks from "../../py/_tracer/async_tasks.py" with { type: "text" };
 import api from "../../py/_tracer/api.py" with { type: "text" };
+import attach from "../../py/_tracer/attach.py" with { type: "text" };
 import tracerApi from "../../py/tracer_api.py" with { type: "text" };
 
 /** The shim's files, by path relative to the shim directory. */
@@ -63,6 +64,7 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/raised.py": raised,
   "_tracer/async_tasks.py": asyncTasks,
   "_tracer/api.py": api,
+  "_tracer/attach.py": attach,
   "tracer_api.py": tracerApi,
 };
 

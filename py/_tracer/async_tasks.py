@@ -95,7 +95,8 @@ def _coroutine_name(task):
 
 
 def patch_handle(session):
-    """The patch of asyncio.events (hooks.py applies it when the program imports it)."""
+    """The patch of asyncio.events (hooks.py applies it when the program imports it); it returns
+    the function that undoes it."""
     rows = TaskRows(session)
 
     def patch(events):
@@ -127,5 +128,11 @@ def patch_handle(session):
         _run.__qualname__ = run.__qualname__
         _run.__wrapped__ = run
         handle._run = _run
+
+        def undo():
+            if handle._run is _run:
+                handle._run = run
+
+        return undo
 
     return patch

@@ -70,6 +70,11 @@ class Core:
         """The sys.monitoring tool id this core records with (3.12+), else None."""
         return None
 
+    def watch_running(self, codes):
+        """Code objects whose frames were running when recording started (tracer attach): their
+        calls into C and their own returns are seen from now on (3.12+: their local events go
+        on; a start would have switched them on). The profile-hook cores see them anyway."""
+
     def redeliver_signal(self, signum):
         """Makes a guarded signal (hooks.py) that CPython tripped reach the main thread again and
         again until the hooks' handler runs (signal_seen), so that a main thread blocked in C

@@ -64,6 +64,13 @@ class MonitoringCore(PythonCore):
         """Why recording stopped before the end (the tool id was freed or cleared), else None."""
         return None if self._tool is None else monitoring_loss((self._tool,))
 
+    def watch_running(self, codes):
+        """See Core.watch_running."""
+        for code in codes:
+            if self._tool is not None and id(code) not in self._recorded:
+                _monitoring.set_local_events(self._tool, code, self._local_events)
+                self._recorded[id(code)] = code
+
     def monitoring_tool(self):
         """See Core.monitoring_tool."""
         return self._tool

@@ -49,6 +49,8 @@ class NativeCore(Core):
         self._ignore_c = config.ignore_c_function
         self._running = False
         self._tools = ()
+        self._local = 0  # the local events a code object gets (3.12+, set by start)
+        self._watched = []  # code objects watch_running switched on (stop switches them off)
         options = {} if values is None else {"values": values}  # values mode (the module doc)
         native_values = getattr(values, "native_values", None)
         if native_values is not None:  # CallValues: the C core records the values itself
@@ -89,7 +91,8 @@ class NativeCore(Core):
         elif self._tools:
             (tool,) = self._tools
             self._tools = ()
-            release_tool(tool, self._native.take_enabled_codes())
+            watched, self._watched = self._watched, []
+            release_tool(tool, self._native.take_enabled_codes() + watched)
 
     def counts(self):
         """See Core.counts."""
@@ -125,6 +128,13 @@ class NativeCore(Core):
         """See Core.monitoring_tool."""
         return self._tools[0] if self._tools else None
 
+    def watch_running(self, codes):
+        """See Core.watch_running (a later start of the same code switches on the same events)."""
+        for code in codes:
+            if self._tools:
+                _monitoring.set_local_events(self._tools[0], code, self._local)
+                self._watched.append(code)
+
     def redeliver_signal(self, signum):
         """See Core.redeliver_signal: a timer re-sends it (_native.c, Linux only)."""
         return self._native.redeliver_signal(signum)
@@ -156,6 +166,7 @@ class NativeCore(Core):
         local = ENTRY_EXIT_EVENTS & ~_events.PY_START  # PY_START is global (see _native.c)
         if not self._ignore_c:
             local |= C_CALL_EVENTS
+        self._local = local
         native.start_monitoring(_monitoring.set_local_events, tool, local, _monitoring.DISABLE)
         _monitoring.set_events(tool, _events.PY_START | _events.PY_UNWIND | _events.PY_THROW)
 

@@ -10,6 +10,9 @@ from .events import ns_to_us
 from .values import in_repr_thread
 
 
+_installed = []  # the callbacks install() added
+
+
 def install(session):
     """Records every gc pass of this process into `session` from now on."""
     started = [0]  # the running pass's start (passes do not nest: the GIL, and gc's own lock)
@@ -33,3 +36,12 @@ def install(session):
             debug.swallowed("recording a gc pass", error)
 
     gc.callbacks.append(on_gc)
+    _installed.append(on_gc)
+
+
+def uninstall():
+    """Removes what install() added (tracer attach detaching)."""
+    while _installed:
+        on_gc = _installed.pop()
+        if on_gc in gc.callbacks:
+            gc.callbacks.remove(on_gc)

@@ -259,6 +259,18 @@ class Session:
         """See Core.monitoring_tool."""
         return self._core.monitoring_tool()
 
+    def watch_running(self):
+        """Recording started in a running process (tracer attach): the code of every frame of
+        every thread, where recorded, is watched from now on (Core.watch_running)."""
+        codes = {}
+        for frame in sys._current_frames().values():
+            while frame is not None:
+                code = frame.f_code
+                if self.names.code_id(code) >= 0:
+                    codes[id(code)] = code
+                frame = frame.f_back
+        self._core.watch_running(list(codes.values()))
+
     def before_fork(self):
         """See Core.before_fork; the repr thread, if there is one, ends first (values.py)."""
         self._stop_repr_thread()
