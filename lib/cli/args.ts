@@ -311,6 +311,7 @@ const PARSERS: Record<
   depth: (option, given) => stackDepth(option, given.at(-1)!),
   paths: (_option, given) => given,
   duration: (option, given) => duration(given.at(-1)!, option.flag),
+  seconds: (option, given) => positiveSeconds(option, given.at(-1)!),
   count: (option, given) => wholeNumber(option, given.at(-1)!, 1),
   choice: (option, given) => choice(option, given.at(-1)!),
 };
@@ -356,6 +357,17 @@ function stackDepth(option: RecordingOption, text: string): number {
       `--${option.flag} needs a whole number >= 1 (leave it out for no limit), got "${
         shortened(text)
       }"`,
+    );
+  }
+  return value;
+}
+
+/** `--flight S`: decimal seconds > 0 (0, the default, is off and needs no flag). */
+function positiveSeconds(option: RecordingOption, text: string): number {
+  const value = Number(text);
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(
+      `--${option.flag} needs a number of seconds > 0, got "${shortened(text)}"`,
     );
   }
   return value;

@@ -42,6 +42,7 @@ Deno.test("defaults: report output, children traced, 30 s wait", () => {
   assert.equal(command.recording.trace_children, true);
   assert.equal(command.recording.max_stack_depth, -1);
   assert.equal(command.recording.log_func_args, false);
+  assert.equal(command.recording.flight_s, 0);
   assert.equal(command.waitTimeoutS, 30);
   assert.equal(command.quiet, false);
 });
@@ -59,6 +60,8 @@ Deno.test("recording options, with = and repeated path options", () => {
     "0.5ms",
     "--tracer_entries",
     "1000",
+    "--flight",
+    "2.5",
     "--ignore_multiprocess",
     "--log_subprocess",
     "--core",
@@ -79,6 +82,7 @@ Deno.test("recording options, with = and repeated path options", () => {
     exclude_files: ["venv"],
     min_duration_us: 500,
     tracer_entries: 1000,
+    flight_s: 2.5,
     trace_children: false,
     core: "native",
     log_func_args: true,
@@ -133,6 +137,9 @@ Deno.test("bad input is a UsageError with a message that says what to do", () =>
     [["--tracer_entries", "0", "a.py"], /whole number >= 1/],
     [["--min_duration", "5 parsecs", "a.py"], /--min_duration/],
     [["--wait_timeout", "-1", "a.py"], /--wait_timeout/],
+    [["--flight", "-1", "a.py"], /--flight needs a number of seconds > 0, got "-1"/],
+    [["--flight", "abc", "a.py"], /--flight needs a number of seconds > 0, got "abc"/],
+    [["--flight", "0", "a.py"], /--flight needs a number of seconds > 0/],
     [["--combine"], /at least one trace file/],
     [["--align_combine", "a.py"], /only applies to --combine/],
     [["--quiet=1", "a.py"], /takes no value/],

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CombineCommand } from "./args.ts";
+import { noteFlight } from "./_flight.ts";
 import { combineFiles, type CombineSource, expandInputs } from "../combine/combine.ts";
 import { shortened, TracerError, UsageError } from "../errors.ts";
 import { copyStreamInputs } from "../combine/stream_inputs.ts";
@@ -101,6 +102,7 @@ async function combineAll(
     if (command.output.format !== "html") {
       addWarnings(trace.warnings, deepStackWarnings(trace.metadata));
     }
+    noteFlight(trace);
     const written = await writeOutput(trace, outputPath, command.output, stop);
     for (const warning of trace.warnings) report(warningLine(warning));
     const skipped = skippedLine(written.skipped);

@@ -38,6 +38,8 @@ import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
 import { writeOutput } from "../report/write_output.ts";
 import { deepStackWarnings } from "./_deep_stacks.ts";
+import { noteFlight } from "./_flight.ts";
+import { FlightSnapshots } from "./_snapshots.ts";
 import { openIfAsked } from "./open_report.ts";
 
 /** Runs and traces the program; returns the exit status tracer should end with. */
@@ -70,6 +72,17 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
       tell(`tracer: ${signals.first} before the program started: it was not run`);
       return 128 + signalNumber(signals.first);
     }
+    // --flight: SIGUSR2 writes a snapshot while the program runs (lib/cli/_snapshots.ts).
+    using snapshots = (command.recording.flight_s as number) > 0
+      ? new FlightSnapshots({
+        dataDir,
+        tempDir,
+        output: command.output,
+        outputPath,
+        pidSuffixDir,
+        report: tell,
+      })
+      : null;
     const outcome = await runProgram({
       python,
       target: command.target,
@@ -80,6 +93,7 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
       report: (line) => tell(`tracer: ${line}`),
       signals,
     });
+    await snapshots?.close();
     // A signal while the output is written stops it cleanly (lib/report/write_output.ts).
     const stop = new AbortController();
     signals.on(() => stop.abort());
@@ -242,6 +256,7 @@ async function deliver(
   if (options.command.output?.format !== "html") {
     trace.warnings.push(...deepStackWarnings(trace.metadata));
   }
+  noteFlight(trace);
   // The output keeps them (otherData.warnings), so a report made from it later shows them too.
   if (trace.warnings.length > 0) trace.metadata.warnings = trace.warnings;
   let written;

@@ -13,6 +13,7 @@
 import { TracerError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { NameTable } from "./names.ts";
+import { FlightClock, flightSeconds, type FlightWindow } from "./flight.ts";
 
 /** The first 16 bytes of every raw file: the magic line, then zeros up to the first record. */
 export const RAW_MAGIC = "TRACER-RAW 2\n\0\0\0";
@@ -34,7 +35,10 @@ export const RecordKind = {
 const RAW_VERSION = "2";
 /** The magic line of any format version. */
 const MAGIC_LINE = /^TRACER-RAW (\d+)\n/;
-/** A record head: kind byte, 3 zero bytes, payload size (u32 LE). */
+/**
+ * A record head: kind byte, 3 zero bytes (an `E` or `V` block of a flight file: its recycle
+ * number), payload size (u32 LE).
+ */
 const HEAD_BYTES = 8;
 /** An `E` or `S` block's numbers before its slots: tid, then count (or depth). */
 const BLOCK_HEAD_BYTES = 16;
@@ -92,6 +96,8 @@ export interface RawPass extends Disposable {
    * do not count).
    */
   readonly leftover: number;
+  /** `--flight`: what is kept (lib/raw/flight.ts); undefined for a file that keeps everything. */
+  readonly window: FlightWindow | undefined;
   /**
    * The records after the header but padding, in file order, up to where the first reading found
    * the data ends (a zero kind byte, a cut-off record or a damaged one). Each call reads the file
@@ -123,6 +129,7 @@ export async function openRawTrace(rawPath: string): Promise<RawPass> {
       stacks: index.stacks,
       openArgs: index.openArgs,
       leftover: index.leftover,
+      window: index.flight?.window(endMonoNs(index.endText)),
       async *records() {
         if (index.header === undefined) return;
         const reader = new FileReader(file, index.dataEnd);
@@ -198,12 +205,14 @@ export async function* visitRecords(
   const lastFinished = new Map<number, [number, number]>();
   const open = new OpenEnds(pass.openArgs);
   const pid = pass.header === undefined ? 0 : pidOf(pass.header);
+  const window = pass.window;
   for await (const rec of pass.records()) {
     if (rec.kind === RecordKind.events) {
-      const numbers = eventNumbers(rec.payload);
+      const all = eventNumbers(rec.payload);
+      if (all[1] > 0) lastFinished.set(all[0], [all[2 + 3 * all[1] - 3], all[2 + 3 * all[1] - 1]]);
+      const numbers = window === undefined ? all : window.numbers(all);
       const to = 2 + 3 * numbers[1];
       const step = 3 * batchEvents;
-      if (to > 2) lastFinished.set(numbers[0], [numbers[to - 3], numbers[to - 1]]);
       for (let from = 2; from < to; from += step) {
         const upTo = Math.min(to, from + step);
         noteClocks(numbers, from, upTo, seen);
@@ -211,19 +220,21 @@ export async function* visitRecords(
         if (upTo < to) yield;
       }
     } else if (rec.kind === RecordKind.meta) {
-      const events = metaEvents(rec.payload);
+      const all = metaEvents(rec.payload);
+      const events = window === undefined ? all : window.events(all);
       open.noteSpans(events);
       noteEventClocks(events, seen);
       visitor.onMeta(events);
     } else if (rec.kind === RecordKind.values) {
-      const events = valuesEvents(rec.payload, pid, pass.names);
+      const all = valuesEvents(rec.payload, pid, pass.names);
+      const events = window === undefined ? all : window.events(all);
       noteEventClocks(events, seen);
       visitor.onMeta(events);
     }
     yield;
   }
   const finished = seen.events;
-  const endNs = endMonoNs(pass.endText) ?? latestClock(seen.maxNs, pass.stacks);
+  const endNs = window?.toNs ?? endMonoNs(pass.endText) ?? latestClock(seen.maxNs, pass.stacks);
   for (const found of pass.stacks) {
     const stack = withoutFinished(found, lastFinished.get(found.tid));
     const closed = open.close(stack, endNs!, pid, pass.names);
@@ -494,6 +505,8 @@ interface Index {
   stacks: OpenStack[];
   openArgs: Map<number, Uint8Array>;
   leftover: number;
+  /** `--flight`: the first reading's clock (lib/raw/flight.ts); undefined for other files. */
+  flight: FlightClock | undefined;
   /** The offset of the record after the header. */
   recordsStart: number;
   /** Where the data ends: a zero kind byte, a cut-off or damaged record, or the end of the file. */
@@ -511,6 +524,7 @@ async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
     stacks: [],
     openArgs: new Map(),
     leftover: 0,
+    flight: undefined,
     recordsStart: RAW_MAGIC.length,
     dataEnd: RAW_MAGIC.length,
   };
@@ -523,17 +537,30 @@ async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
   }
   index.header = decoder.decode(first.payload);
   index.recordsStart = reader.offset;
+  const seconds = flightSeconds(index.header);
+  // A flight file's end is its latest clock, read before the second reading trims to it.
+  if (seconds > 0) index.flight = new FlightClock(seconds);
+  const kinds = index.flight === undefined ? INDEX_KINDS : ALL_KINDS;
   const stacks = new Map<number, OpenStack>();
   for (;;) {
-    const step = await nextRecord(reader, INDEX_KINDS);
+    const step = await nextRecord(reader, kinds);
     if ("stop" in step) {
       index.stacks = [...stacks.values()];
+      noteStacks(index);
       return ends(index, file, step, size);
     }
     if (!takeRecord(step, index, stacks)) {
       index.stacks = [...stacks.values()];
+      noteStacks(index);
       return ends(index, file, { stop: "damaged", at: step.at }, size);
     }
+  }
+}
+
+/** A flight file's open calls count in its latest clock. */
+function noteStacks(index: Index): void {
+  for (const stack of index.stacks) {
+    for (const start of stack.starts) index.flight?.noteStart(start);
   }
 }
 
@@ -546,8 +573,17 @@ function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): b
       case RecordKind.names:
         index.names.add(JSON.parse(decoder.decode(payload)));
         return true;
-      case RecordKind.meta:
-        return Array.isArray(JSON.parse(decoder.decode(payload)));
+      case RecordKind.meta: {
+        const events: unknown = JSON.parse(decoder.decode(payload));
+        if (Array.isArray(events)) index.flight?.noteEvents(events);
+        return Array.isArray(events);
+      }
+      case RecordKind.events:
+        index.flight?.noteNumbers(eventNumbers(payload));
+        return true;
+      case RecordKind.values:
+        index.flight?.noteEvents(valuesEvents(payload, 0, index.names));
+        return true;
       case RecordKind.end: {
         const text = decoder.decode(payload);
         const end: unknown = JSON.parse(text);
@@ -688,7 +724,11 @@ async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promis
   const kind = head[0];
   const size = (head[4] | head[5] << 8 | head[6] << 16 | head[7] << 24) >>> 0;
   if (at + HEAD_BYTES + size > reader.limit) return { stop: "cut", at };
-  if ((head[1] | head[2] | head[3]) !== 0 || !KINDS.has(kind) || size > MAX_RECORD_BYTES) {
+  // An events or values block of a flight file has its recycle number there (2a).
+  const spare = kind === RecordKind.events || kind === RecordKind.values
+    ? 0
+    : head[1] | head[2] | head[3];
+  if (spare !== 0 || !KINDS.has(kind) || size > MAX_RECORD_BYTES) {
     return { stop: "damaged", at };
   }
   if (BLOCK_KINDS.has(kind)) {

@@ -240,8 +240,8 @@ Deno.test("a file whose last record lacks its padding is whole", async () => {
 });
 
 Deno.test("a damaged record ends the data; it and the records after it are counted", async () => {
-  const reserved = eventsRecord(70, [[1, 1, 1]]);
-  reserved[2] = 1;
+  const reserved = stackRecord(70, [[1, 1]]);
+  reserved[2] = 1; // only E and V blocks carry a recycle number there (--flight)
   const damaged: Record<string, Uint8Array> = {
     "an unknown kind": rawRecord(0x51, encoder.encode("Q")),
     "an events count past its slots": eventsRecord(70, [[1, 1, 1]], { slots: 1, count: 2 }),
@@ -472,5 +472,35 @@ Deno.test("values blocks are calls written whole; an open call keeps its argumen
   ]);
   assert.equal(summary.events, 7);
   assert.equal(summary.unfinished, 4);
+  assert.equal(summary.minNs, 10);
+});
+
+Deno.test("--flight: only what ends in the last S seconds is kept, open calls and spans too", async () => {
+  const flight = jsonRecord(RecordKind.header, { ...HEADER, flight_s: 1e-6 }); // a 1,000 ns window
+  const recycled = eventsRecord(70, [[100, 50, 1], [3_900, 200, 2]]);
+  recycled[1] = 5; // an events block recycled five times (its recycle number)
+  const meta = jsonRecord(RecordKind.meta, [
+    { ph: "i", pid: 7, tid: 70, ts: 0.5, name: "old", s: "t" },
+    { ph: "i", pid: 7, tid: 70, ts: 4.5, name: "new", s: "t" },
+    { ph: "B", pid: 7, tid: 70, ts: 0.2, name: "closed early" },
+    { ph: "E", pid: 7, tid: 70, ts: 0.3 },
+    { ph: "B", pid: 7, tid: 70, ts: 0.4, name: "open at the end" },
+  ]);
+  const { calls, meta: events, summary } = await read(
+    rawFile(
+      flight,
+      names(),
+      recycled,
+      meta,
+      stackRecord(70, [[10, 3]]),
+      jsonRecord(RecordKind.end, END),
+    ),
+  );
+  // The window is [4,000, 5,000] ns: f (ends at 150) goes, g (ends at 4,100) stays.
+  assert.deepEqual(calls, [[70, 3_900, 200, "g"], [70, 10, 4_990, "h", "open"]]);
+  assert.deepEqual(
+    events.map((event) => `${event.ph} ${event.name ?? ""}`.trim()),
+    ["i new", "B open at the end", "E"],
+  );
   assert.equal(summary.minNs, 10);
 });

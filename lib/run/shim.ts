@@ -21,6 +21,7 @@ import writer from "../../py/_tracer/writer.py" with { type: "text" };
 import hooks from "../../py/_tracer/hooks.py" with { type: "text" };
 import tasks from "../../py/_tracer/tasks.py" with { type: "text" };
 import rawfile from "../../py/_tracer/rawfile.py" with { type: "text" };
+import ring from "../../py/_tracer/ring.py" with { type: "text" };
 import names from "../../py/_tracer/names.py" with { type: "text" };
 import cNames from "../../py/_tracer/c_names.py" with { type: "text" };
 import threads from "../../py/_tracer/threads.py" with { type: "text" };
@@ -53,6 +54,7 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/hooks.py": hooks,
   "_tracer/tasks.py": tasks,
   "_tracer/rawfile.py": rawfile,
+  "_tracer/ring.py": ring,
   "_tracer/names.py": names,
   "_tracer/c_names.py": cNames,
   "_tracer/threads.py": threads,

@@ -23,6 +23,7 @@ export type RecordingType =
   | "depth"
   | "paths"
   | "duration"
+  | "seconds"
   | "count"
   | "choice";
 

@@ -19,6 +19,7 @@ _TYPES = {
     "depth": (int,),
     "paths": (list,),
     "duration": (int, float),
+    "seconds": (int, float),
     "count": (int,),
     "choice": (str,),
 }
@@ -96,6 +97,16 @@ def parse_config(text):
     if not values["output_dir"].startswith("/"):
         raise ConfigError("%s: output_dir must be an absolute path" % CONFIG_ENV)
     return Config(values)
+
+
+# --flight: the cores admit every call (the ring in writer.py drops the oldest instead).
+NO_CAP = 1 << 62
+
+
+def event_cap(config):
+    """The cores' per-process event cap: --tracer_entries, or none with --flight (where
+    --tracer_entries bounds the ring instead, writer.py)."""
+    return NO_CAP if config.flight_s > 0 else config.tracer_entries
 
 
 class _ScanContext:

@@ -14,6 +14,7 @@ fork child). Three cores implement Core:
 import os
 import sys
 
+from .config import event_cap
 from .pairing import Counts, make_pairing
 
 _NATIVE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
@@ -97,7 +98,7 @@ class PythonCore(Core):
         self._names = names
         self._ignore_c = config.ignore_c_function
         self._counts = Counts()
-        self._cap = config.tracer_entries
+        self._cap = event_cap(config)
         self._values = values is not None
         self._push, self._pop = make_pairing(registry, config, self._counts, values=values)
 

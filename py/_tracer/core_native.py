@@ -22,6 +22,7 @@ import sys
 import threading
 
 from . import debug, rawfile
+from .config import event_cap
 from .constants import CHECK_INTERVAL_NS, TOOL_PREFERENCE
 from .threads import LAST_EVENT_SLOTS
 from .core import Core, monitoring_loss, release_tool
@@ -60,7 +61,7 @@ class NativeCore(Core):
             last_event_slots=LAST_EVENT_SLOTS,
             check_interval_ns=CHECK_INTERVAL_NS,
             max_depth=config.max_stack_depth,
-            cap=config.tracer_entries,
+            cap=event_cap(config),
             min_ns=int(config.min_duration_us * 1000),
             ignore_c=config.ignore_c_function,
             debug=debug.ENABLED,

@@ -7,6 +7,7 @@ The filters decided when a call starts (the depth limit, the cap) are the native
 
 from time import perf_counter_ns
 
+from .config import event_cap
 from .writer import EVENT_SLOT, EVENTS_HEAD, STACK_HEAD, STACK_SLOT
 
 
@@ -42,7 +43,7 @@ def make_pairing(registry, config, counts, clock=perf_counter_ns, values=None):
     call_values.CallValues), push(state, name_id, frame) and pop(state, now, retval) also hand a
     Python call's frame and its end to it (frame None: a C call)."""
     max_depth = config.max_stack_depth if config.max_stack_depth > 0 else 1 << 30
-    cap = config.tracer_entries
+    cap = event_cap(config)
     min_ns = int(config.min_duration_us * 1000)
 
     def admit(depth, name_id):

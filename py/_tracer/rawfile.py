@@ -181,12 +181,12 @@ class RawFile:
         _HEAD.pack_into(view, start, kind[0], size)
 
     def block(self, kind, size):
-        """Appends a record of `size` zero bytes of payload; returns a writable memoryview of it
-        (bytes), which stays valid for the process's life."""
+        """Appends a record of `size` zero bytes of payload; returns a writable memoryview of the
+        whole record (bytes: its 8-byte head, then the payload), valid for the process's life."""
         offset = self._reserve(HEAD_BYTES + size)
         start = offset - self._map_start
         self._map[start:start + HEAD_BYTES] = record_head(kind, size)
-        return self._map[start + HEAD_BYTES:start + HEAD_BYTES + size]
+        return self._map[start:start + HEAD_BYTES + size]
 
     def room(self):
         """The largest payload a record can have without a new segment (0 before the first)."""

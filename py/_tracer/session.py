@@ -342,6 +342,8 @@ class Session:
         }
         if self.core_note:
             data["core_note"] = self.core_note
+        if self.config.flight_s > 0:
+            data["flight_s"] = self.config.flight_s  # the reader keeps the last S seconds
         if self._exec_of:
             data["exec_of"] = self._exec_of
         if parent_file:

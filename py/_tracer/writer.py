@@ -15,6 +15,7 @@ from time import perf_counter_ns
 
 from . import debug, rawfile
 from .constants import CHECK_INTERVAL_NS
+from .ring import FlightRing, reuse
 
 try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
     from _json import encode_basestring_ascii as quote
@@ -119,6 +120,11 @@ class TraceWriter:
         # when a block is asked for, at most every CHECK_INTERVAL_NS.
         self._tracer_pid = config.tracer_pid
         self._tracer_check_ns = 0
+        # --flight S: events and values blocks are recycled (ring.py); the retired ones hold at
+        # most --tracer_entries calls' worth of events-block bytes before the oldest goes anyway.
+        self._ring = None
+        if config.flight_s > 0:
+            self._ring = FlightRing(config.flight_s, 8 * EVENT_SLOT * config.tracer_entries)
 
     def code_id(self, code):
         """The name id of a code object (-1: not recorded); its name is in the file first."""
@@ -145,16 +151,36 @@ class TraceWriter:
 
     def events_block(self, tid, slots):
         """A new events block for thread `tid`, of `slots` calls or, when the rest of the file's
-        segment holds at least a quarter of that, of as many as it holds (its size says how many):
-        a memoryview (bytes) of its payload, the tid stored; None when the file can take no more
-        (recording stops)."""
+        segment (or, with --flight, a recycled block) holds at least a quarter of that, of as
+        many as it holds (its size says how many): a memoryview (bytes) of its payload, the tid
+        stored; None when the file can take no more (recording stops)."""
+        least = 8 * (EVENTS_HEAD + EVENT_SLOT * max(1, slots // 4))
+        recycled = self._recycled(KIND_EVENTS, tid, least, "d")
+        if recycled is not None:
+            return recycled
         fits = (self._file.room() // 8 - EVENTS_HEAD) // EVENT_SLOT
         if slots // 4 <= fits < slots:
             slots = fits  # rather than pad the rest of the segment and map a new one
-        block = self._block(KIND_EVENTS, 8 * (EVENTS_HEAD + EVENT_SLOT * slots))
+        block = self._block(KIND_EVENTS, 8 * (EVENTS_HEAD + EVENT_SLOT * slots), tid)
         if block is not None:
             block[:8].cast("d")[0] = tid
         return block
+
+    def _recycled(self, kind, tid, least, count_format):
+        """With --flight, a retired block of `kind` recycled for `tid` (ring.py), or None."""
+        if self._ring is None or self._parents():
+            return None
+        with self.lock:
+            if self.closed or self.lost is not None:
+                return None
+            if self._tracer_gone():
+                self._stop_writing(_TracerGone())
+                return None
+            record = self._ring.take(kind, tid, least)
+            if record is None:
+                return None
+            self._ring.hold(kind, tid, record)
+            return reuse(record, tid, count_format)
 
     def stack_block(self, tid, slots):
         """A new open-calls record of `slots` calls for thread `tid` (a memoryview of its payload,
@@ -176,7 +202,10 @@ class TraceWriter:
     def values_block(self, tid, size):
         """A new values block of `size` bytes of text for thread `tid` (call_values.py): a
         memoryview (bytes) of its payload, the tid stored; None when the file takes no more."""
-        block = self._block(KIND_VALUES, 16 + size)
+        recycled = self._recycled(KIND_VALUES, tid, 16 + size, "q")
+        if recycled is not None:
+            return recycled
+        block = self._block(KIND_VALUES, 16 + size, tid)
         if block is not None:
             block[:8].cast("q")[0] = tid
         return block
@@ -191,7 +220,9 @@ class TraceWriter:
             head[1] = slots
         return block
 
-    def _block(self, kind, size):
+    def _block(self, kind, size, tid=None):
+        """A new record of `size` zero bytes of payload: its payload (a memoryview), or None. With
+        --flight, an events or values block (`tid` given) becomes the thread's current one."""
         if self._parents():
             return None  # a fork child before its own writer (the cores record privately)
         with self.lock:
@@ -202,15 +233,17 @@ class TraceWriter:
                 return None
             busy, self._busy = self._busy, True
             try:
-                block = self._file.block(kind, size)
+                record = self._file.block(kind, size)
             except OSError as error:
                 self._stop_writing(error)
                 return None
             finally:
                 self._busy = busy
+            if self._ring is not None and tid is not None:
+                self._ring.hold(kind, tid, record)
             if self._pending and not busy:
                 self._append(*self._pending.pop(0))  # appends the others too
-            return block
+            return record[rawfile.HEAD_BYTES:]
 
     def write_process_name(self, name):
         """Names the process in the file (when the name changed)."""

@@ -15,7 +15,8 @@ def records(data):
     while offset + 8 <= len(data) and data[offset] != 0:
         kind = chr(data[offset])
         size = int.from_bytes(data[offset + 4:offset + 8], "little")
-        assert data[offset + 1:offset + 4] == b"\0\0\0"
+        # E and V blocks of a --flight file carry their recycle number there (ring.py)
+        assert kind in "EV" or data[offset + 1:offset + 4] == b"\0\0\0"
         if offset + 8 + size > len(data):
             break
         out.append((kind, data[offset + 8:offset + 8 + size]))
