@@ -300,6 +300,41 @@ if (lastPython !== undefined) {
 }
 
 if (lastPython !== undefined) {
+  Deno.test(`attach --flight: a SIGUSR2 snapshot while attached, then the last S s (${lastVersion})`, async () => {
+    await using target = await startTarget(lastPython);
+    await using dir = await tempDir();
+    const out = join(dir.path, "out.json");
+    await target.waitFor(/^progress /);
+    const cli = spawnCli([
+      "attach",
+      String(target.pid),
+      "--flight",
+      "0.5",
+      "--python",
+      lastPython,
+      "-o",
+      out,
+    ]);
+    await cli.waitFor(/recording until Ctrl-C/);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    Deno.kill(cli.child.pid, "SIGUSR2");
+    const [, snapshot] = await cli.waitFor(/flight snapshot: .* events -> (\S+)/);
+    assert.equal(snapshot, join(dir.path, "out.flight-1.json"));
+    cli.child.kill("SIGINT");
+    const run = await cli.done();
+    assert.equal(run.code, 0, run.stderr);
+    for (const path of [snapshot, out]) {
+      const { calls } = await tickCalls(path);
+      const start = Math.min(...calls.map((e) => e.ts!));
+      const end = Math.max(...calls.map((e) => e.ts! + e.dur!));
+      assert.ok(calls.length > 20, `${path}: ${calls.length} calls`);
+      assert.ok(end - start <= 520_000, `${path}: only the last 0.5 s: ${end - start} us`);
+    }
+    const end = await target.finish();
+    assert.equal(end.stderr, "");
+    assert.deepEqual(end.report.tools, [null, null, null, null, null, null]);
+  });
+
   Deno.test(`giving up on a process whose main thread runs no Python code (${lastVersion})`, async () => {
     await using tmp = await tempDir();
     const sleeper = new Deno.Command(lastPython, {

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import type { AttachCommand } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { collect } from "./trace_command.ts";
+import { FlightSnapshots } from "./_snapshots.ts";
 import { formatError, shortened, UsageError } from "../errors.ts";
 import { prepareOutputPath } from "../report/output_file.ts";
 import { checkPython, findPython } from "../run/find_python.ts";
@@ -106,6 +107,17 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
 
     // Connected before the status was written; closing it detaches the process.
     const connection = await accepted;
+    // --flight: SIGUSR2 writes a snapshot while attached, as in a run (lib/cli/_snapshots.ts).
+    using snapshots = (command.recording.flight_s as number) > 0
+      ? new FlightSnapshots({
+        dataDir,
+        tempDir: runDir,
+        output: command.output,
+        outputPath,
+        pidSuffixDir: null,
+        report,
+      })
+      : null;
     const ended = await recordingWindow(pid, command.durationS, signals);
     if (ended === "exited") {
       connection.close();
@@ -113,6 +125,7 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
     } else {
       await detach(connection, pid, paths.stopped, signals, report);
     }
+    await snapshots?.close();
 
     const stop = new AbortController();
     signals.on(() => stop.abort());
