@@ -345,7 +345,16 @@ if (lastPython !== undefined) {
     }).spawn();
     const stderr = new Response(sleeper.stderr).text();
     const reader = sleeper.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const pid = Number((await reader.read()).value!.trim());
+    let printed = "";
+    const readUntil = async (done: (text: string) => boolean) => {
+      while (!done(printed)) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        printed += chunk.value;
+      }
+    };
+    await readUntil((text) => text.includes("\n"));
+    const pid = Number(printed.trim());
     const attaching = spawnCli(["attach", String(pid), "--python", lastPython], {
       env: { TMPDIR: tmp.path },
     });
@@ -358,7 +367,8 @@ if (lastPython !== undefined) {
     const [left] = [...Deno.readDirSync(tmp.path)].map((entry) => join(tmp.path, entry.name));
     assert.equal(await Deno.readTextFile(join(left, "start.py")), "");
     assert.equal((await Deno.readTextFile(join(left, "pending_attach"))).trim(), String(pid));
-    assert.equal((await reader.read()).value, "woke\n");
+    await readUntil(() => false);
+    assert.equal(printed, `${pid}\nwoke\n`);
     assert.equal((await sleeper.status).code, 0);
     assert.equal(await stderr, "", "the empty script ran quietly");
   });
