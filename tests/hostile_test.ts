@@ -643,3 +643,32 @@ Deno.test("tracer --combine t.json, NUL bytes after the [: exit 1, one line nami
     /no events could be read .*t\.json: an event larger than 64 MiB/,
   );
 });
+
+Deno.test("tracer --combine of 40 .gz inputs, each with a 15 MiB otherData string: every event, the metadata cut to 64 MiB", async () => {
+  await using dir = await tempDir();
+  const encoder = new TextEncoder();
+  const block = new Uint8Array(1 << 20).fill(0x78);
+  for (let k = 0; k < 40; k++) {
+    await gzipFile(join(dir.path, `m${String(k).padStart(2, "0")}.json.gz`), [
+      encoder.encode(
+        `{"traceEvents":[{"ph":"X","pid":${k + 1},"tid":1,"ts":${k},"dur":1,"name":"a"}],` +
+          `"otherData":{"big":"`,
+      ),
+      ...Array.from({ length: 15 }, () => block),
+      encoder.encode('"}}'),
+    ]);
+  }
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", dir.path, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /the metadata of 3\d inputs was cut \(long strings left out\) to keep the output's metadata under 64 MiB/,
+  );
+  assert.ok((await Deno.stat(out)).size < (66 << 20));
+  const trace = await readJson(out) as { otherData: { sources: Record<string, unknown>[] } };
+  assert.equal(eventsOf(trace).filter((e) => e.ph === "X").length, 40);
+  const sources = trace.otherData.sources;
+  assert.equal(sources.length, 40);
+  assert.deepEqual(sources.at(-1)!.otherData, { big: `(${15 << 20} characters left out)` });
+});

@@ -32,6 +32,7 @@ import { jsonFileSource } from "./_json_source.ts";
 import { type FilePlan, type FileProbe, planFiles } from "./_plan.ts";
 import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
+import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
@@ -117,13 +118,22 @@ async function probeAll(
   warnings: TraceWarning[],
 ): Promise<FileProbe[]> {
   const probes: FileProbe[] = [];
+  const budget = new MetadataBudget();
   for (const source of sources) {
     const probe = await source.probe();
     for (const message of problemsOf(probe)) {
       if (strict) throw strictError(source.path, message);
       warnings.push({ source: source.path, message });
     }
+    probe.info.metadata = budget.fit(probe.info.metadata);
     probes.push(probe);
+  }
+  if (budget.cut > 0) {
+    const cut = budget.cut;
+    warnings.push({
+      message: `the metadata of ${cut} input${cut === 1 ? "" : "s"} was cut (long strings left ` +
+        `out) to keep the output's metadata under ${SOURCES_BUDGET >> 20} MiB`,
+    });
   }
   return probes;
 }
@@ -273,12 +283,6 @@ function sourcesOf(probe: FileProbe): JsonObject[] {
 }
 
 /**
- * The output's `otherData`: `tracer_combine` (format version), `sources` (one record per original
- * file: `file`, its top-level metadata such as tracer's `otherData`/`tracerEnd` or VizTracer's
- * `viztracer_metadata`, and `pid_map` when pids were remapped), `file_info` (VizTracer's source
- * map, merged) and `warnings`. Combining a combined file carries its sources over unchanged.
- */
-/**
  * The warnings earlier combines recorded in their output (`otherData.warnings`: a run's lost
  * events, damaged files), so a trace turned into a report later still shows them.
  */
@@ -297,15 +301,22 @@ function carriedWarnings(probes: FileProbe[]): TraceWarning[] {
   return carried;
 }
 
+/**
+ * The output's `otherData`: `tracer_combine` (format version), `sources` (one record per original
+ * file: `file`, its top-level metadata such as tracer's `otherData`/`tracerEnd` or VizTracer's
+ * `viztracer_metadata`, and `pid_map` when pids were remapped; cut to a budget as probed, see
+ * _metadata_budget.ts), `file_info` (VizTracer's source map, merged) and `warnings`. Combining a
+ * combined file carries its sources over unchanged.
+ */
 function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, unknown> {
-  const sources: Record<string, unknown>[] = [];
+  const records: Record<string, unknown>[] = [];
   const files: Record<string, unknown> = {};
   const functions: Record<string, unknown> = {};
   let hasFileInfo = false;
   probes.forEach((probe, index) => {
     const pidMap = plans[index].pidMap;
     for (const source of sourcesOf(probe)) {
-      sources.push(
+      records.push(
         pidMap.size === 0 ? source : { ...source, pid_map: Object.fromEntries(pidMap) },
       );
     }
@@ -319,7 +330,7 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
       Object.assign(functions, info.functions ?? {});
     }
   });
-  const metadata: Record<string, unknown> = { tracer_combine: 1, sources };
+  const metadata: Record<string, unknown> = { tracer_combine: 1, sources: records };
   if (hasFileInfo) metadata.file_info = { files, functions };
   return metadata;
 }
