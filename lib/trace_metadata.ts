@@ -44,6 +44,8 @@ export interface TracerEnd {
   truncatedBytes: number;
   /** `exit`: how the process ended (`exit`, `os._exit`, `signal:SIGTERM`, `killed`, ...). */
   exit?: string;
+  /** The end is no trouble (NORMAL_EXITS, or `normal_end`: a pool worker its pool ended). */
+  normalEnd: boolean;
   /** `lost`: why recording stopped early (a full disk, ...), when it did. */
   lost?: string;
   /** `deepest_stack`: the most calls open at once in one thread, when the file says. */
@@ -92,6 +94,12 @@ export function readStart(otherData: unknown): TracerStart {
   };
 }
 
+/**
+ * Ends that are no trouble: a normal exit, a detach (tracer attach), a process still running at
+ * a flight snapshot. A pool worker ended by its pool's SIGTERM says `normal_end` itself.
+ */
+const NORMAL_EXITS = new Set(["exit", "detached", "running (snapshot)"]);
+
 /** Reads a file's `tracerEnd`; undefined when it has none (it is not a JSON object). */
 export function readEnd(tracerEnd: unknown): TracerEnd | undefined {
   if (!isJsonObject(tracerEnd)) return undefined;
@@ -102,6 +110,7 @@ export function readEnd(tracerEnd: unknown): TracerEnd | undefined {
     droppedEvents: number(tracerEnd.dropped_events) ?? 0,
     truncatedBytes: number(tracerEnd.truncated_bytes) ?? 0,
     exit: text(tracerEnd.exit),
+    normalEnd: tracerEnd.normal_end === true || NORMAL_EXITS.has(text(tracerEnd.exit) ?? ""),
     lost: text(tracerEnd.lost),
     deepestStack: number(tracerEnd.deepest_stack),
   };

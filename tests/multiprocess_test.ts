@@ -26,6 +26,8 @@ interface ProcessFile {
   startNs: number;
   /** `tracerEnd.exit`, or null when the process died before writing its end record. */
   exit: string | null;
+  /** `tracerEnd.normal_end`: a pool worker its pool ended with SIGTERM. */
+  normalEnd: boolean;
   name: string;
   /** Complete calls by function (qualname, without the source location). */
   calls: Map<string, number>;
@@ -108,6 +110,7 @@ function parseProcessFile(file: string, text: string): ProcessFile {
     execOf: other.exec_of ?? null,
     startNs: other.clock.mono_ns,
     exit: end === null ? null : String(end.exit),
+    normalEnd: end?.normal_end === true,
     name,
     calls,
     unfinished,
@@ -269,6 +272,7 @@ for (const [version, python] of MATRIX) {
         const [worker] = withCall(files, "blocked_task");
         assert.ok(worker);
         assert.equal(worker.exit, "signal:SIGTERM");
+        assert.equal(worker.normalEnd, true, "its pool's SIGTERM is how a pool worker ends");
         assert.ok(worker.unfinished.has("blocked_task"));
         assert.match(worker.name, new RegExp(`^${prefix}PoolWorker-\\d+$`));
       });

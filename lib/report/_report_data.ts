@@ -485,7 +485,7 @@ export class ReportBuilder {
         continue;
       }
       process.droppedEvents += end.droppedEvents;
-      if (end.exit !== undefined && end.exit !== "exit") process.ending = end.exit;
+      if (end.exit !== undefined && !end.normalEnd) process.ending = end.exit;
     }
     groupByHost(hosts);
     return argv;

@@ -186,6 +186,8 @@ Deno.test("combine's per-file sources mark dropped events and abnormal endings p
     slice("a", 0, 1, { pid: 10 }),
     slice("b", 0, 1, { pid: 1000 }),
     slice("c", 0, 1, { pid: 30 }),
+    slice("d", 0, 1, { pid: 40 }),
+    slice("e", 0, 1, { pid: 50 }),
   ], {
     metadata: {
       sources: [
@@ -201,6 +203,13 @@ Deno.test("combine's per-file sources mark dropped events and abnormal endings p
           pid_map: { "10": 1000 },
         },
         { file: "result_30.json", otherData: { pid: 30 } },
+        // Normal ends: a pool worker its pool ended, a process tracer attach detached from.
+        {
+          file: "result_40.json",
+          otherData: { pid: 40 },
+          tracerEnd: { exit: "signal:SIGTERM", normal_end: true },
+        },
+        { file: "result_50.json", otherData: { pid: 50 }, tracerEnd: { exit: "detached" } },
       ],
       file_info: { files: { "/big.py": "source text" } },
     },
@@ -211,6 +220,8 @@ Deno.test("combine's per-file sources mark dropped events and abnormal endings p
   assertEquals(byPid, {
     10: [7, undefined],
     30: [0, "no end record (killed?)"],
+    40: [0, undefined],
+    50: [0, undefined],
     1000: [0, "signal:SIGTERM"],
   });
   assertEquals(model.header.metadata, { argv: ["app.py", "-v"] });

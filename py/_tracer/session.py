@@ -99,6 +99,7 @@ class Session:
             self._raised = raised
         self.core_kind = self._core.kind
         self.root = False  # the CLI's own child (bootstrap sets it): no traced parent
+        self._sigterm_normal = False  # a pool worker: its pool ends it with SIGTERM
         self._launch = None  # (kind, parent pid) of this process, for otherData
 
     def _new_writer(self, names):
@@ -158,8 +159,11 @@ class Session:
         if lost is not None and writer.lost is None:
             writer.lost = lost
         dropped, deepest = core.counts()
-        writer.close({"exit": reason, "end_mono_ns": end_ns, "dropped_events": dropped,
-                      "deepest_stack": deepest})
+        end = {"exit": reason, "end_mono_ns": end_ns, "dropped_events": dropped,
+               "deepest_stack": deepest}
+        if reason == "signal:SIGTERM" and self._sigterm_normal:
+            end["normal_end"] = True
+        writer.close(end)
 
     def restart_after_fork(self, launch="fork", bare_fork=None):
         """In a forked child: forgets the parent's events and file, records on into a new file.
@@ -258,6 +262,11 @@ class Session:
     def monitoring_tool(self):
         """See Core.monitoring_tool."""
         return self._core.monitoring_tool()
+
+    def sigterm_is_normal_end(self):
+        """This process is a pool's worker: a SIGTERM is how its pool ends it (Pool.terminate(),
+        a `with Pool()` block left), so tracerEnd says `normal_end` and the report marks nothing."""
+        self._sigterm_normal = True
 
     def watch_running(self):
         """Recording started in a running process (tracer attach): the code of every frame of

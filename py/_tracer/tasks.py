@@ -141,6 +141,7 @@ def _recording_result(original):
 
 def _pool_worker(original):
     def worker(inqueue, *args, **kwargs):
+        _session.sigterm_is_normal_end()  # Pool.terminate() ends its workers so
         try:
             get = inqueue.get
             submitter = _submitter_pid()
@@ -202,6 +203,7 @@ def _executor_submit(original):
 
 def _executor_worker(original):
     def _process_worker(call_queue, *args, **kwargs):
+        _session.sigterm_is_normal_end()  # a shut down executor's workers may end so
         try:
             get = call_queue.get
             submitter = _submitter_pid()
