@@ -209,6 +209,8 @@ export class TraceScanner {
   #oversized = false;
   #key = "";
   #keyPieces: Uint8Array[] = [];
+  /** Offset of the opening quote of the key being scanned (where a too long one is said to be). */
+  #keyStart = 0;
   /** Depth of the events array: 1 inside a bare array, 2 inside `{"traceEvents":[`. */
   #arrayIsRoot = false;
 
@@ -578,6 +580,7 @@ export class TraceScanner {
         }
         this.#inString = true;
         this.#carryEscape = false;
+        this.#keyStart = base + i;
         return this.#scanKey(chunk, i + 1, base);
       }
       case Phase.Colon: {
@@ -655,6 +658,7 @@ export class TraceScanner {
         carry = true;
       } else if (byte === QUOTE) {
         this.#keyPieces.push(chunk.slice(start, i - 1));
+        if (this.#keyTooLong()) return n;
         const raw = this.#decoder.decode(concatBytes(this.#keyPieces));
         this.#keyPieces = [];
         this.#inString = false;
@@ -670,11 +674,18 @@ export class TraceScanner {
     }
     this.#carryEscape = carry;
     this.#keyPieces.push(chunk.slice(start, n));
-    if (this.#keyPieces.reduce((sum, piece) => sum + piece.length, 0) > METADATA_VALUE_LIMIT) {
-      this.#keyPieces = [];
-      this.#fail(`a key longer than ${METADATA_VALUE_LIMIT >> 20} MiB at byte ${base + start}`);
-    }
+    this.#keyTooLong();
     return n;
+  }
+
+  /** Fails (true) when the key scanned so far is over the limit, naming where it starts. */
+  #keyTooLong(): boolean {
+    if (this.#keyPieces.reduce((sum, piece) => sum + piece.length, 0) <= METADATA_VALUE_LIMIT) {
+      return false;
+    }
+    this.#keyPieces = [];
+    this.#fail(`a key longer than ${METADATA_VALUE_LIMIT >> 20} MiB at byte ${this.#keyStart}`);
+    return true;
   }
 
   #storeMetadata(): void {

@@ -180,3 +180,14 @@ Deno.test("reader: random events with escapes split at random chunk sizes read b
     assertEquals(info.damage, undefined);
   }
 });
+
+Deno.test("a key over the limit is named by the byte its quote is at, not the chunk's", () => {
+  const head = '{"traceEvents":[{"ph":"X","pid":1,"tid":1,"ts":1,"dur":1,"name":"a"}],"';
+  const bytes = encoder.encode(head + "k".repeat((20 << 20) + 10) + '":1}');
+  const { events, info } = scan(bytes, 1 << 20);
+  assertEquals(events.length, 1);
+  assertMatch(
+    info.damage ?? "",
+    new RegExp(`a key longer than 16 MiB at byte ${head.length - 1}\\b`),
+  );
+});
