@@ -672,3 +672,26 @@ Deno.test("tracer --combine of 40 .gz inputs, each with a 15 MiB otherData strin
   assert.equal(sources.length, 40);
   assert.deepEqual(sources.at(-1)!.otherData, { big: `(${15 << 20} characters left out)` });
 });
+
+Deno.test("tracer --combine DIR, a file in it whose name is not UTF-8: a warning that says so, the others combined", async () => {
+  await using dir = await tempDir();
+  const event = '{"traceEvents":[{"ph":"X","pid":1,"tid":1,"ts":1,"dur":1,"name":"a"}]}';
+  await Deno.writeTextFile(join(dir.path, "ok.json"), event);
+  // Deno names files with strings only: Python makes the name with the byte 0xff in it.
+  const made = await runCommand([
+    "python3",
+    "-c",
+    "import os, sys; open(os.path.join(os.fsencode(sys.argv[1]), b'bad\\xff.json'), 'w')" +
+    ".write(sys.argv[2])",
+    dir.path,
+    event,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const result = await runCli(["--combine", dir.path, "-o", join(dir.path, "o.json")]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /bad\uFFFD\.json: its name is not valid UTF-8 \(shown with \uFFFD\), which tracer cannot open; rename the file/,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 1 event -> /);
+});

@@ -203,7 +203,7 @@ export class FileScan {
         try {
           step = await chunks.next();
         } catch (error) {
-          this.#readError = describeReadError(error);
+          this.#readError = describeReadError(error, this.path);
           return;
         }
         if (step.done) return;
@@ -241,8 +241,14 @@ export class FileScan {
   }
 }
 
-function describeReadError(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "the file does not exist";
+function describeReadError(error: unknown, path: string): string {
+  if (error instanceof Deno.errors.NotFound) {
+    // A directory entry whose name is not UTF-8 reaches tracer with U+FFFD in place of the bad
+    // bytes (Deno's file names are strings): that name opens nothing.
+    return path.includes("\uFFFD")
+      ? "its name is not valid UTF-8 (shown with \uFFFD), which tracer cannot open; rename the file"
+      : "the file does not exist";
+  }
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
   const code = (error as { code?: unknown }).code;
