@@ -34,12 +34,13 @@ interface OpenBegin {
 }
 
 class TrackData {
-  start = new Float64Array(64);
-  dur = new Float64Array(64);
-  name = new Uint32Array(64);
-  cat = new Uint32Array(64);
-  args = new Uint32Array(64);
-  flags = new Uint8Array(64);
+  // Small at first: a trace of many short-lived threads has one track each.
+  start = new Float64Array(8);
+  dur = new Float64Array(8);
+  name = new Uint32Array(8);
+  cat = new Uint32Array(8);
+  args = new Uint32Array(8);
+  flags = new Uint8Array(8);
   length = 0;
   open: OpenBegin[] = [];
   maxEnd = -Infinity;
@@ -167,6 +168,14 @@ export const NAME_LIMIT = 4096;
 export const NAMES_BUDGET = 128 << 20;
 const NAMES_FULL = "(name left out: the report's names reached their limit)";
 
+/**
+ * The most processes, and the most threads, a report holds: each costs memory (about a kilobyte)
+ * whatever its events, so a trace of millions of pids would not fit; the events of those past
+ * them are left out (the JSON output keeps them), and tracer says how many.
+ */
+export const REPORT_PROCESSES = 100_000;
+export const REPORT_THREADS = 100_000;
+
 /** Collects events into compact storage; call `add` for each event, then `header` and `columns`. */
 export class ReportBuilder {
   #strings: string[] = [];
@@ -190,6 +199,8 @@ export class ReportBuilder {
     { name: string; cat: string; steps: { track: TrackData; ticks: number; bind: FlowBind }[] }
   >();
   #skipped: Record<string, number> = {};
+  /** Events of processes or threads past REPORT_PROCESSES / REPORT_THREADS. */
+  #pastLimits = 0;
   #events = 0;
   #finished: TrackData[] | undefined;
 
@@ -215,10 +226,12 @@ export class ReportBuilder {
     return id;
   }
 
-  #process(pid: unknown): ProcessInfo {
+  /** The process of `pid`, undefined when it would be one past REPORT_PROCESSES. */
+  #process(pid: unknown): ProcessInfo | undefined {
     const key = idKey(pid);
     let process = this.#processes.get(key);
     if (!process) {
+      if (this.#processes.size >= REPORT_PROCESSES) return undefined;
       process = { pid: idValue(pid), name: "", labels: "", sortIndex: 0, droppedEvents: 0 };
       this.#processes.set(key, process);
     }
@@ -227,14 +240,17 @@ export class ReportBuilder {
 
   #lastTrack: TrackData | undefined;
 
-  #track(pid: unknown, tid: unknown): TrackData {
+  /** The track of a thread, undefined when it (or its process) would be past the limits. */
+  #track(pid: unknown, tid: unknown): TrackData | undefined {
     // Consecutive events mostly come from one thread: skip building the map key for them.
     const last = this.#lastTrack;
     if (last && last.pid === pid && last.tid === tid) return last;
     const key = `${idKey(pid)}\u0000${idKey(tid)}`;
     let track = this.#tracks.get(key);
     if (!track) {
-      this.#process(pid);
+      if (this.#tracks.size >= REPORT_THREADS || this.#process(pid) === undefined) {
+        return undefined;
+      }
       track = new TrackData(idValue(pid), idValue(tid));
       this.#tracks.set(key, track);
     }
@@ -270,6 +286,7 @@ export class ReportBuilder {
       const ticks = toTicks(event.ts);
       if (Number.isNaN(ticks)) return this.#skip(ph);
       const track = this.#track(event.pid, event.tid);
+      if (!track) return void this.#pastLimits++;
       const name = this.#string(String(event.name ?? ""));
       const cat = event.cat === undefined ? 0 : this.#string(String(event.cat)) + 1;
       if (ph === "X") {
@@ -290,8 +307,10 @@ export class ReportBuilder {
       const ticks = toTicks(event.ts);
       if (Number.isNaN(ticks)) return this.#skip(ph);
       const scope = event.s === "g" || event.s === "p" ? event.s : "t";
+      const track = this.#track(event.pid, event.tid);
+      if (!track) return void this.#pastLimits++;
       this.#instants.push({
-        track: this.#track(event.pid, event.tid),
+        track,
         ticks,
         name: this.#string(String(event.name ?? "")),
         scope,
@@ -303,12 +322,14 @@ export class ReportBuilder {
     } else if (ph === "s" || ph === "t" || ph === "f") {
       const ticks = toTicks(event.ts);
       if (Number.isNaN(ticks) || event.id === undefined) return this.#skip(ph);
+      const track = this.#track(event.pid, event.tid);
+      if (!track) return void this.#pastLimits++;
       const cat = String(event.cat ?? "");
       const key = `${cat}\u0000${String(event.id)}`;
       let flow = this.#flows.get(key);
       if (!flow) this.#flows.set(key, flow = { name: String(event.name ?? ""), cat, steps: [] });
       else if (ph === "s") flow.name = String(event.name ?? ""); // the start names a flow
-      flow.steps.push({ track: this.#track(event.pid, event.tid), ticks, bind: flowBind(event) });
+      flow.steps.push({ track, ticks, bind: flowBind(event) });
     } else {
       this.#skip(ph);
     }
@@ -317,6 +338,7 @@ export class ReportBuilder {
   #metadata(event: TraceEvent) {
     const args = event.args ?? {};
     const process = this.#process(event.pid);
+    if (!process) return void this.#pastLimits++;
     if (typeof args.dropped_events === "number") process.droppedEvents += args.dropped_events;
     switch (event.name) {
       case "process_name":
@@ -329,11 +351,13 @@ export class ReportBuilder {
         process.sortIndex = Number(args.sort_index) || 0;
         break;
       case "thread_name":
-        this.#track(event.pid, event.tid).name_ = String(args.name ?? "");
+      case "thread_sort_index": {
+        const track = this.#track(event.pid, event.tid);
+        if (!track) this.#pastLimits++;
+        else if (event.name === "thread_name") track.name_ = String(args.name ?? "");
+        else track.sortIndex = Number(args.sort_index) || 0;
         break;
-      case "thread_sort_index":
-        this.#track(event.pid, event.tid).sortIndex = Number(args.sort_index) || 0;
-        break;
+      }
     }
   }
 
@@ -347,7 +371,7 @@ export class ReportBuilder {
       const seriesKey = `${idKey(event.pid)}\u0000${name}\u0000${key}`;
       let series = this.#counters.get(seriesKey);
       if (!series) {
-        this.#process(event.pid);
+        if (!this.#process(event.pid)) return void this.#pastLimits++;
         const label = keys.length > 1 || key !== "value" ? `${name} ${key}` : name;
         this.#counters.set(
           seriesKey,
@@ -384,6 +408,18 @@ export class ReportBuilder {
       context.warnings.push({
         message: `${this.#cutNames} names longer than ${NAME_LIMIT} characters are cut there in ` +
           `the report (the JSON output keeps them whole)`,
+      });
+    }
+    if (this.#pastLimits > 0) {
+      context.warnings.push({
+        message:
+          `${
+            this.#pastLimits.toLocaleString("en-US")
+          } events are left out of the report: their processes or ` +
+          `threads come after the first ${REPORT_PROCESSES.toLocaleString("en-US")} processes ` +
+          `or ${
+            REPORT_THREADS.toLocaleString("en-US")
+          } threads it holds (the JSON output keeps them)`,
       });
     }
     if (this.#namesLeftOut > 0) {

@@ -1,5 +1,12 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { NAME_LIMIT, NAMES_BUDGET, ReportBuilder, TICK_NS } from "./_report_data.ts";
+import {
+  NAME_LIMIT,
+  NAMES_BUDGET,
+  REPORT_PROCESSES,
+  ReportBuilder,
+  TICK_NS,
+} from "./_report_data.ts";
+import type { TraceWarning } from "../trace_event.ts";
 import { modelFromEvents, slice } from "./testing.ts";
 import { FLAG_UNFINISHED } from "../report_format.ts";
 import { inflateBase64 } from "../viewer/model.ts";
@@ -314,4 +321,20 @@ Deno.test("a name over NAME_LIMIT is cut; past NAMES_BUDGET new names are left o
   );
   assertEquals(warnings.length, 1);
   assert(warnings[0].message.startsWith(`${leftOut} names are left out`), warnings[0].message);
+});
+
+Deno.test("a report holds at most REPORT_PROCESSES processes; the events of later ones are counted out", () => {
+  const events = Array.from(
+    { length: REPORT_PROCESSES + 3 },
+    (_, k) => slice("a", k, 1, { pid: k + 1, tid: 1 }),
+  );
+  events.push({ ph: "M", name: "process_name", pid: REPORT_PROCESSES + 2, args: { name: "x" } });
+  const warnings: TraceWarning[] = [];
+  const model = modelFromEvents(events, { warnings });
+  assertEquals(model.processes.length, REPORT_PROCESSES);
+  assertEquals(model.processes.at(-1)!.info.pid, REPORT_PROCESSES);
+  assertEquals(warnings.map((w) => w.message), [
+    "4 events are left out of the report: their processes or threads come after the first " +
+    "100,000 processes or 100,000 threads it holds (the JSON output keeps them)",
+  ]);
 });
