@@ -206,3 +206,30 @@ Deno.test("--flight 1: SIGUSR2 writes a snapshot while the program runs on", asy
     assert.equal(final.otherData.sources[0].tracerEnd.exit, "exit");
   });
 });
+
+Deno.test("--flight 1 --pid_suffix, then --combine of the files: the window, said again", async () => {
+  const [version, python] = [...MATRIX][0];
+  await using dir = await tempDir();
+  const files = join(dir.path, "files");
+  const run = await runCli([
+    ...common(python, "python"),
+    "--flight",
+    "1",
+    "--pid_suffix",
+    "--output_dir",
+    files,
+    BUSY,
+    "window",
+  ]);
+  assert.equal(run.code, 0, `${version}: ${run.stderr}`);
+  const out = join(dir.path, "combined.html");
+  const json = join(dir.path, "combined.json");
+  for (const output of [out, json]) {
+    const combined = await runCli(["--combine", files, "-o", output]);
+    assert.equal(combined.code, 0, combined.stderr);
+    assert.match(combined.stderr, /flight recorder: only the last 1 s of each process are kept/);
+  }
+  const trace = await readJson(json) as Output;
+  assert.equal(trace.otherData.flight_s, 1);
+  assertWindow(marked(trace), 1);
+});
