@@ -3,7 +3,7 @@
  * core and with its Python core, VizTracer (a venv per CPython, see viztracer.ts) and cProfile,
  * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting), and
  * the call-heavy one again with `--log_func_args` (tracer's cores and VizTracer; cProfile has no
- * such option).
+ * such option), and again keeping only the recent calls (tracer's `--flight`, VizTracer's ring).
  *
  * Per row: the program's own running time (measured inside it by workloads/timed_run.py), the
  * whole run with the output written (wall time: tracer through the CLI writing JSON, VizTracer
@@ -65,6 +65,7 @@ function runners(
   viztracer: string | null,
   native: boolean,
   flags: string[],
+  vizFlags: string[],
 ): Runner[] {
   const cli = (core: string) => (workload: string, tmp: string) => [
     ...tracerCli(core, python, join(tmp, "out.json"), flags),
@@ -81,7 +82,7 @@ function runners(
       "--quiet",
       "--tracer_entries",
       "3000000", // every call kept, as tracer does (its default buffer holds 1 M)
-      ...flags,
+      ...vizFlags,
       "-o",
       join(tmp, "v.json"),
       TIMED_RUN,
@@ -153,13 +154,16 @@ for (const [version, python] of pythonMatrix(versions)) {
   }
   if (!native) console.log(`${version}: no native core built (deno task build:native): skipped`);
   for (
-    const [workload, label, flags] of [
-      ["calls.py", "calls.py", []],
-      ["mixed.py", "mixed.py", []],
-      ["calls.py", "calls+args", ["--log_func_args"]],
-    ] as [string, string, string[]][]
+    const [workload, label, flags, vizFlags] of [
+      ["calls.py", "calls.py", [], []],
+      ["mixed.py", "mixed.py", [], []],
+      ["calls.py", "calls+args", ["--log_func_args"], ["--log_func_args"]],
+      // Keeping only the recent calls: tracer's last 0.5 s (about half the calls) against
+      // VizTracer's ring of its last 1 M entries (its default).
+      ["calls.py", "calls+ring", ["--flight", "0.5"], ["--tracer_entries", "1000000"]],
+    ] as [string, string, string[], string[]][]
   ) {
-    const m = await measure(runners(python, viztracer, native, flags), workload);
+    const m = await measure(runners(python, viztracer, native, flags, vizFlags), workload);
     const base = m.get("untraced")!;
     const get = (name: string) => m.get(name);
     console.log([
