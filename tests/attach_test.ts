@@ -121,6 +121,11 @@ async function startTarget(
   };
 }
 
+/** `tracer attach PID --duration S ...args`: always a deadline, never until Ctrl-C. */
+function attach(pid: number, seconds: number, ...args: string[]): Promise<RunOutput> {
+  return runCli(["attach", String(pid), "--duration", String(seconds), ...args]);
+}
+
 /**
  * The target's latest progress line: calls made by its main thread and its ticker, the
  * sys.monitoring tool ids in use, the forks whose child ended well.
@@ -147,18 +152,7 @@ for (const [version, python] of NEWER) {
       await using dir = await tempDir();
       const out = join(dir.path, "out.json");
       await target.waitFor(/^progress /);
-      const run = await runCli([
-        "attach",
-        String(target.pid),
-        "--duration",
-        "1",
-        "--python",
-        python,
-        "--core",
-        core,
-        "-o",
-        out,
-      ]);
+      const run = await attach(target.pid, 1, "--python", python, "--core", core, "-o", out);
       assert.equal(run.code, 0, run.stderr);
       assert.match(
         run.stderr,
@@ -238,18 +232,7 @@ if (lastPython !== undefined) {
     ]];
     for (const [round, options] of rounds) {
       const out = join(dir.path, `${round}.json`);
-      const run = await runCli([
-        "attach",
-        String(target.pid),
-        "--duration",
-        "1",
-        "--python",
-        lastPython,
-        "-q",
-        "-o",
-        out,
-        ...options,
-      ]);
+      const run = await attach(target.pid, 1, "--python", lastPython, "-q", "-o", out, ...options);
       assert.equal(run.code, 0, run.stderr);
       const { calls, exit } = await tickCalls(out);
       assert.equal(exit, "detached", round);
@@ -376,11 +359,6 @@ if (lastPython !== undefined) {
 
 // --- refusals: one line each, exit status 2, the process untouched --------------------------
 
-/** `tracer attach` with a deadline: a process wrongly attached is recorded 2 s, not until Ctrl-C. */
-function attach(pid: number, ...args: string[]): Promise<RunOutput> {
-  return runCli(["attach", String(pid), "--duration", "2", ...args]);
-}
-
 async function refused(run: RunOutput, pattern: RegExp, target?: Target): Promise<void> {
   assert.equal(run.code, 2, run.stderr);
   assertOneLineError(run.stderr, pattern);
@@ -404,7 +382,7 @@ if (newest !== undefined) {
     const gone = new Deno.Command("true").spawn();
     await gone.status;
     await refused(
-      await attach(gone.pid, "--python", newestPython),
+      await attach(gone.pid, 2, "--python", newestPython),
       new RegExp(`no process ${gone.pid}$`),
     );
   });
@@ -413,11 +391,11 @@ if (newest !== undefined) {
     const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
     try {
       await refused(
-        await attach(sleeper.pid),
+        await attach(sleeper.pid, 2),
         /process \d+ \(.*sleep\) is not a Python interpreter/,
       );
       await refused(
-        await attach(sleeper.pid, "--python", newestPython),
+        await attach(sleeper.pid, 2, "--python", newestPython),
         /process \d+ \(\S*sleep 30\) is not a CPython 3\.14\+ process/,
       );
     } finally {
@@ -432,7 +410,7 @@ if (newest !== undefined) {
       // 3.11 by its own interpreter; 3.13 by what sys.remote_exec of the newest one says.
       const args = version === "3.13" ? ["--python", newestPython] : [];
       await refused(
-        await attach(target.pid, ...args),
+        await attach(target.pid, 2, ...args),
         new RegExp(`process ${target.pid} runs Python ${version}; attaching needs CPython 3\\.14`),
         target,
       );
@@ -456,7 +434,7 @@ if (newest !== undefined) {
       }
       await using _target = target;
       await refused(
-        await attach(target.pid, "--python", newestPython),
+        await attach(target.pid, 2, "--python", newestPython),
         /has remote debugging disabled/,
         target,
       );

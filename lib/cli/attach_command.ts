@@ -4,7 +4,7 @@
  * the scripts it runs in the process).
  * @module
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { AttachCommand } from "./args.ts";
 import type { Reporter } from "./_reporter.ts";
 import { collect } from "./trace_command.ts";
@@ -28,10 +28,10 @@ import {
   waitForStatus,
   writeScript,
 } from "../run/attach.ts";
-import { makeRunDir, pidNamespace, removeDeadRuns } from "../run/run_dir.ts";
+import { makeRunDir, removeDeadRuns } from "../run/run_dir.ts";
 import { SignalGate, signalNumber } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
-import { RECORDING_OPTIONS, type ShimConfig, writeConfig } from "../run/shim_config.ts";
+import { shimConfigFor, writeConfig } from "../run/shim_config.ts";
 
 /** How long a detach may take before tracer writes what it has (the process stops by itself). */
 const DETACH_TIMEOUT_MS = 10_000;
@@ -63,7 +63,10 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
     const dataDir = join(runDir, "data");
     await Deno.mkdir(dataDir, { mode: 0o700 });
     const shimDir = await writeShim(join(runDir, "shim"));
-    const configPath = await writeConfig(runDir, shimConfig(command, dataDir, shimDir));
+    const configPath = await writeConfig(
+      runDir,
+      shimConfigFor(command.recording, dataDir, shimDir),
+    );
     const paths: AttachPaths = {
       shimDir,
       config: configPath,
@@ -150,22 +153,6 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
   } finally {
     if (!keepRunDir) await Deno.remove(runDir, { recursive: true }).catch(() => {});
   }
-}
-
-/** The shim's configuration of an attach: a run's, with the recording options given. */
-function shimConfig(command: AttachCommand, dataDir: string, shimDir: string): ShimConfig {
-  return {
-    version: 1,
-    run_id: crypto.randomUUID(),
-    output_dir: dataDir,
-    shim_dir: shimDir,
-    ...Object.fromEntries(RECORDING_OPTIONS.map(({ key, type }) => {
-      const value = command.recording[key];
-      return [key, type === "paths" ? (value as string[]).map((path) => resolve(path)) : value];
-    })),
-    tracer_pid: Deno.pid,
-    tracer_pid_ns: pidNamespace() ?? undefined,
-  };
 }
 
 function attachedLine(pid: number, durationS: number | null): string {

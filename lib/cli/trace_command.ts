@@ -17,7 +17,6 @@ import { tracedEnv } from "../run/python_env.ts";
 import {
   KEPT_DIR_PREFIX,
   makeRunDir,
-  pidNamespace,
   removeDeadRuns,
   RUN_DIR_PREFIX,
   tempRoot,
@@ -25,14 +24,7 @@ import {
 import { runProgram } from "../run/run_program.ts";
 import { SignalGate, signalNumber } from "../run/signals.ts";
 import { writeShim } from "../run/shim.ts";
-import {
-  CONFIG_ENV,
-  RECORDING_OPTIONS,
-  type RecordingConfig,
-  type RecordingValue,
-  type ShimConfig,
-  writeConfig,
-} from "../run/shim_config.ts";
+import { CONFIG_ENV, shimConfigFor, writeConfig } from "../run/shim_config.ts";
 import { grouped, replacedLine, skippedLine, summaryLine, warningLine } from "./_summary.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { readEnd, readStart, sourceRecords } from "../trace_metadata.ts";
@@ -66,7 +58,7 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
   try {
     const shimDir = await tempFiles(() => writeShim(join(tempDir, "shim")));
     await tempFiles(() => Deno.mkdir(dataDir, { mode: 0o700 }));
-    const config = shimConfig(command, dataDir, shimDir);
+    const config = shimConfigFor(command.recording, dataDir, shimDir);
     const configPath = await tempFiles(() => writeConfig(tempDir, config));
     if (signals.first !== null) {
       tell(`tracer: ${signals.first} before the program started: it was not run`);
@@ -123,29 +115,6 @@ export async function traceProgram(given: RunCommand, report: Reporter): Promise
   } finally {
     if (kept === null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
-}
-
-/** The shim's configuration for a run of `command` writing into `dataDir`. */
-function shimConfig(command: RunCommand, dataDir: string, shimDir: string): ShimConfig {
-  return {
-    version: 1,
-    run_id: crypto.randomUUID(),
-    output_dir: dataDir,
-    shim_dir: shimDir,
-    ...resolvedPaths(command.recording),
-    tracer_pid: Deno.pid,
-    tracer_pid_ns: pidNamespace() ?? undefined,
-  };
-}
-
-/** The recording options with every `paths` option's paths made absolute (the shim's cwd varies). */
-function resolvedPaths(recording: RecordingConfig): Record<string, RecordingValue> {
-  return Object.fromEntries(
-    RECORDING_OPTIONS.map(({ key, type }) => {
-      const value = recording[key];
-      return [key, type === "paths" ? (value as string[]).map((path) => resolve(path)) : value];
-    }),
-  );
 }
 
 /**

@@ -4,7 +4,8 @@
  * docs/internals.md.
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pidNamespace } from "./run_dir.ts";
 import optionsTable from "../../py/_tracer/options.json" with { type: "text" };
 
 /** Name of the environment variable that enables the shim and names its config file. */
@@ -84,6 +85,30 @@ export interface ShimConfig {
   tracer_pid_ns?: string;
   /** The recording options (RECORDING_OPTIONS' keys); the shim takes a missing one's default. */
   [key: string]: RecordingValue | undefined;
+}
+
+/**
+ * The configuration of a run (or an attach) recording with `recording` into `dataDir`, the shim
+ * in `shimDir`: every `paths` option's paths made absolute (the shim's cwd varies), this CLI's
+ * pid and PID namespace (processes stop recording once it is gone).
+ */
+export function shimConfigFor(
+  recording: RecordingConfig,
+  dataDir: string,
+  shimDir: string,
+): ShimConfig {
+  return {
+    version: 1,
+    run_id: crypto.randomUUID(),
+    output_dir: dataDir,
+    shim_dir: shimDir,
+    ...Object.fromEntries(RECORDING_OPTIONS.map(({ key, type }) => {
+      const value = recording[key];
+      return [key, type === "paths" ? (value as string[]).map((path) => resolve(path)) : value];
+    })),
+    tracer_pid: Deno.pid,
+    tracer_pid_ns: pidNamespace() ?? undefined,
+  };
 }
 
 /** Writes `config` as `dir/config.json` (created exclusively, 0600); returns its path. */

@@ -171,10 +171,7 @@ class TraceWriter:
         if self._ring is None or self._parents():
             return None
         with self.lock:
-            if self.closed or self.lost is not None:
-                return None
-            if self._tracer_gone():
-                self._stop_writing(_TracerGone())
+            if not self._writable():
                 return None
             record = self._ring.take(kind, tid, least)
             if record is None:
@@ -220,16 +217,23 @@ class TraceWriter:
             head[1] = slots
         return block
 
+    def _writable(self):
+        """Under the lock: True when a block may still be handed out (the file is open, writing
+        has not stopped, the CLI that reads it is alive)."""
+        if self.closed or self.lost is not None:
+            return False
+        if self._tracer_gone():
+            self._stop_writing(_TracerGone())
+            return False
+        return True
+
     def _block(self, kind, size, tid=None):
         """A new record of `size` zero bytes of payload: its payload (a memoryview), or None. With
         --flight, an events or values block (`tid` given) becomes the thread's current one."""
         if self._parents():
             return None  # a fork child before its own writer (the cores record privately)
         with self.lock:
-            if self.closed or self.lost is not None:
-                return None
-            if self._tracer_gone():
-                self._stop_writing(_TracerGone())
+            if not self._writable():
                 return None
             busy, self._busy = self._busy, True
             try:
