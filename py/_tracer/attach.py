@@ -53,15 +53,23 @@ def start(config_path, socket_path, started_path, stopped_path):
             _watch_forks()
             _session = session
             session.start()
-            session.watch_running()
         except BaseException:
             _session = None
             connection.close()
             raise
         _undo.append(connection.close)
-        atexit.register(_at_exit)
-        _install_extras(session, config)
-        start_new_thread(_wait_for_detach, (connection, stopped_path, _stop_tracing_this_thread))
+        try:
+            try:  # only the C calls of the frames running now depend on it
+                session.watch_running()
+            except Exception as error:  # noqa: BLE001
+                debug.swallowed("watching the running frames", error)
+            atexit.register(_at_exit)
+            _install_extras(session, config)
+            start_new_thread(_wait_for_detach,
+                             (connection, stopped_path, _stop_tracing_this_thread))
+        except BaseException:
+            stop(None)  # recording stops here: no watcher would ever stop it
+            raise
         status.update(core=session.core_kind, note=session.core_note)
     except Exception as error:  # noqa: BLE001 - the process runs on, untraced; the CLI says why
         debug.swallowed("attaching", error)
@@ -81,7 +89,7 @@ def _wait_for_detach(connection, stopped_path, stop_tracing_this_thread):
 
 def stop(status_path):
     """Stops recording, finishes the file (names, tracerEnd) and removes every trace of the shim
-    that can be removed."""
+    that can be removed; reports in `status_path` (None: no report)."""
     global _session
     session, _session = _session, None
     status = {"pid": os.getpid()}
@@ -94,7 +102,8 @@ def stop(status_path):
             status["error"] = "%s: %s" % (type(error).__name__, error)
         _undo_extras()
         _forget_modules()
-    _write_status(status_path, status)
+    if status_path is not None:
+        _write_status(status_path, status)
 
 
 def _at_exit():
