@@ -44,7 +44,7 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
   if (Deno.build.os !== "linux") throw new UsageError("tracer attach works on Linux only");
   if (!processExists(pid)) throw new UsageError(`no process ${pid}`);
   const env = Deno.env.toObject();
-  const python = senderPython(pid, command.python) ?? findPython(command.python, env);
+  const python = command.python === null ? senderPython(pid) : findPython(command.python, env);
   const [major, minor] = await checkPython(python, command.python, env);
   if (major === 3 && minor < ATTACH_MIN_VERSION[1]) {
     if (command.python === null) throw tooOld(pid, `${major}.${minor}`);
@@ -91,12 +91,14 @@ export async function attachProcess(command: AttachCommand, report: Reporter): P
     const started = await waitForStatus(paths.started, {
       stop: waiting.signal,
       gone: () => !processExists(pid),
-      slowMs: SLOW_START_MS,
-      onSlow: () =>
-        report(
-          `tracer: waiting for process ${pid}'s main thread to run Python code (the attach ` +
-            `runs there); Ctrl-C gives up`,
-        ),
+      slow: {
+        ms: SLOW_START_MS,
+        say: () =>
+          report(
+            `tracer: waiting for process ${pid}'s main thread to run Python code (the attach ` +
+              `runs there); Ctrl-C gives up`,
+          ),
+      },
     });
     if (started === null) return await gaveUp(runDir, start, pid, signals, report);
     keepRunDir = false;
@@ -218,8 +220,6 @@ async function detach(
     stopped = await waitForStatus(stoppedPath, {
       stop: waiting.signal,
       gone: () => !processExists(pid),
-      slowMs: Infinity,
-      onSlow: () => {},
     });
   } finally {
     clearTimeout(timer);

@@ -52,12 +52,11 @@ export function commandLineOf(pid: number): string {
 }
 
 /**
- * The interpreter that sends the scripts: `--python` when given, else the process's own
- * executable when it is a `python*` found at the same path here. Throws a `UsageError` saying
+ * The interpreter that sends the scripts when no `--python` is given: the process's own
+ * executable, when it is a `python*` found at the same path here. Throws a `UsageError` saying
  * what to pass otherwise.
  */
-export function senderPython(pid: number, requested: string | null): string | null {
-  if (requested !== null) return null; // the caller resolves --python like a run's
+export function senderPython(pid: number): string {
   let exe: string;
   try {
     exe = Deno.readLinkSync(`/proc/${pid}/exe`);
@@ -229,11 +228,15 @@ export async function writeScript(dir: string, name: string, text: string): Prom
 
 /**
  * Waits for a script's status file, polling; null when `stop` aborted the wait or `gone()` says
- * the process ended. `onSlow` is called once after `slowMs`.
+ * the process ended. `slow.say` is called once after `slow.ms`, if given.
  */
 export async function waitForStatus(
   path: string,
-  options: { stop: AbortSignal; gone: () => boolean; slowMs: number; onSlow: () => void },
+  options: {
+    stop: AbortSignal;
+    gone: () => boolean;
+    slow?: { ms: number; say: () => void };
+  },
 ): Promise<AttachStatus | null> {
   const started = Date.now();
   let told = false;
@@ -246,9 +249,9 @@ export async function waitForStatus(
       }
     }
     if (options.gone()) return null;
-    if (!told && Date.now() - started >= options.slowMs) {
+    if (!told && options.slow !== undefined && Date.now() - started >= options.slow.ms) {
       told = true;
-      options.onSlow();
+      options.slow.say();
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
