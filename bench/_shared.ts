@@ -39,3 +39,47 @@ export function tracerCli(
     out,
   ];
 }
+
+/** What `measure` saw of one command. */
+export interface Measured {
+  seconds: number;
+  /** User + system CPU seconds (from /usr/bin/time; NaN without it): steadier on a busy machine. */
+  cpuSeconds: number;
+  peakMb: number;
+  code: number;
+  stderr: string;
+}
+
+/** Runs a command (no shell) and measures its wall time and peak resident set size. */
+export async function measure(argv: string[]): Promise<Measured> {
+  const haveTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+  const command = haveTime ? ["/usr/bin/time", "-v", ...argv] : argv;
+  const start = performance.now();
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let polledKb = 0;
+  const poll = haveTime ? undefined : setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
+      if (kb > polledKb) polledKb = kb;
+    } catch { /* exited */ }
+  }, 20);
+  const output = await child.output();
+  const seconds = (performance.now() - start) / 1000;
+  if (poll !== undefined) clearInterval(poll);
+  const stderr = new TextDecoder().decode(output.stderr);
+  const timedKb = Number(stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0);
+  const cpuSeconds = Number(stderr.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? NaN) +
+    Number(stderr.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? NaN);
+  return {
+    seconds,
+    cpuSeconds,
+    peakMb: (haveTime ? timedKb : polledKb) / 1024,
+    code: output.code,
+    stderr,
+  };
+}

@@ -16,18 +16,10 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
+import { measure, type Measured } from "./_shared.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GOALS = { peakMb: 200, mbPerS: 100, timesFasterThanViztracer: 10 };
-
-interface Measured {
-  seconds: number;
-  /** User + system CPU seconds (from /usr/bin/time; NaN without it): steadier on a busy machine. */
-  cpuSeconds: number;
-  peakMb: number;
-  code: number;
-  stderr: string;
-}
 
 const args = parseArgs({
   args: Deno.args,
@@ -43,7 +35,6 @@ const fileCount = Number(args.values.files);
 const viztracerMax = Number(args.values["viztracer-max"]);
 const withFirstTs = !args.values["no-first-ts"];
 const viztracerFound = await haveViztracer();
-const haveTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
 
 const dir = await Deno.makeTempDir({ prefix: "tracer_bench_combine_" });
 try {
@@ -115,39 +106,6 @@ function check(result: Measured, what: string): void {
   if (result.code !== 0) {
     throw new Error(`${what} failed with exit code ${result.code}: ${result.stderr.slice(-2000)}`);
   }
-}
-
-/** Runs a command (no shell) and measures its wall time and peak resident set size. */
-async function measure(argv: string[]): Promise<Measured> {
-  const command = haveTime ? ["/usr/bin/time", "-v", ...argv] : argv;
-  const start = performance.now();
-  const child = new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let polledKb = 0;
-  const poll = haveTime ? undefined : setInterval(() => {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
-      if (kb > polledKb) polledKb = kb;
-    } catch { /* exited */ }
-  }, 20);
-  const output = await child.output();
-  const seconds = (performance.now() - start) / 1000;
-  if (poll !== undefined) clearInterval(poll);
-  const stderr = new TextDecoder().decode(output.stderr);
-  const timedKb = Number(stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0);
-  const cpuSeconds = Number(stderr.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? NaN) +
-    Number(stderr.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? NaN);
-  return {
-    seconds,
-    cpuSeconds,
-    peakMb: (haveTime ? timedKb : polledKb) / 1024,
-    code: output.code,
-    stderr,
-  };
 }
 
 /** Writes `events` events spread over `files` tracer-format files; returns their paths. */

@@ -5,7 +5,11 @@
  * frame times while zooming and panning, next to the goals; compares sizes with VizTracer's HTML.
  *
  *   deno run -A bench/report.ts [--sizes 100000,1000000,5000000] [--seconds 4] [--repeat 3]
- *                               [--keep] [--no-viztracer]
+ *                               [--keep] [--no-viztracer] [--writer-sizes 8000000]
+ *
+ * The writer rows (`--writer-sizes`, "" for none; `--sizes ""` runs only them) write the same
+ * synthetic events as 4 JSON files and time `tracer --combine` of them to HTML as its own process:
+ * wall time and peak RSS against the writer's bounds (8 s, 300 MB at 8 M events).
  *
  * Load time is the median of `--repeat` loads of the same file (the machine is shared and noisy).
  * @module
@@ -17,6 +21,12 @@ import { writeHtml } from "../lib/report/html.ts";
 import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 import { seededRandom } from "../tests/helpers.ts";
+import { measure } from "./_shared.ts";
+import { fileURLToPath } from "node:url";
+
+/** The report writer's bounds at 8 M events (issue 24): memory does not grow with the events. */
+const WRITER_GOALS = { seconds: 8, peakMb: 300 };
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 const GOALS = {
   openMsAt1M: 1500,
@@ -328,11 +338,17 @@ export function syntheticTrace(count: number): CombinedTrace {
     droppedEvents: 0,
     salvagedFiles: 0,
   };
-  async function* events(): AsyncGenerator<TraceEvent> {
+  async function* events(): AsyncGenerator<TraceEvent[]> {
+    let batch: TraceEvent[] = [];
     for (const event of syntheticEvents(count)) {
       if (event.ph === "X") stats.events++;
-      yield event;
+      batch.push(event);
+      if (batch.length === 4096) {
+        yield batch;
+        batch = [];
+      }
     }
+    yield batch;
   }
   return { metadata: { synthetic: true }, warnings: [], stats, events: events() };
 }
@@ -358,6 +374,73 @@ async function writeJson(count: number, path: string): Promise<void> {
     }
   }
   await write(chunk.join("") + "\n]}\n");
+}
+
+/** Writes the synthetic events as `files` Chrome trace JSON files, processes dealt round-robin. */
+async function writeJsonFiles(count: number, dir: string, files: number): Promise<string[]> {
+  const paths = Array.from({ length: files }, (_, k) => join(dir, `part_${k}.json`));
+  const handles = await Promise.all(
+    paths.map((path) => Deno.open(path, { write: true, createNew: true })),
+  );
+  const fileOf = new Map(LAYOUT.map((process, index) => [process.pid, index % files]));
+  const encoder = new TextEncoder();
+  const chunks: string[][] = paths.map(() => ['{"traceEvents":[\n']);
+  const firsts = paths.map(() => true);
+  const flush = async (k: number, last = false) => {
+    const bytes = encoder.encode(chunks[k].join("") + (last ? "\n]}\n" : ""));
+    chunks[k] = [];
+    let offset = 0;
+    while (offset < bytes.length) offset += await handles[k].write(bytes.subarray(offset));
+  };
+  try {
+    for (const event of syntheticEvents(count)) {
+      const k = fileOf.get(event.pid as number) ?? 0;
+      chunks[k].push((firsts[k] ? "" : ",\n") + JSON.stringify(event));
+      firsts[k] = false;
+      if (chunks[k].length >= 20_000) await flush(k);
+    }
+    for (let k = 0; k < files; k++) await flush(k, true);
+  } finally {
+    for (const handle of handles) handle.close();
+  }
+  return paths;
+}
+
+/**
+ * The writer at scale: `count` events in 4 JSON files, `tracer --combine` to HTML as its own
+ * process, its wall time and peak resident set size next to WRITER_GOALS.
+ */
+async function measureWriter(count: number, dir: string): Promise<void> {
+  const inputs = await writeJsonFiles(count, dir, 4);
+  const inputMb = (await Promise.all(inputs.map((path) => Deno.stat(path))))
+    .reduce((sum, stat) => sum + stat.size, 0) / 1e6;
+  const out = join(dir, `writer_${count}.html`);
+  const result = await measure([
+    Deno.execPath(),
+    "run",
+    "-A",
+    MAIN,
+    "--combine",
+    ...inputs,
+    "-o",
+    out,
+  ]);
+  for (const path of inputs) await Deno.remove(path);
+  if (result.code !== 0) {
+    console.log(`  ${count} events: tracer --combine failed: ${result.stderr.slice(-500)}`);
+    return;
+  }
+  const htmlMb = (await Deno.stat(out)).size / 1e6;
+  await Deno.remove(out);
+  const verdict = (ok: boolean) => ok ? "ok" : "MISSED";
+  console.log(
+    `  ${count.toLocaleString("en-US")} events (4 files, ${inputMb.toFixed(0)} MB of JSON) -> ` +
+      `${htmlMb.toFixed(1)} MB HTML: ${result.seconds.toFixed(1)} s ` +
+      `(${result.cpuSeconds.toFixed(1)} s CPU; goal <= ${WRITER_GOALS.seconds}: ` +
+      `${verdict(result.seconds <= WRITER_GOALS.seconds)}), peak RSS ` +
+      `${result.peakMb.toFixed(0)} MB (goal <= ${WRITER_GOALS.peakMb}: ` +
+      `${verdict(result.peakMb <= WRITER_GOALS.peakMb)})`,
+  );
 }
 
 /** What the page did while `drive` ran. */
@@ -536,20 +619,46 @@ async function main(): Promise<void> {
       repeat: { type: "string", default: "3" },
       keep: { type: "boolean", default: false },
       "no-viztracer": { type: "boolean", default: false },
+      "writer-sizes": { type: "string", default: "8000000" },
     },
   });
-  const sizes = values.sizes.split(",").map((size) => Number(size.trim()));
-  if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) {
-    console.error("bench/report.ts: --sizes takes positive integers, e.g. --sizes 100000,1000000");
+  const sizes = counts(values.sizes, "--sizes");
+  const writerSizes = counts(values["writer-sizes"], "--writer-sizes");
+  const dir = await Deno.makeTempDir({ prefix: "tracer_bench_report_" });
+  try {
+    if (sizes.length > 0) await measureViewer(sizes, values, dir);
+    if (writerSizes.length > 0) {
+      console.log("\nthe writer at scale (tracer --combine of 4 JSON files to HTML):");
+      for (const count of writerSizes) await measureWriter(count, dir);
+    }
+  } finally {
+    if (values.keep) console.log(`kept ${dir}`);
+    else await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The positive integers of a comma-separated option (none for ""); exits on anything else. */
+function counts(text: string, option: string): number[] {
+  const values = text.split(",").filter((part) => part.trim() !== "").map(Number);
+  if (values.some((value) => !Number.isInteger(value) || value <= 0)) {
+    console.error(`bench/report.ts: ${option} takes positive integers, e.g. ${option} 100000`);
     Deno.exit(2);
   }
+  return values;
+}
+
+/** The viewer rows: each size written, loaded, zoomed and panned; VizTracer's HTML beside. */
+async function measureViewer(
+  sizes: number[],
+  values: { seconds: string; repeat: string; "no-viztracer": boolean },
+  dir: string,
+): Promise<void> {
   if (!findChromium()) {
     console.error("bench/report.ts: Chromium not found; install it or set TRACER_CHROMIUM");
     Deno.exit(2);
   }
   const seconds = Number(values.seconds);
   const repeat = Math.max(1, Number(values.repeat) || 1);
-  const dir = await Deno.makeTempDir({ prefix: "tracer_bench_report_" });
   await using browser = await launchBrowser({ viewport: { width: 1600, height: 1000 } });
   console.log(`chromium start-up: ${browser.startupMs.toFixed(0)} ms; output dir ${dir}`);
   const rows: Row[] = [];
@@ -594,8 +703,9 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    if (values.keep) console.log(`kept ${dir}`);
-    else await Deno.remove(dir, { recursive: true }).catch(() => {});
+    for (const row of rows) {
+      await Deno.remove(join(dir, `report_${row.events}.html`)).catch(() => {});
+    }
   }
 }
 

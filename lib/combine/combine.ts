@@ -189,7 +189,7 @@ function consumableOnce(
     events: {
       [Symbol.asyncIterator]() {
         claim();
-        return flatten(eventBatches(sources, plans, tally))[Symbol.asyncIterator]();
+        return eventBatches(sources, plans, tally)[Symbol.asyncIterator]();
       },
     },
     eventText() {
@@ -239,31 +239,6 @@ async function* textChunks(
     }
   }
   if (text.out.length > 0) yield text.out.take();
-}
-
-function flatten<T>(batches: AsyncIterable<T[]>): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]() {
-      const source = batches[Symbol.asyncIterator]();
-      let current: T[] = [];
-      let index = 0;
-      return {
-        async next(): Promise<IteratorResult<T>> {
-          while (index >= current.length) {
-            const step = await source.next();
-            if (step.done) return { done: true, value: undefined };
-            current = step.value;
-            index = 0;
-          }
-          return { done: false, value: current[index++] };
-        },
-        async return(): Promise<IteratorResult<T>> {
-          await source.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    },
-  };
 }
 
 function droppedEvents(probes: FileProbe[]): number {

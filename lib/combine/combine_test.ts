@@ -12,9 +12,9 @@ import type { TraceEvent } from "../trace_event.ts";
 const DIR = fileURLToPath(new URL("../../tests/fixtures/combine/", import.meta.url));
 const INPUTS = ["run2", "run1", "viztracer.json", "chrome_export.json", "truncated.json"];
 
-async function collect(events: AsyncIterable<TraceEvent>): Promise<TraceEvent[]> {
+async function collect(events: AsyncIterable<TraceEvent[]>): Promise<TraceEvent[]> {
   const out: TraceEvent[] = [];
-  for await (const event of events) out.push(event);
+  for await (const batch of events) out.push(...batch);
   return out;
 }
 

@@ -100,7 +100,7 @@ async function combined(inputs: (string | CombineSource)[]) {
   for await (const chunk of text.eventText()) bytes += decoder.decode(chunk, { stream: true });
   const parsed = await combineFiles(inputs, { warnings });
   const objects: TraceEvent[] = [];
-  for await (const event of parsed.events) objects.push(event);
+  for await (const batch of parsed.events) objects.push(...batch);
   return {
     bytes,
     objects,

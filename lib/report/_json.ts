@@ -46,12 +46,14 @@ export async function writeJson(
     } else {
       let text = "";
       let first = true;
-      for await (const event of trace.events) {
-        text += first ? jsonText(event) : ",\n" + jsonText(event);
-        first = false;
-        if (text.length >= FLUSH_BYTES) {
-          await writer.write(encoder.encode(text));
-          text = "";
+      for await (const batch of trace.events) {
+        for (const event of batch) {
+          text += first ? jsonText(event) : ",\n" + jsonText(event);
+          first = false;
+          if (text.length >= FLUSH_BYTES) {
+            await writer.write(encoder.encode(text));
+            text = "";
+          }
         }
       }
       if (text !== "") await writer.write(encoder.encode(text));

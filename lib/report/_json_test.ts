@@ -8,7 +8,7 @@ import type { CombinedTrace, TraceEvent } from "../trace_event.ts";
 function traceOf(events: TraceEvent[], metadata: Record<string, unknown>): CombinedTrace {
   return {
     events: (async function* () {
-      yield* events;
+      yield events;
     })(),
     metadata,
     warnings: [],

@@ -1,7 +1,10 @@
 /**
- * Builds the report's compact data from an event stream: columnar slices per (pid, tid) in growing
- * typed arrays (no object per event), depth from nesting, a string table, metadata, instants,
- * counters and flows; then encodes it as the byte stream described in lib/report_format.ts.
+ * Builds the report's compact data from an event stream: slices per (pid, tid) in a SliceStore
+ * (typed arrays, spilled to a scratch file past a budget: lib/report/_slices.ts), a string table,
+ * metadata, instants, counters and flows; then the slice columns, depth from nesting, in
+ * ColumnSinks (lib/report/_columns.ts), and encodes it all as the byte stream described in
+ * lib/report_format.ts. The slices and columns take memory that does not grow with their number;
+ * names, instants, counters and flows are held whole (they go into the header).
  * @module
  */
 import type { CombinedTrace, CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
@@ -21,6 +24,8 @@ import {
   VarintWriter,
 } from "../report_format.ts";
 import { jsonText } from "../json_text.ts";
+import { SLICE_BUDGET, SliceStore } from "./_slices.ts";
+import { COLUMN_LIMIT, ColumnSink } from "./_columns.ts";
 
 /** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
 export const TICK_NS = 10;
@@ -33,81 +38,21 @@ interface OpenBegin {
   args: Record<string, unknown> | undefined;
 }
 
+/** One (pid, tid) timeline: its facts here, its slices in the builder's SliceStore. */
 class TrackData {
-  // Small at first: a trace of many short-lived threads has one track each.
-  start = new Float64Array(8);
-  dur = new Float64Array(8);
-  name = new Uint32Array(8);
-  cat = new Uint32Array(8);
-  args = new Uint32Array(8);
-  flags = new Uint8Array(8);
-  length = 0;
   open: OpenBegin[] = [];
+  minStart = Infinity;
   maxEnd = -Infinity;
   name_ = "";
   sortIndex = 0;
-  order: Uint32Array = new Uint32Array(0);
-  depth: Uint16Array = new Uint16Array(0);
   maxDepth = 0;
 
-  constructor(readonly pid: number | string, readonly tid: number | string) {}
-
-  push(start: number, dur: number, name: number, cat: number, args: number, flags: number) {
-    if (this.length === this.start.length) this.#grow();
-    const i = this.length++;
-    this.start[i] = start;
-    this.dur[i] = dur;
-    this.name[i] = name;
-    this.cat[i] = cat;
-    this.args[i] = args;
-    this.flags[i] = flags;
-    if (start + dur > this.maxEnd) this.maxEnd = start + dur;
-  }
-
-  #grow() {
-    const size = this.start.length * 2;
-    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T => {
-      to.set(from);
-      return to;
-    };
-    this.start = grow(this.start, new Float64Array(size));
-    this.dur = grow(this.dur, new Float64Array(size));
-    this.name = grow(this.name, new Uint32Array(size));
-    this.cat = grow(this.cat, new Uint32Array(size));
-    this.args = grow(this.args, new Uint32Array(size));
-    this.flags = grow(this.flags, new Uint8Array(size));
-  }
-
-  /** Sorts by start (longer first on ties) and computes each slice's depth from nesting. */
-  finish() {
-    const n = this.length;
-    const { start, dur } = this;
-    const order = new Uint32Array(n);
-    let sorted = true;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      if (
-        i > 0 && (start[i] < start[i - 1] || (start[i] === start[i - 1] && dur[i] > dur[i - 1]))
-      ) {
-        sorted = false;
-      }
-    }
-    if (!sorted) order.sort((a, b) => start[a] - start[b] || dur[b] - dur[a]);
-    const depth = new Uint16Array(n);
-    const ends: number[] = [];
-    let maxDepth = 0;
-    for (let k = 0; k < n; k++) {
-      const i = order[k];
-      while (ends.length > 0 && ends[ends.length - 1] <= start[i]) ends.pop();
-      const d = Math.min(ends.length, 0xffff);
-      depth[k] = d;
-      if (d > maxDepth) maxDepth = d;
-      ends.push(start[i] + dur[i]);
-    }
-    this.order = order;
-    this.depth = depth;
-    this.maxDepth = maxDepth;
-  }
+  constructor(
+    readonly pid: number | string,
+    readonly tid: number | string,
+    /** Its index in the SliceStore (and in the header's tracks). */
+    readonly index: number,
+  ) {}
 }
 
 /** Flow kinds of the categories the shim writes. */
@@ -176,8 +121,47 @@ const NAMES_FULL = "(name left out: the report's names reached their limit)";
 export const REPORT_PROCESSES = 100_000;
 export const REPORT_THREADS = 100_000;
 
-/** Collects events into compact storage; call `add` for each event, then `header` and `columns`. */
+/** How much a builder keeps in memory before it uses scratch files (smaller in tests). */
+export interface BuilderLimits {
+  /** Slices held in memory across all tracks (SliceStore). */
+  slices?: number;
+  /** Bytes each column holds in memory (ColumnSink). */
+  columnBytes?: number;
+}
+
+/** The slice columns of lib/report_format.ts, in their order. */
+const COLUMNS = ["start", "dur", "depth", "name", "cat", "flags", "args"] as const;
+
+/**
+ * Collects events into compact storage; call `add` for each event, then `header`, then `encode`,
+ * and `close` in any case (it frees the scratch files).
+ */
 export class ReportBuilder {
+  #slices: SliceStore;
+  #columns: Record<(typeof COLUMNS)[number], ColumnSink>;
+  #origin = 0;
+  #end = 0;
+
+  /** A builder with the given memory limits (the defaults suit any trace). */
+  constructor(limits: BuilderLimits = {}) {
+    this.#slices = new SliceStore(limits.slices ?? SLICE_BUDGET);
+    const columnBytes = limits.columnBytes ?? COLUMN_LIMIT;
+    this.#columns = Object.fromEntries(
+      COLUMNS.map((column) => [column, new ColumnSink(columnBytes)]),
+    ) as Record<(typeof COLUMNS)[number], ColumnSink>;
+  }
+
+  /** True when the slices outgrew memory and went through a scratch file. */
+  get spilled(): boolean {
+    return this.#slices.spilled;
+  }
+
+  /** Frees the scratch files; the builder is done. */
+  close(): void {
+    this.#slices.close();
+    for (const column of COLUMNS) this.#columns[column].close();
+  }
+
   #strings: string[] = [];
   #stringIds = new Map<string, number>();
   #stringChars = 0;
@@ -220,6 +204,9 @@ export class ReportBuilder {
       return this.#string(NAMES_FULL);
     }
     id = this.#strings.length;
+    // A name parsed from JSON can be a slice of the whole decoded chunk it came in, which it would
+    // keep alive: 2,500 names held 250 MB of chunks in an 8 M-event report. Keep a copy.
+    kept = ownCopy(kept);
     this.#strings.push(kept);
     this.#stringIds.set(kept, id);
     this.#stringChars += kept.length;
@@ -251,7 +238,7 @@ export class ReportBuilder {
       if (this.#tracks.size >= REPORT_THREADS || this.#process(pid) === undefined) {
         return undefined;
       }
-      track = new TrackData(idValue(pid), idValue(tid));
+      track = new TrackData(idValue(pid), idValue(tid), this.#slices.addTrack());
       this.#tracks.set(key, track);
     }
     this.#lastTrack = track;
@@ -275,7 +262,10 @@ export class ReportBuilder {
       flags |= FLAG_ARGS;
       if ((args as { unfinished?: unknown }).unfinished === true) flags |= FLAG_UNFINISHED;
     }
-    track.push(ticks, Math.max(0, dur), name, cat, Math.max(0, argsId), flags);
+    const length = Math.max(0, dur);
+    if (ticks < track.minStart) track.minStart = ticks;
+    if (ticks + length > track.maxEnd) track.maxEnd = ticks + length;
+    this.#slices.push(track.index, ticks, length, name, cat, Math.max(0, argsId), flags);
   }
 
   /** Takes one event in. */
@@ -382,9 +372,14 @@ export class ReportBuilder {
     }
   }
 
+  /**
+   * Ends the input: closes open B events as unfinished, finds the time span, then writes every
+   * track's slices, in start order with their depth, into the columns.
+   */
   #finish(): TrackData[] {
     if (this.#finished) return this.#finished;
-    for (const track of this.#tracks.values()) {
+    const tracks = [...this.#tracks.values()];
+    for (const track of tracks) {
       while (track.open.length > 0) {
         const begin = track.open.pop()!;
         const end = Math.max(track.maxEnd, begin.ticks);
@@ -393,10 +388,51 @@ export class ReportBuilder {
           unfinished: true,
         });
       }
-      track.finish();
     }
-    this.#finished = [...this.#tracks.values()];
-    return this.#finished;
+    let origin = Infinity;
+    let end = -Infinity;
+    const extend = (ticks: number) => {
+      if (ticks < origin) origin = ticks;
+      if (ticks > end) end = ticks;
+    };
+    for (const track of tracks) {
+      if (this.#slices.count(track.index) === 0) continue;
+      extend(track.minStart);
+      extend(track.maxEnd);
+    }
+    for (const instant of this.#instants) extend(instant.ticks);
+    for (const series of this.#counters.values()) {
+      for (let i = 0; i < series.points.length; i += 2) extend(series.points[i]);
+    }
+    if (origin === Infinity) origin = end = 0;
+    this.#origin = origin;
+    this.#end = end;
+    for (const track of tracks) this.#writeColumns(track);
+    this.#finished = tracks;
+    return tracks;
+  }
+
+  /** Appends one track's slices to the columns, computing each one's depth from nesting. */
+  #writeColumns(track: TrackData) {
+    const { start, dur, depth, name, cat, flags, args } = this.#columns;
+    const ends: number[] = [];
+    let previous = this.#origin;
+    let maxDepth = 0;
+    this.#slices.forEachSorted(track.index, (s, d, n, c, a, f) => {
+      while (ends.length > 0 && ends[ends.length - 1] <= s) ends.pop();
+      const level = Math.min(ends.length, 0xffff);
+      if (level > maxDepth) maxDepth = level;
+      ends.push(s + d);
+      start.write(s - previous);
+      previous = s;
+      dur.write(d);
+      depth.write(level);
+      name.write(n);
+      cat.write(c);
+      flags.write(f);
+      if (f & FLAG_ARGS) args.write(a);
+    });
+    track.maxDepth = maxDepth;
   }
 
   /** Ends the input: closes open B events as unfinished, sorts, computes depths; the header. */
@@ -429,29 +465,13 @@ export class ReportBuilder {
       });
     }
     const trackIndex = new Map(tracks.map((track, index) => [track, index]));
-    let origin = Infinity;
-    let end = -Infinity;
-    const extend = (ticks: number) => {
-      if (ticks < origin) origin = ticks;
-      if (ticks > end) end = ticks;
-    };
-    for (const track of tracks) {
-      if (track.length === 0) continue;
-      extend(track.start[track.order[0]]);
-      extend(track.maxEnd);
-    }
-    for (const instant of this.#instants) extend(instant.ticks);
-    for (const series of this.#counters.values()) {
-      for (let i = 0; i < series.points.length; i += 2) extend(series.points[i]);
-    }
-    if (origin === Infinity) origin = end = 0;
     const argv = this.#applySources(context.metadata);
     const trackInfos: TrackInfo[] = tracks.map((track) => ({
       pid: track.pid,
       tid: track.tid,
       name: track.name_,
       sortIndex: track.sortIndex,
-      count: track.length,
+      count: this.#slices.count(track.index),
       maxDepth: track.maxDepth,
     }));
     const instants: InstantRecord[] = this.#instants.map((instant) => [
@@ -477,8 +497,8 @@ export class ReportBuilder {
     return {
       version: 1,
       tickNs: TICK_NS,
-      origin,
-      end,
+      origin: this.#origin,
+      end: this.#end,
       strings: this.#strings,
       processes: [...this.#processes.values()],
       tracks: trackInfos,
@@ -527,51 +547,84 @@ export class ReportBuilder {
     return argv;
   }
 
-  /** The encoded bytes (lib/report_format.ts) after `header`, in chunks of about 64 KiB. */
+  /**
+   * The encoded bytes (lib/report_format.ts) after `header`, in chunks of about 64 KiB; the header
+   * is encoded piece by piece (its string table can be hundreds of MiB), then the columns.
+   */
   *encode(header: ReportHeader): Generator<Uint8Array> {
-    const tracks = this.#finish();
+    this.#finish();
+    const { strings, ...rest } = header;
     // jsonText: a lone surrogate is spelled as the JSON output spells it, not turned into U+FFFD.
-    const headerBytes = new TextEncoder().encode(jsonText(header));
+    // The string table first, then the rest of the header's members.
+    const restText = jsonText(rest);
+    const pieces = function* (): Generator<string> {
+      yield '{"strings":[';
+      for (let i = 0; i < strings.length; i++) yield (i > 0 ? "," : "") + jsonText(strings[i]);
+      yield "]," + restText.slice(1);
+    };
+    let length = 0;
+    for (const piece of pieces()) length += utf8Length(piece);
     const out = new VarintWriter();
     for (let i = 0; i < MAGIC.length; i++) out.write(MAGIC.charCodeAt(i));
-    out.write(headerBytes.length);
+    out.write(length);
     yield out.take();
-    yield headerBytes;
-    const column = function* (value: (track: TrackData, i: number, k: number) => number) {
-      for (const track of tracks) {
-        const { order } = track;
-        for (let k = 0; k < track.length; k++) {
-          const v = value(track, order[k], k);
-          if (v >= 0) out.write(v);
-          if (out.full) yield out.take();
-        }
-      }
-      yield out.take();
-    };
-    let previous = 0;
-    yield* column((track, i, k) => {
-      const start = track.start[i];
-      const delta = start - (k === 0 ? header.origin : previous);
-      previous = start;
-      return delta;
-    });
-    yield* column((track, i) => track.dur[i]);
-    yield* column((track, _i, k) => track.depth[k]);
-    yield* column((track, i) => track.name[i]);
-    yield* column((track, i) => track.cat[i]);
-    yield* column((track, i) => track.flags[i]);
-    yield* column((track, i) => (track.flags[i] & FLAG_ARGS ? track.args[i] : -1));
+    const encoder = new TextEncoder();
+    let batch = "";
+    let written = 0;
+    for (const piece of pieces()) {
+      batch += piece;
+      if (batch.length < 1 << 16) continue;
+      const bytes = encoder.encode(batch);
+      written += bytes.length;
+      yield bytes;
+      batch = "";
+    }
+    const bytes = encoder.encode(batch);
+    written += bytes.length;
+    // A wrong length would shift every column the viewer reads: never write one.
+    if (written !== length) throw new Error(`report header is ${written} bytes, not ${length}`);
+    yield bytes;
+    for (const column of COLUMNS) yield* this.#columns[column].drain();
   }
 }
 
-/** Reads a whole trace into a builder; returns it with the header. */
+/** `text` in a string of its own (flat, referring to no other string). */
+function ownCopy(text: string): string {
+  // Concatenation makes a new string; slicing it flattens it into fresh memory of this length + 1.
+  return (" " + text).slice(1);
+}
+
+/** The UTF-8 byte length of well-formed text (what TextEncoder would write). */
+function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) i++, length += 2; // a pair: 4 bytes for 2 units
+    else length += 2;
+  }
+  return length;
+}
+
+/**
+ * Reads a whole trace into a builder; returns it with the header. The caller closes the builder;
+ * on a failure here it is closed already.
+ */
 export async function buildReport(
   trace: CombinedTrace,
+  limits?: BuilderLimits,
 ): Promise<{ builder: ReportBuilder; header: ReportHeader }> {
-  const builder = new ReportBuilder();
-  for await (const event of trace.events) builder.add(event);
-  const header = builder.header(trace);
-  return { builder, header };
+  const builder = new ReportBuilder(limits);
+  try {
+    for await (const batch of trace.events) {
+      for (const event of batch) builder.add(event);
+    }
+    return { builder, header: builder.header(trace) };
+  } catch (error) {
+    builder.close();
+    throw error;
+  }
 }
 
 /**

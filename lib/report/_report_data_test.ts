@@ -1,13 +1,16 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
+  type BuilderLimits,
   NAME_LIMIT,
   NAMES_BUDGET,
   REPORT_PROCESSES,
   ReportBuilder,
   TICK_NS,
 } from "./_report_data.ts";
-import type { TraceWarning } from "../trace_event.ts";
-import { modelFromEvents, slice } from "./testing.ts";
+import type { TraceEvent, TraceWarning } from "../trace_event.ts";
+import { modelFromEvents, singleFileStats, slice } from "./testing.ts";
+import { concatBytes } from "../bytes/concat.ts";
+import { seededRandom } from "../../tests/helpers.ts";
 import { FLAG_UNFINISHED } from "../report_format.ts";
 import { inflateBase64 } from "../viewer/model.ts";
 import { decodeModel } from "../viewer/model.ts";
@@ -337,4 +340,142 @@ Deno.test("a report holds at most REPORT_PROCESSES processes; the events of late
     "4 events are left out of the report: their processes or threads come after the first " +
     "100,000 processes or 100,000 threads it holds (the JSON output keeps them)",
   ]);
+});
+
+/** The report bytes of `events` (unzipped), built within `limits`. */
+function encoded(
+  events: TraceEvent[],
+  limits?: BuilderLimits,
+): { bytes: Uint8Array; spilled: boolean } {
+  const builder = new ReportBuilder(limits);
+  try {
+    for (const event of events) builder.add(event);
+    const header = builder.header({
+      warnings: [],
+      metadata: {},
+      stats: singleFileStats(events.length),
+    });
+    return { bytes: concatBytes([...builder.encode(header)]), spilled: builder.spilled };
+  } finally {
+    builder.close();
+  }
+}
+
+/** Nested calls on several threads, written in end order (children first), with args and B/E. */
+function nestedEvents(count: number, seed: number): TraceEvent[] {
+  const next = seededRandom(seed);
+  const events: TraceEvent[] = [];
+  const emit = (tid: number, start: number, span: number, depth: number): void => {
+    if (events.length >= count) return;
+    let cursor = start;
+    while (cursor < start + span && events.length < count) {
+      const dur = Math.floor(next() * (start + span - cursor)) + 1;
+      if (depth < 6 && next() < 0.5) emit(tid, cursor, dur, depth + 1);
+      const args = next() < 0.1 ? { args: { n: Math.floor(next() * 5) } } : {};
+      events.push(slice(`f${Math.floor(next() * 40)}`, cursor / 100, dur / 100, { tid, ...args }));
+      cursor += dur + Math.floor(next() * 3);
+    }
+  };
+  for (let round = 0; events.length < count; round++) {
+    for (let tid = 1; tid <= 5; tid++) emit(tid, round * 1000, 900, 0);
+  }
+  events.push({ ph: "B", name: "open", ts: 1, pid: 1, tid: 2 });
+  return events;
+}
+
+Deno.test("a report whose slices outgrow memory is byte-identical to one built in memory", () => {
+  const events = nestedEvents(30_000, 11);
+  const inMemory = encoded(events);
+  assertEquals(inMemory.spilled, false);
+  for (const limits of [{ slices: 1000, columnBytes: 1000 }, { slices: 7, columnBytes: 64 }]) {
+    const spilled = encoded(events, limits);
+    assertEquals(spilled.spilled, true);
+    assert(spilled.bytes.length === inMemory.bytes.length, JSON.stringify(limits));
+    assertEquals(spilled.bytes, inMemory.bytes);
+  }
+  const model = modelFromEvents(events, { limits: { slices: 1000, columnBytes: 1000 } });
+  assertEquals(model.slices, 30_001);
+  assertEquals(model.tracks.length, 5);
+});
+
+Deno.test("the report's scratch files are unlinked at once: nothing is left in the temp folder", async () => {
+  const dir = await Deno.makeTempDir();
+  const before = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", dir);
+  try {
+    const builder = new ReportBuilder({ slices: 100, columnBytes: 100 });
+    for (const event of nestedEvents(5_000, 3)) builder.add(event);
+    assert(builder.spilled);
+    assertEquals([...Deno.readDirSync(dir)], []);
+    builder.close();
+  } finally {
+    if (before === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the builder's memory does not grow with the slices: 3 M of them in 40 tracks", async () => {
+  // Tracks filled one after another, as files are read: each was once busy, then idle.
+  const script = `
+    import { ReportBuilder } from ${JSON.stringify(import.meta.resolve("./_report_data.ts"))};
+    const builder = new ReportBuilder();
+    let peak = 0;
+    for (let tid = 0; tid < 40; tid++) {
+      for (let i = 0; i < 75_000; i++) {
+        builder.add({ ph: "X", name: "f" + (i % 50), ts: tid * 1e5 + i, dur: 0.5, pid: 1, tid, cat: "py" });
+      }
+      globalThis.gc();
+      peak = Math.max(peak, Deno.memoryUsage().external);
+    }
+    const header = builder.header({ warnings: [], metadata: {}, stats: { files: 1, processes: 1, threads: 40, events: 0, droppedEvents: 0, salvagedFiles: 0 } });
+    let bytes = 0;
+    for (const chunk of builder.encode(header)) bytes += chunk.length;
+    globalThis.gc();
+    peak = Math.max(peak, Deno.memoryUsage().external);
+    builder.close();
+    console.log(JSON.stringify({ peak, slices: header.tracks.reduce((n, t) => n + t.count, 0), bytes }));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(output.success, new TextDecoder().decode(output.stderr));
+  const result = JSON.parse(new TextDecoder().decode(output.stdout));
+  assertEquals(result.slices, 3_000_000);
+  // Held in memory, 3 M slices took 87 MB of typed arrays, 150 MB with their spare capacity; the
+  // budget keeps about 30 MB of slices, plus the columns' buffers.
+  assert(result.peak < 100e6, `${(result.peak / 1e6).toFixed(0)} MB of array buffers`);
+});
+
+Deno.test("the header's name table is encoded piece by piece, its length exact for any text", () => {
+  const odd = [
+    "café",
+    "名前",
+    "🎉 party",
+    "lone \uD800 surrogate",
+    "low \uDC80 byte",
+    "\u2028line",
+  ];
+  const events = Array.from(
+    { length: 12_000 },
+    (_, i) => slice(`${odd[i % odd.length]} ${i} ${"x".repeat(1000)}`, i, 0.5),
+  );
+  const builder = new ReportBuilder();
+  for (const event of events) builder.add(event);
+  const header = builder.header({ warnings: [], metadata: {}, stats: singleFileStats(12_000) });
+  const chunks = [...builder.encode(header)];
+  builder.close();
+  // 12 MB of names: never one piece of that size (it once was one string, then one array).
+  assert(Math.max(...chunks.map((chunk) => chunk.length)) < 1 << 18);
+  const model = decodeModel(concatBytes(chunks));
+  const track = model.tracks[0];
+  assertEquals(
+    model.strings[track.name[4]],
+    `${odd[4].replace("\uDC80", "\\x80")} 4 ${"x".repeat(1000)}`,
+  );
+  assertEquals(model.strings[track.name[2]], `🎉 party 2 ${"x".repeat(1000)}`);
+  assertEquals(model.strings[track.name[3]], `lone \\ud800 surrogate 3 ${"x".repeat(1000)}`);
+  assertEquals(model.slices, 12_000);
 });

@@ -8,7 +8,8 @@ import type { CombinedTrace } from "../trace_event.ts";
 import { concatBytes } from "../bytes/concat.ts";
 import { reasonOf, shortened, TracerError } from "../errors.ts";
 import { openOutput, stoppedBy, type Written } from "./output_file.ts";
-import { buildReport } from "./_report_data.ts";
+import { type BuilderLimits, buildReport, type ReportBuilder } from "./_report_data.ts";
+import type { ReportHeader } from "../report_format.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
 
@@ -40,12 +41,28 @@ export async function pinScript(page: string, script: string): Promise<string> {
   return page.replace(csp, (_, head) => head + hash);
 }
 
-/** Writes one self-contained HTML report (viewer + compressed trace data) through lib/report/output_file.ts. */
+/**
+ * Writes one self-contained HTML report (viewer + compressed trace data) through
+ * lib/report/output_file.ts. `limits` bounds the builder's memory (lib/report/_report_data.ts).
+ */
 export async function writeHtml(
   trace: CombinedTrace,
   path: string,
+  limits?: BuilderLimits,
 ): Promise<Written> {
-  const { builder, header } = await buildReport(trace);
+  const { builder, header } = await buildReport(trace, limits);
+  try {
+    return await writeReport(builder, header, path);
+  } finally {
+    builder.close();
+  }
+}
+
+async function writeReport(
+  builder: ReportBuilder,
+  header: ReportHeader,
+  path: string,
+): Promise<Written> {
   const script = inlineScript(viewerJs);
   const [before, rest] = splitOnce(await pinScript(template, script), DATA_MARKER);
   const [between, after] = splitOnce(rest, VIEWER_MARKER);

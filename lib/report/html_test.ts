@@ -11,7 +11,7 @@ const HOSTILE_PATH = "f (/tmp/<img src=x onerror=alert(1)>.py:1)";
 function traceOf(events: TraceEvent[], warnings = [{ message: "<b>not bold</b>" }]): CombinedTrace {
   return {
     events: (async function* () {
-      yield* events;
+      yield events;
     })(),
     metadata: { argv: ["<svg onload=alert(1)>"] },
     warnings,
@@ -107,7 +107,7 @@ Deno.test("an existing report is replaced only when the new one is complete", as
     const failing: CombinedTrace = {
       ...traceOf([]),
       events: (async function* () {
-        yield EVENTS[2];
+        yield [EVENTS[2]];
         throw new Error("input broke");
       })(),
     };

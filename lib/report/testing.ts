@@ -4,7 +4,7 @@
  * @module
  */
 import { concatBytes } from "../bytes/concat.ts";
-import { ReportBuilder } from "./_report_data.ts";
+import { type BuilderLimits, ReportBuilder } from "./_report_data.ts";
 import type { CombineStats, TraceEvent, TraceWarning } from "../trace_event.ts";
 import type { Model } from "../viewer/model.ts";
 import { openModel } from "../viewer/open_model.ts";
@@ -12,16 +12,25 @@ import { openModel } from "../viewer/open_model.ts";
 /** Encodes `events` as the report does and decodes them as the page does. */
 export function modelFromEvents(
   events: TraceEvent[],
-  options: { warnings?: TraceWarning[]; metadata?: Record<string, unknown> } = {},
+  options: {
+    warnings?: TraceWarning[];
+    metadata?: Record<string, unknown>;
+    /** The builder's memory limits: small ones make it use its scratch files. */
+    limits?: BuilderLimits;
+  } = {},
 ): Model {
-  const builder = new ReportBuilder();
-  for (const event of events) builder.add(event);
-  const header = builder.header({
-    warnings: options.warnings ?? [],
-    metadata: options.metadata ?? {},
-    stats: singleFileStats(events.length),
-  });
-  return openModel(concatBytes([...builder.encode(header)]));
+  const builder = new ReportBuilder(options.limits);
+  try {
+    for (const event of events) builder.add(event);
+    const header = builder.header({
+      warnings: options.warnings ?? [],
+      metadata: options.metadata ?? {},
+      stats: singleFileStats(events.length),
+    });
+    return openModel(concatBytes([...builder.encode(header)]));
+  } finally {
+    builder.close();
+  }
 }
 
 /** The counts of one file with one process and thread holding `events` events. */

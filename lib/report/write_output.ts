@@ -11,7 +11,7 @@ import type { Written } from "./output_file.ts";
 
 /**
  * Writes `trace` to `path` as the report (`.html`) or Chrome trace JSON (`.json`, `.json.gz`).
- * When `stop` aborts, writing stops at the next event or chunk with `stop.reason`, and the
+ * When `stop` aborts, writing stops at the next batch of events or chunk with `stop.reason`, and the
  * partial file is removed (the writers' clean-up on any failure).
  */
 export function writeOutput(
