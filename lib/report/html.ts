@@ -5,6 +5,8 @@
  * @module
  */
 import type { CombinedTrace } from "../trace_event.ts";
+import { once } from "node:events";
+import { createGzip } from "node:zlib";
 import { concatBytes } from "../bytes/concat.ts";
 import { reasonOf, shortened, TracerError } from "../errors.ts";
 import { openOutput, stoppedBy, type Written } from "./output_file.ts";
@@ -15,6 +17,11 @@ import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
 
 const DATA_MARKER = "<!--TRACER_DATA-->";
 const VIEWER_MARKER = "<!--TRACER_VIEWER-->";
+/**
+ * The gzip level of the report data: level 3 writes the report's varint columns 1% bigger than
+ * level 6 (CompressionStream's) in 35-45% less time (measured on 2 M synthetic events).
+ */
+const GZIP_LEVEL = 3;
 /** Compressed bytes per data element (a multiple of 3, so each element is whole base64). */
 const DATA_CHUNK_BYTES = 3 * (1 << 18);
 
@@ -71,18 +78,17 @@ async function writeReport(
   try {
     const out = output.writable.getWriter();
     await out.write(encoder.encode(before));
-    const gzip = new CompressionStream("gzip");
+    const gzip = createGzip({ level: GZIP_LEVEL });
     const feeding = (async () => {
-      const input = gzip.writable.getWriter();
       try {
         for (const chunk of builder.encode(header)) {
-          await input.write(chunk as Uint8Array<ArrayBuffer>);
+          if (!gzip.write(chunk)) await once(gzip, "drain");
         }
-        await input.close();
+        gzip.end();
       } catch (error) {
         // The reading loop below then fails too, and the temp file goes (it was once left behind,
         // the error unhandled).
-        await input.abort(error).catch(() => {});
+        gzip.destroy(error as Error);
         throw error;
       }
     })();
@@ -94,7 +100,7 @@ async function writeReport(
         `<script type="application/octet-stream" class="tracer-data">${bytes.toBase64()}</script>\n`,
       ));
     };
-    for await (const chunk of gzip.readable) {
+    for await (const chunk of gzip as AsyncIterable<Uint8Array>) {
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes < DATA_CHUNK_BYTES) continue;

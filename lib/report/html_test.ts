@@ -132,3 +132,39 @@ Deno.test("inline scripts cannot close their element or open a comment", () => {
   assertEquals(inlineScript('a="</script>";b="<!--"'), 'a="<\\/script>";b="<\\!--"');
   assertEquals(inlineScript("x</SCRIPT >"), "x<\\/SCRIPT >");
 });
+
+Deno.test("a failure while the report data is encoded removes the temp file and keeps the old", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "report.html");
+    await Deno.writeTextFile(path, "old");
+    // The header cannot be written as JSON: encoding fails once the output is open.
+    const trace = traceOf(EVENTS);
+    (trace.stats as unknown as Record<string, unknown>).events = 1n;
+    await rejects(writeHtml(trace, path), /cannot write HTML report .*BigInt/);
+    assertEquals(await Deno.readTextFile(path), "old");
+    assertEquals([...Deno.readDirSync(dir)].map((entry) => entry.name), ["report.html"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("no room for the report's scratch files: one clear error, no output", async () => {
+  const dir = await Deno.makeTempDir();
+  const before = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", join(dir, "missing"));
+  try {
+    const path = join(dir, "report.html");
+    await rejects(
+      writeHtml(traceOf(EVENTS), path, { slices: 1, columnBytes: 1 }),
+      (error: Error) =>
+        error instanceof TracerError &&
+        /scratch file in the temp folder: .*; free space there or set TMPDIR/.test(error.message),
+    );
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    if (before === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
