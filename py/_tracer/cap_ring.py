@@ -6,7 +6,8 @@ the blocks retired so far (a thread's block is retired when it asks for its next
 kind) hold the head's share of the calls, ceil(N/2): every call that ended by then is in a block
 kept for good, so the process's first ceil(N/2) calls by end time are in the file. The blocks
 handed out after that go into a ring once retired: the oldest one big enough is recycled for the
-thread that asks (ring.reuse) as long as the retired ones left hold the tail's share, floor(N/2).
+thread that asks (ring.reuse) as long as the blocks retired after it hold the tail's share,
+floor(N/2) (never a newer one instead: it would leave older calls behind, outside the tail).
 So the file stays bounded (the head, the tail, the current blocks) and holds every call that
 ended after the last recycled call. The reader (lib/raw/cap.ts) keeps exactly the first
 ceil(N/2) and the last floor(N/2) calls and counts the rest as dropped.
@@ -58,8 +59,14 @@ class CapRing:
                 self._head_left -= calls
         if self._head_left > 0:
             return None
+        older = 0  # the calls of this block and of those retired before it
         for i, block in enumerate(self._retired):
-            if len(block[_RECORD]) - 8 < least or self._retired_calls - block[_CALLS] < self._tail:
+            older += block[_CALLS]
+            if self._retired_calls - older < self._tail:
+                # The blocks retired after it must hold the tail's share: a later one would
+                # hold newer calls still (and leave older ones behind, outside the tail).
+                return None
+            if len(block[_RECORD]) - 8 < least:
                 continue
             if self._dropped is None:
                 payload = self._new_dropped()

@@ -73,6 +73,16 @@ class CapRingTest(unittest.TestCase):
         self.retire(1, 8, 300)
         self.assertIsNone(self.ring.take(b"E", 1, 0))  # 16 retired: 8 without the oldest < 10
 
+    def test_a_newer_block_is_never_recycled_before_an_older_one(self):
+        self.retire(1, 10, 100, slots=10)  # the head
+        self.retire(1, 8, 200)
+        self.retire(1, 2, 300)
+        self.retire(1, 2, 400)
+        # Retired: 8, 2 and 2 calls. Without the oldest, 4 < 10 are left; without the second, 10
+        # would be, but the oldest's calls would then be older than every call recycled.
+        self.assertIsNone(self.ring.take(b"E", 1, 0))
+        self.assertEqual(self.asked, 0)
+
     def test_values_blocks_count_their_calls(self):
         ring = CapRing(2, self.new_dropped)  # head 1, tail 1
         blocks, taken = [], []
