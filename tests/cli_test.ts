@@ -169,7 +169,7 @@ Deno.test("at the --tracer_entries cap the loss is counted and a warning names t
   assert.equal(result.code, 0, result.stderr);
   assert.match(
     result.stderr,
-    /tracer: warning: process \d+ \(.*python.* -c .*\): [\d,]+ events dropped past the cap of 500 per process; raise --tracer_entries/,
+    /tracer: warning: process \d+ \(.*python.* -c .*\): [\d,]+ events dropped past the cap of 500 per process \(the first 250 and the last 250 calls are kept\); raise --tracer_entries/,
   );
   assert.match(result.stderr, /tracer: 1 process, 1 thread, [\d,]+ events \([\d,]+ dropped\)/);
   const events = eventsOf(await readJson(out)).filter((event) => event.ph === "X");

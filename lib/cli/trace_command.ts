@@ -285,8 +285,9 @@ export function resolveTarget(target: Target, env: Record<string, string>): Targ
 }
 
 /**
- * One warning per process that lost events: those past the event cap (naming the option to
- * raise), and those whose recording stopped early (`tracerEnd.lost`: a full disk, ...).
+ * One warning per process that lost events: those past the event cap (saying what it keeps and
+ * naming the option to raise), and those whose recording stopped early (`tracerEnd.lost`: a full
+ * disk, ...).
  */
 export function lossWarnings(metadata: Record<string, unknown>, cap: number): TraceWarning[] {
   const warnings: TraceWarning[] = [];
@@ -299,9 +300,10 @@ export function lossWarnings(metadata: Record<string, unknown>, cap: number): Tr
     if (dropped > 0) {
       warnings.push({
         source: process,
-        message: `${grouped(dropped)} events dropped past the cap of ${
-          grouped(cap)
-        } per process; raise --tracer_entries to keep them`,
+        message: `${grouped(dropped)} events dropped past the cap of ${grouped(cap)} per process ` +
+          `(the first ${grouped(Math.ceil(cap / 2))} and the last ${
+            grouped(Math.floor(cap / 2))
+          } calls are kept); raise --tracer_entries to keep them`,
       });
     }
     if (end?.lost !== undefined) {

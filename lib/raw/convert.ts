@@ -164,17 +164,23 @@ class JsonLines implements RecordVisitor {
 /**
  * The `tracerEnd` text of a converted file: `first_ts`, the earliest event start (when there is an
  * event), then the end record with the reader's own `events` and `unfinished` counts (in place of
- * the shim's, any other member kept as written: re-serializing would round large integers), or
- * for a process that died without one, `"exit":"killed"` with the counts, the clock its open
- * calls end at and the bytes it lost.
+ * the shim's, any other member kept as written: re-serializing would round large integers) and
+ * the calls the event cap left out added to `dropped_events`, or for a process that died without
+ * one, `"exit":"killed"` with the counts, the calls left out, the clock its open calls end at and
+ * the bytes it lost.
  */
 export function tracerEndText(summary: RawSummary): string {
   const counts = [`"events":${summary.events}`, `"unfinished":${summary.unfinished}`];
   const members = summary.endText !== undefined
-    ? withCounts(objectMembers(cleanJsonText(summary.endText)), counts)
+    ? withCounts(
+      objectMembers(cleanJsonText(summary.endText)),
+      counts,
+      summary.leftOut,
+    )
     : [
       `"exit":"killed"`,
       ...counts,
+      ...(summary.leftOut > 0 ? [`"dropped_events":${summary.leftOut}`] : []),
       ...(summary.endNs !== undefined ? [`"end_mono_ns":${summary.endNs}`] : []),
       `"truncated_bytes":${summary.leftover}`,
     ];
@@ -184,11 +190,19 @@ export function tracerEndText(summary: RawSummary): string {
 
 /**
  * The members with `events` and `unfinished` replaced by `counts` (`"events":n`,
- * `"unfinished":u`), where they are or else at the end, and without a `first_ts` of their own.
+ * `"unfinished":u`), where they are or else at the end, `leftOut` added to `dropped_events`, and
+ * without a `first_ts` of their own.
  */
-function withCounts(members: string[], counts: string[]): string[] {
+function withCounts(members: string[], counts: string[], leftOut: number): string[] {
   const out: string[] = [];
   const placed = new Set<string>();
+  if (leftOut > 0) {
+    const at = members.findIndex((member) => memberKey(member) === "dropped_events");
+    const shim = at < 0 ? 0 : Number(JSON.parse(members[at].slice(members[at].indexOf(":") + 1)));
+    const member = `"dropped_events":${(Number.isFinite(shim) ? shim : 0) + leftOut}`;
+    if (at < 0) members = [...members, member];
+    else members = members.with(at, member);
+  }
   for (const member of members) {
     const key = memberKey(member);
     const count = counts.find((text) => memberKey(text) === key);

@@ -230,7 +230,7 @@ Deno.test("microseconds: integer ns to three decimals", () => {
 });
 
 Deno.test("tracerEndText: the reader's counts replace the shim's; every other member is kept", () => {
-  const summary = { events: 3, unfinished: 1, minNs: 10, endNs: 5, leftover: 0 };
+  const summary = { events: 3, unfinished: 1, minNs: 10, endNs: 5, leftover: 0, leftOut: 0 };
   assert.equal(
     tracerEndText({
       ...summary,
@@ -249,5 +249,22 @@ Deno.test("tracerEndText: the reader's counts replace the shim's; every other me
   assert.equal(
     tracerEndText({ ...summary, endText: undefined, endNs: undefined, leftover: 12 }),
     '{"first_ts":0.010,"exit":"killed","events":3,"unfinished":1,"truncated_bytes":12}',
+  );
+});
+
+Deno.test("tracerEndText: the calls the event cap left out are added to dropped_events", () => {
+  const summary = { events: 3, unfinished: 0, minNs: Infinity, endNs: 5, leftover: 0, leftOut: 7 };
+  assert.equal(
+    tracerEndText({ ...summary, endText: '{"exit":"exit","dropped_events":2,"deepest_stack":4}' }),
+    '{"exit":"exit","dropped_events":9,"deepest_stack":4,"events":3,"unfinished":0}',
+  );
+  assert.equal(
+    tracerEndText({ ...summary, endText: '{"exit":"exit"}' }),
+    '{"exit":"exit","dropped_events":7,"events":3,"unfinished":0}',
+  );
+  assert.equal(
+    tracerEndText({ ...summary, endText: undefined }),
+    '{"exit":"killed","events":3,"unfinished":0,"dropped_events":7,"end_mono_ns":5,' +
+      '"truncated_bytes":0}',
   );
 });

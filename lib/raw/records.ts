@@ -14,6 +14,7 @@ import { TracerError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { NameTable } from "./names.ts";
 import { FlightClock, flightSeconds, type FlightWindow } from "./flight.ts";
+import { CallEnds, type CapTrim, capTrim, eventCap, type RingLoss } from "./cap.ts";
 
 /** The first 16 bytes of every raw file: the magic line, then zeros up to the first record. */
 export const RAW_MAGIC = "TRACER-RAW 2\n\0\0\0";
@@ -29,6 +30,7 @@ export const RecordKind = {
   padding: 0x50, // "P": zeros, skipped
   events: 0x45, // "E": float64 LE: tid, count, then (start_ns, dur_ns, name_id) slots
   stack: 0x53, // "S": int64 LE: tid, depth, then (start_ns, name_id) slots
+  dropped: 0x44, // "D": float64 LE: calls the event cap's ring recycled, their latest end (ns)
 } as const;
 
 /** The format version this reader reads, as the magic line spells it. */
@@ -36,8 +38,8 @@ const RAW_VERSION = "2";
 /** The magic line of any format version. */
 const MAGIC_LINE = /^TRACER-RAW (\d+)\n/;
 /**
- * A record head: kind byte, 3 zero bytes (an `E` or `V` block of a flight file: its recycle
- * number), payload size (u32 LE).
+ * A record head: kind byte, 3 zero bytes (an `E` or `V` block: its recycle number), payload size
+ * (u32 LE).
  */
 const HEAD_BYTES = 8;
 /** An `E` or `S` block's numbers before its slots: tid, then count (or depth). */
@@ -46,6 +48,8 @@ const EVENT_SLOT_BYTES = 24;
 const STACK_SLOT_BYTES = 16;
 /** An `O` record's slot: u32 text bytes, u32 name id, then the text (a JSON object). */
 const OPEN_ARGS_SLOT_BYTES = 512;
+/** A `D` record's payload: calls recycled, their latest end (float64 LE each). */
+const DROPPED_BYTES = 16;
 const READ_BYTES = 1 << 20;
 /** The largest record read (its size field can claim up to 4 GiB): past it, the file is damaged. */
 const MAX_RECORD_BYTES = 256 << 20;
@@ -98,6 +102,8 @@ export interface RawPass extends Disposable {
   readonly leftover: number;
   /** `--flight`: what is kept (lib/raw/flight.ts); undefined for a file that keeps everything. */
   readonly window: FlightWindow | undefined;
+  /** `--tracer_entries`: the calls kept (lib/raw/cap.ts); undefined when every call is kept. */
+  readonly trim: CapTrim | undefined;
   /**
    * The records after the header but padding, in file order, up to where the first reading found
    * the data ends (a zero kind byte, a cut-off record or a damaged one). Each call reads the file
@@ -130,15 +136,8 @@ export async function openRawTrace(rawPath: string): Promise<RawPass> {
       openArgs: index.openArgs,
       leftover: index.leftover,
       window: index.flight?.window(endMonoNs(index.endText)),
-      async *records() {
-        if (index.header === undefined) return;
-        const reader = new FileReader(file, index.dataEnd);
-        await reader.seek(index.recordsStart);
-        for (let step = await nextRecord(reader, ALL_KINDS); !("stop" in step);) {
-          if (step.payload !== undefined) yield { kind: step.kind, payload: step.payload };
-          step = await nextRecord(reader, ALL_KINDS);
-        }
-      },
+      trim: await capTrimOf(index, file),
+      records: () => recordsOf(file, index),
       [Symbol.dispose]() {
         file.close();
       },
@@ -146,6 +145,64 @@ export async function openRawTrace(rawPath: string): Promise<RawPass> {
   } catch (error) {
     file.close();
     throw error;
+  }
+}
+
+/** The records after the header but padding, in file order, up to where the data ends. */
+async function* recordsOf(file: Deno.FsFile, index: Index): AsyncGenerator<RawRecord> {
+  if (index.header === undefined) return;
+  const reader = new FileReader(file, index.dataEnd);
+  await reader.seek(index.recordsStart);
+  for (let step = await nextRecord(reader, ALL_KINDS); !("stop" in step);) {
+    if (step.payload !== undefined) yield { kind: step.kind, payload: step.payload };
+    step = await nextRecord(reader, ALL_KINDS);
+  }
+}
+
+/**
+ * What a capped file keeps (lib/raw/cap.ts), read once more for every finished call's end when
+ * it may hold more calls than its cap (its blocks' counts and open calls say at most how many);
+ * undefined when it keeps every call.
+ */
+async function capTrimOf(index: Index, file: Deno.FsFile): Promise<CapTrim | undefined> {
+  const cap = index.cap;
+  if (cap === undefined) return undefined;
+  const open = index.stacks.reduce((n, stack) => n + stack.starts.length, 0);
+  if (cap.loss === undefined && cap.mostCalls + open <= cap.cap) return undefined;
+  const ends = new CallEnds();
+  const lastFinished = new Map<number, LastCall>();
+  for await (const rec of recordsOf(file, index)) {
+    if (rec.kind === RecordKind.events) {
+      const numbers = eventNumbers(rec.payload);
+      noteLastFinished(lastFinished, numbers);
+      const to = 2 + 3 * numbers[1];
+      for (let i = 2; i < to; i += 3) ends.push(numbers[i] + numbers[i + 1]);
+    } else if (rec.kind === RecordKind.values) {
+      eachValuesCall(rec.payload, (start, dur) => ends.push(start + dur));
+    }
+  }
+  const stillOpen = index.stacks.reduce(
+    (n, stack) => n + withoutFinished(stack, lastFinished.get(stack.tid)).starts.length,
+    0,
+  );
+  return capTrim(cap.cap, ends.view(), stillOpen, cap.loss);
+}
+
+/** A thread's finished call that ends latest: start, name id, end (ns). */
+type LastCall = [number, number, number];
+
+/**
+ * Notes an events block's last call as its thread's latest finished one when it ends no earlier
+ * than the one noted (a recycled block earlier in the file may hold the thread's latest calls).
+ */
+function noteLastFinished(last: Map<number, LastCall>, numbers: Float64Array): void {
+  const count = numbers[1];
+  if (count <= 0) return;
+  const i = 2 + 3 * count - 3;
+  const end = numbers[i] + numbers[i + 1];
+  const noted = last.get(numbers[0]);
+  if (noted === undefined || end >= noted[2]) {
+    last.set(numbers[0], [numbers[i], numbers[i + 2], end]);
   }
 }
 
@@ -174,6 +231,8 @@ export interface RawSummary {
   endNs: number | undefined;
   /** Bytes of a cut-off or damaged record and after it ({@linkcode RawPass.leftover}). */
   leftover: number;
+  /** Calls the event cap left out ({@linkcode RawPass.trim}): dropped, beside the shim's count. */
+  leftOut: number;
 }
 
 /** What a pass over a raw file does with its events and metadata. */
@@ -201,16 +260,19 @@ export async function* visitRecords(
   batchEvents = Infinity,
 ): AsyncGenerator<void> {
   const seen = { events: 0, minNs: Infinity, maxNs: -Infinity };
-  // tid -> (start, name id) of the thread's last finished call, in file order
-  const lastFinished = new Map<number, [number, number]>();
+  const lastFinished = new Map<number, LastCall>();
   const open = new OpenEnds(pass.openArgs);
   const pid = pass.header === undefined ? 0 : pidOf(pass.header);
-  const window = pass.window;
+  const { window, trim } = pass;
   for await (const rec of pass.records()) {
     if (rec.kind === RecordKind.events) {
       const all = eventNumbers(rec.payload);
-      if (all[1] > 0) lastFinished.set(all[0], [all[2 + 3 * all[1] - 3], all[2 + 3 * all[1] - 1]]);
-      const numbers = window === undefined ? all : window.numbers(all);
+      noteLastFinished(lastFinished, all);
+      const numbers = window !== undefined
+        ? window.numbers(all)
+        : trim !== undefined
+        ? trim.numbers(all)
+        : all;
       const to = 2 + 3 * numbers[1];
       const step = 3 * batchEvents;
       for (let from = 2; from < to; from += step) {
@@ -226,7 +288,7 @@ export async function* visitRecords(
       noteEventClocks(events, seen);
       visitor.onMeta(events);
     } else if (rec.kind === RecordKind.values) {
-      const all = valuesEvents(rec.payload, pid, pass.names);
+      const all = valuesEvents(rec.payload, pid, pass.names, trim);
       const events = window === undefined ? all : window.events(all);
       noteEventClocks(events, seen);
       visitor.onMeta(events);
@@ -236,7 +298,7 @@ export async function* visitRecords(
   const finished = seen.events;
   const endNs = window?.toNs ?? endMonoNs(pass.endText) ?? latestClock(seen.maxNs, pass.stacks);
   for (const found of pass.stacks) {
-    const stack = withoutFinished(found, lastFinished.get(found.tid));
+    const stack = outermost(withoutFinished(found, lastFinished.get(found.tid)), trim);
     const closed = open.close(stack, endNs!, pid, pass.names);
     if (closed.numbers.length > 2) {
       noteClocks(closed.numbers, 2, closed.numbers.length, seen);
@@ -249,6 +311,7 @@ export async function* visitRecords(
   }
   const spansLeft = open.closeSpans(endNs, pid);
   if (spansLeft.length > 0) visitor.onMeta(spansLeft);
+  if (trim !== undefined) visitor.onMeta([trim.marker(pid, endNs!, pass.stacks[0]?.tid ?? pid)]);
   visitor.onEnd({
     endText: pass.endText,
     events: seen.events,
@@ -256,6 +319,7 @@ export async function* visitRecords(
     minNs: seen.minNs,
     endNs,
     leftover: pass.leftover,
+    leftOut: trim?.leftOut ?? 0,
   });
 }
 
@@ -431,7 +495,7 @@ function noteClocks(
  * the writer stores a finished call before it lowers the depth, so a process killed in between
  * leaves that call both finished and open (docs/internals.md, 2a); it is the finished one.
  */
-function withoutFinished(stack: OpenStack, last: [number, number] | undefined): OpenStack {
+function withoutFinished(stack: OpenStack, last: LastCall | undefined): OpenStack {
   const top = stack.starts.length - 1;
   if (last === undefined || top < 0) return stack;
   if (stack.starts[top] !== last[0] || stack.nameIds[top] !== last[1]) return stack;
@@ -440,6 +504,19 @@ function withoutFinished(stack: OpenStack, last: [number, number] | undefined): 
     starts: stack.starts.slice(0, top),
     nameIds: stack.nameIds.slice(0, top),
     depths: stack.depths.slice(0, top),
+  };
+}
+
+/** A thread's open calls as the event cap keeps them: its outermost ones (lib/raw/cap.ts). */
+function outermost(stack: OpenStack, trim: CapTrim | undefined): OpenStack {
+  if (trim === undefined) return stack;
+  const kept = trim.open(stack.starts.length);
+  if (kept === stack.starts.length) return stack;
+  return {
+    tid: stack.tid,
+    starts: stack.starts.slice(0, kept),
+    nameIds: stack.nameIds.slice(0, kept),
+    depths: stack.depths.slice(0, kept),
   };
 }
 
@@ -461,21 +538,44 @@ function latestClock(maxEndNs: number, stacks: readonly OpenStack[]): number | u
 const VALUES_CALL_BYTES = 32;
 
 /**
- * The calls of a values block (its first `used` bytes) as X events: each call's numbers as an
- * events block has them, then its args as the text of a JSON object (8-aligned). A call whose args
- * do not parse (its process died while writing them) gets none.
+ * Hands each call of a values block (its first `used` bytes) to `visit`: its numbers as an events
+ * block has them, then where its args (the text of a JSON object, 8-aligned) are.
  */
-function valuesEvents(payload: Uint8Array, pid: number, names: NameTable): TraceEvent[] {
+function eachValuesCall(
+  payload: Uint8Array,
+  visit: (start: number, dur: number, nameId: number, from: number, length: number) => void,
+): void {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
-  const tid = int64(view, 0);
   const end = BLOCK_HEAD_BYTES + int64(view, 8);
-  const events: TraceEvent[] = [];
   for (let at = BLOCK_HEAD_BYTES; at + VALUES_CALL_BYTES <= end;) {
-    const start = view.getFloat64(at, true);
-    const dur = view.getFloat64(at + 8, true);
-    const { name, cat } = names.values(view.getFloat64(at + 16, true));
     const length = view.getUint32(at + 24, true);
     const from = at + VALUES_CALL_BYTES;
+    visit(
+      view.getFloat64(at, true),
+      view.getFloat64(at + 8, true),
+      view.getFloat64(at + 16, true),
+      from,
+      length,
+    );
+    at = from + Math.ceil(length / 8) * 8;
+  }
+}
+
+/**
+ * The calls of a values block as X events, those `trim` keeps (all without one). A call whose
+ * args do not parse (its process died while writing them) gets none.
+ */
+function valuesEvents(
+  payload: Uint8Array,
+  pid: number,
+  names: NameTable,
+  trim?: CapTrim,
+): TraceEvent[] {
+  const tid = int64(new DataView(payload.buffer, payload.byteOffset, 8), 0);
+  const events: TraceEvent[] = [];
+  eachValuesCall(payload, (start, dur, nameId, from, length) => {
+    if (trim !== undefined && !trim.keep(start + dur, tid)) return;
+    const { name, cat } = names.values(nameId);
     let args: Record<string, unknown> = {};
     try {
       const parsed: unknown = JSON.parse(decoder.decode(payload.subarray(from, from + length)));
@@ -484,8 +584,7 @@ function valuesEvents(payload: Uint8Array, pid: number, names: NameTable): Trace
       }
     } catch { /* no args */ }
     events.push({ ph: "X", pid, tid, ts: start / 1000, dur: dur / 1000, name, cat, args });
-    at = from + Math.ceil(length / 8) * 8;
-  }
+  });
   return events;
 }
 
@@ -507,10 +606,21 @@ interface Index {
   leftover: number;
   /** `--flight`: the first reading's clock (lib/raw/flight.ts); undefined for other files. */
   flight: FlightClock | undefined;
+  /** `--tracer_entries` (lib/raw/cap.ts); undefined for a file without `event_cap`. */
+  cap: CapCount | undefined;
   /** The offset of the record after the header. */
   recordsStart: number;
   /** Where the data ends: a zero kind byte, a cut-off or damaged record, or the end of the file. */
   dataEnd: number;
+}
+
+/** What the first reading of a capped file counts. */
+interface CapCount {
+  cap: number;
+  /** At most how many finished calls the file holds: its events blocks' counts and values bytes. */
+  mostCalls: number;
+  /** The `D` record: what the writer's ring recycled; undefined when it recycled nothing. */
+  loss: RingLoss | undefined;
 }
 
 /** The first reading: the magic line, the header, then every record but the events' numbers. */
@@ -525,6 +635,7 @@ async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
     openArgs: new Map(),
     leftover: 0,
     flight: undefined,
+    cap: undefined,
     recordsStart: RAW_MAGIC.length,
     dataEnd: RAW_MAGIC.length,
   };
@@ -540,6 +651,8 @@ async function readIndex(file: Deno.FsFile, rawPath: string): Promise<Index> {
   const seconds = flightSeconds(index.header);
   // A flight file's end is its latest clock, read before the second reading trims to it.
   if (seconds > 0) index.flight = new FlightClock(seconds);
+  const cap = eventCap(index.header);
+  if (cap > 0) index.cap = { cap, mostCalls: 0, loss: undefined };
   const kinds = index.flight === undefined ? INDEX_KINDS : ALL_KINDS;
   const stacks = new Map<number, OpenStack>();
   for (;;) {
@@ -567,6 +680,9 @@ function noteStacks(index: Index): void {
 /** Takes in one record of the first reading; false when it is damaged (JSON that is not). */
 function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): boolean {
   const payload = rec.payload;
+  if (index.cap !== undefined && rec.used !== undefined) {
+    index.cap.mostCalls += rec.kind === RecordKind.events ? rec.used : rec.used / VALUES_CALL_BYTES;
+  }
   if (payload === undefined) return true; // events (read the second time) or padding
   try {
     switch (rec.kind) {
@@ -596,6 +712,12 @@ function takeRecord(rec: Found, index: Index, stacks: Map<number, OpenStack>): b
         // is reused).
         const tid = int64(new DataView(payload.buffer, payload.byteOffset, 8), 0);
         index.openArgs.set(tid, payload.slice());
+        return true;
+      }
+      case RecordKind.dropped: {
+        const numbers = eventNumbers(payload);
+        const loss = { calls: numbers[0], latestNs: numbers[1] };
+        if (index.cap !== undefined && loss.calls > 0) index.cap.loss = loss;
         return true;
       }
       case RecordKind.stack: {
@@ -693,6 +815,8 @@ interface Found {
   kind: number;
   at: number;
   payload: Uint8Array | undefined;
+  /** An events block's count, a values block's bytes used (read with the record's head). */
+  used?: number;
 }
 
 /** Where and why the data ends: a zero kind byte or the end (`end`), `cut` off, `damaged`. */
@@ -724,20 +848,23 @@ async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promis
   const kind = head[0];
   const size = (head[4] | head[5] << 8 | head[6] << 16 | head[7] << 24) >>> 0;
   if (at + HEAD_BYTES + size > reader.limit) return { stop: "cut", at };
-  // An events or values block of a flight file has its recycle number there (2a).
+  // An events or values block has its recycle number there (2a).
   const spare = kind === RecordKind.events || kind === RecordKind.values
     ? 0
     : head[1] | head[2] | head[3];
   if (spare !== 0 || !KINDS.has(kind) || size > MAX_RECORD_BYTES) {
     return { stop: "damaged", at };
   }
+  if (kind === RecordKind.dropped && size !== DROPPED_BYTES) return { stop: "damaged", at };
+  let used: number | undefined;
   if (BLOCK_KINDS.has(kind)) {
     if (size < BLOCK_HEAD_BYTES) return { stop: "damaged", at };
     await reader.fill(HEAD_BYTES + BLOCK_HEAD_BYTES);
     const view = reader.view(HEAD_BYTES + BLOCK_HEAD_BYTES);
-    if (!blockFits(kind, size, new DataView(view.buffer, view.byteOffset + HEAD_BYTES))) {
-      return { stop: "damaged", at };
-    }
+    const blockHead = new DataView(view.buffer, view.byteOffset + HEAD_BYTES);
+    if (!blockFits(kind, size, blockHead)) return { stop: "damaged", at };
+    if (kind === RecordKind.events) used = blockHead.getFloat64(8, true);
+    if (kind === RecordKind.values) used = int64(blockHead, 8);
   }
   let payload: Uint8Array | undefined;
   if (read.has(kind)) {
@@ -746,7 +873,7 @@ async function nextRecord(reader: FileReader, read: ReadonlySet<number>): Promis
   }
   // The padding to the next multiple of 8 may be missing at the end of the file: then it ends.
   await reader.skip(Math.ceil((HEAD_BYTES + size) / 8) * 8);
-  return { kind, at, payload };
+  return { kind, at, payload, used };
 }
 
 /** True when a block's size is its head and whole slots, and its count or depth fits them. */

@@ -146,6 +146,7 @@ Deno.test("a killed process: its open calls end at the latest clock, each 1 ns b
     minNs: 10,
     endNs: 1_200,
     leftover: 0,
+    leftOut: 0,
   });
 });
 
@@ -189,6 +190,7 @@ Deno.test("a process that ended well: its open calls end at the end record's end
     minNs: 10,
     endNs: 5_000,
     leftover: 0,
+    leftOut: 0,
   });
 });
 
@@ -280,7 +282,15 @@ Deno.test("a damaged record ends the data; it and the records after it are count
     const lost = bad.length + after.reduce((sum, record) => sum + record.length, 0);
     assert.deepEqual(
       summary,
-      { endText: undefined, events: 2, unfinished: 1, minNs: 50, endNs: 105, leftover: lost },
+      {
+        endText: undefined,
+        events: 2,
+        unfinished: 1,
+        minNs: 50,
+        endNs: 105,
+        leftover: lost,
+        leftOut: 0,
+      },
       what,
     );
   }

@@ -22,6 +22,7 @@ import hooks from "../../py/_tracer/hooks.py" with { type: "text" };
 import tasks from "../../py/_tracer/tasks.py" with { type: "text" };
 import rawfile from "../../py/_tracer/rawfile.py" with { type: "text" };
 import ring from "../../py/_tracer/ring.py" with { type: "text" };
+import capRing from "../../py/_tracer/cap_ring.py" with { type: "text" };
 import names from "../../py/_tracer/names.py" with { type: "text" };
 import cNames from "../../py/_tracer/c_names.py" with { type: "text" };
 import threads from "../../py/_tracer/threads.py" with { type: "text" };
@@ -55,6 +56,7 @@ export const SHIM_FILES: Readonly<Record<string, string>> = {
   "_tracer/tasks.py": tasks,
   "_tracer/rawfile.py": rawfile,
   "_tracer/ring.py": ring,
+  "_tracer/cap_ring.py": capRing,
   "_tracer/names.py": names,
   "_tracer/c_names.py": cNames,
   "_tracer/threads.py": threads,

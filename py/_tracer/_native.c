@@ -3,7 +3,7 @@
  *
  * It owns the hot path only: the callbacks (sys.monitoring with C callables on 3.12+, the C-level
  * profile hook on 3.8-3.11), call/return pairing, and the filters decided early (include/exclude
- * once per code object, max depth, the cap, min duration). Each thread stores its open calls and
+ * once per code object, max depth, min duration). Each thread stores its open calls and
  * its finished calls straight into two blocks of the raw file's MAP_SHARED mapping (an `S` record
  * and an `E` block, docs/internals.md 2a), which the writer hands out (writer.TraceWriter's
  * stack_block() and events_block()); names come from the writer's code_id() / c_function_id(),
@@ -17,7 +17,9 @@
  * another values object, the core calls its start() when a recorded Python call starts and its
  * finish() when such a call ends (see enter_with_token). Either way it keeps a token beside the
  * call's stack slot. Off, it costs one predictable branch per start and per end. admit() lets the
- * session's own events (instants, counters, spans) take their place under the cap.
+ * session's own events (instants, counters, spans) take their place under the cap on events
+ * written whole; calls have no cap here (the writer and the reader apply --tracer_entries to
+ * them: docs/internals.md 2a, "Event cap").
  *
  * Threading: every entry point runs with the GIL held (no free-threaded builds: core.py refuses
  * them). The only code that runs without the GIL is the thread-exit destructor, which sets one
@@ -196,8 +198,7 @@ calibrate(void)
 #define GEN_MASK 0x7fffu
 #define VERDICT_ID(v) ((int32_t)((v) >> 16) - 1)
 
-/* One open call, as the `S` record holds it. name_id > 0: recorded; 0: past the cap (counted as
- * dropped); -1: not recorded. */
+/* One open call, as the `S` record holds it. name_id > 0: recorded; -1: not recorded. */
 typedef struct {
     int64_t start;
     int64_t name_id;
@@ -266,7 +267,7 @@ static struct {
     int64_t check_at;          /* the clock past which the next entry does it */
     Py_ssize_t max_depth;
     Py_ssize_t deepest;        /* the deepest recorded stack (tracerEnd.deepest_stack) */
-    long long cap, admitted, dropped;
+    long long cap, admitted, dropped; /* events written whole: at most cap admitted (admit()) */
     int64_t min_ns;
     int ignore_c;
     /* Values mode (--log_func_args, --log_func_retval): the `values` object's bound start() and
@@ -616,10 +617,10 @@ push(Thread *t, int32_t name_id, int64_t start)
     t->depth++;
     publish_depth((int64_t *)t->st.data + 1, t->depth);
     if (name_id > 0 && t->depth > S.deepest)
-        S.deepest = t->depth; /* recorded calls only: not those past the depth limit or the cap */
+        S.deepest = t->depth; /* recorded calls only: not those past the depth limit */
 }
 
-/* The cap and the depth limit, decided when a call starts (as pairing.py does). */
+/* The depth limit, decided when a call starts (as pairing.py does). */
 static inline int32_t
 admit(Thread *t, int32_t name_id)
 {
@@ -627,12 +628,7 @@ admit(Thread *t, int32_t name_id)
         return -1;
     if (t->depth + t->lost >= S.max_depth)
         return -1;
-    if (S.admitted < S.cap) {
-        S.admitted++;
-        return name_id;
-    }
-    S.dropped++;
-    return 0; /* past the cap: counted, and so are its callees */
+    return name_id;
 }
 
 /* The periodic work, on the entry whose clock passed S.check_at. */
@@ -1945,7 +1941,8 @@ stop(PyObject *module, PyObject *unused)
 }
 
 /* admit(): an event the session records outside calls (an instant, a counter, a span of the
- * in-program API) takes one place under the cap (True), or is counted as dropped (False). */
+ * in-program API) takes one place under the cap on events written whole (True), or is counted as
+ * dropped (False). */
 static PyObject *
 admit_event(PyObject *module, PyObject *unused)
 {
@@ -2136,11 +2133,8 @@ after_fork(PyObject *module, PyObject *args)
             Py_DECREF(kept);
             return NULL;
         }
-        for (Py_ssize_t i = 0; i < t->depth; i++) {
+        for (Py_ssize_t i = 0; i < t->depth; i++)
             t->stack[i].start = fork_ns;
-            if (t->stack[i].name_id > 0)
-                S.admitted++;
-        }
 #if PY_VERSION_HEX >= 0x03080000
         t->tid = (int64_t)PyThread_get_thread_native_id();
 #endif

@@ -61,11 +61,12 @@ def stop() -> None:
     calls still open are released (values is not called again)."""
 
 def admit() -> bool:
-    """An event the session records outside calls takes a place under the cap (True), or is
-    counted as dropped (False)."""
+    """An event the session records outside calls takes a place under the cap on events written
+    whole (True), or is counted as dropped (False)."""
 
 def counts() -> Tuple[int, int]:
-    """(calls dropped past the cap, the most recorded calls open at once in one thread)."""
+    """(events written whole dropped past their cap, the most recorded calls open at once in one
+    thread)."""
 
 def before_fork() -> None:
     """The calling thread records into private memory until after_fork(_in_parent)."""

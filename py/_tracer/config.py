@@ -99,13 +99,14 @@ def parse_config(text):
     return Config(values)
 
 
-# --flight: the cores admit every call (the ring in writer.py drops the oldest instead).
+# --flight: the cores admit every event written whole (the reader keeps those of the window).
 NO_CAP = 1 << 62
 
 
 def event_cap(config):
-    """The cores' per-process event cap: --tracer_entries, or none with --flight (where
-    --tracer_entries bounds the ring instead, writer.py)."""
+    """The cores' cap on the events written whole (instants, counters, spans, gc passes,
+    exceptions, task steps; Core.admit): --tracer_entries, or none with --flight. Calls have no
+    cap in the cores: the writer's ring (cap_ring.py, ring.py) and the reader apply it."""
     return NO_CAP if config.flight_s > 0 else config.tracer_entries
 
 

@@ -34,7 +34,8 @@ class Core:
         raise NotImplementedError
 
     def counts(self):
-        """(calls dropped past the cap, the most recorded calls open at once in one thread)."""
+        """(events written whole dropped past their cap, the most recorded calls open at once in
+        one thread)."""
         raise NotImplementedError
 
     def before_fork(self):
@@ -63,8 +64,8 @@ class Core:
 
     def admit(self):
         """One event recorded outside the calls (an instant, a counter, a span): True when the
-        event cap lets it in (it is counted), False when it is past the cap (counted as
-        dropped)."""
+        cap on events written whole (config.event_cap) lets it in (it is counted), False when it
+        is past the cap (counted as dropped)."""
         raise NotImplementedError
 
     def monitoring_tool(self):
@@ -137,7 +138,6 @@ class PythonCore(Core):
         counts.admitted = counts.dropped = counts.deepest = 0
         if survivor is not None:
             survivor.to_new_file(self._registry.writer, fork_ns)
-            counts.admitted = len(survivor.open_calls())
             counts.deepest = survivor.depth
 
     def resume(self):

@@ -101,7 +101,8 @@ class NativeCore(Core):
 
     def admit(self):
         """One event the session records outside calls (an instant, a counter, a span) takes a
-        place under the cap: True, or False when the cap is reached (counted as dropped)."""
+        place under the cap on events written whole: True, or False when the cap is reached
+        (counted as dropped)."""
         return self._native.admit()
 
     def before_fork(self):

@@ -1,13 +1,13 @@
 """The Python cores' hot path: a call's start goes into its thread's open-calls record, its end
 pairs with it and, past the filters, stores the finished call in the thread's events block.
 
-The filters decided when a call starts (the depth limit, the cap) are the native core's too
-(_native.c, admit): a call past the cap is counted as dropped, and so are its callees.
+The filter decided when a call starts (the depth limit) is the native core's too (_native.c,
+admit). Calls have no cap here: --tracer_entries is applied by the writer (cap_ring.py) and the
+reader (docs/internals.md 2a, "Event cap").
 """
 
 from time import perf_counter_ns
 
-from .config import event_cap
 from .writer import EVENT_SLOT, EVENTS_HEAD, STACK_HEAD, STACK_SLOT
 
 
@@ -17,7 +17,7 @@ class Counts:
     __slots__ = ("admitted", "dropped", "deepest")
 
     def __init__(self):
-        self.admitted = 0
+        self.admitted = 0  # events written whole (PythonCore.admit), under config.event_cap
         self.dropped = 0
         self.deepest = 0  # the most recorded calls open at once in one thread
 
@@ -43,18 +43,13 @@ def make_pairing(registry, config, counts, clock=perf_counter_ns, values=None):
     call_values.CallValues), push(state, name_id, frame) and pop(state, now, retval) also hand a
     Python call's frame and its end to it (frame None: a C call)."""
     max_depth = config.max_stack_depth if config.max_stack_depth > 0 else 1 << 30
-    cap = event_cap(config)
     min_ns = int(config.min_duration_us * 1000)
 
     def admit(depth, name_id):
-        """The name id a call starting at `depth` is recorded with: -1 too deep, 0 past the cap."""
+        """The name id a call starting at `depth` is recorded with: -1 too deep."""
         if name_id > 0:
             if depth >= max_depth:
                 return -1
-            if counts.admitted >= cap:
-                counts.dropped += 1
-                return 0
-            counts.admitted += 1
             if depth >= counts.deepest:
                 counts.deepest = depth + 1
         return name_id

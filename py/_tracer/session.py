@@ -353,6 +353,8 @@ class Session:
             data["core_note"] = self.core_note
         if self.config.flight_s > 0:
             data["flight_s"] = self.config.flight_s  # the reader keeps the last S seconds
+        else:  # the reader keeps the first and the last calls (cap_ring.py)
+            data["event_cap"] = self.config.tracer_entries
         if self._exec_of:
             data["exec_of"] = self._exec_of
         if parent_file:

@@ -15,6 +15,7 @@ from time import perf_counter_ns
 
 from . import debug, rawfile
 from .constants import CHECK_INTERVAL_NS
+from .cap_ring import CapRing
 from .ring import FlightRing, reuse
 
 try:  # the C encoder alone: importing json costs ~20 ms of start-up in every process
@@ -32,6 +33,7 @@ OPEN_ARGS_SLOT = 512  # u32 text bytes, u32 name id, then the UTF-8 text of a JS
 KIND_END = b"T"  # UTF-8 JSON object: tracerEnd
 KIND_EVENTS = b"E"  # float64: tid, count, then (start_ns, dur_ns, name_id) slots
 KIND_STACK = b"S"  # int64: tid, depth, then (start_ns, name_id) slots
+KIND_DROPPED = b"D"  # float64: calls the event cap's ring recycled, their latest end (cap_ring.py)
 EVENTS_HEAD = 2  # tid, count
 STACK_HEAD = 2  # tid, depth
 EVENT_SLOT = 3
@@ -120,11 +122,14 @@ class TraceWriter:
         # when a block is asked for, at most every CHECK_INTERVAL_NS.
         self._tracer_pid = config.tracer_pid
         self._tracer_check_ns = 0
-        # --flight S: events and values blocks are recycled (ring.py); the retired ones hold at
-        # most --tracer_entries calls' worth of events-block bytes before the oldest goes anyway.
-        self._ring = None
+        # Events and values blocks are recycled: with --flight S those retired more than S
+        # seconds ago (ring.py; the retired ones hold at most --tracer_entries calls' worth of
+        # events-block bytes before the oldest goes anyway), else past the event cap's head
+        # (cap_ring.py).
         if config.flight_s > 0:
             self._ring = FlightRing(config.flight_s, 8 * EVENT_SLOT * config.tracer_entries)
+        else:
+            self._ring = CapRing(config.tracer_entries, lambda: self._block(KIND_DROPPED, 16))
 
     def code_id(self, code):
         """The name id of a code object (-1: not recorded); its name is in the file first."""
@@ -151,9 +156,9 @@ class TraceWriter:
 
     def events_block(self, tid, slots):
         """A new events block for thread `tid`, of `slots` calls or, when the rest of the file's
-        segment (or, with --flight, a recycled block) holds at least a quarter of that, of as
-        many as it holds (its size says how many): a memoryview (bytes) of its payload, the tid
-        stored; None when the file can take no more (recording stops)."""
+        segment (or a recycled block) holds at least a quarter of that, of as many as it holds
+        (its size says how many): a memoryview (bytes) of its payload, the tid stored; None when
+        the file can take no more (recording stops)."""
         least = 8 * (EVENTS_HEAD + EVENT_SLOT * max(1, slots // 4))
         recycled = self._recycled(KIND_EVENTS, tid, least, "d")
         if recycled is not None:
@@ -167,8 +172,8 @@ class TraceWriter:
         return block
 
     def _recycled(self, kind, tid, least, count_format):
-        """With --flight, a retired block of `kind` recycled for `tid` (ring.py), or None."""
-        if self._ring is None or self._parents():
+        """A retired block of `kind` recycled for `tid` (ring.py, cap_ring.py), or None."""
+        if self._parents():
             return None
         with self.lock:
             if not self._writable():
@@ -228,8 +233,8 @@ class TraceWriter:
         return True
 
     def _block(self, kind, size, tid=None):
-        """A new record of `size` zero bytes of payload: its payload (a memoryview), or None. With
-        --flight, an events or values block (`tid` given) becomes the thread's current one."""
+        """A new record of `size` zero bytes of payload: its payload (a memoryview), or None. An
+        events or values block (`tid` given) becomes the thread's current one in the ring."""
         if self._parents():
             return None  # a fork child before its own writer (the cores record privately)
         with self.lock:
@@ -243,7 +248,7 @@ class TraceWriter:
                 return None
             finally:
                 self._busy = busy
-            if self._ring is not None and tid is not None:
+            if tid is not None:
                 self._ring.hold(kind, tid, record)
             if self._pending and not busy:
                 self._append(*self._pending.pop(0))  # appends the others too

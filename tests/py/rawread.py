@@ -15,7 +15,7 @@ def records(data):
     while offset + 8 <= len(data) and data[offset] != 0:
         kind = chr(data[offset])
         size = int.from_bytes(data[offset + 4:offset + 8], "little")
-        # E and V blocks of a --flight file carry their recycle number there (ring.py)
+        # recycled E and V blocks carry their recycle number there (ring.py, cap_ring.py)
         assert kind in "EV" or data[offset + 1:offset + 4] == b"\0\0\0"
         if offset + 8 + size > len(data):
             break

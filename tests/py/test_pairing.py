@@ -76,7 +76,7 @@ class PairingTest(PairingCase):
 class FilterTest(PairingCase):
     config_values = {"max_stack_depth": 2, "tracer_entries": 4, "min_duration_us": 1.5}
 
-    def test_depth_cap_and_duration(self):
+    def test_depth_and_duration_but_no_cap_on_calls(self):
         self.call("a")
         self.call("b")
         self.call("too_deep")  # depth 3
@@ -87,14 +87,15 @@ class FilterTest(PairingCase):
         self.pop(self.state)
         self.clock -= 500
         self.pop(self.state)  # c: 2500 ns
-        self.call("d")  # the cap's fourth
+        self.call("d")  # the fourth call: --tracer_entries 4
         self.clock -= 600
         self.pop(self.state)  # d: 400 ns, too short
-        self.call("e")  # past the cap: dropped
-        self.pop(self.state)
+        self.call("e")  # past --tracer_entries: recorded (the writer and the reader cap calls)
+        self.clock += 1000
+        self.pop(self.state)  # e: 2000 ns
         self.pop(self.state)  # a
-        self.assertEqual(self.finished(), ["b", "c", "a"])
-        self.assertEqual(self.counts.dropped, 1)
+        self.assertEqual(self.finished(), ["b", "c", "e", "a"])
+        self.assertEqual(self.counts.dropped, 0)
         self.assertEqual(self.counts.deepest, 2)
 
 

@@ -1,0 +1,213 @@
+/**
+ * `--tracer_entries N` on the reading side (docs/internals.md, 2a, "Event cap"): a file whose
+ * header has `event_cap` keeps the process's first ceil(N/2) and last floor(N/2) calls, by end
+ * time (ties in file order), and counts the others as dropped; a marker (an instant) shows where
+ * they were left out and how many. A call ending in the tail has its callers there too (they end
+ * later), so the kept stacks stay whole. Calls still open at the end end last.
+ *
+ * The writer (py/_tracer/cap_ring.py) keeps every call that ended before the head's share was
+ * written, and every call that ended after the latest one it recycled; its `D` record says how
+ * many it recycled and that latest end. A capped file is read once more when it may hold more
+ * than N calls: {@linkcode capTrim} decides from every finished call's end, then
+ * {@linkcode CapTrim} keeps those calls as the second reading hands them over, in the same order.
+ * @module
+ */
+import type { TraceEvent } from "../trace_event.ts";
+
+/** `otherData.event_cap` of a header's JSON text: N, or 0 (none: a flight file, an older file). */
+export function eventCap(headerText: string): number {
+  try {
+    const value = (JSON.parse(headerText) as Record<string, unknown>).event_cap;
+    return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The calls the writer's ring recycled: how many, and the latest end (ns) among them. */
+export interface RingLoss {
+  calls: number;
+  latestNs: number;
+}
+
+/** (head, tail): the calls kept from a process's start and from its end, as cap_ring.py. */
+export function shares(cap: number): [number, number] {
+  return [Math.ceil(cap / 2), Math.floor(cap / 2)];
+}
+
+/** The finished calls' ends (ns) of a file, in file order. */
+export class CallEnds {
+  #ends = new Float64Array(1024);
+  #length = 0;
+
+  push(endNs: number): void {
+    if (this.#length === this.#ends.length) {
+      const more = new Float64Array(this.#ends.length * 2);
+      more.set(this.#ends);
+      this.#ends = more;
+    }
+    this.#ends[this.#length++] = endNs;
+  }
+
+  /** The ends pushed so far (a view). */
+  view(): Float64Array {
+    return this.#ends.subarray(0, this.#length);
+  }
+}
+
+/**
+ * What a file capped at `cap` keeps, from its finished calls' `ends` (file order), its count of
+ * calls still open at the end and what the writer's ring recycled; undefined when nothing is left
+ * out. The tail takes only calls that ended after the latest recycled one (those before it may
+ * have had neighbours recycled), so it is short of its share only when a thread's retired block
+ * held calls much older than the others'.
+ */
+export function capTrim(
+  cap: number,
+  ends: Float64Array,
+  open: number,
+  loss: RingLoss | undefined,
+): CapTrim | undefined {
+  const lost = loss?.calls ?? 0;
+  const finished = ends.length;
+  if (lost === 0 && finished + open <= cap) return undefined;
+  const sorted = ends.slice().sort();
+  const [headShare] = shares(cap);
+  const headCount = Math.min(headShare, finished);
+  const poolStart = Math.max(headCount, after(sorted, loss?.latestNs ?? -Infinity));
+  const tailCount = Math.min(cap - headCount, finished - poolStart + open);
+  const openKept = Math.min(open, tailCount);
+  const tailFinished = tailCount - openKept;
+  const h = headCount > 0 ? sorted[headCount - 1] : -Infinity;
+  const t = tailFinished > 0 ? sorted[finished - tailFinished] : Infinity;
+  return new CapTrim({
+    cap,
+    h,
+    headTies: headCount - before(sorted, h),
+    t,
+    tailSkips: tailFinished > 0 ? finished - tailFinished - before(sorted, t) : 0,
+    openKept,
+    leftOut: finished + open - headCount - tailCount + lost,
+  });
+}
+
+/** The first index of `sorted` whose value is `value` or more. */
+function before(sorted: Float64Array, value: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index of `sorted` whose value is more than `value`. */
+function after(sorted: Float64Array, value: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The thresholds {@linkcode capTrim} computes. */
+interface Thresholds {
+  cap: number;
+  /** The head: calls ending before `h`, and the first `headTies` (in file order) ending at it. */
+  h: number;
+  headTies: number;
+  /** The tail: calls ending after `t`, and those ending at it but the first `tailSkips`. */
+  t: number;
+  tailSkips: number;
+  /** Calls still open at the end that are kept, outermost first, thread by thread. */
+  openKept: number;
+  /** Calls left out: in the file but not kept, and recycled by the writer. */
+  leftOut: number;
+}
+
+/**
+ * The calls a capped file keeps, decided as the second reading hands them over: each finished
+ * call once, in file order ({@linkcode keep}), then each thread's open calls ({@linkcode open}).
+ */
+export class CapTrim {
+  /** How many calls ending at `h` or `t` were seen so far. */
+  readonly #seen = new Map<number, number>();
+  #openLeft: number;
+  /** The latest end of a head call kept, and its thread: where the marker goes. */
+  #anchor: { ns: number; tid: number } | undefined;
+
+  constructor(private readonly at: Thresholds) {
+    this.#openLeft = at.openKept;
+  }
+
+  /** Calls left out: counted as dropped. */
+  get leftOut(): number {
+    return this.at.leftOut;
+  }
+
+  /** Whether the next finished call (in file order), ending at `endNs` in `tid`, is kept. */
+  keep(endNs: number, tid: number): boolean {
+    const { h, t } = this.at;
+    let seen = 0;
+    if (endNs === h || endNs === t) {
+      seen = this.#seen.get(endNs) ?? 0;
+      this.#seen.set(endNs, seen + 1);
+    }
+    if (endNs < h || (endNs === h && seen < this.at.headTies)) {
+      if (this.#anchor === undefined || endNs >= this.#anchor.ns) this.#anchor = { ns: endNs, tid };
+      return true;
+    }
+    return endNs > t || (endNs === t && seen >= this.at.tailSkips);
+  }
+
+  /** An events block's numbers with only the calls kept (a copy when some are not). */
+  numbers(numbers: Float64Array): Float64Array {
+    const to = 2 + 3 * numbers[1];
+    const kept: number[] = [];
+    for (let i = 2; i < to; i += 3) {
+      if (this.keep(numbers[i] + numbers[i + 1], numbers[0])) {
+        kept.push(numbers[i], numbers[i + 1], numbers[i + 2]);
+      }
+    }
+    if (kept.length === to - 2) return numbers;
+    const out = new Float64Array(2 + kept.length);
+    out[0] = numbers[0];
+    out[1] = kept.length / 3;
+    out.set(kept, 2);
+    return out;
+  }
+
+  /** How many of a thread's `count` open calls are kept: its outermost ones. */
+  open(count: number): number {
+    const kept = Math.min(count, this.#openLeft);
+    this.#openLeft -= kept;
+    return kept;
+  }
+
+  /**
+   * The marker of the calls left out: an instant of the process at the end of the last head call
+   * kept (on its thread), where the gap starts; without a head call, at `endNs` on `tid`.
+   */
+  marker(pid: number, endNs: number, tid: number): TraceEvent {
+    const { leftOut, cap } = this.at;
+    const at = this.#anchor ?? { ns: endNs, tid };
+    return {
+      ph: "i",
+      s: "p",
+      pid,
+      tid: at.tid,
+      ts: at.ns / 1000,
+      name: `${grouped(leftOut)} ${leftOut === 1 ? "call" : "calls"} left out (event cap)`,
+      cat: "tracer",
+      args: { left_out: leftOut, event_cap: cap },
+    };
+  }
+}
+
+/** 1234567 -> "1,234,567". */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
