@@ -3,7 +3,8 @@
  * core and with its Python core, VizTracer (a venv per CPython, see viztracer.ts) and cProfile,
  * on a call-heavy workload (~1.3 M calls) and a mixed one (json, re, dataclasses, sorting), and
  * the call-heavy one again with `--log_func_args` (tracer's cores and VizTracer; cProfile has no
- * such option), and again keeping only the recent calls (tracer's `--flight`, VizTracer's ring).
+ * such option), and again keeping only the recent calls (tracer's `--flight`, VizTracer's ring),
+ * and once more under a small cap (tracer keeps both ends, VizTracer its ring of the last ones).
  *
  * Per row: the program's own running time (measured inside it by workloads/timed_run.py), the
  * whole run with the output written (wall time: tracer through the CLI writing JSON, VizTracer
@@ -161,6 +162,9 @@ for (const [version, python] of pythonMatrix(versions)) {
       // Keeping only the recent calls: tracer's last 0.5 s (about half the calls) against
       // VizTracer's ring of its last 1 M entries (its default).
       ["calls.py", "calls+ring", ["--flight", "0.5"], ["--tracer_entries", "1000000"]],
+      // A cap well below the run's 1.3 M calls: tracer keeps the first and the last 50,000,
+      // VizTracer its ring of the last 100,000 entries.
+      ["calls.py", "calls+cap", ["--tracer_entries", "100000"], ["--tracer_entries", "100000"]],
     ] as [string, string, string[], string[]][]
   ) {
     const m = await measure(runners(python, viztracer, native, flags, vizFlags), workload);
