@@ -8,7 +8,7 @@ import { VarintWriter } from "../report_format.ts";
 import { SpillFile } from "./_spill.ts";
 
 /** Bytes a column keeps in memory before it moves them to its scratch file. */
-export const COLUMN_LIMIT = 1 << 20;
+export const COLUMN_LIMIT = 1 << 18;
 
 /** Bytes read back from the scratch file at once. */
 const READ_BYTES = 1 << 16;

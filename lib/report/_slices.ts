@@ -18,7 +18,7 @@ export type SliceVisitor = (
 ) => void;
 
 /** Slices all tracks hold in memory before they are spilled (about 30 bytes each). */
-export const SLICE_BUDGET = 1 << 19;
+export const SLICE_BUDGET = 1 << 18;
 
 /** Slices read back from a run at once. */
 const BLOCK = 4096;
