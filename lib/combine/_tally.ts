@@ -5,6 +5,7 @@
 import { TracerError } from "../errors.ts";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
+import type { Id, IdSet, ThreadSet } from "./_ids.ts";
 
 /** Counts and warnings the second pass adds for files placed without a first pass. */
 export class Tally {
@@ -12,8 +13,8 @@ export class Tally {
   readonly stats: CombineStats;
   #warnings: TraceWarning[];
   #metadata: Record<string, unknown>;
-  #processes: Set<string>;
-  #threads: Set<string>;
+  #processes: IdSet;
+  #threads: ThreadSet;
   #strict: boolean;
 
   /** Continues the counts of the first pass. */
@@ -22,8 +23,8 @@ export class Tally {
       stats: CombineStats;
       warnings: TraceWarning[];
       metadata: Record<string, unknown>;
-      processes: Set<string>;
-      threads: Set<string>;
+      processes: IdSet;
+      threads: ThreadSet;
       strict: boolean;
     },
   ) {
@@ -36,11 +37,11 @@ export class Tally {
   }
 
   /**
-   * Records a thread (pid and tid as JSON text, the pid already remapped), and its process: a
-   * file placed from its ends names one pid, events of another may come in the middle.
+   * Records a thread (the pid already remapped), and its process: a file placed from its ends
+   * names one pid, events of another may come in the middle.
    */
-  thread(pid: string, tid: string): void {
-    this.#threads.add(`${pid} ${tid}`);
+  thread(pid: Id, tid: Id): void {
+    if (!this.#threads.add(pid, tid)) return;
     this.stats.threads = this.#threads.size;
     this.#processes.add(pid);
     this.stats.processes = this.#processes.size;

@@ -33,6 +33,7 @@ import { type FilePlan, type FileProbe, planFiles } from "./_plan.ts";
 import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
 import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
+import { type IdMap, IdSet, idText, ThreadSet } from "./_ids.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
@@ -153,21 +154,17 @@ function problemsOf(probe: FileProbe): string[] {
   return problems;
 }
 
-/** The processes (pid text) and threads (`pid tid`) the first pass saw, after pid remapping. */
+/** The processes and threads the first pass saw, after pid remapping. */
 function processesAndThreads(
   probes: FileProbe[],
   plans: FilePlan[],
-): { processes: Set<string>; threads: Set<string> } {
-  const processes = new Set<string>();
-  const threads = new Set<string>();
+): { processes: IdSet; threads: ThreadSet } {
+  const processes = new IdSet();
+  const threads = new ThreadSet();
   probes.forEach((probe, index) => {
     const pidMap = plans[index].pidMap;
-    for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
-    for (const thread of probe.threads) {
-      const space = thread.indexOf(" ");
-      const pid = thread.slice(0, space);
-      threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
-    }
+    for (const pid of probe.pids) processes.add(pidMap.get(pid) ?? pid);
+    for (const [pid, tid] of probe.threads) threads.add(pidMap.get(pid) ?? pid, tid);
   });
   return { processes, threads };
 }
@@ -210,13 +207,24 @@ async function* eventBatches(
   tally: Tally,
 ): AsyncGenerator<TraceEvent[]> {
   for (const [index, plan] of plans.entries()) {
-    if (plan.labels.length > 0) {
-      tally.stats.events += plan.labels.length;
-      yield plan.labels;
+    let batch: TraceEvent[] = [];
+    for (const label of plan.labels.events()) {
+      batch.push(label);
+      if (batch.length < LABEL_BATCH) continue;
+      tally.stats.events += batch.length;
+      yield batch;
+      batch = [];
+    }
+    if (batch.length > 0) {
+      tally.stats.events += batch.length;
+      yield batch;
     }
     yield* sources[index].events(plan, tally);
   }
 }
+
+/** `process_labels` events handed on at once. */
+const LABEL_BATCH = 8192;
 
 /** Output handed on in chunks of about this size. */
 const CHUNK_BYTES = 1 << 16;
@@ -232,8 +240,11 @@ async function* textChunks(
 ): AsyncGenerator<Uint8Array> {
   const text = new EventText();
   for (const [index, plan] of plans.entries()) {
-    for (const label of plan.labels) text.appendObject(structuredClone(label));
-    tally.stats.events += plan.labels.length;
+    for (const label of plan.labels.events()) {
+      text.appendObject(label);
+      tally.stats.events++;
+      if (text.out.length >= CHUNK_BYTES) yield text.out.take();
+    }
     for await (const _ of sources[index].text(plan, text, tally)) {
       if (text.out.length >= CHUNK_BYTES) yield text.out.take();
     }
@@ -292,7 +303,7 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
     const pidMap = plans[index].pidMap;
     for (const source of sourcesOf(probe)) {
       records.push(
-        pidMap.size === 0 ? source : { ...source, pid_map: Object.fromEntries(pidMap) },
+        pidMap.size === 0 ? source : { ...source, pid_map: pidMapRecord(pidMap) },
       );
     }
     const other = probe.info.metadata.otherData;
@@ -308,4 +319,11 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
   const metadata: Record<string, unknown> = { tracer_combine: 1, sources: records };
   if (hasFileInfo) metadata.file_info = { files, functions };
   return metadata;
+}
+
+/** A file's `pid_map` as its source record keeps it: original pid (its JSON text) -> new pid. */
+function pidMapRecord(pidMap: IdMap): Record<string, number> {
+  const record: Record<string, number> = {};
+  for (const [pid, moved] of pidMap.entries()) record[idText(pid)] = moved;
+  return record;
 }

@@ -1,0 +1,236 @@
+/**
+ * Process and thread ids as combine keeps them: compact, whatever their number. A trace may use
+ * millions of distinct pids; one string per pid in a `Set` (and another per thread) once took
+ * gigabytes and seconds per pass. Here an id that is a safe integer (every real pid and tid) is a
+ * number, kept in typed arrays; any other JSON value (a string, 1.5) is its canonical JSON text,
+ * kept in a plain `Set` or `Map` beside them.
+ * @module
+ */
+import { canonicalJson } from "./_json_values.ts";
+
+/** A pid or tid: a safe integer as a number, any other JSON value as its canonical JSON text. */
+export type Id = number | string;
+
+/** The id of canonical JSON text (as `JSON.stringify` writes a value). */
+export function idOfText(text: string): Id {
+  if (!INTEGER_TEXT.test(text)) return text;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : text;
+}
+
+/** An integer as `JSON.stringify` writes it: no leading zero, no `-0`, no exponent. */
+const INTEGER_TEXT = /^(0|-?[1-9][0-9]{0,15})$/;
+
+/** The id of the JSON value in `bytes[start, end)`; a plain integer costs no string. */
+export function idOfBytes(bytes: Uint8Array, start: number, end: number): Id {
+  const negative = bytes[start] === 0x2d;
+  let i = negative ? start + 1 : start;
+  const digits = end - i;
+  if (digits > 0 && digits <= 15 && !(bytes[i] === 0x30 && digits > 1)) {
+    let value = 0;
+    for (; i < end; i++) {
+      const digit = bytes[i] - 0x30;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    // 0 - value: "-0" is 0, as JSON.stringify writes it.
+    if (i === end) return negative ? 0 - value : value;
+  }
+  return idOfText(canonicalJson(bytes, start, end));
+}
+
+/** The id of a parsed JSON value. */
+export function idOfValue(value: unknown): Id {
+  // + 0: -0 is 0, as JSON.stringify writes it.
+  return Number.isSafeInteger(value) ? (value as number) + 0 : idOfText(JSON.stringify(value));
+}
+
+/** The JSON text of an id. */
+export function idText(id: Id): string {
+  return typeof id === "number" ? String(id) : id;
+}
+
+/** The JSON value of an id (as the event held it). */
+export function idValue(id: Id): unknown {
+  return typeof id === "number" ? id : JSON.parse(id);
+}
+
+const EMPTY = 0;
+const MIN_SLOTS = 16;
+
+/**
+ * Pairs of numbers in insertion order, each with a number value, in typed arrays: 24 bytes a
+ * pair, plus 4 to 8 bytes of hash slots (open addressing, at most half full).
+ */
+class NumberPairs {
+  #first = new Float64Array(MIN_SLOTS / 2);
+  #second = new Float64Array(MIN_SLOTS / 2);
+  #values = new Float64Array(MIN_SLOTS / 2);
+  /** Index + 1 of the pair in each slot, EMPTY for none. */
+  #slots = new Int32Array(MIN_SLOTS);
+  size = 0;
+
+  /** The index of the pair, or -1. */
+  indexOf(a: number, b: number): number {
+    const mask = this.#slots.length - 1;
+    for (let slot = hash(a, b) & mask;; slot = (slot + 1) & mask) {
+      const at = this.#slots[slot];
+      if (at === EMPTY) return -1;
+      if (this.#first[at - 1] === a && this.#second[at - 1] === b) return at - 1;
+    }
+  }
+
+  /** Adds the pair with `value` unless it is there; true when it was not. */
+  add(a: number, b: number, value = 0): boolean {
+    const mask = this.#slots.length - 1;
+    let slot = hash(a, b) & mask;
+    for (;; slot = (slot + 1) & mask) {
+      const at = this.#slots[slot];
+      if (at === EMPTY) break;
+      if (this.#first[at - 1] === a && this.#second[at - 1] === b) return false;
+    }
+    if (this.size === this.#first.length) this.#grow();
+    this.#first[this.size] = a;
+    this.#second[this.size] = b;
+    this.#values[this.size] = value;
+    this.size++;
+    if (this.size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+    else this.#slots[slot] = this.size;
+    return true;
+  }
+
+  first(index: number): number {
+    return this.#first[index];
+  }
+
+  second(index: number): number {
+    return this.#second[index];
+  }
+
+  value(index: number): number {
+    return this.#values[index];
+  }
+
+  #grow(): void {
+    const grown = (array: Float64Array) => {
+      const bigger = new Float64Array(array.length * 2);
+      bigger.set(array);
+      return bigger;
+    };
+    this.#first = grown(this.#first);
+    this.#second = grown(this.#second);
+    this.#values = grown(this.#values);
+  }
+
+  #rehash(slots: number): void {
+    this.#slots = new Int32Array(slots);
+    const mask = slots - 1;
+    for (let index = 0; index < this.size; index++) {
+      let slot = hash(this.#first[index], this.#second[index]) & mask;
+      while (this.#slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.#slots[slot] = index + 1;
+    }
+  }
+}
+
+const scratch = new Float64Array(2);
+const scratchWords = new Uint32Array(scratch.buffer);
+
+/** Mixes the bits of two doubles (murmur3's finaliser over the four words). */
+function hash(a: number, b: number): number {
+  scratch[0] = a;
+  scratch[1] = b;
+  let h = Math.imul(scratchWords[0] ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ scratchWords[1] ^ (h >>> 15), 0xc2b2ae35);
+  h = Math.imul(h ^ scratchWords[2] ^ (h >>> 13), 0x85ebca6b);
+  h = Math.imul(h ^ scratchWords[3] ^ (h >>> 16), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A set of ids: numbers first (in the order added), then the others. */
+export class IdSet {
+  #numbers = new NumberPairs();
+  #others = new Set<string>();
+
+  /** How many ids it holds. */
+  get size(): number {
+    return this.#numbers.size + this.#others.size;
+  }
+
+  /** Adds `id`; true when it was not there. */
+  add(id: Id): boolean {
+    if (typeof id === "number") return this.#numbers.add(id, 0);
+    if (this.#others.has(id)) return false;
+    this.#others.add(id);
+    return true;
+  }
+
+  has(id: Id): boolean {
+    return typeof id === "number" ? this.#numbers.indexOf(id, 0) >= 0 : this.#others.has(id);
+  }
+
+  *[Symbol.iterator](): IterableIterator<Id> {
+    const numbers = this.#numbers;
+    for (let index = 0; index < numbers.size; index++) yield numbers.first(index);
+    yield* this.#others;
+  }
+}
+
+/** A map from ids to numbers (new pids, file indexes). */
+export class IdMap {
+  #numbers = new NumberPairs();
+  #others = new Map<string, number>();
+
+  get size(): number {
+    return this.#numbers.size + this.#others.size;
+  }
+
+  get(id: Id): number | undefined {
+    if (typeof id !== "number") return this.#others.get(id);
+    const index = this.#numbers.indexOf(id, 0);
+    return index < 0 ? undefined : this.#numbers.value(index);
+  }
+
+  /** Maps `id` to `value`, unless it is mapped already (a map is written once per id). */
+  setOnce(id: Id, value: number): void {
+    if (typeof id === "number") this.#numbers.add(id, 0, value);
+    else if (!this.#others.has(id)) this.#others.set(id, value);
+  }
+
+  *entries(): IterableIterator<[Id, number]> {
+    const numbers = this.#numbers;
+    for (let index = 0; index < numbers.size; index++) {
+      yield [numbers.first(index), numbers.value(index)];
+    }
+    yield* this.#others;
+  }
+}
+
+/** A set of threads: (pid, tid) pairs of ids. */
+export class ThreadSet {
+  #numbers = new NumberPairs();
+  /** Pairs with an id that is not a number, by `pid\ntid` (their JSON texts: a newline is never in one). */
+  #others = new Map<string, [Id, Id]>();
+
+  get size(): number {
+    return this.#numbers.size + this.#others.size;
+  }
+
+  /** Adds the thread; true when it was not there. */
+  add(pid: Id, tid: Id): boolean {
+    if (typeof pid === "number" && typeof tid === "number") return this.#numbers.add(pid, tid);
+    const key = `${idText(pid)}\n${idText(tid)}`;
+    if (this.#others.has(key)) return false;
+    this.#others.set(key, [pid, tid]);
+    return true;
+  }
+
+  /** Every thread, as its pid and tid. */
+  *[Symbol.iterator](): IterableIterator<[Id, Id]> {
+    const numbers = this.#numbers;
+    for (let index = 0; index < numbers.size; index++) {
+      yield [numbers.first(index), numbers.second(index)];
+    }
+    yield* this.#others.values();
+  }
+}
