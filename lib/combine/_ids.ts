@@ -59,40 +59,48 @@ const EMPTY = 0;
 const MIN_SLOTS = 16;
 
 /**
- * Pairs of numbers in insertion order, each with a number value, in typed arrays: 24 bytes a
- * pair, plus 4 to 8 bytes of hash slots (open addressing, at most half full).
+ * Numbers, or pairs of numbers, in insertion order, each with a number value if asked, in typed
+ * arrays: 8 bytes a number (16 a pair, 8 more with a value), plus 4 to 8 bytes of hash slots
+ * (open addressing, at most half full).
  */
 class NumberPairs {
   #first = new Float64Array(MIN_SLOTS / 2);
-  #second = new Float64Array(MIN_SLOTS / 2);
-  #values = new Float64Array(MIN_SLOTS / 2);
-  /** Index + 1 of the pair in each slot, EMPTY for none. */
+  /** Empty unless it holds pairs. */
+  #second: Float64Array<ArrayBuffer>;
+  /** Empty unless it holds values. */
+  #values: Float64Array<ArrayBuffer>;
+  /** Index + 1 of the entry in each slot, EMPTY for none. */
   #slots = new Int32Array(MIN_SLOTS);
   size = 0;
 
-  /** The index of the pair, or -1. */
-  indexOf(a: number, b: number): number {
+  constructor(readonly pairs: boolean, readonly values: boolean) {
+    this.#second = new Float64Array(pairs ? MIN_SLOTS / 2 : 0);
+    this.#values = new Float64Array(values ? MIN_SLOTS / 2 : 0);
+  }
+
+  /** The index of the pair (of `a` alone, when it holds numbers), or -1. */
+  indexOf(a: number, b = 0): number {
     const mask = this.#slots.length - 1;
     for (let slot = hash(a, b) & mask;; slot = (slot + 1) & mask) {
       const at = this.#slots[slot];
       if (at === EMPTY) return -1;
-      if (this.#first[at - 1] === a && this.#second[at - 1] === b) return at - 1;
+      if (this.#first[at - 1] === a && (!this.pairs || this.#second[at - 1] === b)) return at - 1;
     }
   }
 
-  /** Adds the pair with `value` unless it is there; true when it was not. */
-  add(a: number, b: number, value = 0): boolean {
+  /** Adds the pair (`b` 0 for a number) with `value` unless it is there; true when it was not. */
+  add(a: number, b = 0, value = 0): boolean {
     const mask = this.#slots.length - 1;
     let slot = hash(a, b) & mask;
     for (;; slot = (slot + 1) & mask) {
       const at = this.#slots[slot];
       if (at === EMPTY) break;
-      if (this.#first[at - 1] === a && this.#second[at - 1] === b) return false;
+      if (this.#first[at - 1] === a && (!this.pairs || this.#second[at - 1] === b)) return false;
     }
     if (this.size === this.#first.length) this.#grow();
     this.#first[this.size] = a;
-    this.#second[this.size] = b;
-    this.#values[this.size] = value;
+    if (this.pairs) this.#second[this.size] = b;
+    if (this.values) this.#values[this.size] = value;
     this.size++;
     if (this.size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
     else this.#slots[slot] = this.size;
@@ -104,15 +112,16 @@ class NumberPairs {
   }
 
   second(index: number): number {
-    return this.#second[index];
+    return this.pairs ? this.#second[index] : 0;
   }
 
   value(index: number): number {
-    return this.#values[index];
+    return this.values ? this.#values[index] : 0;
   }
 
   #grow(): void {
-    const grown = (array: Float64Array) => {
+    const grown = (array: Float64Array<ArrayBuffer>) => {
+      if (array.length === 0) return array;
       const bigger = new Float64Array(array.length * 2);
       bigger.set(array);
       return bigger;
@@ -126,7 +135,7 @@ class NumberPairs {
     this.#slots = new Int32Array(slots);
     const mask = slots - 1;
     for (let index = 0; index < this.size; index++) {
-      let slot = hash(this.#first[index], this.#second[index]) & mask;
+      let slot = hash(this.#first[index], this.second(index)) & mask;
       while (this.#slots[slot] !== EMPTY) slot = (slot + 1) & mask;
       this.#slots[slot] = index + 1;
     }
@@ -149,7 +158,7 @@ function hash(a: number, b: number): number {
 
 /** A set of ids: numbers first (in the order added), then the others. */
 export class IdSet {
-  #numbers = new NumberPairs();
+  #numbers = new NumberPairs(false, false);
   #others = new Set<string>();
 
   /** How many ids it holds. */
@@ -159,14 +168,14 @@ export class IdSet {
 
   /** Adds `id`; true when it was not there. */
   add(id: Id): boolean {
-    if (typeof id === "number") return this.#numbers.add(id, 0);
+    if (typeof id === "number") return this.#numbers.add(id);
     if (this.#others.has(id)) return false;
     this.#others.add(id);
     return true;
   }
 
   has(id: Id): boolean {
-    return typeof id === "number" ? this.#numbers.indexOf(id, 0) >= 0 : this.#others.has(id);
+    return typeof id === "number" ? this.#numbers.indexOf(id) >= 0 : this.#others.has(id);
   }
 
   *[Symbol.iterator](): IterableIterator<Id> {
@@ -178,7 +187,7 @@ export class IdSet {
 
 /** A map from ids to numbers (new pids, file indexes). */
 export class IdMap {
-  #numbers = new NumberPairs();
+  #numbers = new NumberPairs(false, true);
   #others = new Map<string, number>();
 
   get size(): number {
@@ -187,7 +196,7 @@ export class IdMap {
 
   get(id: Id): number | undefined {
     if (typeof id !== "number") return this.#others.get(id);
-    const index = this.#numbers.indexOf(id, 0);
+    const index = this.#numbers.indexOf(id);
     return index < 0 ? undefined : this.#numbers.value(index);
   }
 
@@ -208,7 +217,7 @@ export class IdMap {
 
 /** A set of threads: (pid, tid) pairs of ids. */
 export class ThreadSet {
-  #numbers = new NumberPairs();
+  #numbers = new NumberPairs(true, false);
   /** Pairs with an id that is not a number, by `pid\ntid` (their JSON texts: a newline is never in one). */
   #others = new Map<string, [Id, Id]>();
 
@@ -223,6 +232,13 @@ export class ThreadSet {
     if (this.#others.has(key)) return false;
     this.#others.set(key, [pid, tid]);
     return true;
+  }
+
+  has(pid: Id, tid: Id): boolean {
+    if (typeof pid === "number" && typeof tid === "number") {
+      return this.#numbers.indexOf(pid, tid) >= 0;
+    }
+    return this.#others.has(`${idText(pid)}\n${idText(tid)}`);
   }
 
   /** Every thread, as its pid and tid. */

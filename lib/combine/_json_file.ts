@@ -7,6 +7,7 @@
 import { createGunzip } from "node:zlib";
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
+import { Turns } from "./_turns.ts";
 
 const READ_SIZE = 1 << 20;
 
@@ -172,14 +173,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** How often (ms) a pass that can be stopped lets the event loop run (a signal's listener). */
-const TURN_MS = 50;
-
 /** One pass over a file: feeds its chunks to a scanner, which hands elements to `onSpans`. */
 export class FileScan {
   #scanner = new TraceScanner();
   #readError: string | undefined;
-  #turnAt = 0;
+  readonly #turns: Turns;
 
   /**
    * Prepares a pass over `path`; nothing is opened until `chunks` is iterated. `stop` ends the
@@ -189,7 +187,9 @@ export class FileScan {
     readonly path: string,
     readonly onSpans: SpanSink,
     readonly stop?: AbortSignal,
-  ) {}
+  ) {
+    this.#turns = new Turns(stop);
+  }
 
   /**
    * Reads the file, yielding after each chunk's elements went to `onSpans`. A read error ends the
@@ -208,15 +208,7 @@ export class FileScan {
         }
         if (step.done) return;
         this.#scanner.feed(step.value, this.onSpans);
-        if (this.stop !== undefined) {
-          // Decompressed chunks can come one after another as microtasks alone (node:zlib), and a
-          // signal's listener waits for a macrotask: give it one every TURN_MS.
-          if (performance.now() >= this.#turnAt) {
-            await new Promise((resolve) => setTimeout(resolve, 0));
-            this.#turnAt = performance.now() + TURN_MS;
-          }
-          this.stop.throwIfAborted();
-        }
+        await this.#turns.chunk();
         yield;
       }
     } finally {

@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import { type Id, IdMap, idOfValue, IdSet, idText, idValue, type ThreadSet } from "./_ids.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import type { Turns } from "./_turns.ts";
 import type { TracerEnd, TracerStart } from "../trace_metadata.ts";
 
 /** What the first pass (or the file's end metadata) tells about one file. */
@@ -113,8 +114,15 @@ function clockOf(probe: FileProbe): { group: string; wallOffset: number } | unde
     : { group: `${host}\n${bootId}`, wallOffset: wallOffsetUs };
 }
 
-/** Decides each file's shift and pid remapping (see the module comment for the rule). */
-export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
+/**
+ * Decides each file's shift and pid remapping (see the module comment for the rule). A loop over
+ * the pids takes `turns`: a file may hold millions.
+ */
+export async function planFiles(
+  probes: FileProbe[],
+  align: boolean,
+  turns: Turns,
+): Promise<FilePlan[]> {
   const offsets = probes.map(() => 0);
   if (align) {
     probes.forEach((probe, index) => offsets[index] = -probe.minTs);
@@ -134,17 +142,19 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
   let origin = Infinity;
   probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
   if (!Number.isFinite(origin)) origin = 0;
-  const pidMaps = remapPids(probes);
+  const pidMaps = await remapPids(probes, turns);
   // Processes from more than one host each name theirs; a remapped pid names its origin too.
   const manyHosts =
     new Set(probes.map((probe) => probe.start.host).filter((h) => h !== "")).size > 1;
   const labelled = new IdSet();
-  return probes.map((probe, index) => {
+  const plans: FilePlan[] = [];
+  for (const [index, probe] of probes.entries()) {
     const pidMap = pidMaps[index];
     const host = probe.start.host;
     const labels = new PidLabels(host, sourceLabel(probe));
     if (pidMap.size > 0 || (manyHosts && host !== "")) {
       for (const original of probe.pids) {
+        if (turns.due()) await turns.take();
         const moved = pidMap.get(original);
         if (moved === undefined && !(manyHosts && host !== "")) continue;
         const pid = moved ?? original;
@@ -153,8 +163,9 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
         else labels.add(pid, original);
       }
     }
-    return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
-  });
+    plans.push({ path: probe.path, shift: offsets[index] - origin, pidMap, labels });
+  }
+  return plans;
 }
 
 function sourceLabel(probe: FileProbe): string {
@@ -162,34 +173,50 @@ function sourceLabel(probe: FileProbe): string {
   return `${basename(probe.path)}${host !== "" ? ` on ${host}` : ""}`;
 }
 
-function remapPids(probes: FileProbe[]): IdMap[] {
-  let next = PID_MAX;
-  for (const probe of probes) {
-    for (const pid of probe.pids) {
-      if (typeof pid === "number" && pid > next) next = pid;
-    }
-  }
-  const processes = processRoots(probes);
+async function remapPids(probes: FileProbe[], turns: Turns): Promise<IdMap[]> {
+  // One file cannot collide with another: the common case of a file of millions of pids.
+  if (probes.length === 1) return [new IdMap()];
+  const processes = await processRoots(probes, turns);
+  /** The last pid handed out; the highest pid of all files at first (found at the first need). */
+  let next: number | undefined;
   /** pid -> the process (its first file's index) that claimed it first. */
   const owners = new IdMap();
   /** process -> its new pids, shared by the files of one process (exec successors). */
   const moved = new Map<number, IdMap>();
-  return probes.map((probe, index) => {
+  const pidMaps: IdMap[] = [];
+  for (const [index, probe] of probes.entries()) {
     const process = processes[index];
     const pidMap = new IdMap();
     for (const pid of probe.pids) {
+      if (turns.due()) await turns.take();
       const owner = owners.get(pid);
       if (owner === undefined) {
         owners.setOnce(pid, process);
       } else if (owner !== process) {
         let ours = moved.get(process);
         if (ours === undefined) moved.set(process, ours = new IdMap());
-        if (ours.get(pid) === undefined) ours.setOnce(pid, ++next);
+        if (ours.get(pid) === undefined) {
+          next = (next ?? await highestPid(probes, turns)) + 1;
+          ours.setOnce(pid, next);
+        }
         pidMap.setOnce(pid, ours.get(pid)!);
       }
     }
-    return pidMap;
-  });
+    pidMaps.push(pidMap);
+  }
+  return pidMaps;
+}
+
+/** The highest pid of all files, or PID_MAX: remapped pids are above both. */
+async function highestPid(probes: FileProbe[], turns: Turns): Promise<number> {
+  let highest = PID_MAX;
+  for (const probe of probes) {
+    for (const pid of probe.pids) {
+      if (turns.due()) await turns.take();
+      if (typeof pid === "number" && pid > highest) highest = pid;
+    }
+  }
+  return highest;
 }
 
 /**
@@ -197,15 +224,17 @@ function remapPids(probes: FileProbe[]): IdMap[] {
  * whose `exec_of` names another input of the same pid and directory continues that file's
  * process; every other file is its own.
  */
-function processRoots(probes: FileProbe[]): number[] {
+async function processRoots(probes: FileProbe[], turns: Turns): Promise<number[]> {
   const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
-  const execOf = probes.map((probe) => {
-    const execOf = probe.start.execOf;
-    if (execOf === undefined) return -1;
-    const earlier = byFile.get(resolve(dirname(probe.path), basename(execOf)));
-    if (earlier === undefined) return -1;
-    return sharePid(probes[earlier].pids, probe.pids) ? earlier : -1;
-  });
+  const execOf: number[] = [];
+  for (const probe of probes) {
+    const execOfName = probe.start.execOf;
+    const earlier = execOfName === undefined
+      ? undefined
+      : byFile.get(resolve(dirname(probe.path), basename(execOfName)));
+    const same = earlier !== undefined && await sharePid(probes[earlier].pids, probe.pids, turns);
+    execOf.push(same ? earlier! : -1);
+  }
   return probes.map((_, index) => {
     let root = index;
     for (let hops = 0; execOf[root] >= 0 && hops < probes.length; hops++) root = execOf[root];
@@ -213,8 +242,11 @@ function processRoots(probes: FileProbe[]): number[] {
   });
 }
 
-function sharePid(a: IdSet, b: IdSet): boolean {
+async function sharePid(a: IdSet, b: IdSet, turns: Turns): Promise<boolean> {
   const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const pid of small) if (large.has(pid)) return true;
+  for (const pid of small) {
+    if (large.has(pid)) return true;
+    if (turns.due()) await turns.take();
+  }
   return false;
 }

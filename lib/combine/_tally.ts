@@ -5,7 +5,7 @@
 import { TracerError } from "../errors.ts";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
-import type { Id, IdSet, ThreadSet } from "./_ids.ts";
+import { type Id, IdSet, ThreadSet } from "./_ids.ts";
 
 /** Counts and warnings the second pass adds for files placed without a first pass. */
 export class Tally {
@@ -13,11 +13,15 @@ export class Tally {
   readonly stats: CombineStats;
   #warnings: TraceWarning[];
   #metadata: Record<string, unknown>;
+  /** What the first pass saw: read, never changed (they may be a source's own sets). */
   #processes: IdSet;
   #threads: ThreadSet;
+  /** What the second pass saw beyond them. */
+  #newProcesses = new IdSet();
+  #newThreads = new ThreadSet();
   #strict: boolean;
 
-  /** Continues the counts of the first pass. */
+  /** Continues the counts of the first pass (`stats` counts its `processes` and `threads`). */
   constructor(
     state: {
       stats: CombineStats;
@@ -41,10 +45,9 @@ export class Tally {
    * names one pid, events of another may come in the middle.
    */
   thread(pid: Id, tid: Id): void {
-    if (!this.#threads.add(pid, tid)) return;
-    this.stats.threads = this.#threads.size;
-    this.#processes.add(pid);
-    this.stats.processes = this.#processes.size;
+    if (this.#threads.has(pid, tid) || !this.#newThreads.add(pid, tid)) return;
+    this.stats.threads++;
+    if (!this.#processes.has(pid) && this.#newProcesses.add(pid)) this.stats.processes++;
   }
 
   /** After the second pass of a file no first pass read: reports the damage it found. */

@@ -34,6 +34,7 @@ import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
 import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
 import { type IdMap, IdSet, idText, ThreadSet } from "./_ids.ts";
+import { Turns } from "./_turns.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
@@ -85,11 +86,12 @@ export async function combineFiles(
     );
   }
   const usableSources = sources.filter((_, index) => probes[index].info.events > 0);
-  const plans = planFiles(usable, options.align ?? false);
+  const turns = new Turns(options.stop);
+  const plans = await planFiles(usable, options.align ?? false, turns);
   const metadata = mergeMetadata(usable, plans);
   warnings.unshift(...carriedWarnings(usable));
   if (warnings.length > 0) metadata.warnings = warnings;
-  const { processes, threads } = processesAndThreads(usable, plans);
+  const { processes, threads } = await processesAndThreads(usable, plans, turns);
   const stats: CombineStats = {
     files: inputs.length,
     processes: processes.size,
@@ -106,7 +108,7 @@ export async function combineFiles(
     threads,
     strict: options.strict ?? false,
   });
-  return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally);
+  return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally, turns);
 }
 
 /** How many inputs the error of a combine with no events names (and how many more there were). */
@@ -154,18 +156,31 @@ function problemsOf(probe: FileProbe): string[] {
   return problems;
 }
 
-/** The processes and threads the first pass saw, after pid remapping. */
-function processesAndThreads(
+/**
+ * The processes and threads the first pass saw, after pid remapping: a single file's own sets when
+ * its pids stay (no copy of millions of ids), else their union.
+ */
+async function processesAndThreads(
   probes: FileProbe[],
   plans: FilePlan[],
-): { processes: IdSet; threads: ThreadSet } {
+  turns: Turns,
+): Promise<{ processes: IdSet; threads: ThreadSet }> {
+  if (probes.length === 1 && plans[0].pidMap.size === 0) {
+    return { processes: probes[0].pids, threads: probes[0].threads };
+  }
   const processes = new IdSet();
   const threads = new ThreadSet();
-  probes.forEach((probe, index) => {
+  for (const [index, probe] of probes.entries()) {
     const pidMap = plans[index].pidMap;
-    for (const pid of probe.pids) processes.add(pidMap.get(pid) ?? pid);
-    for (const [pid, tid] of probe.threads) threads.add(pidMap.get(pid) ?? pid, tid);
-  });
+    for (const pid of probe.pids) {
+      processes.add(pidMap.get(pid) ?? pid);
+      if (turns.due()) await turns.take();
+    }
+    for (const [pid, tid] of probe.threads) {
+      threads.add(pidMap.get(pid) ?? pid, tid);
+      if (turns.due()) await turns.take();
+    }
+  }
   return { processes, threads };
 }
 
@@ -175,6 +190,7 @@ function consumableOnce(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): CombinedTraceText {
   let consumed = false;
   const claim = () => {
@@ -186,12 +202,12 @@ function consumableOnce(
     events: {
       [Symbol.asyncIterator]() {
         claim();
-        return eventBatches(sources, plans, tally)[Symbol.asyncIterator]();
+        return eventBatches(sources, plans, tally, turns)[Symbol.asyncIterator]();
       },
     },
     eventText() {
       claim();
-      return textChunks(sources, plans, tally);
+      return textChunks(sources, plans, tally, turns);
     },
   };
 }
@@ -205,6 +221,7 @@ async function* eventBatches(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): AsyncGenerator<TraceEvent[]> {
   for (const [index, plan] of plans.entries()) {
     let batch: TraceEvent[] = [];
@@ -214,6 +231,7 @@ async function* eventBatches(
       tally.stats.events += batch.length;
       yield batch;
       batch = [];
+      await turns.chunk();
     }
     if (batch.length > 0) {
       tally.stats.events += batch.length;
@@ -237,13 +255,16 @@ async function* textChunks(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): AsyncGenerator<Uint8Array> {
   const text = new EventText();
   for (const [index, plan] of plans.entries()) {
     for (const label of plan.labels.events()) {
       text.appendObject(label);
       tally.stats.events++;
-      if (text.out.length >= CHUNK_BYTES) yield text.out.take();
+      if (text.out.length < CHUNK_BYTES) continue;
+      yield text.out.take();
+      await turns.chunk();
     }
     for await (const _ of sources[index].text(plan, text, tally)) {
       if (text.out.length >= CHUNK_BYTES) yield text.out.take();
@@ -303,7 +324,7 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
     const pidMap = plans[index].pidMap;
     for (const source of sourcesOf(probe)) {
       records.push(
-        pidMap.size === 0 ? source : { ...source, pid_map: pidMapRecord(pidMap) },
+        pidMap.size === 0 ? source : { ...source, ...pidMapRecord(pidMap) },
       );
     }
     const other = probe.info.metadata.otherData;
@@ -322,8 +343,8 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
 }
 
 /** A file's `pid_map` as its source record keeps it: original pid (its JSON text) -> new pid. */
-function pidMapRecord(pidMap: IdMap): Record<string, number> {
-  const record: Record<string, number> = {};
-  for (const [pid, moved] of pidMap.entries()) record[idText(pid)] = moved;
-  return record;
+function pidMapRecord(pidMap: IdMap): { pid_map: Record<string, number> } {
+  const kept: Record<string, number> = {};
+  for (const [pid, moved] of pidMap.entries()) kept[idText(pid)] = moved;
+  return { pid_map: kept };
 }
