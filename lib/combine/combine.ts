@@ -311,7 +311,8 @@ function carriedWarnings(probes: FileProbe[]): TraceWarning[] {
 /**
  * The output's `otherData`: `tracer_combine` (format version), `sources` (one record per original
  * file: `file`, its top-level metadata such as tracer's `otherData`/`tracerEnd` or VizTracer's
- * `viztracer_metadata`, and `pid_map` when pids were remapped; cut to a budget as probed, see
+ * `viztracer_metadata`, and `pid_map` when pids were remapped, its first PID_MAP_KEPT entries with
+ * `pid_map_left_out` past them; cut to a budget as probed, see
  * _metadata_budget.ts), `file_info` (VizTracer's source map, merged) and `warnings`. Combining a
  * combined file carries its sources over unchanged.
  */
@@ -342,9 +343,27 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
   return metadata;
 }
 
-/** A file's `pid_map` as its source record keeps it: original pid (its JSON text) -> new pid. */
-function pidMapRecord(pidMap: IdMap): { pid_map: Record<string, number> } {
+/**
+ * The most `pid_map` entries a source record keeps. Past that, the `process_labels` events still
+ * name each moved pid, and a file of a million colliding pids no longer makes a map of a million
+ * keys (tens of MB of metadata, hundreds in memory).
+ */
+export const PID_MAP_KEPT = 1000;
+
+/**
+ * A file's `pid_map` as its source record keeps it (original pid, its JSON text -> new pid), with
+ * `pid_map_left_out` (how many more there were) when it holds more than PID_MAP_KEPT.
+ */
+function pidMapRecord(
+  pidMap: IdMap,
+): { pid_map: Record<string, number>; pid_map_left_out?: number } {
   const kept: Record<string, number> = {};
-  for (const [pid, moved] of pidMap.entries()) kept[idText(pid)] = moved;
-  return { pid_map: kept };
+  let count = 0;
+  for (const [pid, moved] of pidMap.entries()) {
+    if (count++ === PID_MAP_KEPT) break;
+    kept[idText(pid)] = moved;
+  }
+  return pidMap.size <= PID_MAP_KEPT
+    ? { pid_map: kept }
+    : { pid_map: kept, pid_map_left_out: pidMap.size - PID_MAP_KEPT };
 }

@@ -5,7 +5,8 @@ import {
 } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { combineFiles, expandInputs } from "./combine.ts";
+import { combineFiles, expandInputs, PID_MAP_KEPT } from "./combine.ts";
+import type { SourceRecord } from "../trace_metadata.ts";
 import { UsageError } from "../errors.ts";
 import type { TraceEvent } from "../trace_event.ts";
 
@@ -209,6 +210,29 @@ Deno.test("combineFiles with a stop signal: the event loop runs every few ms, ev
     // Turns come every 50 ms; the bound leaves room for a slow machine's pauses. The pids were
     // once Sets of strings, built and copied with no turn: 2 s without one here.
     assert(text < 700 && objects < 700, `${Math.round(text)} / ${Math.round(objects)} ms`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("combineFiles: a file of 1,500 colliding pids keeps a pid_map of 1,000, and labels all 1,500", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths = [await manyPids(dir, "a.json", 1500), await manyPids(dir, "b.json", 1500)];
+    const trace = await combineFiles(paths);
+    const labels = (await collect(trace.events)).filter((e) => e.name === "process_labels");
+    assertEquals(labels.length, 1500);
+    assertEquals(labels[0], {
+      ph: "M",
+      pid: 4_194_305,
+      name: "process_labels",
+      args: { labels: "pid 1 from b.json" },
+    });
+    const [first, second] = trace.metadata.sources as SourceRecord[];
+    assertEquals(first.pid_map, undefined);
+    assertEquals(Object.keys(second.pid_map!).length, PID_MAP_KEPT);
+    assertEquals(second.pid_map!["1000"], 4_194_305 + 999);
+    assertEquals(second.pid_map_left_out, 500);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
