@@ -18,6 +18,7 @@ import {
   tempDir,
 } from "./helpers.ts";
 import { decodeModel, inflateBase64 } from "../lib/viewer/model.ts";
+import { concatBytes } from "../lib/bytes/concat.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
 const isLinux = Deno.build.os === "linux";
@@ -628,6 +629,34 @@ Deno.test("tracer --combine t.json.gz, an event holding an 80 MiB string: the ev
     /t\.json\.gz: an event larger than 64 MiB \(the most tracer reads\) at byte \d+: kept 1 events/,
   );
   assert.match(result.stderr, /tracer: 1 process, 1 thread, 1 event -> /);
+});
+
+Deno.test("tracer --combine t.json.gz, trailing garbage after its gzip data: every event, one warning; --strict refuses it", async () => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "t.json.gz");
+  const text = `{"traceEvents":[\n${manyEvents(2000).join(",\n")}\n]}\n`;
+  // As gzip(1) and Python read it: "decompression OK, trailing garbage ignored".
+  await Deno.writeFile(
+    input,
+    concatBytes([gzipSync(new TextEncoder().encode(text)), new TextEncoder().encode("junk\n")]),
+  );
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", input, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stderr.split("\n").filter((line) => line.startsWith("tracer: warning")).join("\n"),
+    `tracer: warning: ${input}: trailing garbage after the gzip data ignored`,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 2,000 events -> /);
+  assert.equal(eventsOf(await readJson(out)).filter((event) => event.ph === "X").length, 2000);
+  await Deno.remove(out);
+  const strict = await runCli(["--combine", input, "-o", out, "--strict"]);
+  assert.equal(strict.code, 1);
+  assertOneLineError(
+    strict.stderr,
+    /t\.json\.gz: trailing garbage after the gzip data ignored \(--strict refuses damaged input\)/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["t.json.gz"]);
 });
 
 Deno.test("tracer --combine t.json, NUL bytes after the [: exit 1, one line naming the limit", async () => {

@@ -4,10 +4,10 @@
  * per-process file.
  * @module
  */
-import { createGunzip } from "node:zlib";
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
 import { Turns } from "./_turns.ts";
+import { gunzip, TrailingGarbage } from "./_gunzip.ts";
 
 const READ_SIZE = 1 << 20;
 
@@ -52,74 +52,6 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
     filled += count;
   }
   return filled;
-}
-
-/**
- * Compressed bytes fed to the decompressor at a time: gzip inflates up to ~1032 times, and the
- * next slice goes in only once all that the last one gave out was taken, so at most ~16 MiB of
- * output is ever held.
- */
-const GZIP_SLICE = 16 << 10;
-
-/**
- * The gunzipped bytes of `file` (`head`: its bytes read so far), every gzip member to the end of
- * the file: RFC 1952 lets a file hold several (`cat a.gz b.gz`, a log that was appended to), and
- * `gzip -d` reads them all. (The web DecompressionStream stops at the first and fails on the rest.)
- */
-async function* gunzip(
-  file: Deno.FsFile,
-  head: Uint8Array<ArrayBuffer>,
-): AsyncGenerator<Uint8Array> {
-  const inflater = createGunzip();
-  const out: Uint8Array[] = [];
-  let failure: Error | undefined;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const resume = wake;
-    wake = undefined;
-    resume?.();
-  };
-  inflater.on("data", (chunk: Uint8Array) => {
-    out.push(chunk);
-    notify();
-  });
-  inflater.on("error", (error: Error) => {
-    failure = error;
-    notify();
-  });
-  inflater.on("end", () => {
-    ended = true;
-    notify();
-  });
-  let pending: Uint8Array<ArrayBuffer> = head;
-  const buffer = new Uint8Array(READ_SIZE);
-  let input = true;
-  try {
-    for (;;) {
-      if (input && pending.length === 0) {
-        const count = await file.read(buffer);
-        if (count === null) {
-          input = false;
-          inflater.end();
-        } else {
-          pending = buffer.slice(0, count);
-        }
-      }
-      if (input) {
-        const slice = pending.subarray(0, GZIP_SLICE);
-        pending = pending.subarray(GZIP_SLICE);
-        await new Promise<void>((resolve) => inflater.write(slice, () => resolve()));
-      }
-      while (out.length > 0) yield out.shift()!;
-      if (failure !== undefined) throw failure;
-      if (ended) return;
-      if (!input) await new Promise<void>((resolve) => wake = resolve);
-    }
-  } finally {
-    inflater.destroy();
-    file.close();
-  }
 }
 
 /** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
@@ -177,6 +109,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export class FileScan {
   #scanner = new TraceScanner();
   #readError: string | undefined;
+  /** What the read noted that cost no data: trailing garbage after gzip data. */
+  #readNote: string | undefined;
   readonly #turns: Turns;
 
   /**
@@ -203,7 +137,8 @@ export class FileScan {
         try {
           step = await chunks.next();
         } catch (error) {
-          this.#readError = describeReadError(error, this.path);
+          if (error instanceof TrailingGarbage) this.#readNote = error.message;
+          else this.#readError = describeReadError(error, this.path);
           return;
         }
         if (step.done) return;
@@ -219,6 +154,10 @@ export class FileScan {
   /** The file's summary once `chunks` is exhausted; `kept` counts what the sink accepted. */
   finish(kept: { events: number; skipped: number }): TraceFileInfo {
     const info = this.#scanner.finish(kept);
+    const note = this.#readNote;
+    if (note !== undefined) {
+      info.damage = info.damage === undefined ? note : `${info.damage}; ${note}`;
+    }
     const readError = this.#readError;
     if (readError === undefined) return info;
     if (info.bytes === 0) {
