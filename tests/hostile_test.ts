@@ -508,6 +508,29 @@ Deno.test("tracer --combine t.json -o o.json, events with NaN, Infinity and a ts
   assert.match(text, /"warnings":\[\{"source":"[^"]*t\.json","message":"2 events left out/);
 });
 
+Deno.test("tracer --combine a.json b.json, two hosts, a pid that is no JSON value: done, the event named as left out", async () => {
+  await using dir = await tempDir();
+  // A raw control byte in the pid string: the first pass counts the pid, the second leaves its
+  // event out. Its host label once parsed the pid again: "internal error", exit 1.
+  const a = join(dir.path, "a.json");
+  await Deno.writeTextFile(
+    a,
+    '{"otherData":{"host":"h1"},"traceEvents":[\n' +
+      '{"ph":"X","pid":"a\u0001b","tid":1,"ts":1,"dur":1,"name":"bad"},\n' + OK_EVENT + "\n]}\n",
+  );
+  const b = join(dir.path, "b.json");
+  await Deno.writeTextFile(
+    b,
+    `{"otherData":{"host":"h2"},"traceEvents":[\n${OK_EVENT.replace('"pid":1', '"pid":2')}\n]}\n`,
+  );
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", a, b, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /a\.json: 1 event left out: not valid JSON/);
+  const labels = eventsOf(await readJson(out)).filter((e) => e.name === "process_labels");
+  assert.deepEqual(labels.map((e) => [e.pid, e.args?.labels]), [[1, "host h1"], [2, "host h2"]]);
+});
+
 Deno.test("tracer --combine t.json -o o.json --strict, an event with NaN: exit 1, one line", async () => {
   await using dir = await tempDir();
   const input = await traceFile(dir.path, "t.json", ODD_EVENTS.slice(0, 2));

@@ -50,9 +50,17 @@ export function idText(id: Id): string {
   return typeof id === "number" ? String(id) : id;
 }
 
-/** The JSON value of an id (as the event held it). */
+/**
+ * The JSON value of an id (as the event held it); undefined for text that is no JSON value (the
+ * first pass met it in an element the second pass leaves out as invalid).
+ */
 export function idValue(id: Id): unknown {
-  return typeof id === "number" ? id : JSON.parse(id);
+  if (typeof id === "number") return id;
+  try {
+    return JSON.parse(id);
+  } catch {
+    return undefined;
+  }
 }
 
 const EMPTY = 0;
@@ -218,7 +226,7 @@ export class IdMap {
 /** A set of threads: (pid, tid) pairs of ids. */
 export class ThreadSet {
   #numbers = new NumberPairs(true, false);
-  /** Pairs with an id that is not a number, by `pid\ntid` (their JSON texts: a newline is never in one). */
+  /** Pairs with an id that is not a number, by `pid\ntid`: JSON texts never hold a newline. */
   #others = new Map<string, [Id, Id]>();
 
   get size(): number {

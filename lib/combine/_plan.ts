@@ -54,25 +54,22 @@ export class PidLabels {
 
   constructor(private readonly host: string, private readonly source: string) {}
 
-  /** How many labels. */
-  get count(): number {
-    return this.#pids.length;
-  }
-
   /** Labels `pid` with its host, or with its original pid and file when it was remapped. */
   add(pid: Id, original?: Id): void {
     this.#pids.push(pid);
     this.#originals.push(original);
   }
 
-  /** The events, made now. */
+  /** The events, made now (none for a pid that is no JSON value: its events are left out). */
   *events(): Generator<TraceEvent> {
     for (const [index, pid] of this.#pids.entries()) {
+      const value = idValue(pid) as TraceEvent["pid"];
+      if (value === undefined) continue;
       const original = this.#originals[index];
       const labels = original === undefined
         ? `host ${this.host}`
         : `pid ${idText(original)} from ${this.source}`;
-      yield { ph: "M", pid: idValue(pid) as number, name: "process_labels", args: { labels } };
+      yield { ph: "M", pid: value, name: "process_labels", args: { labels } };
     }
   }
 }
