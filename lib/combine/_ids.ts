@@ -65,6 +65,9 @@ export function idValue(id: Id): unknown {
 
 const EMPTY = 0;
 const MIN_SLOTS = 16;
+/** What an empty table holds: an input file often has one pid, or none to keep here. */
+const NO_NUMBERS = new Float64Array(0);
+const NO_SLOTS = new Int32Array(0);
 
 /**
  * Numbers, or pairs of numbers, in insertion order, each with a number value if asked, in typed
@@ -72,22 +75,20 @@ const MIN_SLOTS = 16;
  * (open addressing, at most half full).
  */
 class NumberPairs {
-  #first = new Float64Array(MIN_SLOTS / 2);
+  #first = NO_NUMBERS;
   /** Empty unless it holds pairs. */
-  #second: Float64Array<ArrayBuffer>;
+  #second = NO_NUMBERS;
   /** Empty unless it holds values. */
-  #values: Float64Array<ArrayBuffer>;
-  /** Index + 1 of the entry in each slot, EMPTY for none. */
-  #slots = new Int32Array(MIN_SLOTS);
+  #values = NO_NUMBERS;
+  /** Index + 1 of the entry in each slot, EMPTY for none; no slots until the first entry. */
+  #slots = NO_SLOTS;
   size = 0;
 
-  constructor(readonly pairs: boolean, readonly values: boolean) {
-    this.#second = new Float64Array(pairs ? MIN_SLOTS / 2 : 0);
-    this.#values = new Float64Array(values ? MIN_SLOTS / 2 : 0);
-  }
+  constructor(readonly pairs: boolean, readonly values: boolean) {}
 
   /** The index of the pair (of `a` alone, when it holds numbers), or -1. */
   indexOf(a: number, b = 0): number {
+    if (this.size === 0) return -1;
     const mask = this.#slots.length - 1;
     for (let slot = hash(a, b) & mask;; slot = (slot + 1) & mask) {
       const at = this.#slots[slot];
@@ -98,6 +99,7 @@ class NumberPairs {
 
   /** Adds the pair (`b` 0 for a number) with `value` unless it is there; true when it was not. */
   add(a: number, b = 0, value = 0): boolean {
+    if (this.#slots.length === 0) this.#slots = new Int32Array(MIN_SLOTS);
     const mask = this.#slots.length - 1;
     let slot = hash(a, b) & mask;
     for (;; slot = (slot + 1) & mask) {
@@ -128,15 +130,15 @@ class NumberPairs {
   }
 
   #grow(): void {
+    const length = Math.max(MIN_SLOTS / 2, this.#first.length * 2);
     const grown = (array: Float64Array<ArrayBuffer>) => {
-      if (array.length === 0) return array;
-      const bigger = new Float64Array(array.length * 2);
+      const bigger = new Float64Array(length);
       bigger.set(array);
       return bigger;
     };
     this.#first = grown(this.#first);
-    this.#second = grown(this.#second);
-    this.#values = grown(this.#values);
+    if (this.pairs) this.#second = grown(this.#second);
+    if (this.values) this.#values = grown(this.#values);
   }
 
   #rehash(slots: number): void {
@@ -167,51 +169,59 @@ function hash(a: number, b: number): number {
 /** A set of ids: numbers first (in the order added), then the others. */
 export class IdSet {
   #numbers = new NumberPairs(false, false);
-  #others = new Set<string>();
+  /** Made at the first id that is not a number (most files have none). */
+  #others: Set<string> | undefined;
 
   /** How many ids it holds. */
   get size(): number {
-    return this.#numbers.size + this.#others.size;
+    return this.#numbers.size + (this.#others?.size ?? 0);
   }
 
   /** Adds `id`; true when it was not there. */
   add(id: Id): boolean {
     if (typeof id === "number") return this.#numbers.add(id);
+    this.#others ??= new Set();
     if (this.#others.has(id)) return false;
     this.#others.add(id);
     return true;
   }
 
   has(id: Id): boolean {
-    return typeof id === "number" ? this.#numbers.indexOf(id) >= 0 : this.#others.has(id);
+    if (typeof id === "number") return this.#numbers.indexOf(id) >= 0;
+    return this.#others?.has(id) ?? false;
   }
 
   *[Symbol.iterator](): IterableIterator<Id> {
     const numbers = this.#numbers;
     for (let index = 0; index < numbers.size; index++) yield numbers.first(index);
-    yield* this.#others;
+    if (this.#others !== undefined) yield* this.#others;
   }
 }
 
 /** A map from ids to numbers (new pids, file indexes). */
 export class IdMap {
   #numbers = new NumberPairs(false, true);
-  #others = new Map<string, number>();
+  /** Made at the first id that is not a number. */
+  #others: Map<string, number> | undefined;
 
   get size(): number {
-    return this.#numbers.size + this.#others.size;
+    return this.#numbers.size + (this.#others?.size ?? 0);
   }
 
   get(id: Id): number | undefined {
-    if (typeof id !== "number") return this.#others.get(id);
+    if (typeof id !== "number") return this.#others?.get(id);
     const index = this.#numbers.indexOf(id);
     return index < 0 ? undefined : this.#numbers.value(index);
   }
 
   /** Maps `id` to `value`, unless it is mapped already (a map is written once per id). */
   setOnce(id: Id, value: number): void {
-    if (typeof id === "number") this.#numbers.add(id, 0, value);
-    else if (!this.#others.has(id)) this.#others.set(id, value);
+    if (typeof id === "number") {
+      this.#numbers.add(id, 0, value);
+      return;
+    }
+    this.#others ??= new Map();
+    if (!this.#others.has(id)) this.#others.set(id, value);
   }
 
   *entries(): IterableIterator<[Id, number]> {
@@ -219,24 +229,28 @@ export class IdMap {
     for (let index = 0; index < numbers.size; index++) {
       yield [numbers.first(index), numbers.value(index)];
     }
-    yield* this.#others;
+    if (this.#others !== undefined) yield* this.#others;
   }
 }
 
 /** A set of threads: (pid, tid) pairs of ids. */
 export class ThreadSet {
   #numbers = new NumberPairs(true, false);
-  /** Pairs with an id that is not a number, by `pid\ntid`: JSON texts never hold a newline. */
-  #others = new Map<string, [Id, Id]>();
+  /**
+   * Pairs with an id that is not a number, by `pid\ntid` (JSON texts never hold a newline); made
+   * at the first one.
+   */
+  #others: Map<string, [Id, Id]> | undefined;
 
   get size(): number {
-    return this.#numbers.size + this.#others.size;
+    return this.#numbers.size + (this.#others?.size ?? 0);
   }
 
   /** Adds the thread; true when it was not there. */
   add(pid: Id, tid: Id): boolean {
     if (typeof pid === "number" && typeof tid === "number") return this.#numbers.add(pid, tid);
     const key = `${idText(pid)}\n${idText(tid)}`;
+    this.#others ??= new Map();
     if (this.#others.has(key)) return false;
     this.#others.set(key, [pid, tid]);
     return true;
@@ -246,7 +260,7 @@ export class ThreadSet {
     if (typeof pid === "number" && typeof tid === "number") {
       return this.#numbers.indexOf(pid, tid) >= 0;
     }
-    return this.#others.has(`${idText(pid)}\n${idText(tid)}`);
+    return this.#others?.has(`${idText(pid)}\n${idText(tid)}`) ?? false;
   }
 
   /** Every thread, as its pid and tid. */
@@ -255,6 +269,6 @@ export class ThreadSet {
     for (let index = 0; index < numbers.size; index++) {
       yield [numbers.first(index), numbers.second(index)];
     }
-    yield* this.#others.values();
+    if (this.#others !== undefined) yield* this.#others.values();
   }
 }

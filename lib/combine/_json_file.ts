@@ -6,7 +6,7 @@
  */
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
-import { Turns } from "./_turns.ts";
+import { type Turns, turnsFor } from "./_turns.ts";
 import { gunzip, TrailingGarbage } from "./_gunzip.ts";
 
 const READ_SIZE = 1 << 20;
@@ -21,8 +21,11 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   let closed = false;
   let pending: Promise<number> | undefined;
   try {
-    let buffer = new Uint8Array(READ_SIZE);
-    let spare = new Uint8Array(READ_SIZE);
+    // A small file gets small buffers (one more byte: its end in one read): two buffers of 1 MiB
+    // for each of 20,000 one-event files took seconds of the kernel's time.
+    const size = Math.min(READ_SIZE, (await file.stat()).size + 1);
+    let buffer = new Uint8Array(size);
+    let spare = new Uint8Array(size);
     const first = await readFull(file, buffer);
     if (first >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
       closed = true;
@@ -31,7 +34,7 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
     }
     let count = first;
     while (count > 0) {
-      pending = count < READ_SIZE ? undefined : readFull(file, spare);
+      pending = count < size ? undefined : readFull(file, spare);
       yield buffer.subarray(0, count);
       count = pending === undefined ? 0 : await pending;
       pending = undefined;
@@ -122,7 +125,7 @@ export class FileScan {
     readonly onSpans: SpanSink,
     readonly stop?: AbortSignal,
   ) {
-    this.#turns = new Turns(stop);
+    this.#turns = turnsFor(stop);
   }
 
   /**

@@ -16,7 +16,7 @@ export class Turns {
   #at = 0;
   #steps = 0;
 
-  /** Without `stop`, nothing is ever due. */
+  /** Without `stop`, nothing is ever due. Use {@linkcode turnsFor}. */
   constructor(readonly stop: AbortSignal | undefined) {}
 
   /**
@@ -42,4 +42,21 @@ export class Turns {
     this.#at = performance.now() + TURN_MS;
     this.stop?.throwIfAborted();
   }
+}
+
+/** The one clock of turns of each stop signal: see {@linkcode turnsFor}. */
+const shared = new WeakMap<AbortSignal, Turns>();
+
+/** Turns that never come: work without a stop signal runs through. */
+const NEVER = new Turns(undefined);
+
+/**
+ * The turns of the work `stop` ends, one clock for all of it: each pass over each input once
+ * started with a turn of its own, which cost 20,000 small inputs 40 s of timers.
+ */
+export function turnsFor(stop: AbortSignal | undefined): Turns {
+  if (stop === undefined) return NEVER;
+  let turns = shared.get(stop);
+  if (turns === undefined) shared.set(stop, turns = new Turns(stop));
+  return turns;
 }

@@ -34,7 +34,7 @@ import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
 import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
 import { type IdMap, IdSet, idText, ThreadSet } from "./_ids.ts";
-import { Turns } from "./_turns.ts";
+import { type Turns, turnsFor } from "./_turns.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
@@ -86,7 +86,7 @@ export async function combineFiles(
     );
   }
   const usableSources = sources.filter((_, index) => probes[index].info.events > 0);
-  const turns = new Turns(options.stop);
+  const turns = turnsFor(options.stop);
   const plans = await planFiles(usable, options.align ?? false, turns);
   const metadata = mergeMetadata(usable, plans);
   warnings.unshift(...carriedWarnings(usable));
