@@ -60,8 +60,10 @@ export interface SourceRecord extends JsonObject {
   otherData?: unknown;
   /** Its `tracerEnd`; absent when the process died without it. */
   tracerEnd?: unknown;
-  /** Original pid (JSON text) -> the pid it was given, when combine moved its pids. */
+  /** Original pid (JSON text) -> the pid it was given, when combine moved its pids (the first 1000). */
   pid_map?: Record<string, number>;
+  /** How many moved pids `pid_map` leaves out (their `process_labels` events still name them). */
+  pid_map_left_out?: number;
 }
 
 /** True for a JSON object (not an array, not null). */

@@ -5,7 +5,7 @@ import {
 } from "node:assert/strict";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { FIXTURES, readJson, runCli, tempDir } from "./helpers.ts";
+import { FIXTURES, readJson, ROOT, runCli, runCommand, tempDir } from "./helpers.ts";
 import type { TraceEvent } from "../lib/trace_event.ts";
 
 const DIR = join(FIXTURES, "combine");
@@ -343,4 +343,41 @@ Deno.test("combine: a tracer file placed by its end metadata still reports damag
       "(--strict refuses damaged input)",
   );
   assertEquals(await Deno.stat(join(dir.path, "strict.json")).catch(() => null), null);
+});
+
+/** Writes a trace of `pids` distinct processes (1, 2, ...), one event each; returns its path. */
+async function manyPids(dir: string, name: string, pids: number): Promise<string> {
+  const lines = Array.from(
+    { length: pids },
+    (_, i) => `{"ph":"X","pid":${i + 1},"tid":${i + 1},"ts":${i},"dur":1,"name":"f"}`,
+  );
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, `{"traceEvents":[\n${lines.join(",\n")}\n]}\n`);
+  return path;
+}
+
+Deno.test("combine of 100,000 distinct pids and 50,000 colliding ones fits a 48 MiB V8 heap", async () => {
+  await using dir = await tempDir();
+  const inputs = [
+    await manyPids(dir.path, "a.json", 100_000),
+    await manyPids(dir.path, "b.json", 50_000),
+  ];
+  const out = join(dir.path, "o.json");
+  // Strings per pid and per thread (and copies of them) once needed over 100 MiB of heap here;
+  // the ids are now numbers in typed arrays, outside the heap.
+  const result = await runCommand([
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--v8-flags=--max-old-space-size=48",
+    join(ROOT, "main.ts"),
+    "--combine",
+    ...inputs,
+    "-o",
+    out,
+  ]);
+  assertEquals(result.code, 0, result.stderr.slice(-2000));
+  assertMatch(result.stderr, /tracer: 150,000 processes, 150,000 threads, 200,000 events -> /);
+  const trace = await readJson(out) as Combined;
+  assertEquals(trace.traceEvents.filter((event) => event.name === "process_labels").length, 50_000);
 });

@@ -18,6 +18,7 @@ import {
   tempDir,
 } from "./helpers.ts";
 import { decodeModel, inflateBase64 } from "../lib/viewer/model.ts";
+import { concatBytes } from "../lib/bytes/concat.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
 const isLinux = Deno.build.os === "linux";
@@ -507,6 +508,29 @@ Deno.test("tracer --combine t.json -o o.json, events with NaN, Infinity and a ts
   assert.match(text, /"warnings":\[\{"source":"[^"]*t\.json","message":"2 events left out/);
 });
 
+Deno.test("tracer --combine a.json b.json, two hosts, a pid that is no JSON value: done, the event named as left out", async () => {
+  await using dir = await tempDir();
+  // A raw control byte in the pid string: the first pass counts the pid, the second leaves its
+  // event out. Its host label once parsed the pid again: "internal error", exit 1.
+  const a = join(dir.path, "a.json");
+  await Deno.writeTextFile(
+    a,
+    '{"otherData":{"host":"h1"},"traceEvents":[\n' +
+      '{"ph":"X","pid":"a\u0001b","tid":1,"ts":1,"dur":1,"name":"bad"},\n' + OK_EVENT + "\n]}\n",
+  );
+  const b = join(dir.path, "b.json");
+  await Deno.writeTextFile(
+    b,
+    `{"otherData":{"host":"h2"},"traceEvents":[\n${OK_EVENT.replace('"pid":1', '"pid":2')}\n]}\n`,
+  );
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", a, b, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /a\.json: 1 event left out: not valid JSON/);
+  const labels = eventsOf(await readJson(out)).filter((e) => e.name === "process_labels");
+  assert.deepEqual(labels.map((e) => [e.pid, e.args?.labels]), [[1, "host h1"], [2, "host h2"]]);
+});
+
 Deno.test("tracer --combine t.json -o o.json --strict, an event with NaN: exit 1, one line", async () => {
   await using dir = await tempDir();
   const input = await traceFile(dir.path, "t.json", ODD_EVENTS.slice(0, 2));
@@ -628,6 +652,34 @@ Deno.test("tracer --combine t.json.gz, an event holding an 80 MiB string: the ev
     /t\.json\.gz: an event larger than 64 MiB \(the most tracer reads\) at byte \d+: kept 1 events/,
   );
   assert.match(result.stderr, /tracer: 1 process, 1 thread, 1 event -> /);
+});
+
+Deno.test("tracer --combine t.json.gz, trailing garbage after its gzip data: every event, one warning; --strict refuses it", async () => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "t.json.gz");
+  const text = `{"traceEvents":[\n${manyEvents(2000).join(",\n")}\n]}\n`;
+  // As gzip(1) and Python read it: "decompression OK, trailing garbage ignored".
+  await Deno.writeFile(
+    input,
+    concatBytes([gzipSync(new TextEncoder().encode(text)), new TextEncoder().encode("junk\n")]),
+  );
+  const out = join(dir.path, "o.json");
+  const result = await runCli(["--combine", input, "-o", out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stderr.split("\n").filter((line) => line.startsWith("tracer: warning")).join("\n"),
+    `tracer: warning: ${input}: trailing garbage after the gzip data ignored`,
+  );
+  assert.match(result.stderr, /tracer: 1 process, 1 thread, 2,000 events -> /);
+  assert.equal(eventsOf(await readJson(out)).filter((event) => event.ph === "X").length, 2000);
+  await Deno.remove(out);
+  const strict = await runCli(["--combine", input, "-o", out, "--strict"]);
+  assert.equal(strict.code, 1);
+  assertOneLineError(
+    strict.stderr,
+    /t\.json\.gz: trailing garbage after the gzip data ignored \(--strict refuses damaged input\)/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["t.json.gz"]);
 });
 
 Deno.test("tracer --combine t.json, NUL bytes after the [: exit 1, one line naming the limit", async () => {

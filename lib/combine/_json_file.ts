@@ -4,9 +4,10 @@
  * per-process file.
  * @module
  */
-import { createGunzip } from "node:zlib";
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
+import { type Turns, turnsFor } from "./_turns.ts";
+import { gunzip, TrailingGarbage } from "./_gunzip.ts";
 
 const READ_SIZE = 1 << 20;
 
@@ -20,8 +21,11 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   let closed = false;
   let pending: Promise<number> | undefined;
   try {
-    let buffer = new Uint8Array(READ_SIZE);
-    let spare = new Uint8Array(READ_SIZE);
+    // A small file gets small buffers (one more byte: its end in one read): two buffers of 1 MiB
+    // for each of 20,000 one-event files took seconds of the kernel's time.
+    const size = Math.min(READ_SIZE, (await file.stat()).size + 1);
+    let buffer = new Uint8Array(size);
+    let spare = new Uint8Array(size);
     const first = await readFull(file, buffer);
     if (first >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
       closed = true;
@@ -30,7 +34,7 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
     }
     let count = first;
     while (count > 0) {
-      pending = count < READ_SIZE ? undefined : readFull(file, spare);
+      pending = count < size ? undefined : readFull(file, spare);
       yield buffer.subarray(0, count);
       count = pending === undefined ? 0 : await pending;
       pending = undefined;
@@ -51,74 +55,6 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
     filled += count;
   }
   return filled;
-}
-
-/**
- * Compressed bytes fed to the decompressor at a time: gzip inflates up to ~1032 times, and the
- * next slice goes in only once all that the last one gave out was taken, so at most ~16 MiB of
- * output is ever held.
- */
-const GZIP_SLICE = 16 << 10;
-
-/**
- * The gunzipped bytes of `file` (`head`: its bytes read so far), every gzip member to the end of
- * the file: RFC 1952 lets a file hold several (`cat a.gz b.gz`, a log that was appended to), and
- * `gzip -d` reads them all. (The web DecompressionStream stops at the first and fails on the rest.)
- */
-async function* gunzip(
-  file: Deno.FsFile,
-  head: Uint8Array<ArrayBuffer>,
-): AsyncGenerator<Uint8Array> {
-  const inflater = createGunzip();
-  const out: Uint8Array[] = [];
-  let failure: Error | undefined;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const resume = wake;
-    wake = undefined;
-    resume?.();
-  };
-  inflater.on("data", (chunk: Uint8Array) => {
-    out.push(chunk);
-    notify();
-  });
-  inflater.on("error", (error: Error) => {
-    failure = error;
-    notify();
-  });
-  inflater.on("end", () => {
-    ended = true;
-    notify();
-  });
-  let pending: Uint8Array<ArrayBuffer> = head;
-  const buffer = new Uint8Array(READ_SIZE);
-  let input = true;
-  try {
-    for (;;) {
-      if (input && pending.length === 0) {
-        const count = await file.read(buffer);
-        if (count === null) {
-          input = false;
-          inflater.end();
-        } else {
-          pending = buffer.slice(0, count);
-        }
-      }
-      if (input) {
-        const slice = pending.subarray(0, GZIP_SLICE);
-        pending = pending.subarray(GZIP_SLICE);
-        await new Promise<void>((resolve) => inflater.write(slice, () => resolve()));
-      }
-      while (out.length > 0) yield out.shift()!;
-      if (failure !== undefined) throw failure;
-      if (ended) return;
-      if (!input) await new Promise<void>((resolve) => wake = resolve);
-    }
-  } finally {
-    inflater.destroy();
-    file.close();
-  }
 }
 
 /** The metadata a tracer per-process file carries at both ends (docs/internals.md). */
@@ -172,14 +108,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** How often (ms) a pass that can be stopped lets the event loop run (a signal's listener). */
-const TURN_MS = 50;
-
 /** One pass over a file: feeds its chunks to a scanner, which hands elements to `onSpans`. */
 export class FileScan {
   #scanner = new TraceScanner();
   #readError: string | undefined;
-  #turnAt = 0;
+  /** What the read noted that cost no data: trailing garbage after gzip data. */
+  #readNote: string | undefined;
+  readonly #turns: Turns;
 
   /**
    * Prepares a pass over `path`; nothing is opened until `chunks` is iterated. `stop` ends the
@@ -189,7 +124,9 @@ export class FileScan {
     readonly path: string,
     readonly onSpans: SpanSink,
     readonly stop?: AbortSignal,
-  ) {}
+  ) {
+    this.#turns = turnsFor(stop);
+  }
 
   /**
    * Reads the file, yielding after each chunk's elements went to `onSpans`. A read error ends the
@@ -203,20 +140,13 @@ export class FileScan {
         try {
           step = await chunks.next();
         } catch (error) {
-          this.#readError = describeReadError(error, this.path);
+          if (error instanceof TrailingGarbage) this.#readNote = error.message;
+          else this.#readError = describeReadError(error, this.path);
           return;
         }
         if (step.done) return;
         this.#scanner.feed(step.value, this.onSpans);
-        if (this.stop !== undefined) {
-          // Decompressed chunks can come one after another as microtasks alone (node:zlib), and a
-          // signal's listener waits for a macrotask: give it one every TURN_MS.
-          if (performance.now() >= this.#turnAt) {
-            await new Promise((resolve) => setTimeout(resolve, 0));
-            this.#turnAt = performance.now() + TURN_MS;
-          }
-          this.stop.throwIfAborted();
-        }
+        await this.#turns.chunk();
         yield;
       }
     } finally {
@@ -227,6 +157,10 @@ export class FileScan {
   /** The file's summary once `chunks` is exhausted; `kept` counts what the sink accepted. */
   finish(kept: { events: number; skipped: number }): TraceFileInfo {
     const info = this.#scanner.finish(kept);
+    const note = this.#readNote;
+    if (note !== undefined) {
+      info.damage = info.damage === undefined ? note : `${info.damage}; ${note}`;
+    }
     const readError = this.#readError;
     if (readError === undefined) return info;
     if (info.bytes === 0) {

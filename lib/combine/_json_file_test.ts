@@ -51,6 +51,45 @@ Deno.test("FileScan reads gzip (every member), truncated gzip and reports a miss
   }
 });
 
+Deno.test("FileScan reads a .gz that ends in garbage as gzip -d does: every event, and a note", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 3,000 events: ~200 KB inflated, the last 16 KiB write of the member holds the garbage too.
+    const events = Array.from(
+      { length: 3000 },
+      (_, i) => ({ ph: "X", pid: 1, tid: 1, ts: i, dur: 1, name: `f${i}` }),
+    );
+    const text = encoder.encode(JSON.stringify({ traceEvents: events }));
+    const garbage = encoder.encode("garbage\n");
+    const cases: Record<string, Uint8Array> = {
+      "one member": new Uint8Array([...gzipSync(text), ...garbage]),
+      "a small member": new Uint8Array([
+        ...gzipSync(encoder.encode(LAYOUTS["one line"])),
+        ...garbage,
+      ]),
+      "two members": new Uint8Array([
+        ...gzipSync(text.subarray(0, 1000)),
+        ...gzipSync(text.subarray(1000)),
+        ...garbage,
+      ]),
+    };
+    for (const [label, bytes] of Object.entries(cases)) {
+      const path = join(dir, "t.json.gz");
+      await Deno.writeFile(path, bytes);
+      const parser = new EventParser();
+      const read: TraceEvent[] = [];
+      const scan = new FileScan(path, (bytes, spans) => parser.parse(bytes, spans, read));
+      for await (const _ of scan.chunks()) { /* events collected by the sink */ }
+      const info = scan.finish(parser);
+      assertEquals(read, label === "a small member" ? EVENTS : events, label);
+      assertEquals(info.damage, "trailing garbage after the gzip data ignored", label);
+      assertEquals(info.truncated, false, label);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("readTracerFileEnds reads only complete tracer files", async () => {
   const fixtures = fileURLToPath(new URL("../../tests/fixtures/combine/", import.meta.url));
   const ends = await readTracerFileEnds(join(fixtures, "run1", "result_100.json"));

@@ -16,7 +16,8 @@ import {
   SPAN_TS,
   SPAN_TS_END,
 } from "./_json_scanner.ts";
-import { canonicalJson, EventParser, parseNumber, SeenThreads } from "./_json_values.ts";
+import { EventParser, parseNumber } from "./_json_values.ts";
+import { type Id, idOfBytes, idOfValue, IdSet, ThreadSet } from "./_ids.ts";
 import type { EventText } from "./_event_text.ts";
 import { patchedEventText } from "./_json_text.ts";
 import { type FilePlan, type FileProbe, isAbsurdTs, placeEvent } from "./_plan.ts";
@@ -42,7 +43,7 @@ class JsonFileSource implements CombineSource {
 
   async probe(): Promise<FileProbe> {
     const ends = await readTracerFileEnds(this.path);
-    const placed = ends && probeFromEnds(this.path, ends, new Set());
+    const placed = ends && probeFromEnds(this.path, ends, new ThreadSet());
     if (placed !== undefined) return placed;
     this.#scanned = true;
     const probe = await scanFile(this.path, this.stop);
@@ -74,7 +75,7 @@ class JsonFileSource implements CombineSource {
           lastPid = event.pid;
           lastTid = event.tid;
           if (event.pid !== undefined && event.tid !== undefined) {
-            tally.thread(JSON.stringify(event.pid), JSON.stringify(event.tid));
+            tally.thread(idOfValue(event.pid), idOfValue(event.tid));
           }
         }
       }
@@ -96,14 +97,15 @@ class JsonFileSource implements CombineSource {
 
 /** The first pass over a file: its earliest `ts`, pids and threads, without parsing events. */
 async function scanFile(path: string, stop: AbortSignal | undefined): Promise<FileProbe> {
-  const pids = new Set<string>();
-  const threads = new Set<string>();
+  const pids = new IdSet();
+  const threads = new ThreadSet();
   let minTs = Infinity;
   let absurdTs: { count: number; first: number } | undefined;
   let events = 0;
   let skipped = 0;
-  // Strings only for threads met for the first time.
-  const seenThreads = new SeenThreads();
+  // Consecutive events mostly share a thread: the last one seen is not looked up again.
+  let lastPid: Id | undefined;
+  let lastTid: Id | undefined;
   const scan = new FileScan(path, (bytes, spans) => {
     for (let k = 0; k < spans.length; k += SPAN_STRIDE) {
       if (spans[k + SPAN_PHASE] === 0) {
@@ -114,12 +116,12 @@ async function scanFile(path: string, stop: AbortSignal | undefined): Promise<Fi
       const pidStart = spans[k + SPAN_PID];
       const tidStart = spans[k + SPAN_TID];
       if (pidStart >= 0) {
-        if (seenThreads.isNew(bytes, spans, k)) {
-          const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
-          pids.add(pid);
-          if (tidStart >= 0) {
-            threads.add(`${pid} ${canonicalJson(bytes, tidStart, spans[k + SPAN_TID_END])}`);
-          }
+        const pid = idOfBytes(bytes, pidStart, spans[k + SPAN_PID_END]);
+        const tid = tidStart < 0 ? undefined : idOfBytes(bytes, tidStart, spans[k + SPAN_TID_END]);
+        if (pid !== lastPid || tid !== lastTid) {
+          lastPid = pid;
+          lastTid = tid;
+          if (tid === undefined || threads.add(pid, tid)) pids.add(pid);
         }
       }
       const tsStart = spans[k + SPAN_TS];

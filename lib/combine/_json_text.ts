@@ -25,7 +25,8 @@ import {
   SPAN_TS_END,
   type TraceFileInfo,
 } from "./_json_scanner.ts";
-import { canonicalJson, parseNumber, SeenThreads } from "./_json_values.ts";
+import { parseNumber } from "./_json_values.ts";
+import { type Id, idOfBytes } from "./_ids.ts";
 import type { EventText } from "./_event_text.ts";
 import { checkJson, JsonCheck } from "./_json_valid.ts";
 import { type FilePlan, placeEvent } from "./_plan.ts";
@@ -55,14 +56,17 @@ class EventPatcher {
   readonly #plan: FilePlan;
   readonly #text: EventText;
   readonly #tally: Tally;
-  readonly #threads: SeenThreads | undefined;
+  readonly #countThreads: boolean;
+  /** The thread of the last event counted: consecutive events mostly share one. */
+  #lastPid: Id | undefined;
+  #lastTid: Id | undefined;
   readonly #decoder = new TextDecoder();
 
   constructor(plan: FilePlan, text: EventText, tally: Tally, countThreads: boolean) {
     this.#plan = plan;
     this.#text = text;
     this.#tally = tally;
-    this.#threads = countThreads ? new SeenThreads() : undefined;
+    this.#countThreads = countThreads;
   }
 
   /**
@@ -75,7 +79,7 @@ class EventPatcher {
     const text = this.#text;
     const out = text.out;
     const stats = this.#tally.stats;
-    const threads = this.#threads;
+    const countThreads = this.#countThreads;
     let events = this.events;
     let skipped = this.skipped;
     const shifting = plan.shift !== 0;
@@ -95,7 +99,7 @@ class EventPatcher {
         continue;
       }
       events++;
-      if (threads !== undefined) this.#countThread(threads, bytes, k, spans);
+      if (countThreads) this.#countThread(bytes, k, spans);
       const start = spans[k + SPAN_START];
       const end = spans[k + SPAN_END];
       let tsNs: number | undefined;
@@ -112,7 +116,7 @@ class EventPatcher {
         else simple = false;
       }
       if (simple && remapping && pidStart >= 0) {
-        const mapped = plan.pidMap.get(canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]));
+        const mapped = plan.pidMap.get(idOfBytes(bytes, pidStart, spans[k + SPAN_PID_END]));
         if (mapped !== undefined) pidText = String(mapped);
       }
       if (!simple) {
@@ -169,16 +173,16 @@ class EventPatcher {
     return true;
   }
 
-  #countThread(threads: SeenThreads, bytes: Uint8Array, k: number, spans: number[]): void {
+  #countThread(bytes: Uint8Array, k: number, spans: number[]): void {
     const pidStart = spans[k + SPAN_PID];
-    if (pidStart < 0 || spans[k + SPAN_TID] < 0) return;
-    if (!threads.isNew(bytes, spans, k)) return;
-    const pid = canonicalJson(bytes, pidStart, spans[k + SPAN_PID_END]);
-    const mapped = this.#plan.pidMap.get(pid);
-    this.#tally.thread(
-      mapped === undefined ? pid : String(mapped),
-      canonicalJson(bytes, spans[k + SPAN_TID], spans[k + SPAN_TID_END]),
-    );
+    const tidStart = spans[k + SPAN_TID];
+    if (pidStart < 0 || tidStart < 0) return;
+    const pid = idOfBytes(bytes, pidStart, spans[k + SPAN_PID_END]);
+    const tid = idOfBytes(bytes, tidStart, spans[k + SPAN_TID_END]);
+    if (pid === this.#lastPid && tid === this.#lastTid) return;
+    this.#lastPid = pid;
+    this.#lastTid = tid;
+    this.#tally.thread(this.#plan.pidMap.get(pid) ?? pid, tid);
   }
 }
 

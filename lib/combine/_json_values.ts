@@ -1,18 +1,10 @@
 /**
  * Reading the values the scanner located (lib/combine/_json_scanner.ts) in an element's bytes:
- * events parsed in runs, numbers, pid and tid text, and the threads met so far.
+ * events parsed in runs, numbers, pid and tid text.
  * @module
  */
 import { isTraceEvent, type TraceEvent } from "../trace_event.ts";
-import {
-  SPAN_END,
-  SPAN_PID,
-  SPAN_PID_END,
-  SPAN_START,
-  SPAN_STRIDE,
-  SPAN_TID,
-  SPAN_TID_END,
-} from "./_json_scanner.ts";
+import { SPAN_END, SPAN_START, SPAN_STRIDE } from "./_json_scanner.ts";
 
 /** Turns element spans into event objects, parsing each chunk's run of events at once. */
 export class EventParser {
@@ -92,73 +84,6 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number): numb
   return negative ? -value : value;
 }
 
-const RECENT_THREADS = 4;
-
-interface ThreadKey {
-  pid: Uint8Array;
-  tid: Uint8Array;
-}
-
-/**
- * The (pid, tid) pairs met so far, compared by the bytes of their JSON values, so that a repeated
- * pair costs no string: consecutive events mostly come from one of the last few threads.
- */
-export class SeenThreads {
-  #byHash = new Map<number, ThreadKey[]>();
-  /** The last few pairs met (a ring), checked before hashing. */
-  #recent: ThreadKey[] = [];
-  #next = 0;
-
-  /** True the first time the pid and tid of span `k` (pid present, tid maybe absent) are met. */
-  isNew(bytes: Uint8Array, spans: number[], k: number): boolean {
-    const pidStart = spans[k + SPAN_PID];
-    const pidEnd = spans[k + SPAN_PID_END];
-    const tidStart = spans[k + SPAN_TID];
-    const tidEnd = spans[k + SPAN_TID_END];
-    const recent = this.#recent;
-    for (let r = 0; r < recent.length; r++) {
-      if (sameKey(recent[r], bytes, pidStart, pidEnd, tidStart, tidEnd)) return false;
-    }
-    let hash = 0x811c9dc5;
-    for (let i = pidStart; i < pidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-    hash = Math.imul(hash ^ 0x20, 0x01000193);
-    for (let i = tidStart; i < tidEnd; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-    hash &= 0x3fffffff;
-    let keys = this.#byHash.get(hash);
-    if (keys === undefined) this.#byHash.set(hash, keys = []);
-    for (const key of keys) {
-      if (sameKey(key, bytes, pidStart, pidEnd, tidStart, tidEnd)) {
-        this.#remember(key);
-        return false;
-      }
-    }
-    const key = { pid: bytes.slice(pidStart, pidEnd), tid: bytes.slice(tidStart, tidEnd) };
-    keys.push(key);
-    this.#remember(key);
-    return true;
-  }
-
-  #remember(key: ThreadKey): void {
-    this.#recent[this.#next] = key;
-    this.#next = (this.#next + 1) % RECENT_THREADS;
-  }
-}
-
-function sameKey(
-  key: ThreadKey,
-  bytes: Uint8Array,
-  pidStart: number,
-  pidEnd: number,
-  tidStart: number,
-  tidEnd: number,
-): boolean {
-  const { pid, tid } = key;
-  if (pid.length !== pidEnd - pidStart || tid.length !== tidEnd - tidStart) return false;
-  for (let i = 0; i < pid.length; i++) if (pid[i] !== bytes[pidStart + i]) return false;
-  for (let i = 0; i < tid.length; i++) if (tid[i] !== bytes[tidStart + i]) return false;
-  return true;
-}
-
 const utf8 = new TextDecoder();
 
 /**
@@ -166,7 +91,8 @@ const utf8 = new TextDecoder();
  * and from parsed events compare equal (`1`, `"p\u00fc"` and `"pü"` become `1` and `"pü"`).
  */
 export function canonicalJson(bytes: Uint8Array, start: number, end: number): string {
-  let plain = end > start;
+  // Digits alone are their own canonical text, up to 15 of them (more may not survive a double).
+  let plain = end > start && end - start <= 15;
   for (let i = start; i < end && plain; i++) {
     const byte = bytes[i];
     plain = (byte >= 0x30 && byte <= 0x39) || (byte === 0x2d && i === start);

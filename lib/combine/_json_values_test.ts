@@ -1,27 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { locateFields, SPAN_STRIDE } from "./_json_scanner.ts";
-import { parseNumber, SeenThreads } from "./_json_values.ts";
+import { parseNumber } from "./_json_values.ts";
 
 const encoder = new TextEncoder();
-
-Deno.test("SeenThreads: new only the first time, by the bytes of pid and tid", () => {
-  const lines = [
-    '{"ph":"X","pid":1,"tid":12}',
-    '{"ph":"X","pid":11,"tid":2}',
-    '{"ph":"X","pid":1}',
-  ];
-  const seen = new SeenThreads();
-  const isNew = (line: string) => {
-    const bytes = encoder.encode(line);
-    const span = new Array(SPAN_STRIDE).fill(0);
-    assert(locateFields(bytes, 0, bytes.length, span));
-    return seen.isNew(bytes, span, 0);
-  };
-  // "1" + "12" and "11" + "2" hold the same bytes: they are still two threads.
-  assertEquals(lines.map(isNew), [true, true, true]);
-  assertEquals([...lines, ...lines].map(isNew), [false, false, false, false, false, false]);
-  assertEquals(isNew('{"ph":"X","pid":"1","tid":12}'), true);
-});
 
 Deno.test("parseNumber reads JSON numbers as Number does, to the nanosecond", () => {
   const texts = [

@@ -5,7 +5,9 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import type { TraceFileInfo } from "./_json_scanner.ts";
+import { type Id, IdMap, idOfValue, IdSet, idText, idValue, type ThreadSet } from "./_ids.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import type { Turns } from "./_turns.ts";
 import type { TracerEnd, TracerStart } from "../trace_metadata.ts";
 
 /** What the first pass (or the file's end metadata) tells about one file. */
@@ -22,10 +24,10 @@ export interface FileProbe {
   minTs: number;
   /** Events whose `ts` is absurd (isAbsurdTs): how many, and the first one's. */
   absurdTs?: { count: number; first: number };
-  /** Pids used by the events, as their JSON text. */
-  pids: Set<string>;
-  /** `pid` JSON text + " " + `tid` JSON text. */
-  threads: Set<string>;
+  /** Pids used by the events. */
+  pids: IdSet;
+  /** Threads used by the events. */
+  threads: ThreadSet;
 }
 
 /** How one input file's events are moved onto the common timeline. */
@@ -34,10 +36,42 @@ export interface FilePlan {
   path: string;
   /** Added to every non-metadata `ts`. */
   shift: number;
-  /** Original pid (as its JSON text) -> new pid, for pids that collided with another file's. */
-  pidMap: Map<string, number>;
+  /** Original pid -> new pid, for pids that collided with another file's. */
+  pidMap: IdMap;
   /** `process_labels` events announcing the remapped pids. */
-  labels: TraceEvent[];
+  labels: PidLabels;
+}
+
+/**
+ * The `process_labels` events of one file, made as they are written: a file may remap a million
+ * pids, and a million event objects held until then took hundreds of MB.
+ */
+export class PidLabels {
+  /** The pid each label is for (as written: a remapped pid is its new one). */
+  #pids: Id[] = [];
+  /** The pid it had in the file, when remapped; undefined for a host label. */
+  #originals: (Id | undefined)[] = [];
+
+  constructor(private readonly host: string, private readonly source: string) {}
+
+  /** Labels `pid` with its host, or with its original pid and file when it was remapped. */
+  add(pid: Id, original?: Id): void {
+    this.#pids.push(pid);
+    this.#originals.push(original);
+  }
+
+  /** The events, made now (none for a pid that is no JSON value: its events are left out). */
+  *events(): Generator<TraceEvent> {
+    for (const [index, pid] of this.#pids.entries()) {
+      const value = idValue(pid) as TraceEvent["pid"];
+      if (value === undefined) continue;
+      const original = this.#originals[index];
+      const labels = original === undefined
+        ? `host ${this.host}`
+        : `pid ${idText(original)} from ${this.source}`;
+      yield { ph: "M", pid: value, name: "process_labels", args: { labels } };
+    }
+  }
 }
 
 /**
@@ -59,7 +93,7 @@ export function placeEvent(event: TraceEvent, plan: FilePlan): void {
     event.ts = roundTs(event.ts + plan.shift);
   }
   if (plan.pidMap.size > 0 && event.pid !== undefined) {
-    const mapped = plan.pidMap.get(JSON.stringify(event.pid));
+    const mapped = plan.pidMap.get(idOfValue(event.pid));
     if (mapped !== undefined) event.pid = mapped;
   }
 }
@@ -77,8 +111,15 @@ function clockOf(probe: FileProbe): { group: string; wallOffset: number } | unde
     : { group: `${host}\n${bootId}`, wallOffset: wallOffsetUs };
 }
 
-/** Decides each file's shift and pid remapping (see the module comment for the rule). */
-export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
+/**
+ * Decides each file's shift and pid remapping (see the module comment for the rule). A loop over
+ * the pids takes `turns`: a file may hold millions.
+ */
+export async function planFiles(
+  probes: FileProbe[],
+  align: boolean,
+  turns: Turns,
+): Promise<FilePlan[]> {
   const offsets = probes.map(() => 0);
   if (align) {
     probes.forEach((probe, index) => offsets[index] = -probe.minTs);
@@ -98,28 +139,30 @@ export function planFiles(probes: FileProbe[], align: boolean): FilePlan[] {
   let origin = Infinity;
   probes.forEach((probe, index) => origin = Math.min(origin, probe.minTs + offsets[index]));
   if (!Number.isFinite(origin)) origin = 0;
-  const pidMaps = remapPids(probes);
+  const pidMaps = await remapPids(probes, turns);
   // Processes from more than one host each name theirs; a remapped pid names its origin too.
   const manyHosts =
     new Set(probes.map((probe) => probe.start.host).filter((h) => h !== "")).size > 1;
-  const labelled = new Set<string>();
-  return probes.map((probe, index) => {
+  const labelled = new IdSet();
+  const plans: FilePlan[] = [];
+  for (const [index, probe] of probes.entries()) {
     const pidMap = pidMaps[index];
-    const labels: TraceEvent[] = [];
     const host = probe.start.host;
-    for (const original of probe.pids) {
-      const moved = pidMap.get(original);
-      if (moved === undefined && !(manyHosts && host !== "")) continue;
-      const pid = moved ?? JSON.parse(original);
-      if (labelled.has(JSON.stringify(pid))) continue;
-      labelled.add(JSON.stringify(pid));
-      const label = moved === undefined
-        ? `host ${host}`
-        : `pid ${JSON.parse(original)} from ${sourceLabel(probe)}`;
-      labels.push({ ph: "M", pid, name: "process_labels", args: { labels: label } });
+    const labels = new PidLabels(host, sourceLabel(probe));
+    if (pidMap.size > 0 || (manyHosts && host !== "")) {
+      for (const original of probe.pids) {
+        if (turns.due()) await turns.take();
+        const moved = pidMap.get(original);
+        if (moved === undefined && !(manyHosts && host !== "")) continue;
+        const pid = moved ?? original;
+        if (!labelled.add(pid)) continue;
+        if (moved === undefined) labels.add(pid);
+        else labels.add(pid, original);
+      }
     }
-    return { path: probe.path, shift: offsets[index] - origin, pidMap, labels };
-  });
+    plans.push({ path: probe.path, shift: offsets[index] - origin, pidMap, labels });
+  }
+  return plans;
 }
 
 function sourceLabel(probe: FileProbe): string {
@@ -127,52 +170,80 @@ function sourceLabel(probe: FileProbe): string {
   return `${basename(probe.path)}${host !== "" ? ` on ${host}` : ""}`;
 }
 
-function remapPids(probes: FileProbe[]): Map<string, number>[] {
-  let next = PID_MAX;
-  for (const probe of probes) {
+async function remapPids(probes: FileProbe[], turns: Turns): Promise<IdMap[]> {
+  // One file cannot collide with another: the common case of a file of millions of pids.
+  if (probes.length === 1) return [new IdMap()];
+  const processes = await processRoots(probes, turns);
+  /** The last pid handed out; the highest pid of all files at first (found at the first need). */
+  let next: number | undefined;
+  /** pid -> the process (its first file's index) that claimed it first. */
+  const owners = new IdMap();
+  /** process -> its new pids, shared by the files of one process (exec successors). */
+  const moved = new Map<number, IdMap>();
+  const pidMaps: IdMap[] = [];
+  for (const [index, probe] of probes.entries()) {
+    const process = processes[index];
+    const pidMap = new IdMap();
     for (const pid of probe.pids) {
-      const value = Number(pid);
-      if (Number.isInteger(value) && value > next) next = value;
-    }
-  }
-  const processes = processKeys(probes);
-  /** pid text -> the process (key) that claimed it first. */
-  const owners = new Map<string, string>();
-  /** process key -> its new pid, shared by the files of one process (exec successors). */
-  const moved = new Map<string, number>();
-  return probes.map((probe, index) => {
-    const pidMap = new Map<string, number>();
-    for (const pid of probe.pids) {
-      const key = `${processes[index]}\n${pid}`;
+      if (turns.due()) await turns.take();
       const owner = owners.get(pid);
       if (owner === undefined) {
-        owners.set(pid, key);
-      } else if (owner !== key) {
-        if (!moved.has(key)) moved.set(key, ++next);
-        pidMap.set(pid, moved.get(key)!);
+        owners.setOnce(pid, process);
+      } else if (owner !== process) {
+        let ours = moved.get(process);
+        if (ours === undefined) moved.set(process, ours = new IdMap());
+        if (ours.get(pid) === undefined) {
+          next = (next ?? await highestPid(probes, turns)) + 1;
+          ours.setOnce(pid, next);
+        }
+        pidMap.setOnce(pid, ours.get(pid)!);
       }
     }
-    return pidMap;
-  });
+    pidMaps.push(pidMap);
+  }
+  return pidMaps;
+}
+
+/** The highest pid of all files, or PID_MAX: remapped pids are above both. */
+async function highestPid(probes: FileProbe[], turns: Turns): Promise<number> {
+  let highest = PID_MAX;
+  for (const probe of probes) {
+    for (const pid of probe.pids) {
+      if (turns.due()) await turns.take();
+      if (typeof pid === "number" && pid > highest) highest = pid;
+    }
+  }
+  return highest;
 }
 
 /**
- * Which process each file belongs to: a tracer file whose `exec_of` names another input of the
- * same pid and directory continues that file's process; every other file is its own.
+ * Which process each file belongs to, as the index of that process's first file: a tracer file
+ * whose `exec_of` names another input of the same pid and directory continues that file's
+ * process; every other file is its own.
  */
-function processKeys(probes: FileProbe[]): string[] {
+async function processRoots(probes: FileProbe[], turns: Turns): Promise<number[]> {
   const byFile = new Map(probes.map((probe, index) => [resolve(probe.path), index]));
-  const execOf = probes.map((probe) => {
-    const execOf = probe.start.execOf;
-    if (execOf === undefined) return -1;
-    const earlier = byFile.get(resolve(dirname(probe.path), basename(execOf)));
-    if (earlier === undefined) return -1;
-    const samePid = [...probes[earlier].pids].some((pid) => probe.pids.has(pid));
-    return samePid ? earlier : -1;
-  });
+  const execOf: number[] = [];
+  for (const probe of probes) {
+    const execOfName = probe.start.execOf;
+    const earlier = execOfName === undefined
+      ? undefined
+      : byFile.get(resolve(dirname(probe.path), basename(execOfName)));
+    const same = earlier !== undefined && await sharePid(probes[earlier].pids, probe.pids, turns);
+    execOf.push(same ? earlier! : -1);
+  }
   return probes.map((_, index) => {
     let root = index;
     for (let hops = 0; execOf[root] >= 0 && hops < probes.length; hops++) root = execOf[root];
-    return resolve(probes[root].path);
+    return byFile.get(resolve(probes[root].path))!;
   });
+}
+
+async function sharePid(a: IdSet, b: IdSet, turns: Turns): Promise<boolean> {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const pid of small) {
+    if (large.has(pid)) return true;
+    if (turns.due()) await turns.take();
+  }
+  return false;
 }

@@ -5,6 +5,7 @@
 import { TracerError } from "../errors.ts";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import type { CombineStats, TraceWarning } from "../trace_event.ts";
+import { type Id, IdSet, ThreadSet } from "./_ids.ts";
 
 /** Counts and warnings the second pass adds for files placed without a first pass. */
 export class Tally {
@@ -12,18 +13,22 @@ export class Tally {
   readonly stats: CombineStats;
   #warnings: TraceWarning[];
   #metadata: Record<string, unknown>;
-  #processes: Set<string>;
-  #threads: Set<string>;
+  /** What the first pass saw: read, never changed (they may be a source's own sets). */
+  #processes: IdSet;
+  #threads: ThreadSet;
+  /** What the second pass saw beyond them. */
+  #newProcesses = new IdSet();
+  #newThreads = new ThreadSet();
   #strict: boolean;
 
-  /** Continues the counts of the first pass. */
+  /** Continues the counts of the first pass (`stats` counts its `processes` and `threads`). */
   constructor(
     state: {
       stats: CombineStats;
       warnings: TraceWarning[];
       metadata: Record<string, unknown>;
-      processes: Set<string>;
-      threads: Set<string>;
+      processes: IdSet;
+      threads: ThreadSet;
       strict: boolean;
     },
   ) {
@@ -36,14 +41,13 @@ export class Tally {
   }
 
   /**
-   * Records a thread (pid and tid as JSON text, the pid already remapped), and its process: a
-   * file placed from its ends names one pid, events of another may come in the middle.
+   * Records a thread (the pid already remapped), and its process: a file placed from its ends
+   * names one pid, events of another may come in the middle.
    */
-  thread(pid: string, tid: string): void {
-    this.#threads.add(`${pid} ${tid}`);
-    this.stats.threads = this.#threads.size;
-    this.#processes.add(pid);
-    this.stats.processes = this.#processes.size;
+  thread(pid: Id, tid: Id): void {
+    if (this.#threads.has(pid, tid) || !this.#newThreads.add(pid, tid)) return;
+    this.stats.threads++;
+    if (!this.#processes.has(pid) && this.#newProcesses.add(pid)) this.stats.processes++;
   }
 
   /** After the second pass of a file no first pass read: reports the damage it found. */

@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { Tally } from "./_tally.ts";
+import { IdSet, ThreadSet } from "./_ids.ts";
 import type { TraceWarning } from "../trace_event.ts";
 import { TracerError } from "../errors.ts";
 
@@ -19,8 +20,8 @@ function tally(strict = false) {
       stats,
       warnings,
       metadata: {},
-      processes: new Set(),
-      threads: new Set(),
+      processes: new IdSet(),
+      threads: new ThreadSet(),
       strict,
     }),
   };

@@ -33,6 +33,8 @@ import { type FilePlan, type FileProbe, planFiles } from "./_plan.ts";
 import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
 import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
+import { type IdMap, IdSet, idText, ThreadSet } from "./_ids.ts";
+import { type Turns, turnsFor } from "./_turns.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";
@@ -84,11 +86,12 @@ export async function combineFiles(
     );
   }
   const usableSources = sources.filter((_, index) => probes[index].info.events > 0);
-  const plans = planFiles(usable, options.align ?? false);
+  const turns = turnsFor(options.stop);
+  const plans = await planFiles(usable, options.align ?? false, turns);
   const metadata = mergeMetadata(usable, plans);
   warnings.unshift(...carriedWarnings(usable));
   if (warnings.length > 0) metadata.warnings = warnings;
-  const { processes, threads } = processesAndThreads(usable, plans);
+  const { processes, threads } = await processesAndThreads(usable, plans, turns);
   const stats: CombineStats = {
     files: inputs.length,
     processes: processes.size,
@@ -105,7 +108,7 @@ export async function combineFiles(
     threads,
     strict: options.strict ?? false,
   });
-  return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally);
+  return consumableOnce({ metadata, warnings, stats }, usableSources, plans, tally, turns);
 }
 
 /** How many inputs the error of a combine with no events names (and how many more there were). */
@@ -153,22 +156,31 @@ function problemsOf(probe: FileProbe): string[] {
   return problems;
 }
 
-/** The processes (pid text) and threads (`pid tid`) the first pass saw, after pid remapping. */
-function processesAndThreads(
+/**
+ * The processes and threads the first pass saw, after pid remapping: a single file's own sets when
+ * its pids stay (no copy of millions of ids), else their union.
+ */
+async function processesAndThreads(
   probes: FileProbe[],
   plans: FilePlan[],
-): { processes: Set<string>; threads: Set<string> } {
-  const processes = new Set<string>();
-  const threads = new Set<string>();
-  probes.forEach((probe, index) => {
+  turns: Turns,
+): Promise<{ processes: IdSet; threads: ThreadSet }> {
+  if (probes.length === 1 && plans[0].pidMap.size === 0) {
+    return { processes: probes[0].pids, threads: probes[0].threads };
+  }
+  const processes = new IdSet();
+  const threads = new ThreadSet();
+  for (const [index, probe] of probes.entries()) {
     const pidMap = plans[index].pidMap;
-    for (const pid of probe.pids) processes.add(String(pidMap.get(pid) ?? pid));
-    for (const thread of probe.threads) {
-      const space = thread.indexOf(" ");
-      const pid = thread.slice(0, space);
-      threads.add(`${pidMap.get(pid) ?? pid} ${thread.slice(space + 1)}`);
+    for (const pid of probe.pids) {
+      processes.add(pidMap.get(pid) ?? pid);
+      if (turns.due()) await turns.take();
     }
-  });
+    for (const [pid, tid] of probe.threads) {
+      threads.add(pidMap.get(pid) ?? pid, tid);
+      if (turns.due()) await turns.take();
+    }
+  }
   return { processes, threads };
 }
 
@@ -178,6 +190,7 @@ function consumableOnce(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): CombinedTraceText {
   let consumed = false;
   const claim = () => {
@@ -189,12 +202,12 @@ function consumableOnce(
     events: {
       [Symbol.asyncIterator]() {
         claim();
-        return eventBatches(sources, plans, tally)[Symbol.asyncIterator]();
+        return eventBatches(sources, plans, tally, turns)[Symbol.asyncIterator]();
       },
     },
     eventText() {
       claim();
-      return textChunks(sources, plans, tally);
+      return textChunks(sources, plans, tally, turns);
     },
   };
 }
@@ -208,15 +221,28 @@ async function* eventBatches(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): AsyncGenerator<TraceEvent[]> {
   for (const [index, plan] of plans.entries()) {
-    if (plan.labels.length > 0) {
-      tally.stats.events += plan.labels.length;
-      yield plan.labels;
+    let batch: TraceEvent[] = [];
+    for (const label of plan.labels.events()) {
+      batch.push(label);
+      if (batch.length < LABEL_BATCH) continue;
+      tally.stats.events += batch.length;
+      yield batch;
+      batch = [];
+      await turns.chunk();
+    }
+    if (batch.length > 0) {
+      tally.stats.events += batch.length;
+      yield batch;
     }
     yield* sources[index].events(plan, tally);
   }
 }
+
+/** `process_labels` events handed on at once. */
+const LABEL_BATCH = 8192;
 
 /** Output handed on in chunks of about this size. */
 const CHUNK_BYTES = 1 << 16;
@@ -229,11 +255,17 @@ async function* textChunks(
   sources: CombineSource[],
   plans: FilePlan[],
   tally: Tally,
+  turns: Turns,
 ): AsyncGenerator<Uint8Array> {
   const text = new EventText();
   for (const [index, plan] of plans.entries()) {
-    for (const label of plan.labels) text.appendObject(structuredClone(label));
-    tally.stats.events += plan.labels.length;
+    for (const label of plan.labels.events()) {
+      text.appendObject(label);
+      tally.stats.events++;
+      if (text.out.length < CHUNK_BYTES) continue;
+      yield text.out.take();
+      await turns.chunk();
+    }
     for await (const _ of sources[index].text(plan, text, tally)) {
       if (text.out.length >= CHUNK_BYTES) yield text.out.take();
     }
@@ -279,7 +311,8 @@ function carriedWarnings(probes: FileProbe[]): TraceWarning[] {
 /**
  * The output's `otherData`: `tracer_combine` (format version), `sources` (one record per original
  * file: `file`, its top-level metadata such as tracer's `otherData`/`tracerEnd` or VizTracer's
- * `viztracer_metadata`, and `pid_map` when pids were remapped; cut to a budget as probed, see
+ * `viztracer_metadata`, and `pid_map` when pids were remapped, its first PID_MAP_KEPT entries with
+ * `pid_map_left_out` past them; cut to a budget as probed, see
  * _metadata_budget.ts), `file_info` (VizTracer's source map, merged) and `warnings`. Combining a
  * combined file carries its sources over unchanged.
  */
@@ -292,7 +325,7 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
     const pidMap = plans[index].pidMap;
     for (const source of sourcesOf(probe)) {
       records.push(
-        pidMap.size === 0 ? source : { ...source, pid_map: Object.fromEntries(pidMap) },
+        pidMap.size === 0 ? source : { ...source, ...pidMapRecord(pidMap) },
       );
     }
     const other = probe.info.metadata.otherData;
@@ -308,4 +341,29 @@ function mergeMetadata(probes: FileProbe[], plans: FilePlan[]): Record<string, u
   const metadata: Record<string, unknown> = { tracer_combine: 1, sources: records };
   if (hasFileInfo) metadata.file_info = { files, functions };
   return metadata;
+}
+
+/**
+ * The most `pid_map` entries a source record keeps. Past that, the `process_labels` events still
+ * name each moved pid, and a file of a million colliding pids no longer makes a map of a million
+ * keys (tens of MB of metadata, hundreds in memory).
+ */
+export const PID_MAP_KEPT = 1000;
+
+/**
+ * A file's `pid_map` as its source record keeps it (original pid, its JSON text -> new pid), with
+ * `pid_map_left_out` (how many more there were) when it holds more than PID_MAP_KEPT.
+ */
+function pidMapRecord(
+  pidMap: IdMap,
+): { pid_map: Record<string, number>; pid_map_left_out?: number } {
+  const kept: Record<string, number> = {};
+  let count = 0;
+  for (const [pid, moved] of pidMap.entries()) {
+    if (count++ === PID_MAP_KEPT) break;
+    kept[idText(pid)] = moved;
+  }
+  return pidMap.size <= PID_MAP_KEPT
+    ? { pid_map: kept }
+    : { pid_map: kept, pid_map_left_out: pidMap.size - PID_MAP_KEPT };
 }

@@ -23,6 +23,7 @@ import type { EventText } from "./_event_text.ts";
 import { type FilePlan, type FileProbe, placeEvent } from "./_plan.ts";
 import { type CombineSource, probeFromEnds } from "./source.ts";
 import type { Tally } from "./_tally.ts";
+import { type Id, idOfValue, ThreadSet } from "./_ids.ts";
 import type { TraceEvent } from "../trace_event.ts";
 import { jsonText } from "../json_text.ts";
 import {
@@ -98,7 +99,7 @@ export async function probeRawFile(input: RawInput): Promise<RawProbe> {
 async function readProbe(pass: RawPass, header: string, input: RawInput): Promise<RawProbe> {
   const otherDataText = headerWithJsonNames(header, input.jsonName);
   const pid = pidOf(otherDataText);
-  const found = new ProbeVisitor(JSON.stringify(pid));
+  const found = new ProbeVisitor(idOfValue(pid));
   for await (const _ of visitRecords(pass, found)) { /* the visitor does the work */ }
   const summary = found.summary!;
   const counts = {
@@ -116,19 +117,19 @@ async function readProbe(pass: RawPass, header: string, input: RawInput): Promis
 
 /** What the first pass collects: the threads, and the summary (counts, earliest start, end). */
 class ProbeVisitor implements RecordVisitor {
-  readonly threads = new Set<string>();
+  readonly threads = new ThreadSet();
   summary: RawSummary | undefined;
 
-  constructor(private readonly pidText: string) {}
+  constructor(private readonly pid: Id) {}
 
   onEvents(numbers: Float64Array, from: number, to: number): void {
-    if (to > from) this.threads.add(`${this.pidText} ${JSON.stringify(numbers[0])}`);
+    if (to > from) this.threads.add(this.pid, idOfValue(numbers[0]));
   }
 
   onMeta(events: TraceEvent[]): void {
     for (const event of events) {
       if (event.pid !== undefined && event.tid !== undefined) {
-        this.threads.add(`${JSON.stringify(event.pid)} ${JSON.stringify(event.tid)}`);
+        this.threads.add(idOfValue(event.pid), idOfValue(event.tid));
       }
     }
   }
@@ -233,7 +234,7 @@ class EventLines implements RecordVisitor {
     private readonly tally: Tally,
     private readonly names: NameTable,
   ) {
-    this.#pidText = String(plan.pidMap.get(JSON.stringify(pid)) ?? pid);
+    this.#pidText = String(plan.pidMap.get(idOfValue(pid)) ?? pid);
   }
 
   onEvents(numbers: Float64Array, from: number, to: number, unfinished: boolean): void {

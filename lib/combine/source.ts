@@ -10,6 +10,7 @@ import type { EventText } from "./_event_text.ts";
 import { type FilePlan, type FileProbe, isAbsurdTs } from "./_plan.ts";
 import type { Tally } from "./_tally.ts";
 import type { TraceEvent } from "../trace_event.ts";
+import { idOfValue, IdSet, type ThreadSet } from "./_ids.ts";
 import { type JsonObject, readEnd, readStart } from "../trace_metadata.ts";
 
 /** One input of a combine. */
@@ -32,7 +33,7 @@ export interface CombineSource {
 export function probeFromEnds(
   path: string,
   ends: { otherData: JsonObject; tracerEnd: JsonObject },
-  threads: Set<string>,
+  threads: ThreadSet,
 ): FileProbe | undefined {
   const start = readStart(ends.otherData);
   const end = readEnd(ends.tracerEnd);
@@ -57,7 +58,13 @@ export function probeFromEnds(
     start,
     end,
     minTs: end.firstTs,
-    pids: new Set([JSON.stringify(start.pid)]),
+    pids: pidSet(idOfValue(start.pid)),
     threads,
   };
+}
+
+function pidSet(pid: number | string): IdSet {
+  const pids = new IdSet();
+  pids.add(pid);
+  return pids;
 }
