@@ -26,6 +26,7 @@ import {
 import { jsonText } from "../json_text.ts";
 import { SLICE_BUDGET, SliceStore } from "./_slices.ts";
 import { COLUMN_LIMIT, ColumnSink } from "./_columns.ts";
+import { type Turns, turnsFor } from "../combine/_turns.ts";
 
 /** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
 export const TICK_NS = 10;
@@ -128,6 +129,9 @@ export interface BuilderLimits {
   /** Bytes each column holds in memory (ColumnSink). */
   columnBytes?: number;
 }
+
+/** Slices written to the columns between two chances for a signal to stop the writer. */
+const FINISH_STEP = 1 << 16;
 
 /** The slice columns of lib/report_format.ts, in their order. */
 const COLUMNS = ["start", "dur", "depth", "name", "cat", "flags", "args"] as const;
@@ -374,10 +378,22 @@ export class ReportBuilder {
 
   /**
    * Ends the input: closes open B events as unfinished, finds the time span, then writes every
-   * track's slices, in start order with their depth, into the columns.
+   * track's slices, in start order with their depth, into the columns. With `turns`, it gives the
+   * event loop a turn when one is due, so a signal can stop it (it can take seconds).
    */
+  async finish(turns?: Turns): Promise<void> {
+    for (const _ of this.#finishing()) await turns?.chunk();
+  }
+
+  /** The tracks, finished (at once, without turns, when `finish` was not awaited before). */
   #finish(): TrackData[] {
-    if (this.#finished) return this.#finished;
+    if (this.#finished === undefined) { for (const _ of this.#finishing()); }
+    return this.#finished!;
+  }
+
+  /** The work of `finish`, pausing after each FINISH_STEP slices written. */
+  *#finishing(): Generator<void> {
+    if (this.#finished) return;
     const tracks = [...this.#tracks.values()];
     for (const track of tracks) {
       while (track.open.length > 0) {
@@ -407,18 +423,17 @@ export class ReportBuilder {
     if (origin === Infinity) origin = end = 0;
     this.#origin = origin;
     this.#end = end;
-    for (const track of tracks) this.#writeColumns(track);
+    for (const track of tracks) yield* this.#writeColumns(track);
     this.#finished = tracks;
-    return tracks;
   }
 
   /** Appends one track's slices to the columns, computing each one's depth from nesting. */
-  #writeColumns(track: TrackData) {
+  *#writeColumns(track: TrackData): Generator<void> {
     const { start, dur, depth, name, cat, flags, args } = this.#columns;
     const ends: number[] = [];
     let previous = this.#origin;
     let maxDepth = 0;
-    this.#slices.forEachSorted(track.index, (s, d, n, c, a, f) => {
+    const visit = (s: number, d: number, n: number, c: number, a: number, f: number) => {
       while (ends.length > 0 && ends[ends.length - 1] <= s) ends.pop();
       const level = Math.min(ends.length, 0xffff);
       if (level > maxDepth) maxDepth = level;
@@ -431,8 +446,11 @@ export class ReportBuilder {
       cat.write(c);
       flags.write(f);
       if (f & FLAG_ARGS) args.write(a);
-    });
+    };
+    const merge = this.#slices.merge(track.index);
+    while (merge.visit(visit, FINISH_STEP)) yield;
     track.maxDepth = maxDepth;
+    yield;
   }
 
   /** Ends the input: closes open B events as unfinished, sorts, computes depths; the header. */
@@ -608,18 +626,19 @@ function utf8Length(text: string): number {
 }
 
 /**
- * Reads a whole trace into a builder; returns it with the header. The caller closes the builder;
- * on a failure here it is closed already.
+ * Reads a whole trace into a builder and finishes it (`stop` can end that too); returns it with
+ * the header. The caller closes the builder; on a failure here it is closed already.
  */
 export async function buildReport(
   trace: CombinedTrace,
-  limits?: BuilderLimits,
+  options: { limits?: BuilderLimits; stop?: AbortSignal } = {},
 ): Promise<{ builder: ReportBuilder; header: ReportHeader }> {
-  const builder = new ReportBuilder(limits);
+  const builder = new ReportBuilder(options.limits);
   try {
     for await (const batch of trace.events) {
       for (const event of batch) builder.add(event);
     }
+    await builder.finish(turnsFor(options.stop));
     return { builder, header: builder.header(trace) };
   } catch (error) {
     builder.close();

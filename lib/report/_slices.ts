@@ -1,8 +1,9 @@
 /**
  * The slices of every track, read back per track in start order, in memory that does not grow with
- * their number: a track's slices gather in columns (typed arrays, no object per slice); once all
- * tracks together hold `budget` of them, each track's are sorted and appended to a scratch file
- * (lib/report/_spill.ts) as one run, and reading a track merges its runs.
+ * their number or with the number of tracks: slices gather in one log of columns (typed arrays, no
+ * object per slice, none per track); once it holds `budget` of them it is sorted by track and start
+ * and appended to a scratch file (lib/report/_spill.ts) as one run per track, and reading a track
+ * merges its runs with what the log still holds.
  * @module
  */
 import { SpillFile } from "./_spill.ts";
@@ -33,6 +34,7 @@ interface Run {
 }
 
 class Columns {
+  track: Uint32Array;
   start: Float64Array;
   dur: Float64Array;
   name: Uint32Array;
@@ -42,6 +44,7 @@ class Columns {
   length = 0;
 
   constructor(capacity: number) {
+    this.track = new Uint32Array(capacity);
     this.start = new Float64Array(capacity);
     this.dur = new Float64Array(capacity);
     this.name = new Uint32Array(capacity);
@@ -56,6 +59,7 @@ class Columns {
       to.set(from);
       return to;
     };
+    this.track = grow(this.track, new Uint32Array(size));
     this.start = grow(this.start, new Float64Array(size));
     this.dur = grow(this.dur, new Float64Array(size));
     this.name = grow(this.name, new Uint32Array(size));
@@ -64,28 +68,31 @@ class Columns {
     this.flags = grow(this.flags, new Uint8Array(size));
   }
 
-  /** Indexes `[0, length)` by start, longer first on equal starts, else as added (stable). */
+  /**
+   * Indexes `[0, length)` by track, then start, longer first on equal starts, else as added
+   * (stable).
+   */
   order(): Uint32Array {
     const n = this.length;
-    const { start, dur } = this;
+    const { track, start, dur } = this;
     const order = new Uint32Array(n);
     let sorted = true;
     for (let i = 0; i < n; i++) {
       order[i] = i;
-      if (
-        i > 0 && (start[i] < start[i - 1] || (start[i] === start[i - 1] && dur[i] > dur[i - 1]))
-      ) {
-        sorted = false;
+      if (i > 0 && sorted) {
+        const t = track[i] - track[i - 1];
+        sorted = t > 0 || (t === 0 && (start[i] > start[i - 1] ||
+          (start[i] === start[i - 1] && dur[i] <= dur[i - 1])));
       }
     }
-    if (!sorted) order.sort((a, b) => start[a] - start[b] || dur[b] - dur[a]);
+    if (!sorted) {
+      order.sort((a, b) => track[a] - track[b] || start[a] - start[b] || dur[b] - dur[a]);
+    }
     return order;
   }
 }
 
 class Track {
-  // Small at first: a trace of many short-lived threads has one track each.
-  memory = new Columns(8);
   runs: Run[] = [];
   count = 0;
 }
@@ -118,12 +125,17 @@ class Cursor {
     return cursor.#load() ? cursor : undefined;
   }
 
-  /** A cursor over slices in memory, read in place through their sort order. */
-  static ofMemory(columns: Columns, rank: number): Cursor | undefined {
-    const order = columns.order();
-    if (order.length === 0) return undefined;
-    const cursor = new Cursor(columns, { order }, undefined, rank);
-    cursor.at = order[0];
+  /** A cursor over the log's slices `order[from, to)`, read in place. */
+  static ofLog(
+    columns: Columns,
+    order: Uint32Array,
+    from: number,
+    to: number,
+    rank: number,
+  ): Cursor | undefined {
+    if (from >= to) return undefined;
+    const cursor = new Cursor(columns, { order: order.subarray(from, to) }, undefined, rank);
+    cursor.at = order[from];
     cursor.#taken = 1;
     return cursor;
   }
@@ -177,10 +189,12 @@ class Cursor {
 /** Every track's slices, kept in memory up to a budget and spilled past it. */
 export class SliceStore {
   #tracks: Track[] = [];
-  #inMemory = 0;
+  #log = new Columns(1024);
   #file: SpillFile | undefined;
+  /** Once reading began: the log's order, and each track's range of it. */
+  #final: { order: Uint32Array; from: Int32Array; to: Int32Array } | undefined;
 
-  /** A store that spills once its tracks hold `budget` slices in memory. */
+  /** A store that spills once its log holds `budget` slices. */
   constructor(readonly budget: number = SLICE_BUDGET) {}
 
   /** Adds a track; returns its index. */
@@ -209,60 +223,100 @@ export class SliceStore {
     args: number,
     flags: number,
   ): void {
-    const data = this.#tracks[track];
-    const columns = data.memory;
-    if (columns.length === columns.start.length) columns.grow();
-    const i = columns.length++;
-    columns.start[i] = start;
-    columns.dur[i] = dur;
-    columns.name[i] = name;
-    columns.cat[i] = cat;
-    columns.args[i] = args;
-    columns.flags[i] = flags;
-    data.count++;
-    if (++this.#inMemory >= this.budget) this.#spill();
+    if (this.#final !== undefined) throw new Error("a slice added after reading began");
+    const log = this.#log;
+    if (log.length === log.start.length) log.grow();
+    const i = log.length++;
+    log.track[i] = track;
+    log.start[i] = start;
+    log.dur[i] = dur;
+    log.name[i] = name;
+    log.cat[i] = cat;
+    log.args[i] = args;
+    log.flags[i] = flags;
+    this.#tracks[track].count++;
+    if (log.length >= this.budget) this.#spill();
   }
 
-  /** Sorts every track's slices in memory into a run of the scratch file. */
+  /** Sorts the log by track and start into one run per track in the scratch file. */
   #spill() {
-    this.#file ??= SpillFile.create();
-    for (const track of this.#tracks) {
-      const columns = track.memory;
-      if (columns.length === 0) continue;
-      const order = columns.order();
-      const n = order.length;
-      const run = { offset: this.#file.size, count: n };
-      const bytes = new Uint8Array(Math.min(n, BLOCK) * 8);
+    const file = this.#file ??= SpillFile.create();
+    const log = this.#log;
+    const order = log.order();
+    const bytes = new Uint8Array(BLOCK * 8);
+    for (let from = 0; from < order.length;) {
+      const track = log.track[order[from]];
+      let to = from + 1;
+      while (to < order.length && log.track[order[to]] === track) to++;
+      const n = to - from;
+      const run = { offset: file.size, count: n };
       for (const key of ["start", "dur", "name", "cat", "args", "flags"] as const) {
-        const from = columns[key];
-        for (let k = 0; k < n; k += BLOCK) {
-          const m = Math.min(BLOCK, n - k);
-          const view = new (from.constructor as Float64ArrayConstructor)(bytes.buffer, 0, m);
-          for (let j = 0; j < m; j++) view[j] = from[order[k + j]];
-          this.#file.append(bytes.subarray(0, m * from.BYTES_PER_ELEMENT));
+        const column = log[key];
+        for (let k = from; k < to; k += BLOCK) {
+          const m = Math.min(BLOCK, to - k);
+          const view = new (column.constructor as Float64ArrayConstructor)(bytes.buffer, 0, m);
+          for (let j = 0; j < m; j++) view[j] = column[order[k + j]];
+          file.append(bytes.subarray(0, m * column.BYTES_PER_ELEMENT));
         }
       }
-      if (this.#file.size - run.offset !== n * RUN_SLICE_BYTES) {
+      if (file.size - run.offset !== n * RUN_SLICE_BYTES) {
         throw new Error("a spilled run has the wrong size");
       }
-      track.runs.push(run);
-      // Start small again: tracks that were busy once (a file read before the others) would
-      // otherwise keep their peak capacity, together many times the budget.
-      track.memory = new Columns(8);
+      this.#tracks[track].runs.push(run);
+      from = to;
     }
-    this.#inMemory = 0;
+    log.length = 0;
   }
 
   /**
-   * Visits the slices of `track` by start, longer first on equal starts, else in the order they
-   * were added (the writer's depth rule needs parents before their children).
+   * The slices of `track` by start, longer first on equal starts, else in the order they were
+   * added (the writer's depth rule needs parents before their children). No slice may be added
+   * once reading began.
    */
-  forEachSorted(track: number, visit: SliceVisitor): void {
+  merge(track: number): TrackMerge {
+    const final = this.#final ??= this.#finalOrder();
     const data = this.#tracks[track];
     const cursors = data.runs.map((run, rank) => Cursor.ofRun(run, this.#file!, rank));
-    cursors.push(Cursor.ofMemory(data.memory, data.runs.length));
-    const heap = new CursorHeap(cursors.filter((cursor) => cursor !== undefined));
-    for (let top = heap.top(); top !== undefined; top = heap.top()) {
+    cursors.push(
+      Cursor.ofLog(this.#log, final.order, final.from[track], final.to[track], data.runs.length),
+    );
+    return new TrackMerge(new CursorHeap(cursors.filter((cursor) => cursor !== undefined)));
+  }
+
+  /** The log sorted once for reading, and where each track's slices are in that order. */
+  #finalOrder() {
+    const order = this.#log.order();
+    const from = new Int32Array(this.#tracks.length);
+    const to = new Int32Array(this.#tracks.length);
+    const tracks = this.#log.track;
+    for (let k = 0; k < order.length; k++) {
+      const track = tracks[order[k]];
+      if (k === 0 || tracks[order[k - 1]] !== track) from[track] = k;
+      to[track] = k + 1;
+    }
+    return { order, from, to };
+  }
+
+  /** Frees the scratch file. */
+  close(): void {
+    this.#file?.close();
+  }
+}
+
+/** One track's slices in order, visited a bounded number at a time (work that can pause). */
+export class TrackMerge {
+  #heap: CursorHeap;
+
+  constructor(heap: CursorHeap) {
+    this.#heap = heap;
+  }
+
+  /** Visits up to `max` more slices; returns false once every slice was visited. */
+  visit(visit: SliceVisitor, max: number): boolean {
+    const heap = this.#heap;
+    for (let k = 0; k < max; k++) {
+      const top = heap.top();
+      if (top === undefined) return false;
       const { block, at } = top;
       visit(
         block.start[at],
@@ -275,11 +329,7 @@ export class SliceStore {
       if (top.advance()) heap.settle();
       else heap.pop();
     }
-  }
-
-  /** Frees the scratch file. */
-  close(): void {
-    this.#file?.close();
+    return heap.top() !== undefined;
   }
 }
 

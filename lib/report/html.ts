@@ -12,6 +12,7 @@ import { reasonOf, shortened, TracerError } from "../errors.ts";
 import { openOutput, stoppedBy, type Written } from "./output_file.ts";
 import { type BuilderLimits, buildReport, type ReportBuilder } from "./_report_data.ts";
 import type { ReportHeader } from "../report_format.ts";
+import { type Turns, turnsFor } from "../combine/_turns.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
 
@@ -50,16 +51,17 @@ export async function pinScript(page: string, script: string): Promise<string> {
 
 /**
  * Writes one self-contained HTML report (viewer + compressed trace data) through
- * lib/report/output_file.ts. `limits` bounds the builder's memory (lib/report/_report_data.ts).
+ * lib/report/output_file.ts. `limits` bounds the builder's memory (lib/report/_report_data.ts);
+ * `stop` ends the writing at any stage once it aborts (the trace's events stop themselves).
  */
 export async function writeHtml(
   trace: CombinedTrace,
   path: string,
-  limits?: BuilderLimits,
+  options: { limits?: BuilderLimits; stop?: AbortSignal } = {},
 ): Promise<Written> {
-  const { builder, header } = await buildReport(trace, limits);
+  const { builder, header } = await buildReport(trace, options);
   try {
-    return await writeReport(builder, header, path);
+    return await writeReport(builder, header, path, turnsFor(options.stop));
   } finally {
     builder.close();
   }
@@ -69,6 +71,7 @@ async function writeReport(
   builder: ReportBuilder,
   header: ReportHeader,
   path: string,
+  turns: Turns,
 ): Promise<Written> {
   const script = inlineScript(viewerJs);
   const [before, rest] = splitOnce(await pinScript(template, script), DATA_MARKER);
@@ -83,6 +86,7 @@ async function writeReport(
       try {
         for (const chunk of builder.encode(header)) {
           if (!gzip.write(chunk)) await once(gzip, "drain");
+          await turns.chunk();
         }
         gzip.end();
       } catch (error) {

@@ -156,7 +156,7 @@ Deno.test("no room for the report's scratch files: one clear error, no output", 
   try {
     const path = join(dir, "report.html");
     await rejects(
-      writeHtml(traceOf(EVENTS), path, { slices: 1, columnBytes: 1 }),
+      writeHtml(traceOf(EVENTS), path, { limits: { slices: 1, columnBytes: 1 } }),
       (error: Error) =>
         error instanceof TracerError &&
         /scratch file in the temp folder: .*; free space there or set TMPDIR/.test(error.message),
@@ -165,6 +165,37 @@ Deno.test("no room for the report's scratch files: one clear error, no output", 
   } finally {
     if (before === undefined) Deno.env.delete("TMPDIR");
     else Deno.env.set("TMPDIR", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stop that comes once every event was read still ends the report, leaving no file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "report.html");
+    const stop = new AbortController();
+    const events = Array.from({ length: 200_000 }, (_, i) => ({
+      ph: "X",
+      name: `f${i % 7}`,
+      ts: i,
+      dur: 0.5,
+      pid: 1,
+      tid: 1 + (i % 3),
+    }));
+    const trace: CombinedTrace = {
+      ...traceOf([]),
+      events: (async function* () {
+        yield events;
+        // The signal lands while the report is finished and written, after the last event.
+        setTimeout(() => stop.abort(new Error("stopped by a signal")), 0);
+      })(),
+    };
+    await rejects(
+      writeHtml(trace, path, { stop: stop.signal, limits: { slices: 20_000 } }),
+      /stopped by a signal/,
+    );
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

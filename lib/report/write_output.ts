@@ -23,7 +23,7 @@ export function writeOutput(
   const stoppable = stop === undefined ? trace : abortable(trace, stop);
   switch (spec.format) {
     case "html":
-      return writeHtml(stoppable, path);
+      return writeHtml(stoppable, path, { stop });
     case "json":
     case "json.gz":
       return writeJson(stoppable, path);
