@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import type { TraceEvent } from "../lib/trace_event.ts";
-import { FIXTURES, noteSkipped, pythonMatrix, readJson, runCli, tempDir } from "./helpers.ts";
+import {
+  eachPythonAndCore,
+  FIXTURES,
+  noteSkipped,
+  pythonMatrix,
+  readJson,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
 
 const PHASES = join(FIXTURES, "cap", "phases.py");
 const MATRIX = pythonMatrix(["3.8", "3.14"]);
@@ -20,19 +28,6 @@ interface Output {
   otherData: {
     sources: { otherData: { pid: number; core: string }; tracerEnd: Record<string, unknown> }[];
   };
-}
-
-async function eachPythonAndCore(check: (python: string, core: string) => Promise<void>) {
-  for (const [version, python] of MATRIX) {
-    for (const core of ["python", "native"]) {
-      try {
-        await check(python, core);
-      } catch (error) {
-        if (error instanceof Error) error.message = `${version} --core ${core}: ${error.message}`;
-        throw error;
-      }
-    }
-  }
 }
 
 /** Runs phases.py `mode` capped at CAP, recording only the fixture's own Python code. */
@@ -96,7 +91,7 @@ function assertBothEnds(trace: Output, pid: number): TraceEvent[] {
 }
 
 Deno.test("--tracer_entries 1000: the first 500 and the last 500 calls, the gap marked", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     const { run, trace } = await capped(python, core, "run");
     const pid = trace.otherData.sources[0].otherData.pid;
     const late = assertBothEnds(trace, pid);
@@ -116,7 +111,7 @@ Deno.test("--tracer_entries 1000: the first 500 and the last 500 calls, the gap 
 });
 
 Deno.test("--tracer_entries 1000: a SIGKILLed process keeps both ends too", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     const { trace } = await capped(python, core, "kill");
     const killed = trace.otherData.sources.find((s) => s.tracerEnd.exit === "killed");
     assert.ok(killed !== undefined, "the child was killed");
@@ -133,7 +128,7 @@ Deno.test("--tracer_entries 1000: a SIGKILLed process keeps both ends too", asyn
 });
 
 Deno.test("--tracer_entries 1000 --log_func_args: calls with arguments are kept at both ends", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     const { trace } = await capped(python, core, "run", "--log_func_args");
     const pid = trace.otherData.sources[0].otherData.pid;
     const late = assertBothEnds(trace, pid);

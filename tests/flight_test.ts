@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TraceEvent } from "../lib/trace_event.ts";
 import {
+  eachPythonAndCore,
   FIXTURES,
   noteSkipped,
   pythonMatrix,
@@ -27,19 +28,6 @@ interface Output {
     warnings?: { message: string }[];
     sources: { otherData: { pid: number; core: string }; tracerEnd: Record<string, unknown> }[];
   };
-}
-
-async function eachPythonAndCore(check: (python: string, core: string) => Promise<void>) {
-  for (const [version, python] of MATRIX) {
-    for (const core of ["python", "native"]) {
-      try {
-        await check(python, core);
-      } catch (error) {
-        if (error instanceof Error) error.message = `${version} --core ${core}: ${error.message}`;
-        throw error;
-      }
-    }
-  }
 }
 
 /** The complete `marked` calls, by pid. */
@@ -82,7 +70,7 @@ function coreOf(trace: Output, core: string): string {
 }
 
 Deno.test("--flight 1 keeps only the last second of a 3 s loop, in a bounded file", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     await using dir = await tempDir();
     const out = join(dir.path, "out.json");
     const run = await runCli([
@@ -110,7 +98,7 @@ Deno.test("--flight 1 keeps only the last second of a 3 s loop, in a bounded fil
 });
 
 Deno.test("--flight with a small --tracer_entries: the ring bounds the file, not the calls", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     await using dir = await tempDir();
     const out = join(dir.path, "out.json");
     const run = await runCli([
@@ -146,7 +134,7 @@ Deno.test("--flight with a small --tracer_entries: the ring bounds the file, not
 });
 
 Deno.test("--flight 1: a SIGKILLed child keeps its last second", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     await using dir = await tempDir();
     const out = join(dir.path, "out.json");
     const run = await runCli([
@@ -175,7 +163,7 @@ Deno.test("--flight 1: a SIGKILLed child keeps its last second", async () => {
 });
 
 Deno.test("--flight 1: SIGUSR2 writes a snapshot while the program runs on", async () => {
-  await eachPythonAndCore(async (python, core) => {
+  await eachPythonAndCore(MATRIX, async (python, core) => {
     await using dir = await tempDir();
     const out = join(dir.path, "out.json");
     const cli = spawnCli([

@@ -121,6 +121,26 @@ export function pythonMatrix(versions = FULL_MATRIX): Map<string, string> {
   return found;
 }
 
+/**
+ * Runs `check` for each Python of `matrix` (pythonMatrix) with each recording core (`python`,
+ * `native`); a failure's message names the version and the core.
+ */
+export async function eachPythonAndCore(
+  matrix: Map<string, string>,
+  check: (python: string, core: string) => Promise<void>,
+): Promise<void> {
+  for (const [version, python] of matrix) {
+    for (const core of ["python", "native"]) {
+      try {
+        await check(python, core);
+      } catch (error) {
+        if (error instanceof Error) error.message = `${version} --core ${core}: ${error.message}`;
+        throw error;
+      }
+    }
+  }
+}
+
 /** True when a matrix key ("3.14") names CPython `wanted` ("3.12") or newer. */
 export function atLeast(version: string, wanted: string): boolean {
   const [major, minor] = version.split(".").map(Number);

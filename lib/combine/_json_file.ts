@@ -6,7 +6,7 @@
  */
 import { OPEN_BRACE } from "../bytes/ascii.ts";
 import { type SpanSink, type TraceFileInfo, TraceScanner } from "./_json_scanner.ts";
-import { type Turns, turnsFor } from "./_turns.ts";
+import { type Turns, turnsFor } from "../turns.ts";
 import { gunzip, TrailingGarbage } from "./_gunzip.ts";
 
 const READ_SIZE = 1 << 20;

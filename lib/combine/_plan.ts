@@ -7,7 +7,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { TraceFileInfo } from "./_json_scanner.ts";
 import { type Id, IdMap, idOfValue, IdSet, idText, idValue, type ThreadSet } from "./_ids.ts";
 import type { TraceEvent } from "../trace_event.ts";
-import type { Turns } from "./_turns.ts";
+import type { Turns } from "../turns.ts";
 import type { TracerEnd, TracerStart } from "../trace_metadata.ts";
 
 /** What the first pass (or the file's end metadata) tells about one file. */

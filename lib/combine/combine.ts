@@ -34,7 +34,7 @@ import type { CombineSource } from "./source.ts";
 import { strictError, Tally } from "./_tally.ts";
 import { MetadataBudget, SOURCES_BUDGET } from "./_metadata_budget.ts";
 import { type IdMap, IdSet, idText, ThreadSet } from "./_ids.ts";
-import { type Turns, turnsFor } from "./_turns.ts";
+import { type Turns, turnsFor } from "../turns.ts";
 
 export { expandInputs } from "./_inputs.ts";
 export type { CombineSource } from "./source.ts";

@@ -13,15 +13,12 @@
  * @module
  */
 import type { TraceEvent } from "../trace_event.ts";
+import { headerValue } from "./header.ts";
 
 /** `otherData.event_cap` of a header's JSON text: N, or 0 (none: a flight file, an older file). */
 export function eventCap(headerText: string): number {
-  try {
-    const value = (JSON.parse(headerText) as Record<string, unknown>).event_cap;
-    return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : 0;
-  } catch {
-    return 0;
-  }
+  const value = headerValue(headerText, "event_cap");
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : 0;
 }
 
 /** The calls the writer's ring recycled: how many, and the latest end (ns) among them. */

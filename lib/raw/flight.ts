@@ -10,15 +10,12 @@
  * @module
  */
 import type { TraceEvent } from "../trace_event.ts";
+import { headerValue } from "./header.ts";
 
 /** `otherData.flight_s` of a header's JSON text: the window in seconds, or 0 (no flight). */
 export function flightSeconds(headerText: string): number {
-  try {
-    const value = (JSON.parse(headerText) as Record<string, unknown>).flight_s;
-    return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
-  } catch {
-    return 0;
-  }
+  const value = headerValue(headerText, "flight_s");
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 /** What the first reading of a flight file notes: the latest clock, the spans left open. */

@@ -26,7 +26,7 @@ import {
 import { jsonText } from "../json_text.ts";
 import { SLICE_BUDGET, SliceStore } from "./_slices.ts";
 import { COLUMN_LIMIT, ColumnSink } from "./_columns.ts";
-import { type Turns, turnsFor } from "../combine/_turns.ts";
+import { type Turns, turnsFor } from "../turns.ts";
 
 /** Nanoseconds per tick: timestamps are quantized to 10 ns (the shim's own overhead is ~300 ns). */
 export const TICK_NS = 10;

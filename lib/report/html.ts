@@ -12,7 +12,7 @@ import { reasonOf, shortened, TracerError } from "../errors.ts";
 import { openOutput, stoppedBy, type Written } from "./output_file.ts";
 import { type BuilderLimits, buildReport, type ReportBuilder } from "./_report_data.ts";
 import type { ReportHeader } from "../report_format.ts";
-import { type Turns, turnsFor } from "../combine/_turns.ts";
+import { type Turns, turnsFor } from "../turns.ts";
 import template from "../viewer/template.html" with { type: "text" };
 import viewerJs from "../viewer/dist/viewer.js" with { type: "text" };
 

@@ -1,5 +1,5 @@
 import { equal, rejects } from "node:assert/strict";
-import { turnsFor } from "./_turns.ts";
+import { turnsFor } from "./turns.ts";
 
 /** True when a timer set now ran before `step` returned: `step` gave the event loop a turn. */
 async function gaveATurn(step: () => Promise<void>): Promise<boolean> {
