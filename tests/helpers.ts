@@ -7,6 +7,7 @@ import type { TraceEvent } from "../lib/trace_event.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { newerPythons } from "../scripts/pythons.ts";
+import { decodeModel, inflateBase64, type Model } from "../lib/viewer/model.ts";
 
 /** Absolute path of the repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -267,4 +268,11 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The viewer's model of an HTML report, decoded as the page decodes it. */
+export async function reportModel(html: string): Promise<Model> {
+  const chunks = [...(await Deno.readTextFile(html)).matchAll(/class="tracer-data">([^<]*)</g)]
+    .map((match) => match[1]);
+  return decodeModel(await inflateBase64(chunks));
 }

@@ -11,13 +11,13 @@ import {
   FIXTURES,
   noteSkipped,
   readJson,
+  reportModel,
   ROOT,
   runCli,
   runCommand,
   spawnCli,
   tempDir,
 } from "./helpers.ts";
-import { decodeModel, inflateBase64 } from "../lib/viewer/model.ts";
 import { concatBytes } from "../lib/bytes/concat.ts";
 
 const HOSTILE = join(FIXTURES, "hostile");
@@ -557,10 +557,7 @@ Deno.test("tracer --tracer_entries 10 -o k.json, then tracer --combine k.json -o
   const result = await runCli(["--combine", json, "-o", html]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /^tracer: warning: process \d+ .*events dropped past the cap of 10/m);
-  const chunks = [
-    ...(await Deno.readTextFile(html)).matchAll(/class="tracer-data">([^<]*)</g),
-  ].map((match) => match[1]);
-  const model = decodeModel(await inflateBase64(chunks));
+  const model = await reportModel(html);
   assert.ok(
     model.header.warnings.some((warning) => /dropped past the cap of 10/.test(warning.message)),
     JSON.stringify(model.header.warnings),

@@ -164,6 +164,12 @@ class RawFileSource implements CombineSource {
       yield objects.batch;
       objects.batch = [];
     }
+    // What the reading gave after its last step: the spans still open at the end, closed there,
+    // and the event cap's markers (once lost from every report).
+    if (objects.batch.length > 0) {
+      tally.stats.events += objects.batch.length;
+      yield objects.batch;
+    }
   }
 
   async *text(plan: FilePlan, text: EventText, tally: Tally): AsyncGenerator<void> {

@@ -1,8 +1,8 @@
 /**
  * `--tracer_entries N` on the reading side (docs/internals.md, 2a, "Event cap"): a file whose
  * header has `event_cap` keeps the process's first ceil(N/2) and last floor(N/2) calls, by end
- * time (ties in file order), and counts the others as dropped; a marker (an instant) shows where
- * they were left out and how many. A call ending in the tail has its callers there too (they end
+ * time (ties in file order), and counts the others as dropped; markers (a slice over each thread's
+ * gap) show where they were left out and how many. A call ending in the tail has its callers there too (they end
  * later), so the kept stacks stay whole. Calls still open at the end end last.
  *
  * The writer (py/_tracer/cap_ring.py) keeps every call that ended before the head's share was
@@ -85,6 +85,7 @@ export function capTrim(
     tailSkips: tailFinished > 0 ? finished - tailFinished - before(sorted, t) : 0,
     openKept,
     leftOut: finished + open - headCount - tailCount + lost,
+    recycledNs: lost > 0 ? loss!.latestNs : -Infinity,
   });
 }
 
@@ -123,6 +124,8 @@ interface Thresholds {
   openKept: number;
   /** Calls left out: in the file but not kept, and recycled by the writer. */
   leftOut: number;
+  /** The latest end of the calls the writer recycled (-Infinity: none). */
+  recycledNs: number;
 }
 
 /**
@@ -133,8 +136,14 @@ export class CapTrim {
   /** How many calls ending at `h` or `t` were seen so far. */
   readonly #seen = new Map<number, number>();
   #openLeft: number;
-  /** The latest end of a head call kept, and its thread: where the marker goes. */
+  /** The latest end of a head call kept, and its thread: where the marker goes without gaps. */
   #anchor: { ns: number; tid: number } | undefined;
+  /** Per thread: the latest end of its head calls kept. */
+  readonly #headEnds = new Map<number, number>();
+  /** Per thread: the starts of its tail calls kept. */
+  readonly #tailStarts = new Map<number, number[]>();
+  /** Per thread: the latest end of its calls left out (those in the file). */
+  readonly #leftEnds = new Map<number, number>();
 
   constructor(private readonly at: Thresholds) {
     this.#openLeft = at.openKept;
@@ -145,8 +154,10 @@ export class CapTrim {
     return this.at.leftOut;
   }
 
-  /** Whether the next finished call (in file order), ending at `endNs` in `tid`, is kept. */
-  keep(endNs: number, tid: number): boolean {
+  /**
+   * Whether the next finished call (in file order), from `startNs` to `endNs` in `tid`, is kept.
+   */
+  keep(startNs: number, endNs: number, tid: number): boolean {
     const { h, t } = this.at;
     let seen = 0;
     if (endNs === h || endNs === t) {
@@ -155,9 +166,18 @@ export class CapTrim {
     }
     if (endNs < h || (endNs === h && seen < this.at.headTies)) {
       if (this.#anchor === undefined || endNs >= this.#anchor.ns) this.#anchor = { ns: endNs, tid };
+      if (!(endNs <= (this.#headEnds.get(tid) ?? -Infinity))) this.#headEnds.set(tid, endNs);
       return true;
     }
-    return endNs > t || (endNs === t && seen >= this.at.tailSkips);
+    const kept = endNs > t || (endNs === t && seen >= this.at.tailSkips);
+    if (kept) {
+      const starts = this.#tailStarts.get(tid);
+      if (starts === undefined) this.#tailStarts.set(tid, [startNs]);
+      else starts.push(startNs);
+    } else if (!(endNs <= (this.#leftEnds.get(tid) ?? -Infinity))) {
+      this.#leftEnds.set(tid, endNs);
+    }
+    return kept;
   }
 
   /** An events block's numbers with only the calls kept (a copy when some are not). */
@@ -165,7 +185,7 @@ export class CapTrim {
     const to = 2 + 3 * numbers[1];
     const kept: number[] = [];
     for (let i = 2; i < to; i += 3) {
-      if (this.keep(numbers[i] + numbers[i + 1], numbers[0])) {
+      if (this.keep(numbers[i], numbers[i] + numbers[i + 1], numbers[0])) {
         kept.push(numbers[i], numbers[i + 1], numbers[i + 2]);
       }
     }
@@ -185,22 +205,45 @@ export class CapTrim {
   }
 
   /**
-   * The marker of the calls left out: an instant of the process at the end of the last head call
-   * kept (on its thread), where the gap starts; without a head call, at `endNs` on `tid`.
+   * The marks of the calls left out. A thread's gap runs from the end of its last head call to the
+   * latest end of its calls left out (or of those the writer recycled, whose thread is unknown).
+   * Tail calls that start inside it enclose the rest of it (they end later still), so it is cut at
+   * their starts: one slice per piece, 1 ns inside each end (`ts + dur` in microseconds is not
+   * exact, and a piece must not seem to enclose the call that ends where it starts). The calls that
+   * enclose a piece get it as a child, so they do not count the time of the calls left out as their
+   * own. Without any gap, one instant of the process at the end of the last head call kept (at
+   * `endNs` on `tid` without one). Each names the process's count.
    */
-  marker(pid: number, endNs: number, tid: number): TraceEvent {
-    const { leftOut, cap } = this.at;
+  markers(pid: number, endNs: number, tid: number): TraceEvent[] {
+    const { leftOut, cap, recycledNs } = this.at;
+    const name = `${grouped(leftOut)} ${leftOut === 1 ? "call" : "calls"} left out (event cap)`;
+    const args = { left_out: leftOut, event_cap: cap };
+    const gaps: TraceEvent[] = [];
+    for (const [thread, headEnd] of this.#headEnds) {
+      const gapEnd = Math.max(this.#leftEnds.get(thread) ?? -Infinity, recycledNs);
+      if (!(gapEnd > headEnd)) continue;
+      const cuts = (this.#tailStarts.get(thread) ?? [])
+        .filter((start) => start > headEnd && start < gapEnd)
+        .sort((a, b) => a - b);
+      const bounds = [headEnd, ...cuts, gapEnd];
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const from = bounds[k], to = bounds[k + 1];
+        if (to - from <= 2) continue;
+        gaps.push({
+          ph: "X",
+          pid,
+          tid: thread,
+          ts: (from + 1) / 1000,
+          dur: (to - from - 2) / 1000,
+          name,
+          cat: "tracer",
+          args,
+        });
+      }
+    }
+    if (gaps.length > 0) return gaps;
     const at = this.#anchor ?? { ns: endNs, tid };
-    return {
-      ph: "i",
-      s: "p",
-      pid,
-      tid: at.tid,
-      ts: at.ns / 1000,
-      name: `${grouped(leftOut)} ${leftOut === 1 ? "call" : "calls"} left out (event cap)`,
-      cat: "tracer",
-      args: { left_out: leftOut, event_cap: cap },
-    };
+    return [{ ph: "i", s: "p", pid, tid: at.tid, ts: at.ns / 1000, name, cat: "tracer", args }];
   }
 }
 

@@ -311,7 +311,7 @@ export async function* visitRecords(
   }
   const spansLeft = open.closeSpans(endNs, pid);
   if (spansLeft.length > 0) visitor.onMeta(spansLeft);
-  if (trim !== undefined) visitor.onMeta([trim.marker(pid, endNs!, pass.stacks[0]?.tid ?? pid)]);
+  if (trim !== undefined) visitor.onMeta(trim.markers(pid, endNs!, pass.stacks[0]?.tid ?? pid));
   visitor.onEnd({
     endText: pass.endText,
     events: seen.events,
@@ -574,7 +574,7 @@ function valuesEvents(
   const tid = int64(new DataView(payload.buffer, payload.byteOffset, 8), 0);
   const events: TraceEvent[] = [];
   eachValuesCall(payload, (start, dur, nameId, from, length) => {
-    if (trim !== undefined && !trim.keep(start + dur, tid)) return;
+    if (trim !== undefined && !trim.keep(start, start + dur, tid)) return;
     const { name, cat } = names.values(nameId);
     let args: Record<string, unknown> = {};
     try {
