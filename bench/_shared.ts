@@ -14,6 +14,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** `deno run -A main.ts --combine INPUTS -o OUT`: tracer's combine as the compiled binary runs it. */
+export function combineCli(inputs: string[], out: string): string[] {
+  return [Deno.execPath(), "run", "-A", MAIN, "--combine", ...inputs, "-o", out];
+}
+
 /**
  * `deno run -A main.ts --quiet --core CORE [OPTIONS] --python PYTHON -o OUT`: the program's argv
  * goes after it.

@@ -14,11 +14,9 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
-import { measure, type Measured } from "./_shared.ts";
+import { combineCli, measure, type Measured } from "./_shared.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GOALS = { peakMb: 200, mbPerS: 100, timesFasterThanViztracer: 10 };
 
 const args = parseArgs({
@@ -48,16 +46,7 @@ try {
         `${inputMb.toFixed(0)} MB`,
     );
 
-    const ours = await measure([
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "--combine",
-      ...inputs,
-      "-o",
-      join(dir, "tracer_out.json"),
-    ]);
+    const ours = await measure(combineCli(inputs, join(dir, "tracer_out.json")));
     check(ours, "tracer");
     report("tracer --combine", ours, events, inputMb);
     await Deno.remove(join(dir, "tracer_out.json"));

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { measure, type Measured } from "./_shared.ts";
+import { combineCli, measure, type Measured } from "./_shared.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GOALS = { peakMb: 1000, jsonSeconds: 30, stopSeconds: 1 };
@@ -36,16 +36,7 @@ try {
     let jsonSeconds = 0;
     for (const format of ["json", "html"]) {
       const out = join(dir, `out.${format}`);
-      const result = await measure([
-        Deno.execPath(),
-        "run",
-        "-A",
-        MAIN,
-        "--combine",
-        input,
-        "-o",
-        out,
-      ]);
+      const result = await measure(combineCli([input], out));
       if (result.code !== 0) throw new Error(`tracer failed: ${result.stderr.slice(-2000)}`);
       report(`to ${format.toUpperCase()}`, result, format === "json");
       if (format === "json") jsonSeconds = result.seconds;

@@ -21,12 +21,10 @@ import { writeHtml } from "../lib/report/html.ts";
 import { findChromium, launchBrowser, type Page, type ReadyState } from "../tests/browser.ts";
 import { haveViztracer, VIZTRACER } from "./viztracer.ts";
 import { seededRandom } from "../tests/helpers.ts";
-import { measure } from "./_shared.ts";
-import { fileURLToPath } from "node:url";
+import { combineCli, measure } from "./_shared.ts";
 
 /** The report writer's bounds at 8 M events (issue 24): memory does not grow with the events. */
 const WRITER_GOALS = { seconds: 8, peakMb: 300 };
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 const GOALS = {
   openMsAt1M: 1500,
@@ -415,16 +413,7 @@ async function measureWriter(count: number, dir: string): Promise<void> {
   const inputMb = (await Promise.all(inputs.map((path) => Deno.stat(path))))
     .reduce((sum, stat) => sum + stat.size, 0) / 1e6;
   const out = join(dir, `writer_${count}.html`);
-  const result = await measure([
-    Deno.execPath(),
-    "run",
-    "-A",
-    MAIN,
-    "--combine",
-    ...inputs,
-    "-o",
-    out,
-  ]);
+  const result = await measure(combineCli(inputs, out));
   for (const path of inputs) await Deno.remove(path);
   if (result.code !== 0) {
     console.log(`  ${count} events: tracer --combine failed: ${result.stderr.slice(-500)}`);

@@ -14,6 +14,7 @@
  */
 import type { TraceEvent } from "../trace_event.ts";
 import { headerValue } from "./header.ts";
+import { keptCalls } from "./kept_calls.ts";
 
 /** `otherData.event_cap` of a header's JSON text: N, or 0 (none: a flight file, an older file). */
 export function eventCap(headerText: string): number {
@@ -182,19 +183,7 @@ export class CapTrim {
 
   /** An events block's numbers with only the calls kept (a copy when some are not). */
   numbers(numbers: Float64Array): Float64Array {
-    const to = 2 + 3 * numbers[1];
-    const kept: number[] = [];
-    for (let i = 2; i < to; i += 3) {
-      if (this.keep(numbers[i], numbers[i] + numbers[i + 1], numbers[0])) {
-        kept.push(numbers[i], numbers[i + 1], numbers[i + 2]);
-      }
-    }
-    if (kept.length === to - 2) return numbers;
-    const out = new Float64Array(2 + kept.length);
-    out[0] = numbers[0];
-    out[1] = kept.length / 3;
-    out.set(kept, 2);
-    return out;
+    return keptCalls(numbers, (start, end, tid) => this.keep(start, end, tid));
   }
 
   /** How many of a thread's `count` open calls are kept: its outermost ones. */

@@ -11,6 +11,7 @@
  */
 import type { TraceEvent } from "../trace_event.ts";
 import { headerValue } from "./header.ts";
+import { keptCalls } from "./kept_calls.ts";
 
 /** `otherData.flight_s` of a header's JSON text: the window in seconds, or 0 (no flight). */
 export function flightSeconds(headerText: string): number {
@@ -83,19 +84,7 @@ export class FlightWindow {
 
   /** An events block's numbers with only the calls that end in the window (a copy). */
   numbers(numbers: Float64Array): Float64Array {
-    const to = 2 + 3 * numbers[1];
-    const kept: number[] = [];
-    for (let i = 2; i < to; i += 3) {
-      if (numbers[i] + numbers[i + 1] >= this.fromNs) {
-        kept.push(numbers[i], numbers[i + 1], numbers[i + 2]);
-      }
-    }
-    if (kept.length === to - 2) return numbers;
-    const out = new Float64Array(2 + kept.length);
-    out[0] = numbers[0];
-    out[1] = kept.length / 3;
-    out.set(kept, 2);
-    return out;
+    return keptCalls(numbers, (_start, end) => end >= this.fromNs);
   }
 
   /**
