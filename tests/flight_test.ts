@@ -126,9 +126,12 @@ Deno.test("--flight with a small --tracer_entries: the ring bounds the file, not
     const lastMain = trace.traceEvents.find((e) =>
       e.ph === "X" && String(e.name).startsWith("loop (")
     );
+    // A lost newest block would leave a gap of its 16,384 calls (about 50 ms on the native core,
+    // more on the Python one); 20 ms is slack for the scheduler between the last call and loop()'s
+    // end on a loaded machine (1 ms once failed in CI, at 3.14 --core python).
     assert.ok(
-      lastMain !== undefined && endOf(lastMain) - lastCall < 1000,
-      "the last calls are kept",
+      lastMain !== undefined && endOf(lastMain) - lastCall < 20_000,
+      `the last calls are kept: ${lastMain && endOf(lastMain) - lastCall} us before loop()'s end`,
     );
   });
 });
