@@ -10,10 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { combineCli, measure, type Measured } from "./_shared.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GOALS = { peakMb: 1000, jsonSeconds: 30, stopSeconds: 1 };
 const SIGNAL_AT = [0.1, 0.3, 0.5, 0.7, 0.9];
 
@@ -65,9 +63,10 @@ async function signals(input: string, seconds: number): Promise<void> {
   const out = join(dir, "stopped.json");
   const waits: string[] = [];
   let worst = 0;
+  const [command, ...args] = combineCli([input], out);
   for (const at of SIGNAL_AT) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--combine", input, "-o", out],
+    const child = new Deno.Command(command, {
+      args,
       stdout: "null",
       stderr: "piped",
     }).spawn();

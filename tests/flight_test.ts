@@ -62,6 +62,20 @@ function common(python: string, core: string): string[] {
   return ["--python", python, "--core", core, "--ignore_c_function"];
 }
 
+/** `tracer --flight ... -o out.json busy.py MODE` with `python` and `core`: exit 0, its trace. */
+async function busy(
+  python: string,
+  core: string,
+  flags: string[],
+  mode: string,
+): Promise<{ run: { stdout: string; stderr: string }; trace: Output }> {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out.json");
+  const run = await runCli([...common(python, core), ...flags, "-o", out, BUSY, mode]);
+  assert.equal(run.code, 0, run.stderr);
+  return { run, trace: await readJson(out) as Output };
+}
+
 /** The core that recorded: a native library may be missing for a Python (then skip it). */
 function coreOf(trace: Output, core: string): string {
   const recorded = trace.otherData.sources[0].otherData.core;
@@ -71,20 +85,8 @@ function coreOf(trace: Output, core: string): string {
 
 Deno.test("--flight 1 keeps only the last second of a 3 s loop, in a bounded file", async () => {
   await eachPythonAndCore(MATRIX, async (python, core) => {
-    await using dir = await tempDir();
-    const out = join(dir.path, "out.json");
-    const run = await runCli([
-      ...common(python, core),
-      "--flight",
-      "1",
-      "-o",
-      out,
-      BUSY,
-      "window",
-    ]);
-    assert.equal(run.code, 0, run.stderr);
+    const { run, trace } = await busy(python, core, ["--flight", "1"], "window");
     const [total, rawBytes] = run.stdout.trim().split(" ").map(Number);
-    const trace = await readJson(out) as Output;
     if (coreOf(trace, core) !== core) return; // no native library for this Python here
     const calls = marked(trace);
     assertWindow(calls, 1);
@@ -99,21 +101,9 @@ Deno.test("--flight 1 keeps only the last second of a 3 s loop, in a bounded fil
 
 Deno.test("--flight with a small --tracer_entries: the ring bounds the file, not the calls", async () => {
   await eachPythonAndCore(MATRIX, async (python, core) => {
-    await using dir = await tempDir();
-    const out = join(dir.path, "out.json");
-    const run = await runCli([
-      ...[
-        ...common(python, core),
-        "--flight",
-        "10",
-        "--tracer_entries",
-        "20000",
-      ],
-      ...["-o", out, BUSY, "window"],
-    ]);
-    assert.equal(run.code, 0, run.stderr);
+    const flags = ["--flight", "10", "--tracer_entries", "20000"];
+    const { run, trace } = await busy(python, core, flags, "window");
     const [total, rawBytes] = run.stdout.trim().split(" ").map(Number);
-    const trace = await readJson(out) as Output;
     if (coreOf(trace, core) !== core) return;
     assert.ok(total > 200_000, `calls made: ${total}`);
     assert.ok(rawBytes < 4 << 20, `the raw file stays small: ${rawBytes} bytes`);
@@ -138,19 +128,7 @@ Deno.test("--flight with a small --tracer_entries: the ring bounds the file, not
 
 Deno.test("--flight 1: a SIGKILLed child keeps its last second", async () => {
   await eachPythonAndCore(MATRIX, async (python, core) => {
-    await using dir = await tempDir();
-    const out = join(dir.path, "out.json");
-    const run = await runCli([
-      ...common(python, core),
-      "--flight",
-      "1",
-      "-o",
-      out,
-      BUSY,
-      "kill",
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const trace = await readJson(out) as Output;
+    const { run, trace } = await busy(python, core, ["--flight", "1"], "kill");
     if (coreOf(trace, core) !== core) return;
     const killed = trace.otherData.sources.find((s) => s.tracerEnd.exit === "killed");
     assert.ok(killed !== undefined, run.stderr);
